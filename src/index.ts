@@ -1,0 +1,9 @@
+/**
+ * sluice: run work through processes on Node.js. Each part has its own entry point
+ * (`sluice/pipe`, `sluice/flow`, `sluice/supervisor`, `sluice/sessions`); this one re-exports the
+ * parts as namespaces.
+ */
+export * as flow from './flow/index.js';
+export * as pipe from './pipe/index.js';
+export * as sessions from './sessions/index.js';
+export * as supervisor from './supervisor/index.js';

@@ -1,0 +1,4 @@
+/**
+ * sluice/pipe: see docs/pipe.md. This face is filled in by its issue.
+ */
+export {};

@@ -1,0 +1,37 @@
+/**
+ * sluice's OS layer: real pipes, process-group signals, the process table and tree RSS from
+ * /proc, and fd counting. Every other part builds on it; it imports no other part.
+ */
+export { InvalidPidError, NoSuchProcessError, PipeCreateError, ProcError } from './errors.js';
+export { countOpenFds, fdTarget, type OpenFd, openFds } from './fds.js';
+export {
+  createPipe,
+  createPipes,
+  type PipeBackend,
+  type PipePair,
+  pipeBackend,
+  pipeBufferSize,
+} from './pipe.js';
+export {
+  childProcesses,
+  descendants,
+  groupMembers,
+  hasProcfs,
+  listProcesses,
+  type ProcStat,
+  readStat,
+  zombieChildren,
+} from './procfs.js';
+export { rssAnonBytes, type TreeRss, treeRss } from './rss.js';
+export {
+  groupAlive,
+  type SignalName,
+  signalGroup,
+  signalProcess,
+  type TerminateOptions,
+  type TerminateOutcome,
+  terminateGroup,
+  trySignalGroup,
+  waitGroupGone,
+} from './signal.js';
+export { assertForeignGroup, assertPid, ownProcessGroup } from './validate.js';

@@ -1,0 +1,4 @@
+/**
+ * sluice/sessions: see docs/sessions.md. This face is filled in by its issue.
+ */
+export {};
