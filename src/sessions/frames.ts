@@ -1,0 +1,231 @@
+/**
+ * The daemon's wire framing: each frame is a uint32 big-endian body length followed by that many
+ * bytes of one MessagePack value. A body is at most `MAX_FRAME_BYTES` (4 MiB).
+ *
+ * `encodeFrame` builds one frame; `FrameDecoder` turns a byte stream cut anywhere into whole
+ * values, holding at most one partial frame. Both throw `FrameError` with one clear message, and
+ * the decoder refuses an oversized length as soon as it has read the 4 length bytes, before any
+ * body is buffered, so a peer cannot make it allocate more than `MAX_FRAME_BYTES` plus one chunk.
+ */
+import { Decoder, Encoder } from '@msgpack/msgpack';
+
+/** The largest frame body either side accepts: 4 MiB. */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+/** Bytes in the length prefix. */
+export const FRAME_HEADER_BYTES = 4;
+
+/** Why a frame was refused. */
+export type FrameErrorCode = 'oversized' | 'malformed' | 'truncated';
+
+/** A frame that cannot be encoded or decoded; the connection it came from should be closed. */
+export class FrameError extends Error {
+  readonly code: FrameErrorCode;
+  constructor(code: FrameErrorCode, message: string) {
+    super(message);
+    this.name = 'FrameError';
+    this.code = code;
+  }
+}
+
+// One encoder for the process: `encode` is synchronous, so sharing it is safe. `ignoreUndefined`
+// drops undefined fields instead of sending nil, so optional fields stay absent on the wire.
+const encoder = new Encoder({ ignoreUndefined: true });
+
+/**
+ * Encodes `value` as one frame (header and body in one Buffer). Throws `FrameError('oversized')`
+ * when the body would exceed `MAX_FRAME_BYTES`, and `FrameError('malformed')` for a value
+ * MessagePack cannot carry (a function, a symbol, a bigint beyond 64 bits).
+ */
+export function encodeFrame(value: unknown): Buffer {
+  let body: Uint8Array;
+  try {
+    body = encoder.encode(value);
+  } catch (e) {
+    throw new FrameError('malformed', `cannot encode message: ${(e as Error).message}`);
+  }
+  if (body.byteLength > MAX_FRAME_BYTES) {
+    throw new FrameError(
+      'oversized',
+      `message of ${body.byteLength} bytes exceeds the ${MAX_FRAME_BYTES}-byte frame limit`,
+    );
+  }
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.byteLength);
+  frame.writeUInt32BE(body.byteLength, 0);
+  frame.set(body, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+/**
+ * Encodes a map whose last field is a large binary value as a header Buffer plus the payload
+ * itself, so the payload is never copied: write `head` then `payload` (for example corked, or
+ * with `writev`). `fields` must not contain `binaryKey`. The result on the wire is exactly what
+ * `encodeFrame({ ...fields, [binaryKey]: payload })` produces, up to key order.
+ */
+export function encodeBinaryFrame(
+  fields: Record<string, unknown>,
+  binaryKey: string,
+  payload: Uint8Array,
+): { head: Buffer; payload: Uint8Array } {
+  const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+  const count = entries.length + 1;
+  if (count > 15) throw new FrameError('malformed', 'too many fields for a binary frame');
+  const parts: Uint8Array[] = [Uint8Array.of(0x80 | count)];
+  for (const [k, v] of entries) {
+    parts.push(encoder.encode(k), encoder.encode(v));
+  }
+  parts.push(encoder.encode(binaryKey));
+  const n = payload.byteLength;
+  const binHeader = Buffer.allocUnsafe(5);
+  binHeader[0] = 0xc6; // bin 32
+  binHeader.writeUInt32BE(n, 1);
+  parts.push(binHeader);
+  const prefix = Buffer.concat(parts);
+  const bodyLength = prefix.byteLength + n;
+  if (bodyLength > MAX_FRAME_BYTES) {
+    throw new FrameError(
+      'oversized',
+      `message of ${bodyLength} bytes exceeds the ${MAX_FRAME_BYTES}-byte frame limit`,
+    );
+  }
+  const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES + prefix.byteLength);
+  head.writeUInt32BE(bodyLength, 0);
+  head.set(prefix, FRAME_HEADER_BYTES);
+  return { head, payload };
+}
+
+/**
+ * Decodes a stream of frames incrementally. Feed it chunks in arrival order with `push`; it
+ * returns the values completed by that chunk, in order. Chunks may split a frame anywhere,
+ * including inside the length prefix.
+ *
+ * Guarantees: a length above `maxFrameBytes` throws `FrameError('oversized')` right after the
+ * prefix arrives; a body that is not exactly one MessagePack value throws
+ * `FrameError('malformed')`. After a throw the decoder is poisoned (every later `push` throws the
+ * same error): the stream has lost its framing and must be closed. Binary fields of decoded values
+ * may be views into the received chunk, so they are valid as long as the caller holds them.
+ */
+export class FrameDecoder {
+  readonly maxFrameBytes: number;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private need = -1; // body length of the frame in progress, or -1 while reading its header
+  private failure: FrameError | undefined;
+  private readonly decoder = new Decoder({ useBigInt64: false });
+
+  constructor(options: { maxFrameBytes?: number } = {}) {
+    this.maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
+  }
+
+  /** Bytes held for the frame in progress. */
+  get pendingBytes(): number {
+    return this.buffered;
+  }
+
+  /** Feeds `chunk`; returns every value it completes. Throws `FrameError` on a bad frame. */
+  push(chunk: Uint8Array): unknown[] {
+    if (this.failure) throw this.failure;
+    const out: unknown[] = [];
+    if (chunk.byteLength === 0) return out;
+    const buf = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.chunks.push(buf);
+    this.buffered += buf.byteLength;
+    try {
+      for (;;) {
+        if (this.need < 0) {
+          if (this.buffered < FRAME_HEADER_BYTES) break;
+          const length = this.peekLength();
+          if (length > this.maxFrameBytes) {
+            throw new FrameError(
+              'oversized',
+              `frame of ${length} bytes exceeds the ${this.maxFrameBytes}-byte limit`,
+            );
+          }
+          if (length === 0) throw new FrameError('malformed', 'empty frame body');
+          this.take(FRAME_HEADER_BYTES);
+          this.need = length;
+        }
+        if (this.buffered < this.need) break;
+        const body = this.take(this.need);
+        this.need = -1;
+        out.push(this.decodeBody(body));
+      }
+    } catch (e) {
+      this.failure =
+        e instanceof FrameError ? e : new FrameError('malformed', (e as Error).message);
+      this.chunks = [];
+      this.buffered = 0;
+      throw this.failure;
+    }
+    return out;
+  }
+
+  /**
+   * Call at end of stream: throws `FrameError('truncated')` when a partial frame is left over
+   * (the peer closed in the middle of a frame), else does nothing.
+   */
+  end(): void {
+    if (this.failure) throw this.failure;
+    if (this.buffered > 0 || this.need >= 0) {
+      this.failure = new FrameError(
+        'truncated',
+        `stream ended inside a frame (${this.buffered} of ${
+          this.need >= 0 ? this.need : FRAME_HEADER_BYTES
+        } bytes)`,
+      );
+      throw this.failure;
+    }
+  }
+
+  private decodeBody(body: Buffer): unknown {
+    try {
+      return this.decoder.decode(body);
+    } catch (e) {
+      throw new FrameError(
+        'malformed',
+        `frame body is not one MessagePack value: ${(e as Error).message}`,
+      );
+    }
+  }
+
+  private peekLength(): number {
+    const first = this.chunks[0]!;
+    if (first.byteLength >= FRAME_HEADER_BYTES) return first.readUInt32BE(0);
+    const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+    let filled = 0;
+    for (const c of this.chunks) {
+      const n = Math.min(c.byteLength, FRAME_HEADER_BYTES - filled);
+      c.copy(head, filled, 0, n);
+      filled += n;
+      if (filled === FRAME_HEADER_BYTES) break;
+    }
+    return head.readUInt32BE(0);
+  }
+
+  /** Removes and returns the first `n` buffered bytes (a view when they lie in one chunk). */
+  private take(n: number): Buffer {
+    this.buffered -= n;
+    const first = this.chunks[0]!;
+    if (first.byteLength === n) {
+      this.chunks.shift();
+      return first;
+    }
+    if (first.byteLength > n) {
+      this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.byteLength, n - filled);
+      c.copy(out, filled, 0, k);
+      filled += k;
+      if (k === c.byteLength) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    return out;
+  }
+}
