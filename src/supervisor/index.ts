@@ -1,4 +1,22 @@
 /**
- * sluice/supervisor: see docs/supervisor.md. This face is filled in by its issue.
+ * sluice/supervisor: one long-running stdio child — spawned in its own process group, line and
+ * newline-delimited-JSON I/O, a graceful stop (stdin EOF, SIGTERM to the group, grace, SIGKILL),
+ * an optional restart policy, and no leaks. See docs/supervisor.md.
+ *
+ * `spawnGroup` and `GroupProcess` are the reusable process core (the sessions daemon builds on
+ * them too).
  */
-export {};
+export {
+  SpawnError,
+  type SpawnErrorCode,
+  SupervisorError,
+  type SupervisorErrorCode,
+} from './errors.js';
+export {
+  type ExitInfo,
+  type GroupProcess,
+  type SpawnGroupOptions,
+  type StdioSlot,
+  spawnGroup,
+  type TerminateProcessOptions,
+} from './process.js';
