@@ -81,7 +81,7 @@ describe('supervisor: process core (spawnGroup)', () => {
             'sh',
             '-c',
             'echo "$SLUICE_TEST_KEEP,$(printenv SLUICE_TEST_DROP || echo unset),$NEW,$(pwd)"',
-          ]],
+          ],
           env: { NEW: 'new', SLUICE_TEST_DROP: undefined },
           cwd: '/tmp',
           stdio: ['ignore', 'pipe', 'inherit'],
