@@ -74,10 +74,13 @@ export function diffResources(
   options: LeakCheckOptions = {},
 ): string[] {
   const problems: string[] = [];
-  const fdSlack = options.fdSlack ?? 0;
-  if (after.fds.length > before.fds.length + fdSlack) {
-    const old = new Map(before.fds.map((f) => [f.fd, f.target]));
-    const fresh = after.fds.filter((f) => old.get(f.fd) !== f.target);
+  // A set difference, not a count: an fd the runtime closed meanwhile must not hide one we leaked.
+  // anon_inode fds (io_uring, eventfd, epoll) are the runtime's own, opened lazily on first use.
+  const old = new Set(before.fds.map((f) => `${f.fd} ${f.target}`));
+  const fresh = after.fds.filter(
+    (f) => !old.has(`${f.fd} ${f.target}`) && !f.target.startsWith('anon_inode:'),
+  );
+  if (fresh.length > (options.fdSlack ?? 0)) {
     problems.push(
       `fds: ${before.fds.length} before, ${after.fds.length} after; new: ${fresh
         .map((f) => `${f.fd} -> ${f.target}`)
