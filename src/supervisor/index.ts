@@ -7,11 +7,20 @@
  * them too).
  */
 export {
+  type Child,
+  type ChildEvents,
+  type RestartEvent,
+  type StopOptions,
+  type SuperviseConfig,
+  supervise,
+} from './child.js';
+export {
   SpawnError,
   type SpawnErrorCode,
   SupervisorError,
   type SupervisorErrorCode,
 } from './errors.js';
+export { LineSplitter } from './lines.js';
 export {
   type ExitInfo,
   type GroupProcess,
@@ -20,3 +29,11 @@ export {
   spawnGroup,
   type TerminateProcessOptions,
 } from './process.js';
+export {
+  type Clock,
+  type ResolvedRestartPolicy,
+  RestartBudget,
+  type RestartDecision,
+  type RestartPolicy,
+  systemClock,
+} from './restart.js';

@@ -1,0 +1,221 @@
+/**
+ * Line framing for a child's output: a splitter that turns byte chunks into lines, and a feed
+ * that turns a sequence of streams (one per incarnation of a restarted child) into one bounded
+ * async iterable of lines.
+ */
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+
+/**
+ * Splits UTF-8 chunks into lines. A line ends at `\n`; a `\r` right before it is dropped, so
+ * CRLF output reads the same. Multi-byte characters split across chunks are kept whole. A line
+ * longer than `maxLength` characters is cut into pieces of that length, so a child that never
+ * writes a newline cannot grow memory without bound.
+ */
+export class LineSplitter {
+  #decoder = new StringDecoder('utf8');
+  #pieces: string[] = [];
+  #pending = 0;
+  readonly #max: number;
+
+  constructor(maxLength = Number.POSITIVE_INFINITY) {
+    this.#max = maxLength;
+  }
+
+  /** Feeds one chunk; calls `emit` for every line it completes. */
+  push(chunk: Buffer | string, emit: (line: string) => void): void {
+    const text = typeof chunk === 'string' ? chunk : this.#decoder.write(chunk);
+    if (text.length === 0) return;
+    let start = 0;
+    let nl = text.indexOf('\n');
+    while (nl >= 0) {
+      let head = text.slice(start, nl);
+      if (this.#pieces.length > 0) {
+        this.#pieces.push(head);
+        head = this.#pieces.join('');
+        this.#pieces = [];
+        this.#pending = 0;
+      }
+      emit(head.endsWith('\r') ? head.slice(0, -1) : head);
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
+    }
+    if (start < text.length) {
+      const rest = start === 0 ? text : text.slice(start);
+      this.#pieces.push(rest);
+      this.#pending += rest.length;
+      if (this.#pending > this.#max) this.#cut(emit);
+    }
+  }
+
+  /** Flushes the unterminated last line, if any. */
+  end(emit: (line: string) => void): void {
+    const tail = this.#decoder.end();
+    if (tail) this.#pieces.push(tail);
+    if (this.#pieces.length === 0) return;
+    const line = this.#pieces.join('');
+    this.#pieces = [];
+    this.#pending = 0;
+    if (line.length > 0) emit(line);
+  }
+
+  #cut(emit: (line: string) => void): void {
+    let all = this.#pieces.join('');
+    while (all.length > this.#max) {
+      emit(all.slice(0, this.#max));
+      all = all.slice(this.#max);
+    }
+    this.#pieces = all.length > 0 ? [all] : [];
+    this.#pending = all.length;
+  }
+}
+
+/**
+ * Reads `stream` line by line into `onLine` until it ends or closes, then calls `onEnd` once.
+ * Used for stderr, which is always drained so the child never blocks on it.
+ */
+export function readLines(
+  stream: Readable,
+  onLine: (line: string) => void,
+  maxLength: number,
+  onEnd?: () => void,
+): void {
+  const split = new LineSplitter(maxLength);
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    stream.off('data', data);
+    split.end(onLine);
+    onEnd?.();
+  };
+  const data = (chunk: Buffer) => split.push(chunk, onLine);
+  stream.on('data', data);
+  stream.once('end', end);
+  stream.once('close', end);
+}
+
+const DONE: IteratorResult<string> = { done: true, value: undefined };
+const noop = () => {};
+
+/**
+ * One async iterable of lines over several streams read one after the other. At most
+ * `highWaterMark` lines wait for the consumer: past that the stream being read is paused (the
+ * child then blocks writing, which is the backpressure). Streams added while another is being
+ * read are held (a `'readable'` listener keeps Node from draining them when their child exits)
+ * and read in order. `finish()` says no stream will follow; iteration ends once the last one has.
+ * `return()` (a `break` in `for await`) drops what is queued and drains the rest unread.
+ */
+export class LineFeed implements AsyncIterableIterator<string> {
+  #queue: string[] = [];
+  #head = 0;
+  #waiter: ((r: IteratorResult<string>) => void) | undefined;
+  #finished = false;
+  #discard = false;
+  #paused: Readable | undefined;
+  #chain: Promise<void> = Promise.resolve();
+  readonly #hwm: number;
+  readonly #maxLength: number;
+
+  constructor(options: { highWaterMark?: number; maxLength?: number } = {}) {
+    this.#hwm = options.highWaterMark ?? 1024;
+    this.#maxLength = options.maxLength ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Queues `stream`; its lines follow those of every stream added before it. */
+  add(stream: Readable): void {
+    stream.on('readable', noop);
+    this.#chain = this.#chain.then(() => this.#pump(stream));
+  }
+
+  /** No more streams will be added: iteration ends after the ones already added. */
+  finish(): void {
+    void this.#chain.then(() => {
+      this.#finished = true;
+      if (this.#waiter && this.#head >= this.#queue.length) {
+        const w = this.#waiter;
+        this.#waiter = undefined;
+        w(DONE);
+      }
+    });
+  }
+
+  next(): Promise<IteratorResult<string>> {
+    if (this.#head < this.#queue.length) {
+      const value = this.#queue[this.#head++]!;
+      if (this.#head === this.#queue.length) {
+        this.#queue = [];
+        this.#head = 0;
+      } else if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#head);
+        this.#head = 0;
+      }
+      if (this.#paused && this.#queue.length - this.#head <= this.#hwm >> 1) {
+        this.#paused.resume();
+        this.#paused = undefined;
+      }
+      return Promise.resolve({ done: false, value });
+    }
+    if (this.#finished || this.#discard) return Promise.resolve(DONE);
+    return new Promise((resolve) => {
+      this.#waiter = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<string>> {
+    this.#discard = true;
+    this.#queue = [];
+    this.#head = 0;
+    this.#paused?.resume();
+    this.#paused = undefined;
+    const w = this.#waiter;
+    this.#waiter = undefined;
+    w?.(DONE);
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  #deliver = (line: string): void => {
+    if (this.#discard) return;
+    const w = this.#waiter;
+    if (w) {
+      this.#waiter = undefined;
+      w({ done: false, value: line });
+    } else this.#queue.push(line);
+  };
+
+  #pump(stream: Readable): Promise<void> {
+    return new Promise((resolve) => {
+      const split = new LineSplitter(this.#maxLength);
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        stream.off('data', data);
+        split.end(this.#deliver);
+        if (this.#paused === stream) this.#paused = undefined;
+        resolve();
+      };
+      const data = (chunk: Buffer) => {
+        split.push(chunk, this.#deliver);
+        if (!this.#discard && this.#queue.length - this.#head >= this.#hwm) {
+          stream.pause();
+          this.#paused = stream;
+        }
+      };
+      if (stream.destroyed || stream.readableEnded) {
+        stream.off('readable', noop);
+        end();
+        return;
+      }
+      stream.once('end', end);
+      stream.once('close', end);
+      stream.off('readable', noop);
+      stream.on('data', data);
+      stream.resume();
+    });
+  }
+}
