@@ -1,4 +1,52 @@
 /**
- * sluice/sessions: see docs/sessions.md. This face is filled in by its issue.
+ * sluice/sessions: process sessions (pipes or a PTY) with ring-buffer backlogs that clients
+ * attach to, detach from and re-attach to by offset. See docs/sessions.md.
+ *
+ * The library: `SessionRegistry`, `Session` (`PipeSession`, `PtySession`), `Attachment`,
+ * `RingBuffer`, the typed errors. The daemon, its protocol and the client build on it.
  */
-export {};
+
+export { SpawnError, type SpawnErrorCode } from '../supervisor/index.js';
+export {
+  Attachment,
+  type AttachmentFrame,
+  type AttachOptions,
+  DEFAULT_ATTACH_QUEUE_BYTES,
+  MAX_OUTPUT_FRAME_BYTES,
+} from './attachment.js';
+export {
+  AlreadyAttachedError,
+  AttachmentClosedError,
+  InvalidArgumentError,
+  NotAPtyError,
+  ReadOnlyAttachmentError,
+  RegistryClosedError,
+  SessionError,
+  SessionExitedError,
+  SessionNotFoundError,
+  SessionRunningError,
+  StdinClosedError,
+  StreamUnavailableError,
+} from './errors.js';
+export { isSessionId, newSessionId } from './ids.js';
+export type { Snapshot } from './output-stream.js';
+export { PipeSession } from './pipe-session.js';
+export { PtySession } from './pty-session.js';
+export { type RemoveOptions, SessionRegistry, type SessionRegistryOptions } from './registry.js';
+export { DEFAULT_RING_BYTES, RingBuffer, type RingRead } from './ring-buffer.js';
+export {
+  DEFAULT_GRACE_MS,
+  Session,
+  type SessionEvents,
+  type TerminateOptions,
+  type WriteStdinOptions,
+} from './session.js';
+export type {
+  ExitOutcome,
+  ExitState,
+  PtySize,
+  SessionInfo,
+  SessionKind,
+  SpawnSessionOptions,
+  StreamName,
+} from './types.js';

@@ -1,0 +1,433 @@
+/**
+ * One client's view of one output stream: the backlog it was handed at attach time, then a
+ * bounded queue of live frames.
+ *
+ * The queue never slows anyone: the session pushes into it without waiting, and when a client
+ * falls more than `maxQueueBytes` behind, the oldest output frames are dropped. The client is
+ * then handed a `missed` frame saying how many bytes it lost and where delivery resumes, and
+ * `missedBytes` counts them. Control frames (`eof`, `exit`, `stolen`) are never dropped.
+ *
+ * Two ways to consume, use one:
+ * - pull: `for await (const frame of attachment)` (or `attachment.frames`), or `read()`;
+ *   breaking out of the loop detaches.
+ * - push: `attachment.on('frame', f)` delivers frames as they come (like a Readable's 'data');
+ *   `pause()` makes them wait in the bounded queue (dropping the oldest when it is full) and
+ *   `resume()` flushes. 'end' fires once after the last frame.
+ *
+ * `position` is the absolute stream offset after the last output byte handed to the client (the
+ * backlog counts as handed at attach). Re-attaching with `{ fromOffset: old.position }` yields
+ * exactly what this attachment had not delivered: nothing lost, nothing repeated (as long as the
+ * ring still keeps it; otherwise the gap is counted in `missedBytes`).
+ */
+import { EventEmitter } from 'node:events';
+import { AttachmentClosedError, InvalidArgumentError, ReadOnlyAttachmentError } from './errors.js';
+import type { ExitState, StreamName } from './types.js';
+
+/** Largest output frame handed to a client; bigger chunks are split. */
+export const MAX_OUTPUT_FRAME_BYTES = 64 * 1024;
+
+/** The default bound of one attachment's queue of undelivered output. */
+export const DEFAULT_ATTACH_QUEUE_BYTES = 1024 * 1024;
+
+/** What an attachment delivers, in stream order. */
+export type AttachmentFrame =
+  /** Output bytes; `offset` is the absolute stream offset of `data[0]`. */
+  | { type: 'output'; data: Buffer; offset: number }
+  /**
+   * `bytes` bytes of output were dropped from this client's queue because it fell behind;
+   * delivery resumes at absolute offset `offset`.
+   */
+  | { type: 'missed'; bytes: number; offset: number }
+  /** The stream reached its end at `offset` (the child and its group closed it). */
+  | { type: 'eof'; offset: number }
+  /** The session's child exited and its output was read to the end. The last frame. */
+  | { type: 'exit'; exitState: ExitState }
+  /** Another client took the writer seat with `steal`. The last frame. */
+  | { type: 'stolen' };
+
+/** What an attachment needs from its session; the session supplies it. */
+export interface AttachmentHost {
+  readonly sessionId: string;
+  writeInput(data: string | Uint8Array): Promise<number>;
+  closeInput(): Promise<void>;
+  resize(rows: number, cols: number): void;
+  release(attachment: Attachment): void;
+}
+
+/** Options of `Session.attach`. */
+export interface AttachOptions {
+  /** Take the writer seat from whoever holds it; they get a `stolen` frame and end. */
+  steal?: boolean;
+  /** Watch only: never takes the writer seat, cannot write or resize. Any number may watch. */
+  readOnly?: boolean;
+  /**
+   * Absolute offset to replay the backlog from. Default: the oldest byte the ring keeps. Give a
+   * previous attachment's `position` to get only what it had not delivered.
+   */
+  fromOffset?: number;
+  /** Bound of this client's queue of undelivered output, in bytes. Default 1 MiB. */
+  maxQueueBytes?: number;
+}
+
+interface Waiter {
+  resolve(result: IteratorResult<AttachmentFrame>): void;
+}
+
+let nextAttachmentNumber = 1;
+
+export class Attachment extends EventEmitter implements AsyncIterable<AttachmentFrame> {
+  /** Unique within this process; useful in logs. */
+  readonly number = nextAttachmentNumber++;
+  readonly sessionId: string;
+  readonly stream: StreamName;
+  readonly readOnly: boolean;
+  /** The replayed history: a copy of the ring from `backlogOffset` to the attach moment. */
+  readonly backlog: Buffer;
+  /** Absolute offset of `backlog[0]`. */
+  readonly backlogOffset: number;
+  readonly maxQueueBytes: number;
+  #host: AttachmentHost;
+  #queue: AttachmentFrame[] = [];
+  #head = 0;
+  #queuedBytes = 0;
+  #pendingMissed = 0;
+  #missedBytes: number;
+  #position: number;
+  #ended = false;
+  #closed = false;
+  #endEmitted = false;
+  #paused = false;
+  #flowing = false;
+  #delivering = false;
+  #waiter: Waiter | undefined;
+  #stolen = false;
+
+  /** @internal Made by the session's output stream; use `Session.attach`. */
+  constructor(
+    host: AttachmentHost,
+    stream: StreamName,
+    init: {
+      readOnly: boolean;
+      backlog: Buffer;
+      backlogOffset: number;
+      missed: number;
+      maxQueueBytes?: number;
+    },
+  ) {
+    super();
+    const max = init.maxQueueBytes ?? DEFAULT_ATTACH_QUEUE_BYTES;
+    if (!Number.isSafeInteger(max) || max <= 0) {
+      throw new InvalidArgumentError(`maxQueueBytes must be a positive integer, got ${max}`);
+    }
+    this.#host = host;
+    this.sessionId = host.sessionId;
+    this.stream = stream;
+    this.readOnly = init.readOnly;
+    this.backlog = init.backlog;
+    this.backlogOffset = init.backlogOffset;
+    this.maxQueueBytes = max;
+    this.#missedBytes = init.missed;
+    this.#position = init.backlogOffset + init.backlog.length;
+    this.on('newListener', (event) => {
+      if (event === 'frame') queueMicrotask(() => this.#startFlowing());
+    });
+  }
+
+  /**
+   * Output bytes this client never got: those the ring had dropped before the backlog it asked
+   * for, plus those dropped from its queue because it fell behind. Only grows.
+   */
+  get missedBytes(): number {
+    return this.#missedBytes;
+  }
+
+  /** Absolute offset after the last output byte delivered (see the module comment). */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** Bytes of output waiting in the queue. */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** True once no more frames will be queued (exit, steal, detach). */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** True once detached by the client, or ended and fully consumed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Whether another attach stole the writer seat. */
+  get stolen(): boolean {
+    return this.#stolen;
+  }
+
+  /** This attachment as an async iterable of frames (the same object). */
+  get frames(): AsyncIterable<AttachmentFrame> {
+    return this;
+  }
+
+  /**
+   * Writes to the session's stdin (for a PTY, its input: keys). Rejects with
+   * `ReadOnlyAttachmentError` for a read-only attachment and `AttachmentClosedError` once
+   * detached or stolen; otherwise as `Session.writeStdin`.
+   */
+  write(data: string | Uint8Array): Promise<number> {
+    try {
+      this.#checkWritable('write');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#host.writeInput(data);
+  }
+
+  /** Closes the session's stdin (a PTY gets the EOF character). Same rules as `write`. */
+  closeStdin(): Promise<void> {
+    try {
+      this.#checkWritable('close stdin');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#host.closeInput();
+  }
+
+  /** Resizes the session's PTY. Throws as `write` does, and as `Session.resize`. */
+  resize(rows: number, cols: number): void {
+    this.#checkWritable('resize');
+    this.#host.resize(rows, cols);
+  }
+
+  /**
+   * Lets go: frees the writer seat (when this holds it), drops what is queued and ends the
+   * iteration. Idempotent; never throws.
+   */
+  detach(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ended = true;
+    this.#queue = [];
+    this.#head = 0;
+    this.#queuedBytes = 0;
+    this.#pendingMissed = 0;
+    this.#host.release(this);
+    this.#settleWaiter();
+    this.#emitEnd();
+  }
+
+  /** Stops push delivery; frames wait in the bounded queue. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Resumes push delivery, flushing what waited. */
+  resume(): void {
+    this.#paused = false;
+    this.#deliver();
+  }
+
+  /** Takes the next frame off the queue, or undefined when none waits. */
+  read(): AttachmentFrame | undefined {
+    const frame = this.#take();
+    if (frame === undefined) this.#maybeClose();
+    return frame;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<AttachmentFrame> {
+    return {
+      next: () => {
+        const frame = this.#take();
+        if (frame !== undefined) return Promise.resolve({ value: frame, done: false });
+        if (this.#ended) {
+          this.#maybeClose();
+          return Promise.resolve({ value: undefined, done: true });
+        }
+        return new Promise((resolve) => {
+          this.#waiter = { resolve };
+        });
+      },
+      return: () => {
+        this.detach();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.detach();
+  }
+
+  // ---- called by the output stream -------------------------------------------------------
+
+  /** @internal Queues output at absolute `offset`, dropping the oldest if over the bound. */
+  pushOutput(chunk: Buffer, offset: number): void {
+    if (this.#ended) return;
+    for (let at = 0; at < chunk.length; at += MAX_OUTPUT_FRAME_BYTES) {
+      const data = chunk.subarray(at, Math.min(chunk.length, at + MAX_OUTPUT_FRAME_BYTES));
+      this.#enqueueOutput(data, offset + at);
+    }
+    this.#deliver();
+  }
+
+  /** @internal Queues a control frame; `last` ends the attachment after it. */
+  pushControl(frame: AttachmentFrame, last: boolean): void {
+    if (this.#ended) return;
+    if (frame.type === 'stolen') this.#stolen = true;
+    this.#queue.push(frame);
+    if (last) this.#ended = true;
+    this.#deliver();
+    if (last && !this.#flowing) this.#maybeClose();
+  }
+
+  #enqueueOutput(data: Buffer, offset: number): void {
+    let d = data;
+    let at = offset;
+    if (d.length > this.maxQueueBytes) {
+      // Even alone this frame does not fit: keep its tail.
+      const cut = d.length - this.maxQueueBytes;
+      this.#recordMissed(cut);
+      d = d.subarray(cut);
+      at += cut;
+    }
+    while (this.#queuedBytes + d.length > this.maxQueueBytes) {
+      if (!this.#dropOldestOutput()) break;
+    }
+    // Copy: the caller's buffer may be reused, and a slow client must not pin a big one.
+    this.#queue.push({ type: 'output', data: Buffer.from(d), offset: at });
+    this.#queuedBytes += d.length;
+  }
+
+  /** Drops the oldest queued output frame; false when there is none. */
+  #dropOldestOutput(): boolean {
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const f = this.#queue[i]!;
+      if (f.type !== 'output') continue;
+      this.#queue.splice(i, 1);
+      this.#queuedBytes -= f.data.length;
+      this.#recordMissed(f.data.length);
+      return true;
+    }
+    return false;
+  }
+
+  #recordMissed(bytes: number): void {
+    this.#pendingMissed += bytes;
+    this.#missedBytes += bytes;
+  }
+
+  #take(): AttachmentFrame | undefined {
+    if (this.#closed) return undefined;
+    if (this.#pendingMissed > 0) {
+      const next = this.#nextOutputOffset();
+      const frame: AttachmentFrame = { type: 'missed', bytes: this.#pendingMissed, offset: next };
+      this.#pendingMissed = 0;
+      this.#position = next;
+      return frame;
+    }
+    if (this.#head >= this.#queue.length) return undefined;
+    const frame = this.#queue[this.#head]!;
+    this.#queue[this.#head] = undefined as unknown as AttachmentFrame;
+    this.#head++;
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    if (frame.type === 'output') {
+      this.#queuedBytes -= frame.data.length;
+      this.#position = frame.offset + frame.data.length;
+    }
+    return frame;
+  }
+
+  /** Where delivery resumes after a gap: the first queued output, or past everything dropped. */
+  #nextOutputOffset(): number {
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const f = this.#queue[i]!;
+      if (f.type === 'output') return f.offset;
+      if (f.type === 'eof') return f.offset;
+    }
+    return this.#position + this.#pendingMissed;
+  }
+
+  #checkWritable(what: string): void {
+    if (this.readOnly) throw new ReadOnlyAttachmentError(what);
+    if (this.#stolen) {
+      throw new AttachmentClosedError(
+        `cannot ${what}: another client stole this attachment to session ${this.sessionId}`,
+      );
+    }
+    if (this.#closed || this.#ended) {
+      throw new AttachmentClosedError(
+        `cannot ${what}: this attachment to session ${this.sessionId} has ended`,
+      );
+    }
+  }
+
+  #startFlowing(): void {
+    if (this.listenerCount('frame') === 0) return;
+    this.#flowing = true;
+    this.#deliver();
+  }
+
+  #deliver(): void {
+    if (this.#waiter) {
+      const frame = this.#take();
+      if (frame !== undefined) {
+        const w = this.#waiter;
+        this.#waiter = undefined;
+        w.resolve({ value: frame, done: false });
+      } else if (this.#ended) {
+        this.#settleWaiter();
+      }
+      return;
+    }
+    if (!this.#flowing || this.#paused || this.#delivering) return;
+    this.#delivering = true;
+    try {
+      for (;;) {
+        if (this.#paused || this.#closed) break;
+        const frame = this.#take();
+        if (frame === undefined) break;
+        try {
+          this.emit('frame', frame);
+        } catch (error) {
+          // A throwing listener is the client's bug: it loses this attachment, never the session.
+          this.detach();
+          queueMicrotask(() => {
+            throw error;
+          });
+          break;
+        }
+      }
+    } finally {
+      this.#delivering = false;
+    }
+    this.#maybeClose();
+  }
+
+  #settleWaiter(): void {
+    const w = this.#waiter;
+    if (!w) return;
+    this.#waiter = undefined;
+    w.resolve({ value: undefined, done: true });
+  }
+
+  /** Once ended and everything is consumed: release the seat and emit 'end'. */
+  #maybeClose(): void {
+    if (!this.#ended || this.#closed) return;
+    if (this.#pendingMissed > 0 || this.#head < this.#queue.length) return;
+    this.#closed = true;
+    this.#host.release(this);
+    this.#settleWaiter();
+    this.#emitEnd();
+  }
+
+  #emitEnd(): void {
+    if (this.#endEmitted) return;
+    this.#endEmitted = true;
+    queueMicrotask(() => this.emit('end'));
+  }
+}

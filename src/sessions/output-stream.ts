@@ -1,0 +1,144 @@
+/**
+ * One output stream of a session: its ring backlog, its single writer seat and its read-only
+ * viewers. The session pushes every chunk it reads here, whether or not anyone is attached, so
+ * output accumulates while nobody watches and is replayed on attach.
+ *
+ * Pushing never waits for a client: each attachment has its own bounded queue (see
+ * `Attachment`), so a slow client can only lose its own frames.
+ */
+import { Attachment, type AttachmentHost, type AttachOptions } from './attachment.js';
+import { AlreadyAttachedError, InvalidArgumentError } from './errors.js';
+import { RingBuffer } from './ring-buffer.js';
+import type { ExitState, StreamName } from './types.js';
+
+/** What `Session.snapshot` returns. */
+export interface Snapshot {
+  /** A copy of what the ring keeps (or from `fromOffset` on). */
+  data: Buffer;
+  /** Bytes the ring dropped before `data` (from the stream's start, or from `fromOffset`). */
+  missedBytes: number;
+  /** Absolute offset of `data[0]`. */
+  offset: number;
+  /** Absolute offset after `data`: how many bytes the stream produced so far. */
+  end: number;
+  /** Whether the stream has ended (EOF). */
+  eof: boolean;
+}
+
+export class OutputStream {
+  readonly name: StreamName;
+  readonly ring: RingBuffer;
+  #host: AttachmentHost;
+  #writer: Attachment | undefined;
+  #viewers = new Set<Attachment>();
+  #eof = false;
+  #exit: ExitState | undefined;
+
+  constructor(host: AttachmentHost, name: StreamName, ringBytes?: number) {
+    this.#host = host;
+    this.name = name;
+    this.ring = new RingBuffer(ringBytes);
+  }
+
+  /** Whether a writer holds the seat. */
+  get hasWriter(): boolean {
+    return this.#writer !== undefined;
+  }
+
+  /** How many read-only viewers are attached. */
+  get viewerCount(): number {
+    return this.#viewers.size;
+  }
+
+  get eof(): boolean {
+    return this.#eof;
+  }
+
+  /** Appends a chunk to the ring and hands it to every attachment. Returns its offset. */
+  push(chunk: Buffer): number {
+    const offset = this.ring.write(chunk);
+    if (this.#writer) this.#writer.pushOutput(chunk, offset);
+    for (const v of this.#viewers) v.pushOutput(chunk, offset);
+    return offset;
+  }
+
+  /** Marks the end of the stream; attachments get an `eof` frame. Idempotent. */
+  end(): void {
+    if (this.#eof) return;
+    this.#eof = true;
+    const frame = { type: 'eof', offset: this.ring.end } as const;
+    for (const a of this.#all()) a.pushControl(frame, false);
+  }
+
+  /** The session exited: attachments get `exit` as their last frame. */
+  finish(exitState: ExitState): void {
+    this.#exit = exitState;
+    for (const a of this.#all()) a.pushControl({ type: 'exit', exitState }, true);
+  }
+
+  /** A non-consuming copy of the backlog. */
+  snapshot(fromOffset?: number): Snapshot {
+    const r = this.ring.read(fromOffset);
+    return {
+      data: r.data,
+      missedBytes: fromOffset === undefined ? this.ring.dropped : r.missed,
+      offset: r.offset,
+      end: this.ring.end,
+      eof: this.#eof,
+    };
+  }
+
+  /**
+   * A new attachment. A writer (not `readOnly`) needs the free seat, or `steal` to evict the
+   * holder, who gets a `stolen` frame; otherwise `AlreadyAttachedError`. After the exit the seat
+   * no longer matters (nothing can be written), so any attach succeeds and gets the backlog and
+   * then `eof`/`exit` at once.
+   */
+  attach(options: AttachOptions = {}): Attachment {
+    const readOnly = options.readOnly === true;
+    if (options.fromOffset !== undefined) {
+      if (!Number.isSafeInteger(options.fromOffset) || options.fromOffset < 0) {
+        throw new InvalidArgumentError(
+          `fromOffset must be a non-negative integer, got ${options.fromOffset}`,
+        );
+      }
+    }
+    const seatMatters = !readOnly && this.#exit === undefined;
+    if (seatMatters && this.#writer && options.steal !== true) {
+      throw new AlreadyAttachedError(this.#host.sessionId, this.name);
+    }
+    const r = this.ring.read(options.fromOffset);
+    const attachment = new Attachment(this.#host, this.name, {
+      readOnly,
+      backlog: r.data,
+      backlogOffset: r.offset,
+      missed: options.fromOffset === undefined ? this.ring.dropped : r.missed,
+      ...(options.maxQueueBytes === undefined ? {} : { maxQueueBytes: options.maxQueueBytes }),
+    });
+    if (seatMatters) {
+      const old = this.#writer;
+      this.#writer = attachment;
+      old?.pushControl({ type: 'stolen' }, true);
+    } else {
+      this.#viewers.add(attachment);
+    }
+    if (this.#eof) attachment.pushControl({ type: 'eof', offset: this.ring.end }, false);
+    if (this.#exit) attachment.pushControl({ type: 'exit', exitState: this.#exit }, true);
+    return attachment;
+  }
+
+  /** Forgets an attachment that detached or ended; frees the seat when it held it. */
+  release(attachment: Attachment): void {
+    if (this.#writer === attachment) this.#writer = undefined;
+    this.#viewers.delete(attachment);
+  }
+
+  /** Detaches every attachment (the session is being removed). */
+  detachAll(): void {
+    for (const a of this.#all()) a.detach();
+  }
+
+  #all(): Attachment[] {
+    return this.#writer ? [this.#writer, ...this.#viewers] : [...this.#viewers];
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * `PipeSession`: a child on kernel pipes, started by the supervisor's process core
+ * (`spawnGroup`: its own process group, typed spawn errors, always reaped, group stop with the
+ * outcome classified). stdout and stderr are separate streams, or one (`mergeStderr`: both fds
+ * on the same real pipe, interleaved in write order). Bytes are kept exactly as written.
+ *
+ * The exit is recorded once the child was reaped *and* its pipes reached EOF (or were cut after
+ * the core's drain time because a grandchild kept them open), so the last output before the exit
+ * is always in the backlog before `exit` fires.
+ */
+import type { Readable } from 'node:stream';
+import { type ExitInfo, type GroupProcess, spawnGroup } from '../supervisor/index.js';
+import { NotAPtyError, SessionExitedError, StdinClosedError } from './errors.js';
+import { Session, type SessionInit } from './session.js';
+import type { SessionKind, StreamName } from './types.js';
+
+/** After SIGKILL a group ends in microseconds; past this we stop waiting. */
+const AFTER_KILL_MS = 5000;
+
+export class PipeSession extends Session {
+  readonly kind: SessionKind = 'pipe';
+  readonly mergeStderr: boolean;
+  #proc!: GroupProcess;
+
+  private constructor(init: SessionInit) {
+    const merge = init.options.mergeStderr === true;
+    super(init, merge ? ['stdout'] : ['stdout', 'stderr']);
+    this.mergeStderr = merge;
+  }
+
+  /** Spawns the child; rejects with `SpawnError` (nothing left behind) when it cannot start. */
+  static async start(init: SessionInit): Promise<PipeSession> {
+    const session = new PipeSession(init);
+    const o = init.options;
+    session.#proc = await spawnGroup({
+      argv: o.argv,
+      ...(o.cwd === undefined ? {} : { cwd: o.cwd }),
+      ...(o.env === undefined ? {} : { env: o.env }),
+      ...(o.inheritEnv === undefined ? {} : { inheritEnv: o.inheritEnv }),
+      stdio: ['pipe', 'pipe', session.mergeStderr ? 'stdout' : 'pipe'],
+    });
+    session.#wire();
+    return session;
+  }
+
+  get pid(): number {
+    return this.#proc.pid;
+  }
+
+  resize(_rows: number, _cols: number): void {
+    throw new NotAPtyError(this.id);
+  }
+
+  protected writeInput(data: Buffer, close: boolean): Promise<number> {
+    const stdin = this.#proc.stdin!;
+    return new Promise((resolve, reject) => {
+      if (stdin.destroyed || stdin.writableEnded) {
+        reject(new StdinClosedError(this.id, 'the child closed its stdin'));
+        return;
+      }
+      const done = (error?: Error | null) => {
+        if (error) {
+          this.stdinClosedFlag = true;
+          reject(
+            this.hasExited
+              ? new SessionExitedError(this.id, 'write to stdin')
+              : new StdinClosedError(this.id, `the child closed its stdin (${describe(error)})`),
+          );
+        } else resolve(data.length);
+      };
+      if (data.length > 0) stdin.write(data, done);
+      if (close) {
+        if (data.length > 0) stdin.end();
+        else stdin.end(() => done());
+      }
+    });
+  }
+
+  protected async stop(graceMs: number, softSignal?: NodeJS.Signals): Promise<void> {
+    await this.#proc.terminate({
+      graceMs,
+      ...(softSignal === undefined ? {} : { softSignal }),
+    });
+  }
+
+  protected async release(): Promise<void> {
+    await this.#proc.terminate({ graceMs: 0 });
+    // Whatever still holds our pipes open is gone: close our ends.
+    for (const s of [this.#proc.stdout, this.#proc.stderr]) s?.destroy();
+    this.#proc.stdin?.destroy();
+    await Promise.race([this.#proc.closed, delay(AFTER_KILL_MS)]);
+  }
+
+  #wire(): void {
+    const p = this.#proc;
+    this.#read(p.stdout, 'stdout');
+    if (!this.mergeStderr) this.#read(p.stderr, 'stderr');
+    p.stdin?.on('error', () => {
+      this.stdinClosedFlag = true;
+    });
+    const streams = [p.stdout, this.mergeStderr ? null : p.stderr].filter(
+      (s): s is Readable => s !== null,
+    );
+    Promise.all([p.exited, p.closed, ...streams.map(settled)]).then(([info]) => {
+      p.stdin?.destroy();
+      this.recordExit(toExitState(info));
+    });
+  }
+
+  #read(stream: Readable | null, name: StreamName): void {
+    if (!stream) return;
+    stream.on('data', (chunk: Buffer) => this.pushOutput(name, chunk));
+    stream.once('end', () => this.endStream(name));
+    stream.once('close', () => this.endStream(name));
+  }
+}
+
+function toExitState(info: ExitInfo) {
+  return {
+    exitCode: info.code,
+    signal: info.signal,
+    exitedAt: info.exitedAt,
+    outcome: info.outcome,
+  };
+}
+
+/** Resolves once `s` has emitted its last data: 'end' or 'close'. */
+function settled(s: Readable): Promise<void> {
+  if (s.destroyed || s.readableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    s.once('end', () => resolve());
+    s.once('close', () => resolve());
+  });
+}
+
+function describe(error: Error): string {
+  return (error as NodeJS.ErrnoException).code ?? error.message;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

@@ -1,0 +1,306 @@
+/**
+ * `PtySession`: a child on a pseudo-terminal made by node-pty's native fork. One merged output
+ * stream (`stdout`), input through `writeStdin`, `resize`.
+ *
+ * What it fixes of node-pty's wrapper (see `pty-native.ts`):
+ * - The exit is reported only after the last output was read: when the child is reaped, what is
+ *   still in the terminal's buffer is read synchronously, to EOF/EIO or until the buffer is
+ *   empty (a read flushes the kernel's pending tty work first), before the exit is recorded.
+ * - The master fd is close-on-exec (no later child inherits it) and is closed right after that
+ *   drain, which hangs the terminal up: processes the child left on it get SIGHUP, as when a
+ *   terminal window closes.
+ * - Signals go to every process group of the child's session, not to one pid.
+ * Input is written with non-blocking `writeSync` on this thread (retried with a backoff while
+ * the terminal's input buffer is full), so no write can land on a closed, reused fd.
+ */
+import { readSync, writeSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { ReadStream } from 'node:tty';
+import { SpawnError } from '../supervisor/index.js';
+import { InvalidArgumentError, SessionExitedError } from './errors.js';
+import { setCloseOnExec } from './fd-flags.js';
+import { signalSession, waitSessionGone } from './process-tree.js';
+import { ptyNative } from './pty-native.js';
+import { buildPtyEnv, checkArgvAndCwd, resolveProgram } from './pty-spawn.js';
+import { Session, type SessionInit } from './session.js';
+import type { PtySize, SessionKind } from './types.js';
+
+const DRAIN_CHUNK = 64 * 1024;
+/** After SIGKILL a session's processes end in microseconds; past this we stop waiting. */
+const AFTER_KILL_MS = 5000;
+const EOF_CHAR = Buffer.from([4]);
+
+/** Live PTY sessions, SIGKILLed if this process exits first. */
+const live = new Set<number>();
+let exitHooked = false;
+function track(sid: number): void {
+  live.add(sid);
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', () => {
+    for (const sid of live) signalSession(sid, 'SIGKILL');
+  });
+}
+
+function signalName(n: number): NodeJS.Signals | null {
+  if (!n) return null;
+  for (const [name, value] of Object.entries(osConstants.signals)) {
+    if (value === n) return name as NodeJS.Signals;
+  }
+  return null;
+}
+
+/** Checks rows/cols: integers in 1..65535. */
+export function checkSize(rows: unknown, cols: unknown): PtySize {
+  for (const [name, v] of [
+    ['rows', rows],
+    ['cols', cols],
+  ] as const) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) {
+      throw new InvalidArgumentError(`${name} must be an integer in 1..65535, got ${String(v)}`);
+    }
+  }
+  return { rows: rows as number, cols: cols as number };
+}
+
+export class PtySession extends Session {
+  readonly kind: SessionKind = 'pty';
+  readonly #pid: number;
+  #fd: number;
+  #reader: ReadStream;
+  #size: PtySize;
+  #reaped = false;
+  #stopBegan = false;
+  #killSent = false;
+  #stopping: Promise<void> | undefined;
+  #exitWaiters = new Set<() => void>();
+  #writeQueue: { data: Buffer; close: boolean; done: (e?: Error) => void; written: number }[] = [];
+  #writeTimer: NodeJS.Timeout | undefined;
+  #writeDelay = 1;
+
+  /** Spawns the child; throws `SpawnError` (nothing left behind) when it cannot start. */
+  constructor(init: SessionInit) {
+    super(init, ['stdout']);
+    const o = init.options;
+    checkArgvAndCwd(o, this.cwd);
+    const size = checkSize(o.pty?.rows, o.pty?.cols);
+    const { native, helperPath } = (() => {
+      try {
+        return ptyNative();
+      } catch (e) {
+        throw new SpawnError('ERR_SPAWN_FAILED', `node-pty cannot load: ${String(e)}`, {
+          argv: [...o.argv],
+          cause: e,
+        });
+      }
+    })();
+    const env = buildPtyEnv(o, this.cwd);
+    const file = resolveProgram(o.argv, this.cwd, env);
+    const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    let term: { fd: number; pid: number };
+    try {
+      term = native.fork(
+        file,
+        o.argv.slice(1),
+        envList,
+        this.cwd,
+        size.cols,
+        size.rows,
+        -1,
+        -1,
+        true,
+        helperPath,
+        (code, signal) => this.#onReaped(code, signal),
+      );
+    } catch (e) {
+      throw new SpawnError('ERR_SPAWN_FAILED', `cannot start a PTY: ${String(e)}`, {
+        argv: [...o.argv],
+        cwd: this.cwd,
+        cause: e,
+      });
+    }
+    this.#pid = term.pid;
+    this.#fd = term.fd;
+    this.#size = size;
+    track(this.#pid);
+    // Before anything else can spawn: no later child may inherit the master.
+    setCloseOnExec(term.fd);
+    // allowHalfOpen: a read of 0 bytes must not close the fd. While the session leader exits,
+    // Linux can return 0 from the master (the terminal is being hung up) with output still
+    // buffered; the drain at reaping time reads it. Closing there is what loses the last output.
+    this.#reader = new ReadStream(term.fd, { allowHalfOpen: true });
+    this.#reader.on('data', (chunk: Buffer) => this.pushOutput('stdout', chunk));
+    // EIO is how a master reads "every slave fd closed, everything read"; the stream destroys
+    // itself (closing the fd) and the exit is still awaited from the reaper.
+    this.#reader.on('error', () => {});
+    this.#reader.on('close', () => {
+      this.#fd = -1;
+      this.endStream('stdout');
+    });
+  }
+
+  get pid(): number {
+    return this.#pid;
+  }
+
+  override get size(): PtySize {
+    return { ...this.#size };
+  }
+
+  resize(rows: number, cols: number): void {
+    const size = checkSize(rows, cols);
+    if (this.hasExited || !this.#fdUsable()) throw new SessionExitedError(this.id, 'resize');
+    ptyNative().native.resize(this.#fd, size.cols, size.rows);
+    this.#size = size;
+  }
+
+  protected writeInput(data: Buffer, close: boolean): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const payload = close ? Buffer.concat([data, EOF_CHAR]) : data;
+      this.#writeQueue.push({
+        data: payload,
+        close,
+        written: 0,
+        done: (e) => (e ? reject(e) : resolve(data.length)),
+      });
+      if (this.#writeQueue.length === 1) this.#pumpWrites();
+    });
+  }
+
+  protected stop(graceMs: number, softSignal: NodeJS.Signals = 'SIGHUP'): Promise<void> {
+    this.#stopping ??= this.#runStop(graceMs, softSignal);
+    return this.#stopping;
+  }
+
+  protected async release(): Promise<void> {
+    if (!this.#reaped) {
+      this.#stopBegan = true;
+      this.#killSent = true;
+      signalSession(this.#pid, 'SIGKILL');
+      await this.exited;
+    }
+    signalSession(this.#pid, 'SIGKILL');
+    await waitSessionGone(this.#pid, AFTER_KILL_MS);
+    this.#closeMaster();
+  }
+
+  async #runStop(graceMs: number, soft: NodeJS.Signals): Promise<void> {
+    const started = performance.now();
+    if (!this.#reaped) {
+      this.#stopBegan = true;
+      if (graceMs > 0) {
+        signalSession(this.#pid, soft);
+        await this.#waitReaped(graceMs);
+      }
+      if (!this.#reaped) {
+        this.#killSent = true;
+        signalSession(this.#pid, 'SIGKILL');
+        await this.exited;
+      }
+    } else if (graceMs > 0) {
+      signalSession(this.#pid, soft);
+    }
+    // The leader is gone; end what it left in its session within what is left of the grace.
+    const left = Math.max(0, started + graceMs - performance.now());
+    if (!(await waitSessionGone(this.#pid, this.#killSent ? 0 : left))) {
+      signalSession(this.#pid, 'SIGKILL');
+      await waitSessionGone(this.#pid, AFTER_KILL_MS);
+    }
+  }
+
+  #waitReaped(ms: number): Promise<void> {
+    if (this.#reaped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#exitWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#exitWaiters.add(done);
+    });
+  }
+
+  /** From node-pty's reaper thread, on this thread: drain, record, close. */
+  #onReaped(code: number, signal: number): void {
+    this.#reaped = true;
+    live.delete(this.#pid);
+    this.#drain();
+    const sig = signalName(signal);
+    const outcome = !this.#stopBegan
+      ? 'natural'
+      : this.#killSent && sig === 'SIGKILL'
+        ? 'hard'
+        : 'soft';
+    // Pending input can never be read now.
+    this.#failWrites(new SessionExitedError(this.id, 'write to stdin'));
+    this.#closeMaster();
+    this.recordExit({ exitCode: sig ? null : code, signal: sig, exitedAt: Date.now(), outcome });
+    for (const w of this.#exitWaiters) w();
+    this.#exitWaiters.clear();
+  }
+
+  /** Reads, synchronously, whatever the terminal still holds. */
+  #drain(): void {
+    if (!this.#fdUsable()) return;
+    // Anything the stream already read but not yet emitted goes first (read() emits it).
+    while (this.#reader.readableLength > 0 && this.#reader.read() !== null) {}
+    const buf = Buffer.allocUnsafe(DRAIN_CHUNK);
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(this.#fd, buf, 0, buf.length, null);
+      } catch {
+        break; // EAGAIN: empty; EIO: every slave closed and everything read
+      }
+      if (n <= 0) break;
+      this.pushOutput('stdout', Buffer.from(buf.subarray(0, n)));
+    }
+  }
+
+  /** The master fd is open and ours (a destroyed reader has closed it, maybe before 'close'). */
+  #fdUsable(): boolean {
+    return this.#fd >= 0 && !this.#reader.destroyed;
+  }
+
+  #closeMaster(): void {
+    if (this.#writeTimer) clearTimeout(this.#writeTimer);
+    this.#writeTimer = undefined;
+    if (!this.#reader.destroyed) this.#reader.destroy();
+    this.#fd = -1;
+    this.endStream('stdout');
+  }
+
+  #pumpWrites(): void {
+    this.#writeTimer = undefined;
+    while (this.#writeQueue.length > 0) {
+      const job = this.#writeQueue[0]!;
+      if (!this.#fdUsable()) {
+        this.#failWrites(new SessionExitedError(this.id, 'write to stdin'));
+        return;
+      }
+      try {
+        while (job.written < job.data.length) {
+          job.written += writeSync(this.#fd, job.data, job.written);
+        }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+          this.#writeTimer = setTimeout(() => this.#pumpWrites(), this.#writeDelay);
+          this.#writeDelay = Math.min(this.#writeDelay * 2, 50);
+          return;
+        }
+        this.#failWrites(new SessionExitedError(this.id, 'write to stdin'));
+        return;
+      }
+      this.#writeDelay = 1;
+      this.#writeQueue.shift();
+      job.done();
+    }
+  }
+
+  #failWrites(error: Error): void {
+    const jobs = this.#writeQueue;
+    this.#writeQueue = [];
+    for (const j of jobs) j.done(error);
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * What a PTY spawn checks before forking. node-pty's fork reports a missing program only from
+ * inside the child (it prints "execvp(3) failed" and exits 1), so the program is looked up here,
+ * on the child's PATH, and a bad program or cwd is a typed `SpawnError` with nothing started —
+ * the same errors a pipe session gets from the supervisor's core.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { SpawnError } from '../supervisor/index.js';
+import type { SpawnSessionOptions } from './types.js';
+
+/** Variables that would confuse a program about which terminal it runs in (as node-pty drops). */
+const TERMINAL_VARS = [
+  'TMUX',
+  'TMUX_PANE',
+  'STY',
+  'WINDOW',
+  'WINDOWID',
+  'TERMCAP',
+  'COLUMNS',
+  'LINES',
+];
+
+function fail(
+  o: SpawnSessionOptions,
+  code: ConstructorParameters<typeof SpawnError>[0],
+  message: string,
+  errno?: string,
+): SpawnError {
+  return new SpawnError(code, message, {
+    argv: Array.isArray(o.argv) ? o.argv : [],
+    ...(o.cwd === undefined ? {} : { cwd: o.cwd }),
+    ...(errno === undefined ? {} : { errno }),
+  });
+}
+
+/** Validates argv and cwd the way the supervisor's core does; throws `SpawnError`. */
+export function checkArgvAndCwd(o: SpawnSessionOptions, cwd: string): void {
+  if (!Array.isArray(o.argv)) {
+    throw fail(o, 'ERR_SPAWN_INVALID_ARGUMENT', 'argv must be an array of strings');
+  }
+  if (o.argv.length === 0 || o.argv[0] === '') {
+    throw fail(o, 'ERR_SPAWN_EMPTY_ARGV', 'argv is empty: nothing to run');
+  }
+  for (const [i, a] of o.argv.entries()) {
+    if (typeof a !== 'string' || a.includes('\0')) {
+      throw fail(o, 'ERR_SPAWN_INVALID_ARGUMENT', `argv[${i}] is not a string without NUL`);
+    }
+  }
+  try {
+    if (!statSync(cwd).isDirectory()) {
+      throw fail(o, 'ERR_SPAWN_BAD_CWD', `cwd is not a directory: ${cwd}`, 'ENOTDIR');
+    }
+    accessSync(cwd, constants.X_OK);
+  } catch (e) {
+    if (e instanceof SpawnError) throw e;
+    const errno = (e as NodeJS.ErrnoException).code;
+    throw fail(o, 'ERR_SPAWN_BAD_CWD', `cannot use cwd ${cwd}: ${errno ?? String(e)}`, errno);
+  }
+}
+
+/**
+ * The child's environment: this process's (unless `inheritEnv: false`) with `env` laid over it
+ * (`undefined` removes a key), terminal variables of this process's own terminal dropped, `TERM`
+ * set (option `term`, else `env.TERM`, else `xterm-256color`) and `PWD` the cwd.
+ */
+export function buildPtyEnv(o: SpawnSessionOptions, cwd: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (o.inheritEnv !== false) {
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    for (const k of TERMINAL_VARS) delete env[k];
+  }
+  if (o.env !== undefined) {
+    if (o.env === null || typeof o.env !== 'object') {
+      throw fail(o, 'ERR_SPAWN_INVALID_ARGUMENT', 'env must be an object of strings');
+    }
+    for (const [k, v] of Object.entries(o.env)) {
+      if (k === '' || k.includes('=') || k.includes('\0')) {
+        throw fail(o, 'ERR_SPAWN_INVALID_ARGUMENT', `env key ${JSON.stringify(k)} is not valid`);
+      }
+      if (v === undefined) delete env[k];
+      else if (typeof v !== 'string' || v.includes('\0')) {
+        throw fail(o, 'ERR_SPAWN_INVALID_ARGUMENT', `env ${k} must be a string without NUL`);
+      } else env[k] = v;
+    }
+  }
+  env.TERM = o.term ?? o.env?.TERM ?? 'xterm-256color';
+  if (o.env?.PWD === undefined) env.PWD = cwd;
+  return env;
+}
+
+function executable(path: string): 'ok' | 'missing' | 'denied' {
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) return 'denied';
+    accessSync(path, constants.X_OK);
+    return 'ok';
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'denied';
+  }
+}
+
+/** The program's path: `argv[0]` itself when it holds a `/`, else looked up on the child's PATH. */
+export function resolveProgram(
+  argv: readonly string[],
+  cwd: string,
+  env: Record<string, string>,
+): string {
+  const o = { argv, cwd } as SpawnSessionOptions;
+  const name = argv[0]!;
+  if (name.includes('/')) {
+    const path = isAbsolute(name) ? name : resolve(cwd, name);
+    const state = executable(path);
+    if (state === 'ok') return path;
+    if (state === 'missing')
+      throw fail(o, 'ERR_SPAWN_NOT_FOUND', `command not found: ${name}`, 'ENOENT');
+    throw fail(o, 'ERR_SPAWN_PERMISSION', `permission denied: ${name}`, 'EACCES');
+  }
+  let denied = false;
+  for (const dir of (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
+    const path = join(dir === '' ? cwd : resolve(cwd, dir), name);
+    const state = executable(path);
+    if (state === 'ok') return path;
+    if (state === 'denied') denied = true;
+  }
+  if (denied) throw fail(o, 'ERR_SPAWN_PERMISSION', `permission denied: ${name}`, 'EACCES');
+  throw fail(o, 'ERR_SPAWN_NOT_FOUND', `command not found: ${name}`, 'ENOENT');
+}

@@ -1,0 +1,305 @@
+/**
+ * `Session`: one child process owned by a registry, with a ring backlog per output stream that
+ * fills whether or not anyone is attached. The kind-specific parts (how the child is started,
+ * read, written, resized and stopped) live in `PipeSession` and `PtySession`; this file holds
+ * what both share: attach and snapshot, stdin bookkeeping, the exit record and its events.
+ *
+ * Events: `'output'` `(stream, chunk, offset)` for every chunk read (after it entered the ring);
+ * `'exit'` `(exitState)` once, after the last output was read. `exited` is the same as a promise.
+ */
+import { EventEmitter } from 'node:events';
+import type { Attachment, AttachmentHost, AttachOptions } from './attachment.js';
+import {
+  InvalidArgumentError,
+  SessionExitedError,
+  StdinClosedError,
+  StreamUnavailableError,
+} from './errors.js';
+import { OutputStream, type Snapshot } from './output-stream.js';
+import type {
+  ExitState,
+  PtySize,
+  SessionInfo,
+  SessionKind,
+  SpawnSessionOptions,
+  StreamName,
+} from './types.js';
+
+/** Default time between the soft signal and SIGKILL in `terminate`. */
+export const DEFAULT_GRACE_MS = 2000;
+
+/** Options of `Session.terminate`. */
+export interface TerminateOptions {
+  /**
+   * How long the group may take to end after the soft signal before SIGKILL. Default 2000 ms;
+   * 0 means SIGKILL at once (outcome `'hard'`).
+   */
+  graceMs?: number;
+  /** The soft signal. Default SIGTERM for a pipe session, SIGHUP for a PTY (a hung-up terminal). */
+  softSignal?: NodeJS.Signals;
+}
+
+/** Options of `Session.writeStdin`. */
+export interface WriteStdinOptions {
+  /** Close stdin after writing (a PTY gets its EOF character, Ctrl-D). */
+  close?: boolean;
+}
+
+/** What the registry hands a session when it makes one. */
+export interface SessionInit {
+  id: string;
+  options: SpawnSessionOptions;
+  ringBytes: number;
+  /** Default bound of an attachment's queue. */
+  attachQueueBytes?: number;
+}
+
+/** Quotes one argv word for display the way a POSIX shell would need it. */
+export function quoteWord(word: string): string {
+  if (word !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+export interface SessionEvents {
+  output: [stream: StreamName, chunk: Buffer, offset: number];
+  exit: [exitState: ExitState];
+}
+
+export abstract class Session extends EventEmitter<SessionEvents> {
+  readonly id: string;
+  abstract readonly kind: SessionKind;
+  readonly argv: readonly string[];
+  /** The argv for display, shell-quoted where needed. */
+  readonly command: string;
+  readonly cwd: string;
+  readonly originator: string;
+  /** When the session was spawned, in ms since the epoch. */
+  readonly createdAt: number;
+  /** Resolves (never rejects) with the exit record, after the last output was read. */
+  readonly exited: Promise<ExitState>;
+  #exitState: ExitState | null = null;
+  #resolveExited!: (s: ExitState) => void;
+  protected readonly streamMap = new Map<StreamName, OutputStream>();
+  protected stdinClosedFlag = false;
+  #host: AttachmentHost;
+  #attachQueueBytes: number | undefined;
+  #disposing: Promise<void> | undefined;
+
+  protected constructor(init: SessionInit, streams: StreamName[]) {
+    super();
+    this.id = init.id;
+    this.argv = [...init.options.argv];
+    this.command = this.argv.map(quoteWord).join(' ');
+    this.cwd = init.options.cwd ?? process.cwd();
+    this.originator = init.options.originator ?? '';
+    this.createdAt = Date.now();
+    this.#attachQueueBytes = init.attachQueueBytes;
+    this.exited = new Promise((r) => {
+      this.#resolveExited = r;
+    });
+    this.#host = {
+      sessionId: this.id,
+      writeInput: (data) => this.writeStdin(data),
+      closeInput: () => this.writeStdin('', { close: true }).then(() => undefined),
+      resize: (rows, cols) => this.resize(rows, cols),
+      release: (a) => this.streamMap.get(a.stream)?.release(a),
+    };
+    for (const name of streams) {
+      this.streamMap.set(name, new OutputStream(this.#host, name, init.ringBytes));
+    }
+  }
+
+  /** The child's pid; it leads its own process group (pgid = pid). */
+  abstract get pid(): number;
+
+  /** Null while the child runs; its exit record once the exit and its last output were read. */
+  get exitState(): ExitState | null {
+    return this.#exitState;
+  }
+
+  /** Whether the exit has been recorded. */
+  get hasExited(): boolean {
+    return this.#exitState !== null;
+  }
+
+  /** The streams this session has, in order. */
+  get streams(): StreamName[] {
+    return [...this.streamMap.keys()];
+  }
+
+  /** Whether stdin was closed (by `writeStdin(…, { close: true })`, the child or the exit). */
+  get stdinClosed(): boolean {
+    return this.stdinClosedFlag || this.#exitState !== null;
+  }
+
+  /** For a PTY its size; null for a pipe session. */
+  get size(): PtySize | null {
+    return null;
+  }
+
+  /**
+   * Attaches a client to `stream` (default `stdout`): it gets a copy of the backlog (everything
+   * the ring keeps, or from `fromOffset`) and then every chunk read after this call, in order,
+   * through a bounded queue. One writer per stream: a second non-read-only attach throws
+   * `AlreadyAttachedError` unless it `steal`s (the evicted one gets a `stolen` frame). Read-only
+   * viewers are unlimited. Attaching after the exit works: backlog, then `eof`/`exit` frames.
+   * Throws `StreamUnavailableError` for a stream the session does not have. The caller must
+   * consume the attachment or `detach()` it; it holds nothing else.
+   */
+  attach(stream: StreamName = 'stdout', options: AttachOptions = {}): Attachment {
+    const s = this.#stream(stream);
+    if (options.maxQueueBytes === undefined && this.#attachQueueBytes !== undefined) {
+      return s.attach({ ...options, maxQueueBytes: this.#attachQueueBytes });
+    }
+    return s.attach(options);
+  }
+
+  /**
+   * A copy of `stream`'s backlog (default `stdout`) and how many bytes the ring dropped before
+   * it. Never consumes: later attaches and snapshots still see the same bytes.
+   */
+  snapshot(stream: StreamName = 'stdout', options: { fromOffset?: number } = {}): Snapshot {
+    return this.#stream(stream).snapshot(options.fromOffset);
+  }
+
+  /**
+   * Writes `data` (a string is UTF-8) to the child's stdin and resolves with the bytes written
+   * once the kernel took them; with `{ close: true }` then closes stdin (a PTY gets Ctrl-D).
+   * Rejects with `StdinClosedError` once stdin was closed (by an earlier close, or by the child),
+   * `SessionExitedError` after the exit, `InvalidArgumentError` for data that is not a string or
+   * bytes. Writes are delivered in call order. A child that never reads makes the promise wait
+   * (the kernel buffer is full); it never blocks this process.
+   */
+  writeStdin(data: string | Uint8Array, options: WriteStdinOptions = {}): Promise<number> {
+    if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
+      return Promise.reject(new InvalidArgumentError('stdin data must be a string or bytes'));
+    }
+    if (this.#exitState) return Promise.reject(new SessionExitedError(this.id, 'write to stdin'));
+    if (this.stdinClosedFlag) return Promise.reject(new StdinClosedError(this.id));
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+    if (options.close === true) this.stdinClosedFlag = true;
+    return this.writeInput(buf, options.close === true);
+  }
+
+  /**
+   * Resizes the PTY (rows, cols: note the order, unlike node-pty's). Throws `NotAPtyError` for a
+   * pipe session, `SessionExitedError` after the exit, `InvalidArgumentError` unless both are
+   * integers in 1..65535.
+   */
+  abstract resize(rows: number, cols: number): void;
+
+  /**
+   * Stops the child and everything left in its process group: the soft signal to the group,
+   * `graceMs`, then SIGKILL to the group. Returns at once; the promise resolves (never rejects)
+   * with the exit record once the child's output was read and no member of its group runs. The
+   * outcome is `'soft'` when it ended before SIGKILL, `'hard'` when SIGKILL was needed. Called
+   * again, it joins the stop under way; called after the exit, it sweeps what is left in the
+   * group and resolves with the recorded exit. Throws `InvalidArgumentError` for a negative or
+   * non-finite `graceMs`.
+   */
+  terminate(options: TerminateOptions = {}): Promise<ExitState> {
+    const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+    if (typeof graceMs !== 'number' || !Number.isFinite(graceMs) || graceMs < 0) {
+      throw new InvalidArgumentError(`graceMs must be a finite number >= 0, got ${graceMs}`);
+    }
+    const done = this.stop(graceMs, options.softSignal);
+    return Promise.all([done, this.exited]).then(([, s]) => s);
+  }
+
+  /** This session as plain data (what the daemon lists). */
+  info(): SessionInfo {
+    const attachments: SessionInfo['attachments'] = {};
+    for (const [name, s] of this.streamMap) {
+      attachments[name] = {
+        writer: s.hasWriter,
+        viewers: s.viewerCount,
+        bytes: s.ring.end,
+        dropped: s.ring.dropped,
+      };
+    }
+    return {
+      id: this.id,
+      pid: this.pid,
+      kind: this.kind,
+      command: this.command,
+      argv: [...this.argv],
+      cwd: this.cwd,
+      originator: this.originator,
+      createdAt: this.createdAt,
+      state: this.#exitState ? 'exited' : 'running',
+      exitState: this.#exitState,
+      streams: this.streams,
+      attachments,
+      stdinClosed: this.stdinClosed,
+      size: this.size,
+    };
+  }
+
+  toJSON(): SessionInfo {
+    return this.info();
+  }
+
+  /**
+   * @internal Releases everything the session holds: detaches its clients, SIGKILLs whatever is
+   * left in its group and closes its fds. Resolves once the child is reaped and the fds closed.
+   * The registry calls this on `remove`, `purgeExited` and `shutdown`.
+   */
+  dispose(): Promise<void> {
+    this.#disposing ??= (async () => {
+      for (const s of this.streamMap.values()) s.detachAll();
+      await this.release();
+    })();
+    return this.#disposing;
+  }
+
+  // ---- for the kinds ---------------------------------------------------------------------
+
+  /** Writes to the child's input; `close` closes it after. */
+  protected abstract writeInput(data: Buffer, close: boolean): Promise<number>;
+
+  /** Begins (or joins) the stop; resolves when the group is gone. */
+  protected abstract stop(graceMs: number, softSignal?: NodeJS.Signals): Promise<void>;
+
+  /** SIGKILLs what is left, closes every fd; resolves when all is released. */
+  protected abstract release(): Promise<void>;
+
+  /** Hands a chunk read from `stream` to its ring and attachments, then to 'output' listeners. */
+  protected pushOutput(stream: StreamName, chunk: Buffer): void {
+    const s = this.streamMap.get(stream);
+    if (!s || chunk.length === 0) return;
+    const offset = s.push(chunk);
+    this.emit('output', stream, chunk, offset);
+  }
+
+  /** Marks `stream` as ended (EOF). */
+  protected endStream(stream: StreamName): void {
+    this.streamMap.get(stream)?.end();
+  }
+
+  /** Records the exit once, after the kind has read the last output. */
+  protected recordExit(state: ExitState): void {
+    if (this.#exitState) return;
+    this.#exitState = state;
+    for (const s of this.streamMap.values()) {
+      s.end();
+      s.finish(state);
+    }
+    this.#resolveExited(state);
+    this.emit('exit', state);
+  }
+
+  #stream(stream: StreamName): OutputStream {
+    const s = this.streamMap.get(stream);
+    if (s) return s;
+    if (stream !== 'stdout' && stream !== 'stderr') {
+      throw new InvalidArgumentError(`stream must be 'stdout' or 'stderr', got ${String(stream)}`);
+    }
+    throw new StreamUnavailableError(
+      this.id,
+      stream,
+      this.kind === 'pty'
+        ? 'a PTY has one merged output stream, stdout'
+        : 'stderr is merged into stdout',
+    );
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The plain data types of sluice/sessions, shared by the library, the daemon's protocol and the
+ * CLI. Everything here is JSON-friendly except `Buffer` payloads.
+ */
+
+/** What a session runs on: kernel pipes, or a pseudo-terminal. */
+export type SessionKind = 'pipe' | 'pty';
+
+/**
+ * An output stream of a session. A pipe session has `stdout` and `stderr` (only `stdout` when
+ * stderr is merged into it); a PTY session has one merged stream, named `stdout`.
+ */
+export type StreamName = 'stdout' | 'stderr';
+
+/** How a session's child ended. */
+export type ExitOutcome =
+  /** It ended on its own, before any `terminate` (even if it crashed or an outsider killed it). */
+  | 'natural'
+  /** It ended after `terminate` began and before SIGKILL was needed. */
+  | 'soft'
+  /** SIGKILL ended it (the grace ran out, or `graceMs` was 0). */
+  | 'hard';
+
+/** The exit of a session's child, as recorded once its last output was read. */
+export interface ExitState {
+  /** The exit code, or null when a signal ended it. */
+  exitCode: number | null;
+  /** The signal that ended it (`'SIGTERM'`, …), or null. */
+  signal: NodeJS.Signals | null;
+  /** When the exit was seen, in ms since the epoch. */
+  exitedAt: number;
+  outcome: ExitOutcome;
+}
+
+/** A PTY's size in character cells. */
+export interface PtySize {
+  rows: number;
+  cols: number;
+}
+
+/** What `SessionRegistry.spawn` takes. */
+export interface SpawnSessionOptions {
+  /** The program and its arguments; `argv[0]` is looked up on `PATH` unless it holds a `/`. */
+  argv: readonly string[];
+  /** Working directory (checked before spawning). Default: this process's cwd. */
+  cwd?: string;
+  /**
+   * Environment entries laid over this process's environment (a value of `undefined` removes the
+   * key). With `inheritEnv: false` they are the whole environment.
+   */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Start from this process's environment. Default true. */
+  inheritEnv?: boolean;
+  /** Who asked for the session (a tool name, a user); `list` and `purgeExited` filter on it. */
+  originator?: string;
+  /**
+   * Pipe sessions: send stderr into the same kernel pipe as stdout, interleaved in write order.
+   * Then the session has only a `stdout` stream. Ignored for a PTY (always merged).
+   */
+  mergeStderr?: boolean;
+  /** Run on a pseudo-terminal of this size instead of pipes. */
+  pty?: PtySize;
+  /** For a PTY: the `TERM` the child sees. Default `env.TERM`, else `xterm-256color`. */
+  term?: string;
+  /** Backlog kept per output stream, in bytes. Default: the registry's (1 MiB). */
+  ringBytes?: number;
+}
+
+/** One line of `SessionRegistry.list()` as plain data (what `Session.info()` returns). */
+export interface SessionInfo {
+  id: string;
+  pid: number;
+  kind: SessionKind;
+  /** The argv joined for display, each word quoted where a shell would need it. */
+  command: string;
+  argv: string[];
+  cwd: string;
+  originator: string;
+  createdAt: number;
+  /** `'running'` until the exit is recorded, then `'exited'`. */
+  state: 'running' | 'exited';
+  exitState: ExitState | null;
+  /** The streams this session has. */
+  streams: StreamName[];
+  /** Per stream: whether a writer is attached, how many read-only viewers, bytes written so far. */
+  attachments: Record<string, { writer: boolean; viewers: number; bytes: number; dropped: number }>;
+  stdinClosed: boolean;
+  /** For a PTY, its current size. */
+  size: PtySize | null;
+}
