@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerCommands } from './commands.js';
 import { register as registerCompletion } from './completion.js';
+import { register as registerDemo } from './demo.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
       outputError: (text, write) =>
         write(`sluice: ${text.replace(/^error: /, '').trimEnd()} (see --help)\n`),
     });
+  registerDemo(program);
   registerCommands(program);
   // Last, so the completion scripts see every other subcommand.
   registerCompletion(program);
