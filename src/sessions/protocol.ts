@@ -32,20 +32,28 @@ export interface WireExitState {
   outcome: Outcome;
 }
 
-/** One session as `list`, `get` and `spawn` describe it. */
+/** One session as `list`, `get` and `spawn` describe it (the library's `SessionInfo`). */
 export interface WireSessionInfo {
   id: string;
   pid: number;
   kind: 'pipe' | 'pty';
   /** The command line, for display (argv joined with shell-style quoting where needed). */
   command: string;
+  argv: string[];
   cwd: string;
   originator: string;
   /** Milliseconds since the epoch. */
   createdAt: number;
   state: 'running' | 'exited';
   /** Present once the session has exited. */
-  exit: WireExitState | null;
+  exitState: WireExitState | null;
+  /** The output streams the session has (`stdout` only for a PTY or merged stderr). */
+  streams: StreamName[];
+  /** Per stream: a writer attached, read-only viewers, bytes written, bytes dropped from the ring. */
+  attachments: Record<string, { writer: boolean; viewers: number; bytes: number; dropped: number }>;
+  stdinClosed: boolean;
+  /** A PTY's size; null for a pipe session. */
+  size: { rows: number; cols: number } | null;
 }
 
 /** The error codes a response or a stream `end` can carry. */
@@ -177,6 +185,11 @@ export interface AttachRequest {
   /** For PTY sessions: the client's terminal size, applied before the backlog is sent. */
   rows?: number;
   cols?: number;
+  /**
+   * Replay the backlog from this absolute stream offset (a previous attachment's `position`), so
+   * a re-attach gets exactly what it has not seen. Default: the oldest byte the ring keeps.
+   */
+  fromOffset?: number;
 }
 /** Asks the daemon to shut down as on SIGTERM. Answered before the sessions are stopped. */
 export interface ShutdownRequest {
@@ -244,6 +257,8 @@ export interface AttachResult {
   readOnly: boolean;
   /** Bytes dropped from the ring before the backlog begins. */
   missedBytes: number;
+  /** Absolute stream offset of the backlog's first byte. */
+  backlogOffset: number;
   /** The backlog follows as `data` events totalling exactly this many bytes, then live output. */
   backlogBytes: number;
 }
@@ -299,10 +314,13 @@ export type EndReason =
 
 /** Daemon → client on an attach stream. */
 export type StreamEvent =
-  | { ev: 'data'; data: Uint8Array }
-  /** This client fell behind and `bytes` of output were skipped at this point of the stream. */
-  | { ev: 'missed'; bytes: number }
-  | { ev: 'exit'; exit: WireExitState }
+  /** Output; `offset` is the absolute stream offset of `data[0]`. */
+  | { ev: 'data'; data: Uint8Array; offset: number }
+  /** This client fell behind: `bytes` of output were skipped; delivery resumes at `offset`. */
+  | { ev: 'missed'; bytes: number; offset: number }
+  /** The stream reached its end (the child closed it); `exit` normally follows. */
+  | { ev: 'eof'; offset: number }
+  | { ev: 'exit'; exitState: WireExitState }
   | { ev: 'end'; reason: EndReason; message?: string };
 
 /** Client → daemon on an attach stream. Read-only attachments may only send `detach`. */
@@ -482,6 +500,7 @@ export function parseRequest(value: unknown): Request {
         readOnly: f.optBool('readOnly'),
         rows: f.optInt('rows', 1, MAX_ROWS_COLS),
         cols: f.optInt('cols', 1, MAX_ROWS_COLS),
+        fromOffset: f.optInt('fromOffset', 0, Number.MAX_SAFE_INTEGER),
       };
     default:
       throw new ProtocolError(`unknown op '${op}'`, id);
@@ -509,19 +528,25 @@ export function parseStreamCommand(value: unknown): StreamCommand {
   }
 }
 
+function num(v: unknown): number {
+  return typeof v === 'number' ? v : 0;
+}
+
 /** Checks one daemon → client message on an attach stream. Throws `ProtocolError`. */
 export function parseStreamEvent(value: unknown): StreamEvent {
   if (!isObj(value)) throw new ProtocolError('a stream event must be a map');
   switch (value.ev) {
     case 'data':
       if (!(value.data instanceof Uint8Array)) throw new ProtocolError("data event without 'data'");
-      return { ev: 'data', data: value.data };
+      return { ev: 'data', data: value.data, offset: num(value.offset) };
     case 'missed':
       if (typeof value.bytes !== 'number') throw new ProtocolError("missed event without 'bytes'");
-      return { ev: 'missed', bytes: value.bytes };
+      return { ev: 'missed', bytes: value.bytes, offset: num(value.offset) };
+    case 'eof':
+      return { ev: 'eof', offset: num(value.offset) };
     case 'exit':
-      if (!isObj(value.exit)) throw new ProtocolError("exit event without 'exit'");
-      return { ev: 'exit', exit: value.exit as unknown as WireExitState };
+      if (!isObj(value.exitState)) throw new ProtocolError("exit event without 'exitState'");
+      return { ev: 'exit', exitState: value.exitState as unknown as WireExitState };
     case 'end':
       if (typeof value.reason !== 'string') throw new ProtocolError("end event without 'reason'");
       return {

@@ -1,0 +1,245 @@
+/**
+ * The client side of an attach stream: the backlog, then live output as an async iterable.
+ */
+import { ConnectionClosedError } from './client-errors.js';
+import type { Connection } from './connection.js';
+import type {
+  AttachResult,
+  EndReason,
+  StreamEvent,
+  StreamName,
+  WireExitState,
+  WireSessionInfo,
+} from './protocol.js';
+
+/** What an attachment yields. */
+export type AttachEvent =
+  /** Output; `offset` is the absolute stream offset of `data[0]`. */
+  | { type: 'data'; data: Buffer; offset: number }
+  /** This client fell behind; `bytes` of output were skipped here; delivery resumes at `offset`. */
+  | { type: 'missed'; bytes: number; offset: number }
+  /** The stream ended (the child closed it); `exit` normally follows. */
+  | { type: 'eof'; offset: number }
+  | { type: 'exit'; exitState: WireExitState };
+
+/** How an attachment ended. `closed`: the connection broke without an `end` from the daemon. */
+export interface AttachEnd {
+  reason: EndReason | 'closed';
+  message?: string;
+  /** The session's exit, when the daemon reported it on this stream. */
+  exit?: WireExitState;
+}
+
+/** Queued bytes above which the socket is paused until the consumer catches up. */
+const HIGH_WATER = 4 * 1024 * 1024;
+const LOW_WATER = 1024 * 1024;
+
+/**
+ * One attachment to one stream of one session, over its own connection.
+ *
+ * Guarantees: `backlog` holds the ring's contents at attach time, byte for byte, and the first
+ * live event continues exactly where it ends (or with a `missed` event saying how much this
+ * client skipped). Iterating yields events in order and ends after the daemon's `end`; `ended`
+ * then tells why. The queue between the socket and the iterator is bounded: past 4 MiB unread the
+ * socket is paused, so a slow consumer pushes back on the daemon (which counts what it has to
+ * skip and reports it as `missed`). Breaking out of the loop detaches. Whoever attaches must
+ * either iterate to the end or call `detach()`/`close()`, which release the connection.
+ */
+export class ClientAttachment implements AsyncIterable<AttachEvent> {
+  /** The session as it was at attach time. */
+  readonly session: WireSessionInfo;
+  readonly stream: StreamName;
+  readonly readOnly: boolean;
+  /** Bytes dropped from the ring before `backlog` begins. */
+  readonly missedBytes: number;
+  /** The ring's contents at attach time (from `fromOffset` when the attach gave one). */
+  readonly backlog: Buffer;
+  /** Absolute stream offset of `backlog[0]`. */
+  readonly backlogOffset: number;
+  /** Resolves when the stream ends, however it ends. */
+  readonly done: Promise<AttachEnd>;
+
+  private readonly conn: Connection;
+  private queue: AttachEvent[] = [];
+  private head = 0;
+  private queuedBytes = 0;
+  private paused = false;
+  private end: AttachEnd | undefined;
+  private wake: (() => void) | undefined;
+  private resolveDone!: (end: AttachEnd) => void;
+  private exit: WireExitState | undefined;
+  private pos: number;
+
+  /** @internal Built by `SessionsClient.attach` once the backlog has arrived. */
+  constructor(conn: Connection, result: AttachResult, backlog: Buffer) {
+    this.conn = conn;
+    this.session = result.session;
+    this.stream = result.stream;
+    this.readOnly = result.readOnly;
+    this.missedBytes = result.missedBytes;
+    this.backlog = backlog;
+    this.backlogOffset = result.backlogOffset;
+    this.pos = result.backlogOffset + backlog.byteLength;
+    this.done = new Promise((r) => {
+      this.resolveDone = r;
+    });
+  }
+
+  /**
+   * Absolute stream offset after the last byte handed to the consumer (the backlog counts as
+   * handed). Attach again with `{ fromOffset: position }` to get exactly what this one had not
+   * delivered.
+   */
+  get position(): number {
+    return this.pos;
+  }
+
+  /** Why the stream ended, once it has. */
+  get ended(): AttachEnd | undefined {
+    return this.end;
+  }
+
+  /** @internal Receives live events from the connection. */
+  push(event: StreamEvent): void {
+    if (this.end) return;
+    switch (event.ev) {
+      case 'data': {
+        const data = Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength);
+        this.queue.push({ type: 'data', data, offset: event.offset });
+        this.queuedBytes += data.byteLength;
+        if (this.queuedBytes > HIGH_WATER && !this.paused) {
+          this.paused = true;
+          this.conn.socket.pause();
+        }
+        break;
+      }
+      case 'missed':
+        this.queue.push({ type: 'missed', bytes: event.bytes, offset: event.offset });
+        break;
+      case 'eof':
+        this.queue.push({ type: 'eof', offset: event.offset });
+        break;
+      case 'exit':
+        this.exit = event.exitState;
+        this.queue.push({ type: 'exit', exitState: event.exitState });
+        break;
+      case 'end':
+        this.finish({ reason: event.reason, message: event.message, exit: this.exit });
+        this.conn.end();
+        break;
+    }
+    this.notify();
+  }
+
+  /** @internal The connection went away. */
+  closed(error?: Error): void {
+    if (this.end) return;
+    this.finish({ reason: 'closed', message: error?.message, exit: this.exit });
+    this.notify();
+  }
+
+  /** Writes to the session's input (stdin or the PTY). Throws on a read-only attachment. */
+  write(data: string | Uint8Array): void {
+    this.assertWriter('write');
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (bytes.byteLength === 0) return;
+    // Large writes go in pieces so each frame stays well under the 4 MiB limit.
+    for (let at = 0; at < bytes.byteLength; at += 1024 * 1024) {
+      this.conn.sendCommand({ op: 'input', data: bytes.subarray(at, at + 1024 * 1024) });
+    }
+  }
+
+  /** Closes the session's stdin (pipe sessions). Throws on a read-only attachment. */
+  eof(): void {
+    this.assertWriter('eof');
+    this.conn.sendCommand({ op: 'eof' });
+  }
+
+  /** Resizes the session's PTY. Throws on a read-only attachment. */
+  resize(rows: number, cols: number): void {
+    this.assertWriter('resize');
+    this.conn.sendCommand({ op: 'resize', rows, cols });
+  }
+
+  /**
+   * Asks the daemon to detach and resolves with how the stream ended (normally `detached`; the
+   * session may have exited or been stolen first). The session keeps running.
+   */
+  async detach(): Promise<AttachEnd> {
+    if (!this.end && !this.conn.closed) {
+      try {
+        this.conn.sendCommand({ op: 'detach' });
+      } catch {
+        // Closed meanwhile: done resolves through closed().
+      }
+    }
+    // Unread events would hold the socket paused; the caller gave up on them.
+    this.queue = [];
+    this.head = 0;
+    this.queuedBytes = 0;
+    if (this.paused) this.conn.socket.resume();
+    return this.done;
+  }
+
+  /** Drops the connection at once, without waiting for the daemon's `end`. */
+  close(): void {
+    this.conn.destroy();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<AttachEvent> {
+    return {
+      next: () => this.next(),
+      return: async (): Promise<IteratorResult<AttachEvent>> => {
+        await this.detach();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  private next(): Promise<IteratorResult<AttachEvent>> {
+    if (this.head < this.queue.length) {
+      const value = this.queue[this.head]!;
+      this.queue[this.head++] = undefined as unknown as AttachEvent;
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      if (value.type === 'missed') this.pos = value.offset;
+      if (value.type === 'data') {
+        this.pos = value.offset + value.data.byteLength;
+        this.queuedBytes -= value.data.byteLength;
+        if (this.paused && this.queuedBytes < LOW_WATER) {
+          this.paused = false;
+          this.conn.socket.resume();
+        }
+      }
+      return Promise.resolve({ done: false, value });
+    }
+    if (this.end) {
+      if (this.end.reason === 'closed' && this.end.message) {
+        return Promise.reject(new ConnectionClosedError(this.end.message));
+      }
+      return Promise.resolve({ done: true, value: undefined });
+    }
+    return new Promise((resolve, reject) => {
+      this.wake = () => {
+        this.wake = undefined;
+        this.next().then(resolve, reject);
+      };
+    });
+  }
+
+  private notify(): void {
+    this.wake?.();
+  }
+
+  private finish(end: AttachEnd): void {
+    this.end = end;
+    this.resolveDone(end);
+  }
+
+  private assertWriter(what: string): void {
+    if (this.readOnly) throw new Error(`cannot ${what}: this attachment is read-only`);
+    if (this.end) throw new ConnectionClosedError(`cannot ${what}: the attachment has ended`);
+  }
+}

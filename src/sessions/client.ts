@@ -1,0 +1,281 @@
+/**
+ * The typed, promise-based client of the sessions daemon.
+ *
+ * ```ts
+ * const client = await SessionsClient.connect();            // $SLUICE_SOCKET, XDG, /tmp
+ * const s = await client.spawn({ argv: ['make', 'test'], originator: 'ci' });
+ * const a = await client.attach(s.id);                       // backlog, then live output
+ * process.stdout.write(a.backlog);
+ * for await (const ev of a) if (ev.type === 'data') process.stdout.write(ev.data);
+ * await client.close();
+ * ```
+ */
+import { ClientAttachment } from './client-attachment.js';
+import { SessionsRequestError } from './client-errors.js';
+import { Connection, type ConnectOptions } from './connection.js';
+import type {
+  AttachResult,
+  HelloResult,
+  LogsResult,
+  Op,
+  PurgeResult,
+  RemoveResult,
+  RequestBody,
+  ResultMap,
+  SendResult,
+  StopResult,
+  StreamEvent,
+  StreamName,
+  WireSessionInfo,
+} from './protocol.js';
+
+export type { ConnectOptions } from './connection.js';
+
+/** What `spawn` takes; `pty` makes a PTY session of that size. */
+export interface ClientSpawnOptions {
+  argv: string[];
+  /** Default: the daemon's working directory. The CLI passes its own. */
+  cwd?: string;
+  /** Added to (and overriding) the daemon's environment. */
+  env?: Record<string, string>;
+  originator?: string;
+  mergeStderr?: boolean;
+  pty?: { rows: number; cols: number };
+}
+
+/** What `attach` takes. */
+export interface ClientAttachOptions {
+  /** Default `stdout` (the only stream of a PTY session). */
+  stream?: StreamName;
+  /** Take the writer seat from whoever holds it. */
+  steal?: boolean;
+  /** Watch only: no input, no resize; any number of viewers may watch beside the writer. */
+  readOnly?: boolean;
+  /** This terminal's size, applied to a PTY session before its backlog is sent. */
+  size?: { rows: number; cols: number };
+  /** Replay from this absolute offset (a previous attachment's `position`). */
+  fromOffset?: number;
+  /** Connect timeout for the attach connection. Default: the client's. */
+  timeoutMs?: number;
+}
+
+/**
+ * A connection to the daemon for requests. Methods may run concurrently; each resolves with the
+ * daemon's answer or rejects with `SessionsRequestError` (whose `code` is the protocol's error
+ * code) or `ConnectionClosedError`. `attach` opens a connection of its own, so an attachment
+ * outlives nothing but itself. Call `close()` when done: the open connection keeps Node running.
+ */
+export class SessionsClient {
+  private readonly conn: Connection;
+  private readonly options: ConnectOptions;
+
+  private constructor(conn: Connection, options: ConnectOptions) {
+    this.conn = conn;
+    this.options = options;
+  }
+
+  /**
+   * Connects and exchanges versions. Rejects with `DaemonNotRunningError` (its message carries a
+   * hint to start the daemon), `DaemonAccessError`, or `SessionsRequestError('version')`.
+   */
+  static async connect(options: ConnectOptions = {}): Promise<SessionsClient> {
+    const conn = await Connection.open(options);
+    return new SessionsClient(conn, { ...options, socketPath: conn.socketPath });
+  }
+
+  /** The socket this client is connected to. */
+  get socketPath(): string {
+    return this.conn.socketPath;
+  }
+
+  /** What the daemon said in the `hello` exchange: its protocol version, pid and package version. */
+  get daemon(): HelloResult {
+    return this.conn.hello!;
+  }
+
+  /** Sends any request and resolves with its typed result. */
+  request<O extends Op>(body: Extract<RequestBody, { op: O }>): Promise<ResultMap[O]> {
+    return this.conn.request(body) as Promise<ResultMap[O]>;
+  }
+
+  /** Starts a session; resolves with it as listed. Rejects `spawn-failed` or `invalid`. */
+  spawn(options: ClientSpawnOptions): Promise<WireSessionInfo> {
+    return this.request({ op: 'spawn', ...options });
+  }
+
+  /** Every session, in creation order; with `originator`, only that originator's. */
+  list(filter: { originator?: string } = {}): Promise<WireSessionInfo[]> {
+    return this.request({ op: 'list', originator: filter.originator });
+  }
+
+  /** One session. Rejects `not-found`. */
+  get(id: string): Promise<WireSessionInfo> {
+    return this.request({ op: 'get', session: id });
+  }
+
+  /** The backlog of one stream, without consuming it; `missedBytes` were dropped before it. */
+  async logs(
+    id: string,
+    options: { stream?: StreamName } = {},
+  ): Promise<{ data: Buffer; missedBytes: number }> {
+    const r: LogsResult = await this.request({ op: 'logs', session: id, stream: options.stream });
+    return {
+      data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength),
+      missedBytes: r.missedBytes,
+    };
+  }
+
+  /**
+   * Writes to the session's stdin (or PTY); with `eof`, closes stdin after. Resolves with the
+   * byte count once the daemon has handed the bytes to the child's pipe. Rejects `stdin-closed`
+   * or `exited`. Data over 1 MiB is sent in several requests, in order.
+   */
+  async send(id: string, data: string | Uint8Array = '', options: { eof?: boolean } = {}) {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const piece = 1024 * 1024;
+    let written = 0;
+    for (let at = 0; at < bytes.byteLength || at === 0; at += piece) {
+      const chunk = bytes.subarray(at, at + piece);
+      const last = at + piece >= bytes.byteLength;
+      const r: SendResult = await this.request({
+        op: 'send',
+        session: id,
+        data: chunk,
+        eof: last ? options.eof : undefined,
+      });
+      written += r.bytesWritten;
+      if (last) break;
+    }
+    return written;
+  }
+
+  /** Resizes a PTY session. Rejects `unsupported` for a pipe session. */
+  async resize(id: string, rows: number, cols: number): Promise<void> {
+    await this.request({ op: 'resize', session: id, rows, cols });
+  }
+
+  /**
+   * Stops a session: SIGTERM to its process group, then SIGKILL after `graceMs` (default 2000;
+   * 0 kills at once). Without `wait` it resolves at once with the session as it is; with `wait`,
+   * once it has exited, with its exit state and outcome (`natural`, `soft` or `hard`).
+   */
+  async stop(
+    id: string,
+    options: { graceMs?: number; wait?: boolean } = {},
+  ): Promise<WireSessionInfo> {
+    const r: StopResult = await this.request({
+      op: 'stop',
+      session: id,
+      graceMs: options.graceMs,
+      wait: options.wait,
+    });
+    return r.session;
+  }
+
+  /** Removes an exited session (with `force`, stops a running one first). Rejects `running`. */
+  async remove(id: string, options: { force?: boolean } = {}): Promise<string> {
+    const r: RemoveResult = await this.request({ op: 'remove', session: id, force: options.force });
+    return r.removed;
+  }
+
+  /** Removes every exited session (of `originator` only, when given); resolves with their ids. */
+  async purge(filter: { originator?: string } = {}): Promise<string[]> {
+    const r: PurgeResult = await this.request({ op: 'purge', originator: filter.originator });
+    return r.removed;
+  }
+
+  /** Round trip to the daemon. */
+  async ping(): Promise<void> {
+    await this.request({ op: 'ping' });
+  }
+
+  /** Asks the daemon to stop every session and exit (as SIGTERM does). */
+  async shutdown(): Promise<void> {
+    await this.request({ op: 'shutdown' });
+  }
+
+  /**
+   * Attaches to one stream of a session over a new connection. Resolves once the backlog has
+   * arrived (see `ClientAttachment`). Rejects `already-attached` when another client is the
+   * writer and neither `steal` nor `readOnly` was asked, `not-found`, or `invalid` for a stream
+   * the session does not have.
+   */
+  async attach(id: string, options: ClientAttachOptions = {}): Promise<ClientAttachment> {
+    const conn = await Connection.open({
+      ...this.options,
+      timeoutMs: options.timeoutMs ?? this.options.timeoutMs,
+    });
+    return attachOver(conn, id, options);
+  }
+
+  /** Closes the request connection; outstanding requests reject with `ConnectionClosedError`. */
+  async close(): Promise<void> {
+    await this.conn.end();
+  }
+}
+
+/** Sends `attach` on `conn` and gathers the backlog. On any failure `conn` is destroyed. */
+async function attachOver(
+  conn: Connection,
+  id: string,
+  options: ClientAttachOptions,
+): Promise<ClientAttachment> {
+  let attachment: ClientAttachment | undefined;
+  let result: AttachResult | undefined;
+  const early: StreamEvent[] = [];
+  const backlogParts: Buffer[] = [];
+  let backlogLeft = 0;
+  let backlogDone: (() => void) | undefined;
+  const backlogReady = new Promise<void>((r) => {
+    backlogDone = r;
+  });
+
+  const onEvent = (event: StreamEvent) => {
+    if (attachment) {
+      attachment.push(event);
+      return;
+    }
+    if (event.ev === 'data' && backlogLeft > 0) {
+      const data = Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength);
+      backlogParts.push(data);
+      backlogLeft -= data.byteLength;
+      if (backlogLeft <= 0) backlogDone?.();
+      return;
+    }
+    early.push(event);
+    if (event.ev === 'end') backlogDone?.();
+  };
+
+  try {
+    result = (await conn.request(
+      {
+        op: 'attach',
+        session: id,
+        stream: options.stream,
+        steal: options.steal,
+        readOnly: options.readOnly,
+        rows: options.size?.rows,
+        cols: options.size?.cols,
+        fromOffset: options.fromOffset,
+      },
+      () => conn.enterStream(onEvent),
+    )) as AttachResult;
+  } catch (e) {
+    conn.destroy();
+    throw e;
+  }
+  backlogLeft = result.backlogBytes;
+  if (backlogLeft > 0) {
+    const closed = new Promise<void>((resolve) => conn.onClose(() => resolve()));
+    await Promise.race([backlogReady, closed]);
+  }
+  attachment = new ClientAttachment(conn, result, Buffer.concat(backlogParts));
+  conn.onClose((cause) => attachment!.closed(cause.error));
+  for (const event of early) attachment.push(event);
+  return attachment;
+}
+
+/** Whether `error` is the daemon saying `code`. */
+export function isRequestError(error: unknown, code?: string): error is SessionsRequestError {
+  return error instanceof SessionsRequestError && (code === undefined || error.code === code);
+}

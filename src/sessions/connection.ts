@@ -1,0 +1,229 @@
+/**
+ * One client connection to the daemon: connect, the `hello` exchange, request/response by id,
+ * and the switch to an attach stream. `SessionsClient` and `ClientAttachment` are built on it;
+ * users do not need it directly.
+ */
+import { connect, type Socket } from 'node:net';
+import {
+  ConnectionClosedError,
+  DaemonAccessError,
+  DaemonNotRunningError,
+  SessionsRequestError,
+} from './client-errors.js';
+import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
+import {
+  type ErrorCode,
+  type HelloResult,
+  PROTOCOL_VERSION,
+  parseResponse,
+  parseStreamEvent,
+  type RequestBody,
+  type StreamCommand,
+  type StreamEvent,
+} from './protocol.js';
+import { defaultSocketPath } from './socket-path.js';
+
+/** Options for connecting to the daemon. */
+export interface ConnectOptions {
+  /** The daemon's socket. Default: `defaultSocketPath()` ($SLUICE_SOCKET, XDG, /tmp). */
+  socketPath?: string;
+  /** How long connecting plus the `hello` exchange may take. Default 5000 ms. */
+  timeoutMs?: number;
+  /** Names this client in the daemon's log. */
+  clientName?: string;
+}
+
+interface Pending {
+  resolve(result: unknown): void;
+  reject(error: Error): void;
+  /** Runs synchronously when the success frame is dispatched, before later frames. */
+  onOk?: () => void;
+}
+
+/** How a connection went away. */
+export type CloseCause = { error?: Error };
+
+/**
+ * A framed connection. Requests resolve with the daemon's `result` or reject with
+ * `SessionsRequestError`; every outstanding request rejects with `ConnectionClosedError` when the
+ * connection ends. After `enterStream`, frames are stream events handed to the stream handler.
+ */
+export class Connection {
+  readonly socket: Socket;
+  readonly socketPath: string;
+  hello: HelloResult | undefined;
+  private readonly decoder = new FrameDecoder();
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closedWith: CloseCause | undefined;
+  private streamHandler: ((event: StreamEvent) => void) | undefined;
+  private closeHandlers: ((cause: CloseCause) => void)[] = [];
+
+  private constructor(socket: Socket, socketPath: string) {
+    this.socket = socket;
+    this.socketPath = socketPath;
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (e) => this.shut({ error: e }));
+    socket.on('close', () => this.shut({}));
+  }
+
+  /**
+   * Connects and exchanges `hello`. Rejects with `DaemonNotRunningError` when nothing answers
+   * (with a hint to start the daemon), `DaemonAccessError` when the socket is another user's,
+   * and `SessionsRequestError('version')` when the daemon speaks another protocol version. On
+   * failure nothing is left open.
+   */
+  static async open(options: ConnectOptions = {}): Promise<Connection> {
+    const socketPath = options.socketPath ?? defaultSocketPath();
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = connect(socketPath);
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new DaemonNotRunningError(socketPath, 'no answer in time', startHint(socketPath)));
+      }, timeoutMs);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        s.removeAllListeners('error');
+        resolve(s);
+      });
+      s.once('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        s.destroy();
+        if (e.code === 'EACCES' || e.code === 'EPERM') reject(new DaemonAccessError(socketPath));
+        else if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'ENOTDIR') {
+          const cause = e.code === 'ECONNREFUSED' ? 'connection refused' : 'no socket there';
+          reject(new DaemonNotRunningError(socketPath, cause, startHint(socketPath)));
+        } else reject(new Error(`cannot connect to ${socketPath}: ${e.message}`));
+      });
+    });
+    const conn = new Connection(socket, socketPath);
+    const timer = setTimeout(
+      () => conn.destroy(new ConnectionClosedError('the daemon did not answer hello in time')),
+      timeoutMs,
+    );
+    try {
+      conn.hello = (await conn.request({
+        op: 'hello',
+        version: PROTOCOL_VERSION,
+        client: options.clientName ?? `sluice-client/${process.pid}`,
+      })) as HelloResult;
+    } catch (e) {
+      conn.destroy();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+    return conn;
+  }
+
+  /** Whether the connection has ended. */
+  get closed(): boolean {
+    return this.closedWith !== undefined;
+  }
+
+  /** Sends a request; resolves with its result. `onOk` runs synchronously on success. */
+  request(body: RequestBody, onOk?: () => void): Promise<unknown> {
+    if (this.closedWith) {
+      return Promise.reject(this.closedWith.error ?? new ConnectionClosedError());
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onOk });
+      this.socket.write(encodeFrame({ ...body, id }));
+    });
+  }
+
+  /** From now on every frame is a stream event for `handler`. */
+  enterStream(handler: (event: StreamEvent) => void): void {
+    this.streamHandler = handler;
+  }
+
+  /** Sends one command on an attach stream. Returns the socket's `write` result. */
+  sendCommand(command: StreamCommand): boolean {
+    if (this.closedWith) throw this.closedWith.error ?? new ConnectionClosedError();
+    return this.socket.write(encodeFrame(command));
+  }
+
+  /** Calls `fn` once when the connection ends (at once if it already has). */
+  onClose(fn: (cause: CloseCause) => void): void {
+    if (this.closedWith) fn(this.closedWith);
+    else this.closeHandlers.push(fn);
+  }
+
+  /** Ends the connection gracefully (sends FIN) and resolves once the socket is closed. */
+  end(): Promise<void> {
+    return new Promise((resolve) => {
+      this.onClose(() => resolve());
+      if (!this.socket.destroyed) this.socket.end();
+    });
+  }
+
+  /** Destroys the socket at once; outstanding requests reject with `error` or a closed error. */
+  destroy(error?: Error): void {
+    this.shut({ error });
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    let values: unknown[];
+    try {
+      values = this.decoder.push(chunk);
+    } catch (e) {
+      const message = e instanceof FrameError ? e.message : String(e);
+      this.destroy(new ConnectionClosedError(`bad frame from the daemon: ${message}`));
+      return;
+    }
+    for (const value of values) {
+      if (this.closedWith) return;
+      try {
+        this.dispatch(value);
+      } catch (e) {
+        this.destroy(e instanceof Error ? e : new Error(String(e)));
+        return;
+      }
+    }
+  }
+
+  private dispatch(value: unknown): void {
+    if (this.streamHandler) {
+      this.streamHandler(parseStreamEvent(value));
+      return;
+    }
+    const response = parseResponse(value);
+    const p = this.pending.get(response.id);
+    if (!p) {
+      // An error with id 0 is the daemon refusing the connection as a whole.
+      if (!response.ok) {
+        this.destroy(new SessionsRequestError(response.error.code, response.error.message));
+        return;
+      }
+      throw new ConnectionClosedError(`the daemon answered unknown request ${response.id}`);
+    }
+    this.pending.delete(response.id);
+    if (response.ok) {
+      p.onOk?.();
+      p.resolve(response.result);
+    } else {
+      p.reject(new SessionsRequestError(response.error.code as ErrorCode, response.error.message));
+    }
+  }
+
+  private shut(cause: CloseCause): void {
+    if (this.closedWith) return;
+    this.closedWith = cause;
+    const error = cause.error ?? new ConnectionClosedError();
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+    const handlers = this.closeHandlers;
+    this.closeHandlers = [];
+    for (const h of handlers) h(cause);
+  }
+}
+
+/** The hint shown when no daemon answers: how to start one for this socket. */
+export function startHint(socketPath: string): string {
+  return socketPath === defaultSocketPath()
+    ? 'start one with `sluice daemon`'
+    : `start one with \`sluice daemon --socket ${socketPath}\``;
+}
