@@ -15,6 +15,25 @@ export {
   MAX_OUTPUT_FRAME_BYTES,
 } from './attachment.js';
 export {
+  type ClientAttachOptions,
+  type ClientSpawnOptions,
+  type ConnectOptions,
+  isRequestError,
+  SessionsClient,
+} from './client.js';
+// The daemon, its wire protocol and its client (docs/protocol.md, docs/sessions.md).
+export {
+  type AttachEnd,
+  type AttachEvent,
+  ClientAttachment,
+} from './client-attachment.js';
+export {
+  ConnectionClosedError,
+  DaemonAccessError,
+  DaemonNotRunningError,
+  SessionsRequestError,
+} from './client-errors.js';
+export {
   AlreadyAttachedError,
   AttachmentClosedError,
   InvalidArgumentError,
@@ -28,12 +47,32 @@ export {
   StdinClosedError,
   StreamUnavailableError,
 } from './errors.js';
+export {
+  encodeFrame,
+  FrameDecoder,
+  FrameError,
+  type FrameErrorCode,
+  MAX_FRAME_BYTES,
+} from './frames.js';
 export { isSessionId, newSessionId } from './ids.js';
 export type { Snapshot } from './output-stream.js';
 export { PipeSession } from './pipe-session.js';
+export {
+  type EndReason,
+  type ErrorCode,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type Request,
+  type ResultMap,
+  type StreamCommand,
+  type StreamEvent,
+  type WireExitState,
+  type WireSessionInfo,
+} from './protocol.js';
 export { PtySession } from './pty-session.js';
 export { type RemoveOptions, SessionRegistry, type SessionRegistryOptions } from './registry.js';
 export { DEFAULT_RING_BYTES, RingBuffer, type RingRead } from './ring-buffer.js';
+export { type DaemonOptions, SessionDaemon } from './server.js';
 export {
   DEFAULT_GRACE_MS,
   Session,
@@ -41,6 +80,8 @@ export {
   type TerminateOptions,
   type WriteStdinOptions,
 } from './session.js';
+export { defaultSocketPath, SocketPathError } from './socket-path.js';
+export { Spooler, type SpoolOptions } from './spool.js';
 export type {
   ExitOutcome,
   ExitState,

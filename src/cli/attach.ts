@@ -1,0 +1,175 @@
+/**
+ * `sluice attach ID [--stderr] [--steal] [--read-only] [--detach-key KEY]`: shows a session's
+ * backlog, then its live output, and sends this terminal's input to it.
+ *
+ * On a PTY session with a terminal on stdin, the terminal is put in raw mode: every key (Ctrl-C
+ * included) goes to the session, except the detach key (Ctrl-\ by default; `--detach-key ctrl-a`,
+ * or `none`), and the session's PTY follows this terminal's size (at attach and on every resize).
+ * On a pipe session the terminal stays in line mode: lines go to the session's stdin, and Ctrl-C
+ * or Ctrl-\ detach. When stdin is not a terminal, its bytes are forwarded until it ends (which
+ * does not close the session's stdin: `sluice send --eof` does). `--read-only` sends nothing and
+ * never takes the writer's seat, so it can watch beside the writer; `--steal` takes the seat from
+ * the writer attached now.
+ *
+ * Exit status: 0 after a detach; the session's own status when it exits while attached (its code,
+ * or 128 + signal number); 1 with one line on stderr when the attachment is taken over, the
+ * session removed or the daemon stopped.
+ */
+import { constants } from 'node:os';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import type { ClientAttachment } from '../sessions/client-attachment.js';
+import { describeExit, exitCodeOf, socketOption, withClient, writeOut } from './client-util.js';
+
+interface AttachFlags {
+  stderr?: boolean;
+  steal?: boolean;
+  readOnly?: boolean;
+  detachKey: number | null;
+  socket?: string;
+}
+
+/** Parses `ctrl-X` (X a letter or one of @[\]^_) to its control byte; `none` disables. */
+export function parseDetachKey(text: string): number | null {
+  const t = text.trim().toLowerCase();
+  if (t === 'none') return null;
+  const m = /^(?:ctrl-|\^|c-)(.)$/.exec(t);
+  const ch = m?.[1]?.toUpperCase();
+  if (!ch || ch.charCodeAt(0) < 0x40 || ch.charCodeAt(0) > 0x5f) {
+    throw new InvalidArgumentError(`'${text}' is not a key like ctrl-\\, ctrl-a or none`);
+  }
+  return ch.charCodeAt(0) & 0x1f;
+}
+
+function keyName(code: number): string {
+  return `Ctrl-${String.fromCharCode(code + 0x40)}`;
+}
+
+const SIGNALS = constants.signals as Record<string, number>;
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('attach')
+    .description("show a session's backlog and live output, and send it this terminal's input")
+    .argument('<id>', 'the session id (or a unique prefix)')
+    .option('--stderr', 'the stderr stream instead of stdout (pipe sessions)')
+    .option('--steal', 'take over from the client attached now')
+    .option('--read-only', 'watch only: send nothing, beside the attached writer')
+    .option('--detach-key <key>', 'the key that detaches (default ctrl-\\)', parseDetachKey, 0x1c);
+  socketOption(cmd).action(async (id: string, flags: AttachFlags) => {
+    const out = process.stdout;
+    const size = out.isTTY ? { rows: out.rows, cols: out.columns } : undefined;
+    await withClient(flags, async (client) => {
+      const attachment = await client.attach(id, {
+        stream: flags.stderr ? 'stderr' : 'stdout',
+        steal: flags.steal,
+        readOnly: flags.readOnly,
+        size,
+      });
+      await run(attachment, flags);
+    });
+  });
+}
+
+async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<void> {
+  const stdin = process.stdin;
+  const writer = !attachment.readOnly;
+  const pty = attachment.session.kind === 'pty';
+  const raw = writer && pty && stdin.isTTY === true;
+  const detachKey = flags.detachKey;
+  const id = attachment.session.id;
+  let detaching = false;
+  const detach = () => {
+    if (detaching) return;
+    detaching = true;
+    void attachment.detach();
+  };
+
+  const onInput = (chunk: Buffer) => {
+    if (detaching) return;
+    let data = chunk;
+    if (raw && detachKey !== null) {
+      const at = chunk.indexOf(detachKey);
+      if (at >= 0) {
+        data = chunk.subarray(0, at);
+        if (data.length > 0) attachment.write(data);
+        detach();
+        return;
+      }
+    }
+    try {
+      attachment.write(data);
+    } catch {
+      // The attachment ended meanwhile; the loop below reports how.
+    }
+  };
+  const onResize = () => {
+    if (process.stdout.rows && process.stdout.columns) {
+      try {
+        attachment.resize(process.stdout.rows, process.stdout.columns);
+      } catch {
+        // ended meanwhile
+      }
+    }
+  };
+  const signals: NodeJS.Signals[] = raw
+    ? ['SIGTERM', 'SIGHUP']
+    : ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+  for (const s of signals) process.on(s, detach);
+  if (writer) {
+    if (raw) stdin.setRawMode(true);
+    stdin.on('data', onInput);
+    stdin.resume();
+    if (pty && process.stdout.isTTY) process.stdout.on('resize', onResize);
+  }
+  if (process.stderr.isTTY) {
+    const how = raw && detachKey !== null ? keyName(detachKey) : 'Ctrl-C';
+    process.stderr.write(
+      `[attached to ${id}${attachment.readOnly ? ', read-only' : ''}; detach with ${how}]\r\n`,
+    );
+  }
+  try {
+    await writeOut(attachment.backlog);
+    for await (const ev of attachment) {
+      if (ev.type === 'data') await writeOut(ev.data);
+      else if (ev.type === 'missed' && process.stderr.isTTY) {
+        process.stderr.write(`\r\n[fell behind: ${ev.bytes} bytes skipped]\r\n`);
+      }
+    }
+  } finally {
+    for (const s of signals) process.off(s, detach);
+    if (writer) {
+      stdin.off('data', onInput);
+      if (raw) stdin.setRawMode(false);
+      stdin.pause();
+      if (!stdin.isTTY) stdin.destroy();
+      process.stdout.off('resize', onResize);
+    }
+  }
+  const end = attachment.ended ?? { reason: 'closed' as const };
+  switch (end.reason) {
+    case 'detached':
+      if (process.stderr.isTTY) process.stderr.write(`[detached from ${id}]\r\n`);
+      return;
+    case 'exited':
+      if (end.exit) {
+        if (process.stderr.isTTY) {
+          process.stderr.write(`[session ${id} ended: ${describeExit(end.exit)}]\r\n`);
+        }
+        process.exitCode = exitCodeOf(end.exit, SIGNALS);
+      }
+      return;
+    case 'stolen':
+      throw new Error(`another client took over session ${id} (attach --steal)`);
+    case 'removed':
+      throw new Error(`session ${id} was removed`);
+    case 'shutdown':
+      throw new Error(`the daemon shut down while attached to session ${id}`);
+    default:
+      throw new Error(
+        `the connection to the daemon broke while attached to session ${id}${
+          end.message ? `: ${end.message}` : ''
+        }`,
+      );
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * What the session subcommands share: the `--socket` and `--json` options, connecting with a
+ * clear error (and a hint to start the daemon when none answers), and small parsers.
+ */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { SessionsClient } from '../sessions/client.js';
+import type { WireExitState, WireSessionInfo } from '../sessions/protocol.js';
+
+/** Adds `--socket PATH` to a subcommand. */
+export function socketOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option(
+      '--socket <path>',
+      'the daemon socket (default: $SLUICE_SOCKET, $XDG_RUNTIME_DIR/sluice/daemon.sock, /tmp/sluice-<uid>/daemon.sock)',
+    ),
+  );
+}
+
+/** Adds `--json` to a subcommand that prints data. */
+export function jsonOption(cmd: Command): Command {
+  return cmd.option('--json', 'print JSON instead of text');
+}
+
+/** Connects to the daemon named by `--socket` (or the default). Errors are one clear line. */
+export function connectClient(options: { socket?: string }): Promise<SessionsClient> {
+  return SessionsClient.connect({
+    socketPath: options.socket,
+    clientName: `sluice-cli/${process.pid}`,
+  });
+}
+
+/** Runs `fn` with a connected client and closes it afterwards, whatever happens. */
+export async function withClient<T>(
+  options: { socket?: string },
+  fn: (client: SessionsClient) => Promise<T>,
+): Promise<T> {
+  const client = await connectClient(options);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Parses a duration: `500ms`, `2s`, `1.5s`, `1m`, `1h`; a bare number is seconds (as for
+ * `timeout` and `sleep`). Returns milliseconds. Throws commander's `InvalidArgumentError`.
+ */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) {
+    throw new InvalidArgumentError(`'${text}' is not a duration (examples: 500ms, 2s, 1m)`);
+  }
+  const ms = Number(m[1]) * UNITS[m[2] ?? 's']!;
+  if (!Number.isFinite(ms) || ms > 24 * 3_600_000) {
+    throw new InvalidArgumentError(`'${text}' is out of range (at most 24h)`);
+  }
+  return Math.round(ms);
+}
+
+/** Parses a positive integer option. */
+export function parsePositiveInt(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError(`'${text}' is not a positive integer`);
+  }
+  return n;
+}
+
+/** Parses a byte size: `1048576`, `64k`, `10M`, `1G` (powers of 1024). */
+export function parseSize(text: string): number {
+  const m = /^(\d+)([kmg]i?b?|b)?$/i.exec(text.trim());
+  if (!m) throw new InvalidArgumentError(`'${text}' is not a size (examples: 65536, 64k, 10M)`);
+  const unit = (m[2] ?? 'b')[0]!.toLowerCase();
+  const mult = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
+  const n = Number(m[1]) * mult;
+  if (n < 1 || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError(`'${text}' is out of range`);
+  return n;
+}
+
+/** `exit 0`, `signal SIGTERM`: how a session ended, briefly. */
+export function describeExit(x: WireExitState): string {
+  return x.signal ? `signal ${x.signal}` : `exit ${x.exitCode}`;
+}
+
+/** The process exit code that mirrors a session's: its code, or 128 + the signal number. */
+export function exitCodeOf(x: WireExitState, signals: Record<string, number>): number {
+  if (x.signal) return 128 + (signals[x.signal] ?? 0);
+  return x.exitCode ?? 1;
+}
+
+/** Prints a value as JSON on one line. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** The `state` column of `ls`: `running`, `exited(0)` or `exited(SIGTERM)`. */
+export function stateColumn(s: WireSessionInfo): string {
+  if (!s.exitState) return 'running';
+  return `exited(${s.exitState.signal ?? s.exitState.exitCode})`;
+}
+
+/** Writes `data` to stdout and resolves once it was accepted (waits on backpressure). */
+export function writeOut(data: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (process.stdout.write(data)) resolve();
+    else {
+      const onDrain = () => {
+        process.stdout.off('error', onError);
+        resolve();
+      };
+      const onError = (e: Error) => {
+        process.stdout.off('drain', onDrain);
+        reject(e);
+      };
+      process.stdout.once('drain', onDrain);
+      process.stdout.once('error', onError);
+    }
+  });
+}

@@ -1,0 +1,69 @@
+/**
+ * `sluice daemon`: runs the sessions daemon in the foreground until SIGTERM, SIGINT or SIGHUP,
+ * then stops every session (grandchildren included) and exits 0.
+ */
+import type { Command } from 'commander';
+import { SessionDaemon } from '../sessions/server.js';
+import { parseDuration, parseSize, socketOption } from './client-util.js';
+
+interface DaemonFlags {
+  socket?: string;
+  logDir?: string;
+  logMaxBytes?: number;
+  logKeep?: number;
+  logMaxTotal?: number;
+  shutdownGrace?: number;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('daemon')
+    .description('run the sessions daemon in the foreground')
+    .option('--log-dir <dir>', 'also spool every stream to files in this folder')
+    .option('--log-max-bytes <size>', 'rotate a spooled file at this size (default 10M)', parseSize)
+    .option('--log-keep <n>', 'rotated files kept per stream (default 3)', (t) => {
+      const n = Number(t);
+      if (!/^\d+$/.test(t) || n > 1000) throw new Error(`'${t}' is not a count from 0 to 1000`);
+      return n;
+    })
+    .option(
+      '--log-max-total <size>',
+      'budget for all spooled files together (default 1G)',
+      parseSize,
+    )
+    .option(
+      '--shutdown-grace <duration>',
+      'at shutdown, SIGTERM then SIGKILL after this long (default 2s)',
+      parseDuration,
+    )
+    .option('-q, --quiet', 'log nothing but errors');
+  socketOption(cmd).action(async (flags: DaemonFlags) => {
+    const quiet = flags.quiet === true;
+    const daemon = await SessionDaemon.start({
+      socketPath: flags.socket,
+      logDir: flags.logDir,
+      spool: {
+        maxBytes: flags.logMaxBytes,
+        keep: flags.logKeep,
+        maxTotalBytes: flags.logMaxTotal,
+      },
+      shutdownGraceMs: flags.shutdownGrace,
+      log: quiet ? null : undefined,
+    });
+    const stop = (signal: NodeJS.Signals) => {
+      void daemon.shutdown(signal);
+    };
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
+    // Anything unforeseen still ends in an orderly stop: no session may outlive the daemon.
+    process.on('uncaughtException', (error) => {
+      process.stderr.write(`sluice daemon: internal error: ${error.stack ?? error.message}\n`);
+      process.exitCode = 1;
+      void daemon.shutdown('internal error');
+    });
+    await daemon.closed;
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.off(signal, stop);
+    // Every session and connection is gone; anything left (a stuck stdout) must not keep us up.
+    process.exit(process.exitCode ?? 0);
+  });
+}

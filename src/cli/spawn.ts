@@ -1,0 +1,71 @@
+/**
+ * `sluice spawn [--pty] [--merge-stderr] [--cwd DIR] [--env K=V]... [--originator NAME] -- ARGV...`:
+ * starts a session in the daemon and prints its id (or, with `--json`, the session).
+ *
+ * The child runs in the daemon's environment with each `--env` laid over it, in `--cwd` (default:
+ * this shell's working directory). A PTY gets this terminal's size, or `--rows`/`--cols`, or
+ * 24×80.
+ */
+import { resolve } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import {
+  jsonOption,
+  parsePositiveInt,
+  printJson,
+  socketOption,
+  withClient,
+} from './client-util.js';
+
+interface SpawnFlags {
+  pty?: boolean;
+  mergeStderr?: boolean;
+  cwd?: string;
+  env: Record<string, string>;
+  originator?: string;
+  rows?: number;
+  cols?: number;
+  json?: boolean;
+  socket?: string;
+}
+
+function collectEnv(pair: string, into: Record<string, string>): Record<string, string> {
+  const eq = pair.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`'${pair}' is not K=V`);
+  into[pair.slice(0, eq)] = pair.slice(eq + 1);
+  return into;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('spawn')
+    .description('start a session in the daemon; prints its id')
+    .argument('<argv...>', 'the program and its arguments (put them after --)')
+    .option('--pty', 'run on a pseudo-terminal instead of pipes')
+    .option('--merge-stderr', 'send stderr into the stdout stream (pipe sessions)')
+    .option('--cwd <dir>', "the child's working directory (default: this one)")
+    .option('--env <K=V>', 'an environment variable for the child (repeatable)', collectEnv, {})
+    .option('--originator <name>', 'who started it; ls and purge filter on it')
+    .option('--rows <n>', 'PTY rows (default: this terminal, else 24)', parsePositiveInt)
+    .option('--cols <n>', 'PTY columns (default: this terminal, else 80)', parsePositiveInt);
+  jsonOption(socketOption(cmd)).action(async (argv: string[], flags: SpawnFlags) => {
+    const tty = process.stdout.isTTY ? process.stdout : undefined;
+    const pty = flags.pty
+      ? { rows: flags.rows ?? tty?.rows ?? 24, cols: flags.cols ?? tty?.columns ?? 80 }
+      : undefined;
+    if (!flags.pty && (flags.rows !== undefined || flags.cols !== undefined)) {
+      throw new Error('--rows and --cols need --pty');
+    }
+    const session = await withClient(flags, (client) =>
+      client.spawn({
+        argv,
+        cwd: resolve(flags.cwd ?? process.cwd()),
+        env: Object.keys(flags.env).length > 0 ? flags.env : undefined,
+        originator: flags.originator,
+        mergeStderr: flags.mergeStderr,
+        pty,
+      }),
+    );
+    if (flags.json) printJson(session);
+    else process.stdout.write(`${session.id}\n`);
+  });
+}

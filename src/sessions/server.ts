@@ -1,0 +1,242 @@
+/**
+ * The sessions daemon: a `SessionRegistry` behind a Unix socket.
+ *
+ * `SessionDaemon.start` claims the socket path (folder 0700, socket 0600; a stale socket is
+ * replaced, a live one refused with `SocketPathError`), listens, and serves every connection with
+ * the protocol of protocol.ts. `shutdown()` (which the `sluice daemon` command calls on SIGTERM
+ * and SIGINT) stops accepting, removes the socket, stops every session — SIGTERM to its process
+ * group, SIGKILL after the grace, and SIGKILL to any descendant that had left the group — tells
+ * every attached client `end: shutdown`, and resolves once no child is left.
+ */
+import { chmodSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { descendants, listProcesses, type ProcStat } from '../proc/index.js';
+import { PROTOCOL_VERSION } from './protocol.js';
+import { SessionRegistry } from './registry.js';
+import { ServerConnection } from './server-connection.js';
+import { DaemonHandlers } from './server-handlers.js';
+import { claimSocketPath, defaultSocketPath } from './socket-path.js';
+import { Spooler, type SpoolOptions } from './spool.js';
+
+/** Options of `SessionDaemon.start`. */
+export interface DaemonOptions {
+  /** Where to listen. Default `defaultSocketPath()`. */
+  socketPath?: string;
+  /** Spool every stream of every session to files here (see spool.ts). Default: no spooling. */
+  logDir?: string;
+  /** Size cap and rotation of spooled files. */
+  spool?: Omit<SpoolOptions, 'dir'>;
+  /** The registry to serve; the daemon shuts it down at shutdown. Default: a new one. */
+  registry?: SessionRegistry;
+  /** Grace between SIGTERM and SIGKILL for each session at shutdown. Default 2000 ms. */
+  shutdownGraceMs?: number;
+  /** Where log lines go. Default: stderr with a timestamp. `null` silences them. */
+  log?: ((line: string) => void) | null;
+}
+
+function packageVersion(): string {
+  try {
+    const url = new URL('../../package.json', import.meta.url);
+    return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * A running daemon. Guarantees: one `ServerConnection` per client; no request can crash it (see
+ * server-connection.ts); `shutdown()` is idempotent and leaves no child process, socket file or
+ * open handle behind; `closed` resolves when it has finished.
+ */
+export class SessionDaemon {
+  readonly socketPath: string;
+  readonly registry: SessionRegistry;
+  readonly version = packageVersion();
+  /** Resolves once `shutdown` has finished. */
+  readonly closed: Promise<void>;
+  private readonly server: Server;
+  private readonly connections = new Set<ServerConnection>();
+  private readonly handlers: DaemonHandlers;
+  private readonly shutdownGraceMs: number;
+  private readonly logLine: (line: string) => void;
+  private readonly spooler: Spooler | undefined;
+  private socketIno = 0;
+  private shutdownPromise: Promise<void> | undefined;
+  private resolveClosed!: () => void;
+
+  private constructor(options: DaemonOptions, socketPath: string) {
+    this.socketPath = socketPath;
+    this.registry = options.registry ?? new SessionRegistry();
+    this.shutdownGraceMs = options.shutdownGraceMs ?? 2000;
+    const log = options.log;
+    this.logLine =
+      log === null
+        ? () => {}
+        : (log ??
+          ((line: string) =>
+            process.stderr.write(`${new Date().toISOString()} sluice daemon: ${line}\n`)));
+    this.spooler = options.logDir
+      ? new Spooler({ ...options.spool, dir: options.logDir }, this.logLine)
+      : undefined;
+    this.handlers = new DaemonHandlers(this.registry, {
+      log: this.logLine,
+      spooler: this.spooler,
+      shutdown: () => {
+        void this.shutdown('a client asked');
+      },
+    });
+    this.server = createServer({ pauseOnConnect: false }, (socket) => this.accept(socket));
+    this.closed = new Promise((r) => {
+      this.resolveClosed = r;
+    });
+  }
+
+  /**
+   * Claims the socket path and listens. Rejects with `SocketPathError` when the folder is unsafe
+   * or a live daemon answers there; nothing is left behind on failure.
+   */
+  static async start(options: DaemonOptions = {}): Promise<SessionDaemon> {
+    const socketPath = options.socketPath ?? defaultSocketPath();
+    if (options.logDir) Spooler.prepare(options.logDir);
+    await claimSocketPath(socketPath);
+    const daemon = new SessionDaemon(options, socketPath);
+    await daemon.listen();
+    daemon.logLine(
+      `listening on ${socketPath} (pid ${process.pid}, protocol ${PROTOCOL_VERSION}${
+        options.logDir ? `, spooling to ${options.logDir}` : ''
+      })`,
+    );
+    return daemon;
+  }
+
+  private listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      // The socket is created by bind(2) inside listen(), synchronously: a umask of 0177 makes it
+      // 0600 from its first instant, so there is no window where another user could connect.
+      const oldMask = process.umask(0o177);
+      const onError = (e: Error) => {
+        process.umask(oldMask);
+        this.server.close();
+        reject(e);
+      };
+      this.server.once('error', onError);
+      try {
+        this.server.listen(this.socketPath, () => {
+          this.server.off('error', onError);
+          this.server.on('error', (e) => this.logLine(`server error: ${e.message}`));
+          try {
+            chmodSync(this.socketPath, 0o600);
+            this.socketIno = statSync(this.socketPath).ino;
+          } catch (e) {
+            this.server.close();
+            reject(e);
+            return;
+          }
+          resolve();
+        });
+      } finally {
+        process.umask(oldMask);
+      }
+    });
+  }
+
+  private accept(socket: Socket): void {
+    if (this.shutdownPromise) {
+      socket.destroy();
+      return;
+    }
+    const conn = new ServerConnection(socket, this.handlers.hostFor(this.version));
+    this.connections.add(conn);
+    socket.once('close', () => this.connections.delete(conn));
+  }
+
+  /** Connected clients now (request connections and attach streams). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Stops everything (see the module comment). Resolves when done; later calls return the same
+   * promise. Sessions are stopped in parallel, each within `shutdownGraceMs` plus the SIGKILL.
+   */
+  shutdown(reason = 'asked'): Promise<void> {
+    if (this.shutdownPromise) return this.shutdownPromise;
+    this.shutdownPromise = this.doShutdown(reason);
+    return this.shutdownPromise;
+  }
+
+  private async doShutdown(reason: string): Promise<void> {
+    this.logLine(`shutting down (${reason})`);
+    this.handlers.shuttingDown = true;
+    this.server.close();
+    this.removeSocketFile();
+
+    const sessions = this.registry.list();
+    // Everything below each session, recorded before any signal: a grandchild that left the
+    // session's process group is re-parented once its parent dies and could not be found later.
+    const table = listProcesses();
+    const tree = new Map<number, ProcStat[]>();
+    for (const s of sessions) {
+      if (s.exitState === null) tree.set(s.pid, descendants(s.pid, table));
+    }
+    for (const s of sessions) this.handlers.markEnding(s, 'shutdown');
+    // Stops every session (the soft signal to each group, the grace, SIGKILL) and releases them.
+    try {
+      await this.registry.shutdown({ graceMs: this.shutdownGraceMs });
+    } catch (e) {
+      this.logLine(`stopping sessions: ${(e as Error).message}`);
+    }
+    let stragglers = 0;
+    const now = new Map(listProcesses().map((p) => [p.pid, p]));
+    for (const procs of tree.values()) {
+      for (const p of procs) {
+        if (killIfSame(p, now.get(p.pid))) stragglers++;
+      }
+    }
+    if (stragglers > 0) this.logLine(`killed ${stragglers} process(es) that had left their group`);
+
+    for (const conn of this.connections) {
+      if (conn.streaming) conn.endStream('shutdown');
+      else conn.close();
+    }
+    await this.spooler?.close();
+    await new Promise<void>((resolve) => {
+      if (this.connections.size === 0) resolve();
+      else {
+        const timer = setTimeout(() => {
+          for (const c of this.connections) c.destroy();
+          resolve();
+        }, 1000);
+        const check = setInterval(() => {
+          if (this.connections.size === 0) {
+            clearInterval(check);
+            clearTimeout(timer);
+            resolve();
+          }
+        }, 5);
+      }
+    });
+    this.logLine('stopped');
+    this.resolveClosed();
+  }
+
+  private removeSocketFile(): void {
+    try {
+      // Only our own socket: another daemon may have replaced a socket we thought stale.
+      if (statSync(this.socketPath).ino === this.socketIno) unlinkSync(this.socketPath);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** SIGKILLs `p` if the same process (same pid and command name) still runs as `now`. */
+function killIfSame(p: ProcStat, now: ProcStat | undefined): boolean {
+  if (!now || now.state === 'Z' || now.comm !== p.comm) return false;
+  try {
+    process.kill(p.pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
+  }
+}
