@@ -1,0 +1,138 @@
+/**
+ * sluice/supervisor against bare child_process and execa, on the same work in one run:
+ *
+ * 1. 1,000 start → stop cycles of `cat`: `supervise()` + `stop()` (stdin EOF, group sweep)
+ *    against `child_process.spawn` + `kill()` + waiting for `close`, and execa + `kill()`. The
+ *    three alternate in blocks of 100 so load from other processes on the machine hits all alike.
+ * 2. Stop latency of a child that exits on EOF (`cat`, and the MCP memory server, a Node
+ *    program): the time `stop()` takes, median.
+ *
+ * `npx tsx bench/supervisor.ts` (or `npm run bench -- supervisor`). Env: SLUICE_BENCH_CYCLES.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { supervise } from '../src/supervisor/index.js';
+import { fmt, median, section, table, timeMs } from './lib.js';
+
+const CYCLES = Number(process.env.SLUICE_BENCH_CYCLES ?? 1000);
+const BLOCK = 100;
+const MCP = fileURLToPath(new URL('../node_modules/.bin/mcp-server-memory', import.meta.url));
+
+async function sluiceCycle(): Promise<void> {
+  const child = await supervise({ cmd: ['cat'] });
+  await child.stop();
+}
+
+async function bareCycle(): Promise<void> {
+  const c = spawn('cat', [], { stdio: ['pipe', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    c.once('spawn', resolve);
+    c.once('error', reject);
+  });
+  const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
+  c.kill('SIGTERM');
+  await closed;
+}
+
+async function execaCycle(): Promise<void> {
+  const sub = execa('cat', { reject: false, buffer: false });
+  sub.kill('SIGTERM');
+  await sub;
+}
+
+const peers: [string, () => Promise<void>][] = [
+  ['sluice `supervise` + `stop()`', sluiceCycle],
+  ['bare `child_process.spawn` + `kill()` + close', bareCycle],
+  ['execa + `kill()`', execaCycle],
+];
+
+async function cycles(): Promise<string> {
+  const total = new Map<string, number>(peers.map(([n]) => [n, 0]));
+  const perBlock = new Map<string, number[]>(peers.map(([n]) => [n, []]));
+  for (const [, f] of peers) for (let i = 0; i < 20; i++) await f(); // warm up
+  for (let done = 0; done < CYCLES; done += BLOCK) {
+    const n = Math.min(BLOCK, CYCLES - done);
+    for (const [name, f] of peers) {
+      const ms = await timeMs(async () => {
+        for (let i = 0; i < n; i++) await f();
+      });
+      total.set(name, total.get(name)! + ms);
+      perBlock.get(name)!.push(ms / n);
+    }
+  }
+  const bare = total.get(peers[1]![0])!;
+  const rows = peers.map(([name]) => {
+    const ms = total.get(name)!;
+    return [
+      name,
+      fmt(ms, 'ms'),
+      fmt((ms * 1000) / CYCLES, 'µs'),
+      fmt(median(perBlock.get(name)!) * 1000, 'µs'),
+      `${(ms / bare).toFixed(2)}×`,
+    ];
+  });
+  return table(
+    [`${CYCLES} start → stop cycles of \`cat\``, 'total', 'per cycle', 'median block', 'vs bare'],
+    rows,
+  );
+}
+
+async function stopLatency(cmd: string[], runs: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const child = await supervise({ cmd, stopGraceMs: 10_000, stopEofMs: 5000 });
+    if (cmd[0] === MCP) {
+      // Wait until it is ready to read stdin: the first response proves it.
+      const it = child.messages();
+      await child.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+      await it.next();
+      void drainRest(it);
+    }
+    const t0 = performance.now();
+    const info = await child.stop();
+    out.push(performance.now() - t0);
+    if (info.outcome !== 'soft' || info.code !== 0) throw new Error(`unclean stop: ${info}`);
+  }
+  return out;
+}
+
+async function drainRest(it: AsyncIterator<unknown>): Promise<void> {
+  for (let r = await it.next(); !r.done; r = await it.next());
+}
+
+const body: string[] = [await cycles(), ''];
+const cat = await stopLatency(['cat'], 200);
+const mcp = await stopLatency([MCP], 10);
+body.push(
+  table(
+    ['stop() of a child that exits on EOF', 'runs', 'median', 'p90', 'max'],
+    [
+      [
+        '`cat`',
+        cat.length,
+        fmt(median(cat), 'ms'),
+        fmt(p90(cat), 'ms'),
+        fmt(Math.max(...cat), 'ms'),
+      ],
+      [
+        'MCP memory server (Node)',
+        mcp.length,
+        fmt(median(mcp), 'ms'),
+        fmt(p90(mcp), 'ms'),
+        fmt(Math.max(...mcp), 'ms'),
+      ],
+    ],
+  ),
+);
+
+function p90(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * 0.9))]!;
+}
+
+section(
+  'supervisor: start/stop cycles and stop latency',
+  'npx tsx bench/supervisor.ts',
+  body.join('\n'),
+);

@@ -1,0 +1,281 @@
+/**
+ * `Group`, the implementation of `GroupProcess`: exit bookkeeping, the stop sequence, the sweep
+ * of the process group, and closing stdio pipes after the exit.
+ */
+import type { ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import { groupAlive, type SignalName, trySignalGroup, waitGroupGone } from '../proc/index.js';
+import type {
+  ExitInfo,
+  GroupProcess,
+  SpawnGroupOptions,
+  TerminateProcessOptions,
+} from './process.js';
+
+const DEFAULT_GRACE_MS = 5000;
+const DEFAULT_DRAIN_MS = 100;
+/** A pipe still receiving this many drain windows after the exit has a foreign writer. */
+const MAX_DRAIN_WINDOWS = 20;
+/** After SIGKILL a group ends in microseconds; past this a stuck member (D state) is left. */
+const AFTER_KILL_MS = 5000;
+
+const noop = () => {};
+
+/** Live groups, SIGKILLed if this process exits first (see `killOnParentExit`). */
+const live = new Set<number>();
+let exitHooked = false;
+function track(pid: number): void {
+  live.add(pid);
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', () => {
+    for (const pgid of live) {
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+/** See `GroupProcess` for the guarantees. */
+export class Group implements GroupProcess {
+  readonly pid: number;
+  readonly argv: readonly string[];
+  readonly startedAt = Date.now();
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly exited: Promise<ExitInfo>;
+  readonly closed: Promise<void>;
+  #drainMs: number;
+  #exitInfo: ExitInfo | undefined;
+  #stopBegan = false;
+  #killSent = false;
+  #groupGone = false;
+  #hard = new AbortController();
+  #terminating: Promise<ExitInfo> | undefined;
+  #done = false;
+  #unlisten: (() => void)[] = [];
+  #exitWaiters = new Set<() => void>();
+  #resolveClosed!: () => void;
+
+  constructor(child: ChildProcess, o: SpawnGroupOptions, stdout: Readable | null) {
+    this.pid = child.pid!;
+    this.argv = [...o.argv];
+    this.#drainMs = o.drainMs ?? DEFAULT_DRAIN_MS;
+    this.stdin = child.stdin;
+    this.stdout = stdout;
+    this.stderr = child.stderr;
+    // A pipe error (EPIPE on stdin after the child exited, a reset on a read side) must never
+    // become an uncaught 'error' event; users still see it through their own listeners.
+    this.stdin?.on('error', noop);
+    this.stdout?.on('error', noop);
+    this.stderr?.on('error', noop);
+    child.on('error', noop); // a failed kill() is reported as an 'error' event by Node
+    if (o.killOnParentExit !== false) track(this.pid);
+    this.closed = new Promise((r) => {
+      this.#resolveClosed = r;
+    });
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        live.delete(this.pid);
+        const outcome = !this.#stopBegan
+          ? 'natural'
+          : this.#killSent && signal === 'SIGKILL'
+            ? 'hard'
+            : 'soft';
+        this.#exitInfo = { code, signal, outcome, exitedAt: Date.now() };
+        for (const w of this.#exitWaiters) w();
+        this.#exitWaiters.clear();
+        this.#settleStdio();
+        resolve(this.#exitInfo);
+      });
+    });
+  }
+
+  get exitInfo(): ExitInfo | undefined {
+    return this.#exitInfo;
+  }
+
+  get stopping(): boolean {
+    return this.#stopBegan || this.#terminating !== undefined;
+  }
+
+  kill(signal: SignalName = 'SIGTERM'): boolean {
+    if (this.#groupGone) return false;
+    return trySignalGroup(this.pid, signal);
+  }
+
+  closeStdin(): void {
+    const s = this.stdin;
+    if (s && !s.destroyed && !s.writableEnded) s.end();
+  }
+
+  terminate(options: TerminateProcessOptions = {}): Promise<ExitInfo> {
+    for (const key of ['eofMs', 'graceMs'] as const) {
+      const v = options[key];
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) {
+        throw new RangeError(`${key} must be a finite number >= 0, got ${v}`);
+      }
+    }
+    const abort = options.signal;
+    if (abort) {
+      if (abort.aborted) this.#hard.abort();
+      else if (!this.#done) {
+        const on = () => this.#hard.abort();
+        abort.addEventListener('abort', on, { once: true });
+        this.#unlisten.push(() => abort.removeEventListener('abort', on));
+      }
+    }
+    this.#terminating ??= this.#run(options).finally(() => {
+      this.#done = true;
+      for (const f of this.#unlisten) f();
+      this.#unlisten = [];
+    });
+    return this.#terminating;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.terminate();
+    await this.closed;
+  }
+
+  async #run(o: TerminateProcessOptions): Promise<ExitInfo> {
+    const graceMs = o.graceMs ?? DEFAULT_GRACE_MS;
+    const soft = o.softSignal ?? 'SIGTERM';
+    const hard = this.#hard.signal;
+    let softAt: number | undefined;
+    if (!this.#exitInfo) {
+      this.#stopBegan = true;
+      if ((o.eofMs ?? 0) > 0 && this.stdin && !hard.aborted) {
+        this.closeStdin();
+        await this.#waitExit(o.eofMs!);
+      }
+      if (!this.#exitInfo && !hard.aborted && graceMs > 0) {
+        softAt = performance.now();
+        this.kill(soft);
+        await this.#waitExit(graceMs);
+      }
+      if (!this.#exitInfo) {
+        this.#killSent = true;
+        this.kill('SIGKILL');
+        await this.exited;
+      }
+    }
+    // The leader is reaped; end whatever it left running in its group.
+    if (this.#groupPresent()) {
+      if (!hard.aborted && !this.#killSent && graceMs > 0) {
+        if (softAt === undefined) {
+          softAt = performance.now();
+          this.kill(soft);
+        }
+        const left = Math.max(0, softAt + graceMs - performance.now());
+        await waitGroupGone(this.pid, left, hard);
+      }
+      if (this.#groupPresent()) {
+        this.kill('SIGKILL');
+        await waitGroupGone(this.pid, AFTER_KILL_MS);
+      }
+    }
+    this.#groupGone = true;
+    return this.#exitInfo!;
+  }
+
+  /** Resolves when the child exits, `ms` pass, or a hard stop is requested. */
+  #waitExit(ms: number): Promise<void> {
+    if (this.#exitInfo || this.#hard.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#exitWaiters.delete(done);
+        this.#hard.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#exitWaiters.add(done);
+      this.#hard.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** Whether any member of the group still runs: `kill(-pgid, 0)` first, /proc only if needed. */
+  #groupPresent(): boolean {
+    if (this.#groupGone) return false;
+    try {
+      process.kill(-this.pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') {
+        this.#groupGone = true;
+        return false;
+      }
+    }
+    // Members exist; zombies (re-parented grandchildren awaiting init) do not count.
+    const alive = groupAlive(this.pid);
+    if (!alive) this.#groupGone = true;
+    return alive;
+  }
+
+  /**
+   * After the exit: give each read pipe `drainMs` to reach EOF; destroy those still open whose
+   * reader keeps up (someone else holds the write end), keep waiting on those whose reader is
+   * behind (their data is the caller's to read).
+   */
+  #settleStdio(): void {
+    const reads = [this.stdout, this.stderr].filter((s): s is Readable => s !== null);
+    const open = () => reads.filter((s) => !finished(s));
+    if (open().length === 0) {
+      this.#resolveClosed();
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const since = performance.now();
+    const seen = new Map<Readable, number>();
+    const check = (final: boolean) => {
+      for (const s of open()) {
+        if (!final || s.readableLength >= s.readableHighWaterMark) continue; // the reader is behind
+        // Still receiving (a burst left in the kernel buffer): give it another window, unless
+        // bytes keep coming far past the exit, which only a foreign writer can do.
+        const bytes = bytesRead(s);
+        const moving = bytes !== seen.get(s);
+        seen.set(s, bytes);
+        if (moving && performance.now() - since < this.#drainMs * MAX_DRAIN_WINDOWS) continue;
+        s.destroy();
+      }
+      if (open().length > 0) return false;
+      if (timer) clearTimeout(timer);
+      for (const s of reads) s.off('close', onClose).off('end', onClose);
+      this.#resolveClosed();
+      return true;
+    };
+    const onClose = () => check(false);
+    for (const s of reads) {
+      s.on('close', onClose).on('end', onClose);
+      seen.set(s, bytesRead(s));
+    }
+    const tick = () => {
+      if (!check(true)) {
+        timer = setTimeout(tick, this.#drainMs);
+        timer.unref();
+      }
+    };
+    timer = setTimeout(tick, this.#drainMs);
+    timer.unref();
+  }
+}
+
+/** Bytes a pipe has read so far (`net.Socket.bytesRead`; other streams: what they buffer). */
+function bytesRead(s: Readable): number {
+  const n = (s as Partial<Socket>).bytesRead;
+  return typeof n === 'number' ? n : s.readableLength;
+}
+
+/** Whether a read pipe is done: destroyed, read to the end, or its EOF already received. */
+function finished(s: Readable): boolean {
+  if (s.destroyed || s.readableEnded) return true;
+  // EOF has arrived but buffered data is still unread: the fd can be released by the stream
+  // itself once read; nothing of ours keeps it open. Node exposes this only on the state object.
+  const state = (s as unknown as { _readableState?: { ended?: boolean } })._readableState;
+  return state?.ended === true;
+}
