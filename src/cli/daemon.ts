@@ -3,7 +3,6 @@
  * then stops every session (grandchildren included) and exits 0.
  */
 import type { Command } from 'commander';
-import { SessionDaemon } from '../sessions/server.js';
 import { parseDuration, parseSize, socketOption } from './client-util.js';
 
 interface DaemonFlags {
@@ -40,6 +39,8 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'log nothing but errors');
   socketOption(cmd).action(async (flags: DaemonFlags) => {
     const quiet = flags.quiet === true;
+    // Loaded here, not at the top: the other subcommands need none of the daemon's modules.
+    const { SessionDaemon } = await import('../sessions/server.js');
     const daemon = await SessionDaemon.start({
       socketPath: flags.socket,
       logDir: flags.logDir,

@@ -258,14 +258,18 @@ async function attachOver(
         cols: options.size?.cols,
         fromOffset: options.fromOffset,
       },
-      () => conn.enterStream(onEvent),
+      (r) => {
+        // Runs before the frames that follow the answer are dispatched: they are the backlog.
+        backlogLeft = (r as AttachResult).backlogBytes;
+        if (backlogLeft === 0) backlogDone?.();
+        conn.enterStream(onEvent);
+      },
     )) as AttachResult;
   } catch (e) {
     conn.destroy();
     throw e;
   }
-  backlogLeft = result.backlogBytes;
-  if (backlogLeft > 0) {
+  if (result.backlogBytes > 0) {
     const closed = new Promise<void>((resolve) => conn.onClose(() => resolve()));
     await Promise.race([backlogReady, closed]);
   }

@@ -37,7 +37,7 @@ interface Pending {
   resolve(result: unknown): void;
   reject(error: Error): void;
   /** Runs synchronously when the success frame is dispatched, before later frames. */
-  onOk?: () => void;
+  onOk?: (result: unknown) => void;
 }
 
 /** How a connection went away. */
@@ -123,7 +123,7 @@ export class Connection {
   }
 
   /** Sends a request; resolves with its result. `onOk` runs synchronously on success. */
-  request(body: RequestBody, onOk?: () => void): Promise<unknown> {
+  request(body: RequestBody, onOk?: (result: unknown) => void): Promise<unknown> {
     if (this.closedWith) {
       return Promise.reject(this.closedWith.error ?? new ConnectionClosedError());
     }
@@ -202,7 +202,7 @@ export class Connection {
     }
     this.pending.delete(response.id);
     if (response.ok) {
-      p.onOk?.();
+      p.onOk?.(response.result);
       p.resolve(response.result);
     } else {
       p.reject(new SessionsRequestError(response.error.code as ErrorCode, response.error.message));

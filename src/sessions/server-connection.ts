@@ -61,6 +61,8 @@ export interface AttachBinding {
   result: Record<string, unknown>;
   /** The backlog, sent as `data` events right after the response. */
   backlog: Uint8Array;
+  /** Absolute stream offset of `backlog[0]`. */
+  backlogOffset: number;
   /** Live events; the pump awaits socket drain between them (backpressure). Ends after `end`. */
   events: AsyncIterable<StreamEvent>;
   /** A command from the client on this stream. Throwing sends `end` with reason `error`. */
@@ -294,14 +296,11 @@ export class ServerConnection {
 
   private async pump(binding: AttachBinding): Promise<void> {
     try {
-      const backlog = binding.backlog;
-      for (let at = 0; at < backlog.byteLength; at += DATA_CHUNK) {
-        if (!(await this.sendData(backlog.subarray(at, at + DATA_CHUNK)))) return;
-      }
+      if (!(await this.sendData(binding.backlog, binding.backlogOffset))) return;
       for await (const event of binding.events) {
         if (this.socket.destroyed) return;
         let ok: boolean;
-        if (event.ev === 'data') ok = await this.sendData(event.data);
+        if (event.ev === 'data') ok = await this.sendData(event.data, event.offset);
         else {
           ok = this.write(encodeFrame(event));
           if (!ok && !this.socket.destroyed) await this.waitDrain();
@@ -322,12 +321,16 @@ export class ServerConnection {
     }
   }
 
-  /** Writes one data event (in pieces if large); false once the socket is gone. */
-  private async sendData(data: Uint8Array): Promise<boolean> {
+  /** Writes `data` as data events (in pieces if large); false once the socket is gone. */
+  private async sendData(data: Uint8Array, offset: number): Promise<boolean> {
     for (let at = 0; at < data.byteLength; at += DATA_CHUNK) {
       if (this.socket.destroyed) return false;
       const piece = data.byteLength <= DATA_CHUNK ? data : data.subarray(at, at + DATA_CHUNK);
-      const { head, payload } = encodeBinaryFrame({ ev: 'data' }, 'data', piece);
+      const { head, payload } = encodeBinaryFrame(
+        { ev: 'data', offset: offset + at },
+        'data',
+        piece,
+      );
       this.socket.cork();
       this.write(head);
       const ok = this.write(payload);

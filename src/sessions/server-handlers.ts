@@ -276,6 +276,7 @@ export class DaemonHandlers {
         backlogBytes: attachment.backlog.byteLength,
       },
       backlog: attachment.backlog,
+      backlogOffset: attachment.backlogOffset,
       events: events(),
       command: (c: StreamCommand) => {
         switch (c.op) {
