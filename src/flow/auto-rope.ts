@@ -40,6 +40,8 @@ export interface ElevateOptions {
   fromDonors?: boolean;
   /** Analyzer confidence needed before elevating (default 0.5). */
   minConfidence?: number;
+  /** The only stages autoRope may elevate (default: any stage registered with setWorkers). */
+  stages?: string[];
 }
 
 export interface AutoRopeOptions {
@@ -204,7 +206,9 @@ export class AutoRope {
         protectWindows: assertInteger('elevate.protectWindows', e.protectWindows ?? 10, 0),
         fromDonors: e.fromDonors ?? false,
         minConfidence: e.minConfidence ?? 0.5,
+        stages: e.stages ?? topology.stages(),
       };
+      for (const name of this.#elevate.stages) topology.stageStats(name); // unknown → TopologyError
     }
   }
 
@@ -364,6 +368,7 @@ export class AutoRope {
     const e = this.#elevate;
     const drum = this.#drum;
     if (!e || !drum || diag.constraint !== drum || !this.#rope) return undefined;
+    if (!e.stages.includes(drum)) return undefined;
     if (diag.confidence < e.minConfidence || diag.states[drum] !== 'saturated') return undefined;
     if (this.#window - this.#lastElevation < e.cooldownWindows) return undefined;
     const handle = this.#topology.stageHandle(drum);

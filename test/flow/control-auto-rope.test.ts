@@ -48,7 +48,11 @@ function chain(spec: Array<[string, number]>) {
       onWindow: (r) => records.push(r),
       ...extra,
     });
-    return { auto, stop: async () => (ac.abort(), await auto.done) };
+    const stop = async () => {
+      ac.abort();
+      await auto.done;
+    };
+    return { auto, stop };
   };
   return { t, get, window, start, logger, records };
 }
