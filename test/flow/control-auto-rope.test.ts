@@ -233,6 +233,21 @@ describe('autoRope follows a moving constraint', () => {
   });
 });
 
+describe('autoRope elevates only the stages it may', () => {
+  it('leaves a drum outside elevate.stages alone', async () => {
+    const c = chain([
+      ['head', 4],
+      ['drum', 1],
+    ]);
+    const { auto, stop } = c.start({ elevate: { maxWorkers: 3, stages: ['head'] } });
+    for (let i = 0; i < 12; i++) await c.window({ head: IDLE, drum: SAT });
+    assert.equal(auto.stats().drum, 'drum');
+    assert.deepEqual(auto.stats().elevations, []);
+    assert.deepEqual(c.get('drum').workerCalls, []);
+    await stop();
+  });
+});
+
 describe('autoRope configuration', () => {
   it('rejects bad options with typed errors', () => {
     const t = new Topology().addStage('h', new FakeStage('h')).addStage('d', new FakeStage('d'));
@@ -253,6 +268,11 @@ describe('autoRope configuration', () => {
     assert.throws(
       () => new AutoRope({ topology: t, intervalMs: 10, safetyFactor: 0 }),
       isConfig('safetyFactor'),
+    );
+    assert.throws(
+      () =>
+        new AutoRope({ topology: t, intervalMs: 10, elevate: { maxWorkers: 2, stages: ['x'] } }),
+      TopologyError,
     );
     const bare = new Topology().addStage('h', () => mkStats()).freeze();
     assert.throws(() => new AutoRope({ topology: bare, intervalMs: 10 }), isConfig('setHeadWIP'));
