@@ -33,6 +33,7 @@ export {
   TopologyError,
   type TopologyErrorReason,
 } from './control-errors.js';
+export { ErrClosed, ErrStopping, ErrWeightExceedsLimit, MissingResultError } from './errors.js';
 export {
   classifyStep,
   FOCUSING_STEPS,
@@ -70,6 +71,7 @@ export {
   readMemoryInfo,
 } from './memory.js';
 export { Merge, type MergeStats, merge } from './merge.js';
+export type { StageFn, StageOptions, SubmitOptions } from './options.js';
 export {
   type ProcessSample,
   type Report,
@@ -84,6 +86,7 @@ export {
   type ViewHeader,
   type ViewRow,
 } from './reporter-view.js';
+export { err, ok, PanicError, type Result } from './result.js';
 export {
   ROPE_ERROR_CUTOFF,
   ROPE_EWMA_ALPHA,
@@ -92,6 +95,7 @@ export {
   type RopeControllerOptions,
   type RopeStats,
 } from './rope.js';
+export { pipe, type Source, Stage, start } from './stage.js';
 export type { ServiceTimeSummary, Stats } from './stats.js';
 export { Tee, type TeeStats, tee } from './tee.js';
 export { type Clock, ManualTicker, type Ticker, timerTicker } from './ticker.js';

@@ -1,0 +1,415 @@
+/**
+ * The engine behind `Stage`: the input queue, the workers, the rope and the output, and the one
+ * loop (`drive`) that moves items between them. Everything runs on the event loop without locks:
+ * a section with no `await` is atomic, so every state change below is one step and `stats()` is
+ * a consistent snapshot. `drive` is not re-entrant — a call made while it runs (from inside `fn`,
+ * a listener, or a nested hand-off) only flags another pass — so user code called from here can
+ * never see half-done bookkeeping. Internal to flow; `stage.ts` is the face.
+ */
+import { Rope } from './admission.js';
+import { Deque } from './deque.js';
+import { badArgument, checkInt, ErrClosed, ErrStopping, ErrWeightExceedsLimit } from './errors.js';
+import type { ResolvedOptions, StageFn } from './options.js';
+import { type Holder, Output } from './output.js';
+import type { Result } from './result.js';
+import { ServiceTimeHistogram } from './service-time.js';
+import type { Stats } from './stats.js';
+import { Worker, type WorkerHost } from './workers.js';
+
+/** The one resolved promise every fast-path submit returns (no allocation per item). */
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** An upstream error a pipe forwards straight to the output. */
+export class Forward<R> implements Holder<R> {
+  result: Result<R> | undefined;
+  constructor(
+    result: Result<R>,
+    private readonly settle: (delivered: boolean) => void,
+  ) {
+    this.result = result;
+  }
+  taken(): void {
+    this.settle(true);
+  }
+  drop(): void {
+    this.result = undefined;
+    this.settle(false);
+  }
+}
+
+export class StageCore<T, R> implements WorkerHost<T, R> {
+  readonly fn: StageFn<T, R>;
+  readonly capacity: number;
+  readonly continueOnError: boolean;
+  readonly weightFn: ((item: T) => number) | undefined;
+  readonly hist: ServiceTimeHistogram | undefined;
+  private readonly ctl = new AbortController();
+  readonly signal: AbortSignal = this.ctl.signal;
+  private readonly parent: AbortSignal | undefined;
+  private readonly onParentAbort: (() => void) | undefined;
+  readonly rope: Rope<T>;
+  readonly output = new Output<R>();
+  private readonly queue = new Deque<T>();
+  private readonly queueWeights: Deque<number> | undefined;
+  /** Live workers that are not retiring, oldest first (setWorkers retires from the end). */
+  private workers: Worker<T, R>[] = [];
+  private idle: Worker<T, R>[] = [];
+  activeWorkers = 0;
+  targetWorkers: number;
+
+  // Lifecycle.
+  inputClosed = false;
+  finished = false;
+  private hasFailure = false;
+  private failure: unknown = undefined;
+  /** The latched terminal cause (set when the stage finishes). */
+  causeValue: unknown = undefined;
+  /** Pipe feeders still reading their source. */
+  feeders = 0;
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private driving = false;
+  private again = false;
+
+  // Counters.
+  submitted = 0;
+  completed = 0;
+  failed = 0;
+  panicked = 0;
+  canceled = 0;
+  received = 0;
+  forwarded = 0;
+  dropped = 0;
+  serviceTimeMs = 0;
+  idleTimeMs = 0;
+  outputBlockedTimeMs = 0;
+  inFlightWeight = 0;
+
+  constructor(fn: StageFn<T, R>, o: ResolvedOptions<T>) {
+    this.fn = fn;
+    this.capacity = o.capacity;
+    this.continueOnError = o.continueOnError;
+    this.weightFn = o.weight;
+    this.queueWeights = o.weight ? new Deque<number>() : undefined;
+    this.hist = o.trackServiceTime ? new ServiceTimeHistogram() : undefined;
+    this.targetWorkers = o.workers;
+    this.rope = new Rope<T>(o.maxWIP, o.requestedMaxWIP, o.maxWIPWeight, () => this.drive());
+    this.done = new Promise<void>((resolve) => {
+      this.resolveDone = resolve;
+    });
+    const t = performance.now();
+    for (let i = 0; i < o.workers; i++) this.addWorker(t);
+    // Idle workers are taken from the end: the oldest first, so the newest (retired first by
+    // setWorkers) are the likeliest to be idle.
+    this.idle.reverse();
+    this.parent = o.signal;
+    if (o.signal !== undefined) {
+      const parent = o.signal;
+      if (parent.aborted) {
+        this.onParentAbort = undefined;
+        this.abort(parent.reason);
+      } else {
+        this.onParentAbort = () => this.abort(parent.reason);
+        parent.addEventListener('abort', this.onParentAbort, { once: true });
+      }
+    }
+  }
+
+  get stopped(): boolean {
+    return this.hasFailure || this.signal.aborted;
+  }
+
+  get stopReason(): unknown {
+    return this.hasFailure ? this.failure : this.signal.reason;
+  }
+
+  /** The first failure while running (fail-fast mode) becomes the stage's error. */
+  latchFailure(error: unknown): boolean {
+    if (this.continueOnError || this.stopped) return false;
+    this.hasFailure = true;
+    this.failure = error;
+    return true;
+  }
+
+  /** Cancels the stage: closes input, drops forwards not yet taken, cancels what is queued. */
+  abort(reason: unknown): void {
+    if (!this.signal.aborted) this.ctl.abort(reason);
+    this.closeInput();
+    for (const h of this.output.takeForwards()) (h as Forward<R>).drop();
+    this.drive();
+  }
+
+  /** The fail-fast error, when there was one (what `wait()` rejects with). */
+  get failFastError(): { error: unknown } | undefined {
+    return this.hasFailure ? { error: this.failure } : undefined;
+  }
+
+  // ---- admission -------------------------------------------------------------------------
+
+  /** The item's weight, validated; a number, or an Error to reject the submit with. */
+  private weigh(item: T): number | Error {
+    const fn = this.weightFn;
+    if (fn === undefined) return 1;
+    let w: number;
+    try {
+      w = fn(item);
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+    if (typeof w !== 'number' || !(w >= 0) || !Number.isFinite(w)) {
+      return badArgument('weight(item) must return a finite number >= 0', w);
+    }
+    const limit = this.rope.maxWIPWeight;
+    if (limit > 0 && w > limit) return new ErrWeightExceedsLimit(w, limit);
+    return w;
+  }
+
+  submit(item: T, signal: AbortSignal | undefined): Promise<void> {
+    if (this.inputClosed) return Promise.reject(new ErrClosed());
+    if (signal !== undefined) {
+      if (!(signal instanceof AbortSignal)) {
+        return Promise.reject(new TypeError('sluice/flow: submit signal must be an AbortSignal'));
+      }
+      if (signal.aborted) return Promise.reject(signal.reason);
+    }
+    const w = this.weightFn === undefined ? 1 : this.weigh(item);
+    if (typeof w !== 'number') return Promise.reject(w);
+    if (
+      this.rope.waiters.length === 0 &&
+      this.rope.permits(w) &&
+      this.queue.length < this.capacity + this.idle.length
+    ) {
+      this.admit(item, w);
+      return RESOLVED;
+    }
+    return this.rope.wait(item, w, signal);
+  }
+
+  /**
+   * The feeder's fast path: admits `item` at once when nothing waits and there is room, and
+   * returns true; false means the caller must go through `submit`.
+   */
+  tryAdmit(item: T): boolean {
+    if (this.inputClosed || this.rope.waiters.length !== 0) return false;
+    const w = this.weightFn === undefined ? 1 : this.weigh(item);
+    if (typeof w !== 'number') return false;
+    if (this.rope.permits(w) && this.queue.length < this.capacity + this.idle.length) {
+      this.admit(item, w);
+      return true;
+    }
+    return false;
+  }
+
+  private admit(item: T, w: number): void {
+    this.rope.take(w);
+    this.submitted++;
+    if (!this.driving && this.queue.length === 0 && this.idle.length > 0) {
+      const worker = this.idle.pop() as Worker<T, R>;
+      const t = performance.now();
+      this.idleTimeMs += t - worker.idleSince;
+      worker.start(item, w, t);
+      return;
+    }
+    this.queue.push(item);
+    if (this.queueWeights !== undefined) this.queueWeights.push(w);
+    this.drive();
+  }
+
+  closeInput(): void {
+    if (this.inputClosed) return;
+    this.inputClosed = true;
+    this.rope.rejectAll(() => new ErrClosed());
+    this.drive();
+  }
+
+  // ---- the loop ----------------------------------------------------------------------------
+
+  /** Starts queued items on idle workers and admits waiters, until neither can move. */
+  drive(): void {
+    if (this.driving) {
+      this.again = true;
+      return;
+    }
+    this.driving = true;
+    try {
+      do {
+        this.again = false;
+        while (this.queue.length > 0 && this.idle.length > 0) {
+          const worker = this.idle.pop() as Worker<T, R>;
+          const item = this.queue.shift() as T;
+          const w = this.queueWeights === undefined ? 1 : (this.queueWeights.shift() as number);
+          const t = performance.now();
+          this.idleTimeMs += t - worker.idleSince;
+          worker.start(item, w, t);
+        }
+        const rope = this.rope;
+        while (rope.waiters.length > 0 && !this.inputClosed) {
+          const head = rope.waiters.peek()!;
+          if (!rope.permits(head.weight)) break;
+          if (this.queue.length >= this.capacity + this.idle.length) break;
+          rope.shiftHead();
+          this.admit(head.item, head.weight);
+          head.resolve();
+          this.again = true;
+        }
+      } while (this.again);
+    } finally {
+      this.driving = false;
+    }
+    if (this.inputClosed && !this.finished) this.maybeFinish();
+  }
+
+  /** A worker's result was taken: free its permit, then give it the next item or let it rest. */
+  releaseWorker(worker: Worker<T, R>, now: number): void {
+    worker.busy = false;
+    this.rope.release(worker.weight);
+    if (worker.retiring) {
+      this.activeWorkers--;
+    } else if (!this.driving && this.queue.length > 0) {
+      // The hot path: chain straight into the next item, reusing the hand-off timestamp.
+      const item = this.queue.shift() as T;
+      const w = this.queueWeights === undefined ? 1 : (this.queueWeights.shift() as number);
+      worker.start(item, w, now);
+    } else {
+      worker.idleSince = now;
+      this.idle.push(worker);
+    }
+    if (this.rope.waiters.length > 0 || this.queue.length > 0 || this.inputClosed) this.drive();
+  }
+
+  // ---- workers -------------------------------------------------------------------------------
+
+  private addWorker(now: number): void {
+    const w = new Worker<T, R>(this, now);
+    this.workers.push(w);
+    this.idle.push(w);
+    this.activeWorkers++;
+  }
+
+  setWorkers(n: number): number {
+    checkInt('workers', n, 1);
+    if (this.stopped || this.finished) throw new ErrStopping();
+    this.targetWorkers = n;
+    const t = performance.now();
+    while (this.workers.length < n) this.addWorker(t);
+    while (this.workers.length > n) {
+      const w = this.workers.pop() as Worker<T, R>;
+      if (w.busy) {
+        w.retiring = true;
+      } else {
+        this.idle.splice(this.idle.indexOf(w), 1);
+        this.idleTimeMs += t - w.idleSince;
+        this.activeWorkers--;
+      }
+    }
+    this.rope.setCeiling(this.capacity + n);
+    this.drive();
+    return n;
+  }
+
+  setMaxWIP(n: number): number {
+    if (typeof n !== 'number' || Number.isNaN(n)) throw badArgument('maxWIP must be a number', n);
+    const applied = this.rope.setMaxWIP(Math.floor(n), this.capacity + this.targetWorkers);
+    this.drive();
+    return applied;
+  }
+
+  setMaxWIPWeight(n: number): number {
+    if (typeof n !== 'number' || Number.isNaN(n)) {
+      throw badArgument('maxWIPWeight must be a number', n);
+    }
+    const applied = this.rope.setMaxWIPWeight(n);
+    this.drive();
+    return applied;
+  }
+
+  pauseAdmission(): void {
+    this.rope.paused = true;
+  }
+
+  resumeAdmission(): void {
+    if (!this.rope.paused) return;
+    this.rope.paused = false;
+    this.drive();
+  }
+
+  // ---- pipe's forwarding -------------------------------------------------------------------
+
+  /** Hands an upstream error to the reader; resolves true when taken, false when dropped. */
+  forward(result: Result<R>): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) =>
+      this.output.offer(new Forward<R>(result, resolve), true),
+    );
+  }
+
+  feederDone(): void {
+    this.feeders--;
+    this.closeInput();
+    this.maybeFinish();
+  }
+
+  // ---- the end -----------------------------------------------------------------------------
+
+  private maybeFinish(): void {
+    if (
+      this.finished ||
+      !this.inputClosed ||
+      this.feeders > 0 ||
+      this.queue.length > 0 ||
+      this.output.waiting > 0 ||
+      this.activeWorkers !== this.idle.length
+    ) {
+      return;
+    }
+    this.finished = true;
+    const t = performance.now();
+    for (const w of this.idle) this.idleTimeMs += t - w.idleSince;
+    this.idle = [];
+    this.workers = [];
+    this.activeWorkers = 0;
+    if (this.parent !== undefined && this.onParentAbort !== undefined) {
+      this.parent.removeEventListener('abort', this.onParentAbort);
+    }
+    this.causeValue = this.hasFailure
+      ? this.failure
+      : this.parent?.aborted
+        ? this.parent.reason
+        : undefined;
+    this.output.close();
+    this.resolveDone();
+  }
+
+  stats(): Stats {
+    const rope = this.rope;
+    const s: Stats = {
+      submitted: this.submitted,
+      completed: this.completed,
+      failed: this.failed,
+      panicked: this.panicked,
+      canceled: this.canceled,
+      received: this.received,
+      forwarded: this.forwarded,
+      dropped: this.dropped,
+      serviceTimeMs: this.serviceTimeMs,
+      idleTimeMs: this.idleTimeMs,
+      outputBlockedTimeMs: this.outputBlockedTimeMs,
+      bufferedDepth: this.queue.length,
+      inFlightWeight: this.inFlightWeight,
+      queueCapacity: this.capacity,
+      paused: rope.paused,
+      maxWIP: rope.maxWIP,
+      maxWIPWeight: rope.maxWIPWeight,
+      admittedWeight: rope.admittedWeight,
+      admitted: rope.admitted,
+      waiterCount: rope.waiters.length,
+      maxWaiterCount: rope.maxWaiterCount,
+      targetWorkers: this.targetWorkers,
+      activeWorkers: this.activeWorkers,
+      wipWaitCount: rope.wipWaitCount,
+      wipWaitMs: rope.wipWaitMs,
+    };
+    if (this.hist !== undefined) s.serviceTimeDist = this.hist.summary();
+    return s;
+  }
+}

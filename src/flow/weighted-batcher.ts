@@ -1,0 +1,81 @@
+/**
+ * `weightedBatcher`: gathers ok values into batches by weight (toc's WeightedBatcher).
+ */
+import { BatchLoop } from './batch-loop.js';
+import { batcherStatsToStats } from './batcher.js';
+import type { OperatorOptions } from './channel.js';
+import { checkInt, checkSignal } from './errors.js';
+import type { Source } from './feeder.js';
+import type { Result } from './result.js';
+import type { Stats } from './stats.js';
+
+/** A weighted batcher's counters. After `wait()`: received = emitted + forwarded + dropped. */
+export interface WeightedBatcherStats {
+  received: number;
+  emitted: number;
+  forwarded: number;
+  dropped: number;
+  bufferedDepth: number;
+  /** Summed weight of the batch being built. */
+  bufferedWeight: number;
+  batchCount: number;
+  outputBlockedTimeMs: number;
+}
+
+/**
+ * Like `batcher`, but a batch is flushed when its summed `weightFn` reaches `threshold` or its
+ * item count reaches `threshold`, whichever comes first (the count bound keeps zero-weight items
+ * from piling up without end). Errors are batch boundaries; the rest is flushed at the end.
+ * `weightFn` must return a finite number >= 0: where it throws or returns anything else, that
+ * item leaves as an error result (a RangeError naming the bad weight) instead of joining a batch,
+ * and acts as a boundary. Source ownership, cancel and drain rules are `batcher`'s.
+ *
+ * Throws a RangeError if `threshold` is not an integer >= 1, a TypeError if `weightFn` is not a
+ * function.
+ */
+export function weightedBatcher<T>(
+  source: Source<T>,
+  threshold: number,
+  weightFn: (item: T) => number,
+  options?: OperatorOptions,
+): WeightedBatcher<T> {
+  checkInt('threshold', threshold, 1);
+  if (typeof weightFn !== 'function') {
+    throw new TypeError('sluice/flow: weightFn must be a function');
+  }
+  const signal = checkSignal('signal', options?.signal);
+  return new WeightedBatcher(new BatchLoop<T>(source, threshold, weightFn, signal));
+}
+
+/** A running weighted batcher (made by `weightedBatcher`). */
+export class WeightedBatcher<T> implements AsyncIterable<Result<T[]>> {
+  readonly #loop: BatchLoop<T>;
+  /** @internal Use `weightedBatcher`. */
+  constructor(loop: BatchLoop<T>) {
+    this.#loop = loop;
+  }
+  /** The batches and forwarded errors; ends after the source ended. Must be drained. */
+  out(): AsyncIterableIterator<Result<T[]>> {
+    return this.#loop.out;
+  }
+  [Symbol.asyncIterator](): AsyncIterator<Result<T[]>> {
+    return this.#loop.out;
+  }
+  /** Settles when the source was read to its end; rejects with the abort reason if cancel dropped items. */
+  wait(): Promise<void> {
+    const loop = this.#loop;
+    return loop.done.then(() => {
+      if (loop.cancelled !== undefined) throw loop.cancelled.reason;
+    });
+  }
+  /** A snapshot of the counters. */
+  stats(): WeightedBatcherStats {
+    const c = this.#loop.c;
+    return { ...c, outputBlockedTimeMs: this.#loop.out.blockedMs };
+  }
+}
+
+/** A weighted batcher's stats as a stage's `Stats` (see `batcherStatsToStats`). */
+export function weightedBatcherStatsToStats(s: WeightedBatcherStats): Stats {
+  return batcherStatsToStats(s);
+}

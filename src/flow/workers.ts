@@ -1,0 +1,138 @@
+/**
+ * A stage's workers. A worker is not a loop of its own but a slot: the stage hands it an item,
+ * it calls `fn`, and it holds the result (and the item's permit) until a reader takes it — the
+ * unbuffered output of toc, where a worker blocks on send. A synchronous `fn` therefore costs no
+ * promise at all; an async one costs the `then` on its promise, with handlers made once per
+ * worker. Internal to flow.
+ */
+import type { Output } from './output.js';
+import { errorOf, ok, type Result } from './result.js';
+import type { ServiceTimeHistogram } from './service-time.js';
+
+/** What a worker needs from its stage (the stage core implements it). */
+export interface WorkerHost<T, R> {
+  readonly fn: (item: T, signal: AbortSignal) => Promise<R> | R;
+  readonly signal: AbortSignal;
+  readonly output: Output<R>;
+  readonly hist: ServiceTimeHistogram | undefined;
+  completed: number;
+  failed: number;
+  panicked: number;
+  canceled: number;
+  serviceTimeMs: number;
+  outputBlockedTimeMs: number;
+  inFlightWeight: number;
+  /** True once fail-fast latched or the stage signal aborted: dequeued items are canceled. */
+  readonly stopped: boolean;
+  /** The reason canceled items carry: the fail-fast error or the signal's reason. */
+  readonly stopReason: unknown;
+  /** A failed item; returns whether it triggered fail-fast (then the host aborts after offer). */
+  latchFailure(error: unknown): boolean;
+  abort(reason: unknown): void;
+  releaseWorker(w: Worker<T, R>, now: number): void;
+}
+
+export class Worker<T, R> {
+  /** The result waiting for a reader. */
+  result: Result<R> | undefined = undefined;
+  busy = false;
+  /** Asked to retire while busy: it leaves once its result is taken. */
+  retiring = false;
+  weight = 1;
+  idleSince: number;
+  private t0 = 0;
+  private readyAt = 0;
+  private readonly onFulfilled: (value: R) => void;
+  private readonly onRejected: (error: unknown) => void;
+
+  constructor(
+    private readonly host: WorkerHost<T, R>,
+    now: number,
+  ) {
+    this.idleSince = now;
+    this.onFulfilled = (value) => this.succeed(value);
+    this.onRejected = (error) => this.fail(error);
+  }
+
+  /** Takes `item` at time `t0`: calls fn (or, once the stage stopped, emits a canceled result). */
+  start(item: T, weight: number, t0: number): void {
+    const host = this.host;
+    this.busy = true;
+    this.weight = weight;
+    if (host.stopped) {
+      host.canceled++;
+      this.result = { ok: false, error: host.stopReason };
+      this.readyAt = t0;
+      host.output.offer(this);
+      return;
+    }
+    host.inFlightWeight += weight;
+    this.t0 = t0;
+    let r: Promise<R> | R;
+    try {
+      r = host.fn(item, host.signal);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (r instanceof Promise) {
+      r.then(this.onFulfilled, this.onRejected);
+      return;
+    }
+    if (isThenable(r)) {
+      Promise.resolve(r).then(this.onFulfilled, this.onRejected);
+      return;
+    }
+    this.succeed(r as R);
+  }
+
+  private finishTiming(): number {
+    const host = this.host;
+    const t1 = performance.now();
+    const d = t1 - this.t0;
+    host.serviceTimeMs += d;
+    if (host.hist !== undefined) host.hist.record(d);
+    host.completed++;
+    host.inFlightWeight -= this.weight;
+    this.readyAt = t1;
+    return t1;
+  }
+
+  private succeed(value: R): void {
+    this.finishTiming();
+    this.result = ok(value);
+    this.host.output.offer(this);
+  }
+
+  private fail(thrown: unknown): void {
+    const host = this.host;
+    this.finishTiming();
+    const { error, panicked } = errorOf(thrown);
+    host.failed++;
+    if (panicked) host.panicked++;
+    this.result = { ok: false, error };
+    // Latch first so that anything dequeued while this result is handed over is canceled, offer
+    // next so the failing result comes before those canceled ones, then abort (listeners run).
+    const failFast = host.latchFailure(error);
+    host.output.offer(this);
+    if (failFast) host.abort(error);
+  }
+
+  /** The reader took the result. */
+  taken(direct: boolean): void {
+    let t = this.readyAt;
+    if (!direct) {
+      t = performance.now();
+      this.host.outputBlockedTimeMs += t - this.readyAt;
+    }
+    this.host.releaseWorker(this, t);
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    v !== null &&
+    (typeof v === 'object' || typeof v === 'function') &&
+    typeof (v as { then?: unknown }).then === 'function'
+  );
+}
