@@ -214,19 +214,28 @@ export class AutoRope {
 
   /**
    * Caps the heads with the discovery WIP at once, then runs one window per tick until `signal`
-   * aborts, and resolves. Limits stay as they are when it stops. Throws a `FlowStateError` if
+   * aborts, and resolves. Limits stay as they are when it stops. A window that throws (a stats
+   * accessor failing) is logged at error and the loop goes on. Throws a `FlowStateError` if
    * called twice.
    */
   async run(signal: AbortSignal): Promise<void> {
     if (this.#started) throw new FlowStateError('autoRope: run() called twice');
     this.#started = true;
     if (signal.aborted) return;
-    this.#sampler.sample();
-    if (this.#discovery !== false) {
-      for (const lm of this.#limits.values()) lm.proposeCount(DISCOVERY, this.#discovery);
+    try {
+      this.#sampler.sample();
+      if (this.#discovery !== false) {
+        for (const lm of this.#limits.values()) lm.proposeCount(DISCOVERY, this.#discovery);
+      }
+    } catch (err) {
+      logAt(this.#logger, 'error', { err }, 'autoRope: start failed');
     }
     for await (const _ of this.#ticker.ticks(this.#intervalMs, signal)) {
-      this.tick();
+      try {
+        this.tick();
+      } catch (err) {
+        logAt(this.#logger, 'error', { err, window: this.#window }, 'autoRope: window failed');
+      }
       if (signal.aborted) break;
     }
   }

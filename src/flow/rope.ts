@@ -172,16 +172,37 @@ export class RopeController {
 
   /**
    * Applies `initialRopeLength` at once, then adjusts once per tick until `signal` aborts, and
-   * resolves (it never rejects for an abort). Throws a `FlowStateError` if called twice.
+   * resolves (it never rejects for an abort). A tick that throws (a stats accessor or
+   * `setHeadWIP` failing) is logged at error and the loop goes on. Throws a `FlowStateError` if
+   * called twice.
    */
   async run(signal: AbortSignal): Promise<void> {
     if (this.#started) throw new FlowStateError('RopeController.run() called twice');
     this.#started = true;
     if (signal.aborted) return;
-    this.#sampler?.sample();
-    this.#apply(this.#ropeLength);
+    try {
+      this.#sampler?.sample();
+      this.#apply(this.#ropeLength);
+    } catch (err) {
+      logAt(
+        this.#logger,
+        'error',
+        { drum: this.#seg.drum, err },
+        `rope ${this.#seg.drum}: start failed`,
+      );
+    }
     for await (const _ of this.#ticker.ticks(this.#intervalMs, signal)) {
-      this.tick();
+      try {
+        this.tick();
+      } catch (err) {
+        // A stats accessor or setHeadWIP that throws must not end the loop: log and go on.
+        logAt(
+          this.#logger,
+          'error',
+          { drum: this.#seg.drum, err },
+          `rope ${this.#seg.drum}: tick failed`,
+        );
+      }
       if (signal.aborted) break;
     }
   }

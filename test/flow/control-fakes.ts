@@ -89,6 +89,9 @@ export class MemoryLogger {
   warn = (obj: object, msg?: string): void => {
     this.records.push({ level: 'warn', obj, msg });
   };
+  error = (obj: object, msg?: string): void => {
+    this.records.push({ level: 'error', obj, msg });
+  };
   messages(level?: string): string[] {
     return this.records.filter((r) => !level || r.level === level).map((r) => r.msg ?? '');
   }

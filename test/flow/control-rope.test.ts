@@ -217,6 +217,43 @@ describe('RopeController run and wiring', () => {
     assert.equal(ticker.active, false);
   });
 
+  it('logs a failing tick and keeps going', async () => {
+    let fail = true;
+    const t = new Topology()
+      .addStage('head', () => {
+        if (fail) throw new Error('stats unavailable');
+        return mkStats();
+      })
+      .addStage('drum', () => mkStats())
+      .addEdge('head', 'drum')
+      .freeze();
+    const ticker = new ManualTicker();
+    const logger = new MemoryLogger();
+    const applied: number[] = [];
+    const rc = new RopeController({
+      topology: t,
+      drum: 'drum',
+      intervalMs: 100,
+      ticker,
+      logger,
+      setHeadWIP: (n) => applied.push(n),
+      snapshot: () => iv({}),
+    });
+    const ac = new AbortController();
+    const done = rc.run(ac.signal);
+    assert.deepEqual(logger.messages('error'), ['rope drum: start failed']);
+    await ticker.tick();
+    assert.deepEqual(logger.messages('error'), [
+      'rope drum: start failed',
+      'rope drum: tick failed',
+    ]);
+    fail = false;
+    await ticker.tick();
+    assert.deepEqual(applied, [1]);
+    ac.abort();
+    await done;
+  });
+
   it('returns at once for an aborted signal', async () => {
     const r = rig();
     await r.make({ ticker: new ManualTicker() }).run(AbortSignal.abort());
