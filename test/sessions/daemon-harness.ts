@@ -35,10 +35,10 @@ export function tempDir(tag = 'dtest'): string {
 
 /** Starts `sluice daemon --socket <tmp>/d.sock` (plus `args`) and waits until it answers. */
 export async function startDaemon(
-  options: { args?: string[]; dir?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { args?: string[]; dir?: string; socket?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<DaemonProcess> {
   const dir = options.dir ?? tempDir();
-  const socket = join(dir, 'd.sock');
+  const socket = options.socket ?? join(dir, 'd.sock');
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', CLI, 'daemon', '--socket', socket, ...(options.args ?? [])],
