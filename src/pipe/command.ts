@@ -1,0 +1,454 @@
+/**
+ * The command stage: one child process, spawned without a shell, leading its own process group.
+ */
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
+import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { createPipes, groupAlive, terminateGroup, trySignalGroup } from '../proc/index.js';
+import { type Copy, type Pump, pooledCopy, pumpToFd } from './copy-pool.js';
+import { CommandError, PipeUsageError, StageStartError } from './errors.js';
+import type { ExitInfo, ProcessStage, StageContext, StagePreferences } from './stage.js';
+import { fdOfStream, type InputStream, type OutputStream } from './streams.js';
+
+/** Where a command's stderr goes. */
+export type StderrOption =
+  /** Read by sluice; the last `stderrTailBytes` are kept for the error message (default). */
+  | 'capture'
+  /** The parent's own stderr (fd 2), passed straight to the child. */
+  | 'inherit'
+  /** /dev/null. */
+  | 'ignore'
+  /** Wherever the command's stdout goes (`2>&1`). */
+  | 'stdout'
+  /** An fd the caller owns (not closed). */
+  | number
+  /** A stream: its fd is passed when it has one; otherwise stderr is copied into it (not ended). */
+  | Writable
+  /** A file, opened when the stage starts (`2> file`, `2>> file`). */
+  | { file: string; append?: boolean };
+
+/** Options of `command`. */
+export interface CommandOptions {
+  /** The stage's name in errors and events. Default: the file name. */
+  name?: string;
+  /** Working directory; a relative one is resolved against the pipeline's `cwd`. */
+  cwd?: string;
+  /** Variables set over the pipeline's environment; `undefined` removes one. */
+  env?: Record<string, string | undefined>;
+  /** Default `'capture'`. */
+  stderr?: StderrOption;
+  /** How many trailing bytes of captured stderr are kept. Default 8192. */
+  stderrTailBytes?: number;
+  /**
+   * Read this file instead of the stage's stdin (`< file`), opened when the stage starts and
+   * relative to its cwd. Whatever was connected to its stdin is closed at once (a writer there
+   * then gets SIGPIPE, as in a shell).
+   */
+  stdinFile?: string;
+  /** Write this file instead of the stage's stdout (`> file`; `>> file` with `stdoutAppend`). */
+  stdoutFile?: string;
+  stdoutAppend?: boolean;
+}
+
+const STDERR_SETTLE_MS = 100;
+
+/**
+ * A command stage: runs `file` with `args` (no shell, no globbing, no `$VAR`), in its own process
+ * group (`detached: true`).
+ *
+ * Guarantees:
+ * - It prefers fds on both sides: next to another command it gets one end of a kernel pipe; at
+ *   the ends of the pipeline it gets the caller's fd (file, TTY, socket, `process.stdout`) as is.
+ *   The parent's copy of every fd it hands the child is closed right after spawning, so EOF and
+ *   SIGPIPE behave as in a shell (`yes | head -1` ends at once, `yes` killed by SIGPIPE).
+ * - Given a stream without an fd, it makes a pipe and pumps or copies through pooled 64 KiB
+ *   buffers; a source stream that never ends is let go when the child exits.
+ * - It fails with `StageStartError` (ENOENT for a missing command or cwd, EACCES, …) when it
+ *   cannot be spawned, leaving no child and no fd; with `CommandError` (exit code or signal, and
+ *   the tail of its stderr) when it exits unsuccessfully.
+ * - When the pipeline is aborted its whole group gets SIGTERM, then SIGKILL after `killGraceMs`;
+ *   its error is then the abort reason. `wait()` resolves only once the child is reaped, its
+ *   stderr drained and every copy finished.
+ */
+export function command(file: string, args: readonly string[] = [], options: CommandOptions = {}) {
+  return new CommandStage(file, args, options);
+}
+
+export class CommandStage implements ProcessStage {
+  readonly name: string;
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly preferences: StagePreferences = { stdin: 'fd', stdout: 'fd' };
+  readonly #options: CommandOptions;
+  #child: ChildProcess | undefined;
+  #started = false;
+  #exit: ExitInfo | undefined;
+  #killReason: unknown;
+  #killed = false;
+  #killedAt = 0;
+  #graceTimer: NodeJS.Timeout | undefined;
+  #done: Promise<void> | undefined;
+  #stderrTail: Buffer[] = [];
+  #stderrTailLen = 0;
+  #pump: Pump | undefined;
+  #copy: Copy | undefined;
+  #graceMs = 2000;
+
+  constructor(file: string, args: readonly string[], options: CommandOptions) {
+    if (typeof file !== 'string' || file === '') {
+      throw new PipeUsageError('command: the file to run must be a non-empty string');
+    }
+    if (!Array.isArray(args)) throw new PipeUsageError(`${file}: args must be an array`);
+    for (const a of args) {
+      if (typeof a !== 'string') {
+        throw new PipeUsageError(`${file}: every argument must be a string, got ${typeof a}`);
+      }
+    }
+    this.file = file;
+    this.args = [...args];
+    this.name = options.name ?? file;
+    this.#options = options;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  get exitInfo(): ExitInfo | undefined {
+    return this.#exit;
+  }
+
+  /** Bytes pumped into the child's stdin / copied out of its stdout, where sluice copies. */
+  get copiedBytes(): { stdin?: number; stdout?: number } {
+    return { stdin: this.#pump?.bytes, stdout: this.#copy?.bytes };
+  }
+
+  start(ctx: StageContext, stdin: InputStream, stdout: OutputStream): void {
+    if (this.#started) {
+      stdin.close();
+      stdout.close();
+      throw new PipeUsageError(`${this.name}: stage started twice`);
+    }
+    this.#started = true;
+    this.#graceMs = ctx.killGraceMs;
+    const toClose: number[] = [];
+    const cleanups: (() => void)[] = [];
+    try {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      const stdio: StdioOptions = ['ignore', 'ignore', 'pipe'];
+      let pumpSource: { fd: number } | undefined;
+      let copyTarget: { fd: number } | undefined;
+
+      const cwd = this.#cwd(ctx);
+      const o = this.#options;
+      // stdin
+      if (o.stdinFile !== undefined) {
+        const fd = this.#open(o.stdinFile, 'r', cwd);
+        toClose.push(fd);
+        stdio[0] = fd;
+        stdin.close();
+      } else if (stdin.kind === 'fd') {
+        stdio[0] = stdin.fd;
+      } else if (stdin.kind === 'stream') {
+        const [p] = createPipes(1);
+        stdio[0] = p!.readFd;
+        toClose.push(p!.readFd);
+        pumpSource = { fd: p!.writeFd };
+        cleanups.push(() => p!.closeWrite());
+      }
+      // stdout
+      if (o.stdoutFile !== undefined) {
+        const fd = this.#open(o.stdoutFile, o.stdoutAppend ? 'a' : 'w', cwd);
+        toClose.push(fd);
+        stdio[1] = fd;
+        stdout.close();
+      } else if (stdout.kind === 'fd') {
+        stdio[1] = stdout.fd;
+      } else if (stdout.kind === 'stream') {
+        const [p] = createPipes(1);
+        stdio[1] = p!.writeFd;
+        toClose.push(p!.writeFd);
+        copyTarget = { fd: p!.readFd };
+        cleanups.push(() => p!.closeRead());
+      }
+      // stderr
+      const err = this.#options.stderr ?? 'capture';
+      let stderrStream: Writable | undefined;
+      if (err === 'capture') stdio[2] = 'pipe';
+      else if (err === 'inherit') stdio[2] = 'inherit';
+      else if (err === 'ignore') stdio[2] = 'ignore';
+      else if (err === 'stdout') stdio[2] = stdio[1]!;
+      else if (typeof err === 'number') stdio[2] = err;
+      else if (isFileTarget(err)) {
+        const fd = this.#open(err.file, err.append ? 'a' : 'w', cwd);
+        toClose.push(fd);
+        stdio[2] = fd;
+      } else {
+        const fd = fdOfStream(err);
+        if (fd !== undefined) stdio[2] = fd;
+        else {
+          stdio[2] = 'pipe';
+          stderrStream = err;
+        }
+      }
+
+      const env = this.#env(ctx);
+      let child: ChildProcess;
+      try {
+        child = spawn(this.file, this.args, { stdio, detached: true, cwd, env });
+      } catch (e) {
+        throw new StageStartError(this.name, (e as Error).message, (e as { code?: string }).code, {
+          cause: e,
+        });
+      }
+      this.#child = child;
+      // The child has its copies now: close the parent's right away.
+      for (const fd of toClose) closeQuietly(fd);
+      toClose.length = 0;
+      if (stdin.kind === 'fd') stdin.close();
+      if (stdout.kind === 'fd' || o.stdoutFile !== undefined) stdout.close();
+
+      if (child.pid === undefined) {
+        child.on('error', () => {});
+        child.stderr?.destroy();
+        for (const c of cleanups) c();
+        cleanups.length = 0;
+        stdin.close();
+        stdout.abort();
+        throw this.#diagnose(cwd, env);
+      }
+      cleanups.length = 0;
+
+      if (pumpSource) {
+        const src = stdin.readable();
+        this.#pump = pumpToFd(src, pumpSource.fd, { destroySource: false });
+        this.#pump.done.then(() => stdin.close());
+      }
+      if (copyTarget) {
+        // The copy ends the destination only where this stage owns it.
+        const dst = stdout.stream as Writable;
+        this.#copy = pooledCopy(copyTarget.fd, dst, { end: stdout.closing });
+      }
+      if (child.stderr) {
+        if (stderrStream) {
+          child.stderr.pipe(stderrStream, { end: false });
+        } else {
+          const limit = this.#options.stderrTailBytes ?? 8192;
+          child.stderr.on('data', (chunk: Buffer) => this.#keepTail(chunk, limit));
+        }
+        child.stderr.on('error', () => {});
+      }
+      this.#done = this.#watch(child, ctx, stdin, stdout);
+    } catch (e) {
+      for (const fd of toClose) closeQuietly(fd);
+      for (const c of cleanups) c();
+      stdin.close();
+      stdout.abort();
+      throw e;
+    }
+  }
+
+  wait(): Promise<void> {
+    if (!this.#done) return Promise.reject(new PipeUsageError(`${this.name}: wait before start`));
+    return this.#done;
+  }
+
+  kill(reason: unknown): void {
+    const child = this.#child;
+    if (!child || child.pid === undefined || this.#exit || this.#killed) return;
+    this.#killed = true;
+    this.#killReason = reason;
+    const pid = child.pid;
+    // SIGTERM the group now and SIGKILL it when the grace ends; no polling while the leader
+    // lives. When the leader exits, `#watch` checks the group once and, if a member survived
+    // (a grandchild ignoring SIGTERM), hands the rest of the grace to terminateGroup.
+    this.#killedAt = performance.now();
+    try {
+      trySignalGroup(pid, 'SIGTERM');
+    } catch {}
+    this.#graceTimer = setTimeout(() => {
+      this.#graceTimer = undefined;
+      try {
+        trySignalGroup(pid, 'SIGKILL');
+      } catch {}
+    }, this.#graceMs);
+  }
+
+  /** After the leader of a killed group exited: make sure no member outlives the grace. */
+  #finishKill(pid: number): Promise<unknown> | undefined {
+    if (!this.#killed) return undefined;
+    if (this.#graceTimer) clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
+    let alive = false;
+    try {
+      alive = groupAlive(pid);
+    } catch {}
+    if (!alive) return undefined;
+    const left = Math.max(0, this.#graceMs - (performance.now() - this.#killedAt));
+    return terminateGroup(pid, { graceMs: left }).catch(() => {});
+  }
+
+  #open(file: string, flags: 'r' | 'w' | 'a', cwd: string | undefined): number {
+    try {
+      return openSync(resolve(cwd ?? process.cwd(), file), flags, 0o666);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      throw new StageStartError(
+        this.name,
+        `cannot open ${file} for ${flags === 'r' ? 'reading' : 'writing'}${code ? ` (${code})` : ''}`,
+        code,
+        { cause: e },
+      );
+    }
+  }
+
+  #cwd(ctx: StageContext): string | undefined {
+    const own = this.#options.cwd;
+    if (own === undefined) return ctx.cwd;
+    if (ctx.cwd !== undefined && !isAbsolute(own)) return resolve(ctx.cwd, own);
+    return own;
+  }
+
+  #env(ctx: StageContext): NodeJS.ProcessEnv | undefined {
+    const own = this.#options.env;
+    const pipelineEnv = ctx.env;
+    let any = false;
+    for (const _ in pipelineEnv) {
+      any = true;
+      break;
+    }
+    if (!any && own === undefined) return undefined;
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const layer of [pipelineEnv, own ?? {}]) {
+      for (const [k, v] of Object.entries(layer)) {
+        if (v === undefined) delete env[k];
+        else env[k] = v;
+      }
+    }
+    return env;
+  }
+
+  #keepTail(chunk: Buffer, limit: number): void {
+    this.#stderrTail.push(chunk);
+    this.#stderrTailLen += chunk.length;
+    while (this.#stderrTailLen - this.#stderrTail[0]!.length >= limit) {
+      this.#stderrTailLen -= this.#stderrTail.shift()!.length;
+    }
+  }
+
+  #stderrText(): string {
+    const limit = this.#options.stderrTailBytes ?? 8192;
+    const all = Buffer.concat(this.#stderrTail);
+    return all.subarray(Math.max(0, all.length - limit)).toString('utf8');
+  }
+
+  /** Why a spawn that produced no pid failed, found without waiting for Node's 'error' event. */
+  #diagnose(cwd: string | undefined, env: NodeJS.ProcessEnv | undefined): StageStartError {
+    if (cwd !== undefined) {
+      try {
+        if (!statSync(cwd).isDirectory()) {
+          return new StageStartError(this.name, `cwd is not a directory: ${cwd}`, 'ENOTDIR');
+        }
+      } catch {
+        return new StageStartError(this.name, `cwd does not exist: ${cwd}`, 'ENOENT');
+      }
+    }
+    const candidates = this.file.includes('/')
+      ? [resolve(cwd ?? process.cwd(), this.file)]
+      : ((env ?? process.env).PATH ?? '')
+          .split(delimiter)
+          .filter(Boolean)
+          .map((d) => join(d, this.file));
+    let exists = false;
+    for (const c of candidates) {
+      try {
+        if (!statSync(c).isFile()) continue;
+        exists = true;
+        accessSync(c, constants.X_OK);
+      } catch {}
+    }
+    if (exists) {
+      return new StageStartError(this.name, `permission denied: ${this.file}`, 'EACCES');
+    }
+    return new StageStartError(this.name, `command not found: ${this.file}`, 'ENOENT');
+  }
+
+  #watch(
+    child: ChildProcess,
+    ctx: StageContext,
+    stdin: InputStream,
+    stdout: OutputStream,
+  ): Promise<void> {
+    const onAbort = () => this.kill(ctx.signal.reason);
+    setMaxListeners(0, ctx.signal);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    child.on('error', () => {});
+    return new Promise<void>((resolveDone, rejectDone) => {
+      child.once('exit', (code, signal) => {
+        this.#exit = { exitCode: code, signal: signal as NodeJS.Signals | null };
+        ctx.signal.removeEventListener('abort', onAbort);
+        // A source that never ends must not hold the stage open once the child is gone.
+        this.#pump?.stop();
+        stdin.close();
+        const stderrDone = child.stderr ? settleStream(child.stderr) : Promise.resolve();
+        void Promise.all([
+          stderrDone,
+          this.#copy?.done,
+          this.#pump?.done,
+          child.pid === undefined ? undefined : this.#finishKill(child.pid),
+        ]).then(([, copyErr]) => {
+          stdout.close();
+          const error = this.#error(code, signal as NodeJS.Signals | null, copyErr);
+          if (error === undefined) resolveDone();
+          else rejectDone(error);
+        });
+      });
+    });
+  }
+
+  #error(code: number | null, signal: NodeJS.Signals | null, copyErr: unknown): unknown {
+    if (this.#killed && (signal !== null || code !== 0)) return this.#killReason;
+    if (signal !== null || code !== 0) {
+      return new CommandError({
+        stage: this.name,
+        file: this.file,
+        args: this.args,
+        pid: this.#child?.pid,
+        exitCode: code,
+        signal,
+        stderrTail: this.#stderrText(),
+      });
+    }
+    return copyErr ?? undefined;
+  }
+}
+
+/**
+ * Resolves once a child's stderr reached EOF, or shortly after the child exited when a
+ * grandchild still holds it open (the stream is then destroyed).
+ */
+function settleStream(stream: Readable): Promise<void> {
+  if (stream.readableEnded || stream.destroyed) return Promise.resolve();
+  return new Promise<void>((r) => {
+    const timer = setTimeout(() => {
+      stream.destroy();
+    }, STDERR_SETTLE_MS);
+    const done = () => {
+      clearTimeout(timer);
+      r();
+    };
+    stream.once('close', done);
+  });
+}
+
+function isFileTarget(v: unknown): v is { file: string; append?: boolean } {
+  return typeof v === 'object' && v !== null && typeof (v as { file?: unknown }).file === 'string';
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {}
+}

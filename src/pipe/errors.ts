@@ -1,0 +1,192 @@
+/**
+ * Typed errors of sluice/pipe. Every failure a pipeline reports is one of these (or the abort
+ * reason of its signal, or an error a function stage threw), so callers branch on the class or
+ * `code`, never on the message.
+ */
+
+/** Base class of sluice/pipe's own errors. `code` is stable; the message is for people. */
+export class PipeError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * Misuse of the API, raised synchronously where the mistake is made: `add` after `start`, a
+ * second `start`, an empty argv, a stage that forbids a stream that is connected, an invalid
+ * preference. Nothing has been spawned or opened when it is thrown (or it has all been closed).
+ */
+export class PipeUsageError extends PipeError {
+  constructor(message: string) {
+    super('ERR_PIPE_USAGE', message);
+  }
+}
+
+/** A signal a command died of, or null. */
+export type SignalName = NodeJS.Signals;
+
+/**
+ * A command stage that exited unsuccessfully: a non-zero exit code, or death by a signal it was
+ * not sent by sluice (for example SIGPIPE after its reader went away). `stderrTail` holds the last
+ * bytes it wrote to stderr when stderr was captured (the default).
+ */
+export class CommandError extends PipeError {
+  readonly stage: string;
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly pid: number | undefined;
+  readonly exitCode: number | null;
+  readonly signal: SignalName | null;
+  readonly stderrTail: string;
+  constructor(init: {
+    stage: string;
+    file: string;
+    args: readonly string[];
+    pid: number | undefined;
+    exitCode: number | null;
+    signal: SignalName | null;
+    stderrTail: string;
+  }) {
+    const how =
+      init.signal !== null ? `killed by signal ${init.signal}` : `exit status ${init.exitCode}`;
+    const tail = init.stderrTail.trim();
+    super(
+      init.signal === 'SIGPIPE' ? 'ERR_SIGPIPE' : 'ERR_COMMAND_FAILED',
+      `${init.stage}: ${how}${tail ? `: ${lastLines(tail, 5, 500)}` : ''}`,
+    );
+    this.stage = init.stage;
+    this.file = init.file;
+    this.args = init.args;
+    this.pid = init.pid;
+    this.exitCode = init.exitCode;
+    this.signal = init.signal;
+    this.stderrTail = init.stderrTail;
+  }
+}
+
+/**
+ * A stage that could not start: a command that does not exist or may not be executed, a cwd that
+ * is missing, an fd that could not be opened. Nothing of that stage is left running or open.
+ * `code` is the errno name (`ENOENT`, `EACCES`, `ENOTDIR`, …) where there is one.
+ */
+export class StageStartError extends PipeError {
+  readonly stage: string;
+  readonly errno: string | undefined;
+  constructor(stage: string, message: string, errno?: string, options?: { cause?: unknown }) {
+    super('ERR_STAGE_START', `${stage}: ${message}`, options);
+    this.stage = stage;
+    this.errno = errno;
+  }
+}
+
+/**
+ * A write into an in-memory pipe whose reader has gone (go-pipe's io.ErrClosedPipe): what a
+ * function stage sees when the stage after it stopped reading. A pipe error (see `isPipeError`).
+ */
+export class ClosedPipeError extends PipeError {
+  constructor(message = 'write on closed pipe') {
+    super('ERR_CLOSED_PIPE', message);
+  }
+}
+
+/** A stage killed by `memoryLimit` because its process tree's RssAnon passed the limit. */
+export class MemoryLimitError extends PipeError {
+  readonly stage: string;
+  readonly limit: number;
+  readonly used: number;
+  constructor(stage: string, limit: number, used: number) {
+    super(
+      'ERR_MEMORY_LIMIT',
+      `${stage}: memory limit exceeded: ${formatBytes(used)} used, limit ${formatBytes(limit)}`,
+    );
+    this.stage = stage;
+    this.limit = limit;
+    this.used = used;
+  }
+}
+
+/** `Pipeline.output()`/`text()` read more than `maxBuffer` bytes; the pipeline was stopped. */
+export class MaxBufferError extends PipeError {
+  readonly maxBuffer: number;
+  constructor(maxBuffer: number) {
+    super('ERR_MAX_BUFFER', `pipeline output exceeded maxBuffer (${formatBytes(maxBuffer)})`);
+    this.maxBuffer = maxBuffer;
+  }
+}
+
+/** A syntax error in an `sh` template or a `sluice run` command line; `offset` is where. */
+export class ShSyntaxError extends PipeError {
+  readonly offset: number;
+  constructor(message: string, offset: number) {
+    super('ERR_SH_SYNTAX', message);
+    this.offset = offset;
+  }
+}
+
+/**
+ * What `Pipeline.wait()` rejects with: the stage whose error was chosen by go-pipe's rules
+ * (stages waited in reverse; the earliest non-pipe error wins; a pipe error counts only where
+ * nothing else failed, and not upstream of a stage that finished early). The message names the
+ * stage and its exit code or signal and the tail of its stderr; `cause` is the stage's own error
+ * (a `CommandError`, a `StageStartError`, a `MemoryLimitError`, the abort reason, or whatever a
+ * function stage threw).
+ */
+export class PipelineError extends PipeError {
+  readonly stage: string;
+  readonly stageIndex: number;
+  readonly exitCode: number | null;
+  readonly signal: SignalName | null;
+  readonly stderrTail: string;
+  constructor(stage: string, stageIndex: number, cause: unknown) {
+    const inner = cause instanceof Error ? cause.message : String(cause);
+    // Stage errors of sluice already start with the stage name; do not say it twice.
+    const message = inner.startsWith(`${stage}: `) ? inner : `${stage}: ${inner}`;
+    super(code(cause), message, { cause });
+    this.stage = stage;
+    this.stageIndex = stageIndex;
+    this.exitCode = cause instanceof CommandError ? cause.exitCode : null;
+    this.signal = cause instanceof CommandError ? cause.signal : null;
+    this.stderrTail = cause instanceof CommandError ? cause.stderrTail : '';
+  }
+}
+
+function code(cause: unknown): string {
+  if (cause instanceof PipeError) return cause.code;
+  const c = (cause as { code?: unknown } | null)?.code;
+  return typeof c === 'string' ? c : 'ERR_PIPELINE';
+}
+
+/**
+ * Thrown (or returned through a stage's error) by a function stage to say "I have read all I
+ * want": the stage counts as successful, its stdin is closed, and pipe errors of the stages
+ * before it (which were still writing) are forgiven. Throw the class itself (`throw FinishEarly`,
+ * as go-pipe's sentinel) or an instance (`throw new FinishEarly()`); both are recognised.
+ */
+export class FinishEarly extends Error {
+  constructor(message = 'finished early') {
+    super(message);
+    this.name = 'FinishEarly';
+  }
+}
+
+function lastLines(text: string, lines: number, chars: number): string {
+  let t = text.length > chars ? `…${text.slice(-chars)}` : text;
+  const parts = t.split('\n');
+  if (parts.length > lines) t = `…${parts.slice(-lines).join('\n')}`;
+  return t;
+}
+
+/** 1536 → "1.5 KiB". */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
+}

@@ -1,0 +1,178 @@
+/**
+ * The function stage: an async function that reads a Node Readable and writes a Node Writable.
+ */
+import net from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream';
+import { FinishEarly, PipeUsageError } from './errors.js';
+import { isFinishEarly } from './predicates.js';
+import type { Stage, StageContext, StagePreferences, StreamPreference } from './stage.js';
+import { validPreference } from './stage.js';
+import type { InputStream, OutputStream } from './streams.js';
+
+/** What a function stage is given besides its streams. */
+export interface FnContext {
+  /** The stage's name. */
+  readonly name: string;
+  /**
+   * Aborted when the pipeline is aborted. A function should stop when it fires; if it does not,
+   * its streams are destroyed with the abort reason anyway, so a pending read or write fails.
+   */
+  readonly signal: AbortSignal;
+  /** The pipeline's working directory (undefined: the process's). */
+  readonly cwd: string | undefined;
+  /** The environment the pipeline's commands get: `process.env` with the pipeline's `env` over it. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** The body of a function stage. */
+export type StageFunction = (
+  ctx: FnContext,
+  stdin: Readable,
+  stdout: Writable,
+) => Promise<void> | void;
+
+/** Options of `fn`: override what the stage prefers on either side (both default to `'any'`). */
+export interface FnOptions {
+  stdin?: StreamPreference;
+  stdout?: StreamPreference;
+}
+
+/**
+ * A function stage. `f` gets a Readable (empty when nothing is connected) and a Writable (a
+ * discarding one when nothing is connected).
+ *
+ * Guarantees:
+ * - Between two function stages the edge is an in-memory pipe; next to a command it is a kernel
+ *   pipe the function reads or writes as a non-blocking socket.
+ * - When `f` settles, stdout is ended (what was written is flushed first, also when `f` threw:
+ *   the next stage sees every byte written before the error) and stdin is destroyed (a stage
+ *   still writing into it gets EPIPE, SIGPIPE or `ClosedPipeError`). A caller's stream is never
+ *   ended or destroyed, only flushed and let go.
+ * - Throwing `FinishEarly` means success; any other exception goes through the pipeline's
+ *   `onStageError` handler if it has one (what that returns becomes the stage's error, undefined
+ *   meaning success), else it is the stage's error as thrown.
+ * - A write error the function ignored (the reader went away) is still reported as the stage's
+ *   error when `f` itself succeeded; it is a pipe error, so `ignoreError(…, isPipeError)` drops it.
+ */
+export function fn(name: string, f: StageFunction, options: FnOptions = {}): Stage {
+  return new FunctionStage(name, f, options);
+}
+
+export class FunctionStage implements Stage {
+  readonly name: string;
+  readonly preferences: StagePreferences;
+  readonly #f: StageFunction;
+  #done: Promise<void> | undefined;
+  #started = false;
+
+  constructor(name: string, f: StageFunction, options: FnOptions = {}) {
+    if (typeof name !== 'string' || name === '') {
+      throw new PipeUsageError('fn: a stage needs a non-empty name');
+    }
+    if (typeof f !== 'function') throw new PipeUsageError(`${name}: not a function`);
+    const prefs = { stdin: options.stdin ?? 'any', stdout: options.stdout ?? 'any' };
+    for (const side of ['stdin', 'stdout'] as const) {
+      if (!validPreference(prefs[side])) {
+        throw new PipeUsageError(
+          `${name}: ${side}: invalid stream preference ${String(prefs[side])}`,
+        );
+      }
+    }
+    this.name = name;
+    this.#f = f;
+    this.preferences = prefs;
+  }
+
+  start(ctx: StageContext, stdin: InputStream, stdout: OutputStream): void {
+    if (this.#started) {
+      stdin.close();
+      stdout.close();
+      throw new PipeUsageError(`${this.name}: stage started twice`);
+    }
+    this.#started = true;
+    const r = stdin.readable();
+    const w = stdout.writable();
+    let writeError: Error | undefined;
+    const onWriteError = (e: Error) => {
+      writeError ??= e;
+    };
+    w.on('error', onWriteError);
+    const onAbort = () => {
+      const reason = ctx.signal.reason as Error;
+      r.destroy(reason);
+      w.destroy(reason);
+    };
+    if (ctx.signal.aborted) onAbort();
+    else ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const fctx = makeContext(this.name, ctx);
+    const f = this.#f;
+    this.#done = (async () => {
+      let error: unknown;
+      try {
+        await f(fctx, r, w);
+      } catch (e) {
+        error = e;
+      }
+      ctx.signal.removeEventListener('abort', onAbort);
+      if (error !== undefined && !isFinishEarly(error) && ctx.onStageError) {
+        try {
+          error = ctx.onStageError(error, this.name);
+        } catch (e) {
+          error = e;
+        }
+      }
+      // Flush and end stdout (the caller's stream is only flushed), then drop stdin.
+      stdout.close();
+      await settled(w);
+      stdin.close();
+      if (error === undefined || error === null) {
+        if (writeError) throw writeError;
+        return;
+      }
+      if (error === FinishEarly) throw new FinishEarly();
+      throw error;
+    })();
+  }
+
+  wait(): Promise<void> {
+    if (!this.#done) return Promise.reject(new PipeUsageError(`${this.name}: wait before start`));
+    return this.#done;
+  }
+}
+
+function makeContext(name: string, ctx: StageContext): FnContext {
+  let env: Record<string, string> | undefined;
+  return {
+    name,
+    signal: ctx.signal,
+    cwd: ctx.cwd,
+    get env() {
+      if (!env) {
+        env = {};
+        for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+        for (const [k, v] of Object.entries(ctx.env)) {
+          if (v === undefined) delete env[k];
+          else env[k] = v;
+        }
+      }
+      return env;
+    },
+  };
+}
+
+/**
+ * Resolves once `w` has finished or failed, and for sockets once the fd is closed (so a
+ * finished stage holds no fd).
+ */
+export function settled(w: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    if (w instanceof net.Socket) {
+      if (w.closed) return resolve();
+      w.once('close', () => resolve());
+      return;
+    }
+    if (w.writableFinished || w.destroyed) return resolve();
+    finished(w, { readable: false }, () => resolve());
+  });
+}

@@ -1,0 +1,241 @@
+/**
+ * Function stages that work token by token: `linewise` (LF-terminated lines) and `scanner` (any
+ * separator). Output is batched: every line produced from one input chunk goes out in one write.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { PipeError, PipeUsageError } from './errors.js';
+import { type FnContext, FunctionStage } from './function.js';
+import type { Stage } from './stage.js';
+
+/** What a line (or token) callback may return: lines to write (each gets a `\n`), or nothing. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a callback that returns nothing is allowed.
+export type LineResult = string | readonly string[] | undefined | null | void;
+
+/** What a line callback is given besides the line. */
+export interface LineContext extends FnContext {
+  /** 1-based number of the current line (token). */
+  readonly lineNumber: number;
+  /** Writes more lines (each gets a `\n`) before whatever the callback returns. */
+  push(...lines: string[]): void;
+}
+
+/** The callback of `linewise` and `scanner`. */
+export type LineFunction = (line: string, ctx: LineContext) => LineResult | Promise<LineResult>;
+
+/**
+ * How `scanner` splits its input: `'lines'` (LF, the line excludes it; a `\r` before it is kept,
+ * as go-pipe's LinewiseFunction does), `'words'` (runs of whitespace; empty tokens dropped),
+ * any other string (a separator; empty tokens kept), a RegExp (a separator; empty tokens dropped),
+ * or a function that takes the text buffered so far and whether input ended, and returns the
+ * complete tokens and the text to keep for later.
+ */
+export type Split =
+  | 'lines'
+  | 'words'
+  | string
+  | RegExp
+  | ((buffered: string, eof: boolean) => { tokens: string[]; rest: string });
+
+/** Options of `linewise` and `scanner`. */
+export interface ScannerOptions {
+  /** A token longer than this many characters fails the stage. Default 16 Mi characters. */
+  maxTokenLength?: number;
+}
+
+/**
+ * A function stage that calls `f` for every line of its stdin (split on LF; the last line need
+ * not end with one) and writes what it returns, each line followed by `\n`.
+ *
+ * Guarantees: lines arrive in order, one call at a time (an async `f` is awaited before the next
+ * line); everything produced before `f` throws is written before the stage ends (go-pipe's
+ * TestScannerAlwaysFlushes); throwing `FinishEarly` stops reading and counts as success; the
+ * pipeline's abort stops it between chunks; write errors (the reader went away) end it with that
+ * pipe error.
+ */
+export function linewise(name: string, f: LineFunction, options: ScannerOptions = {}): Stage {
+  return scanner(name, 'lines', f, options);
+}
+
+/** Like `linewise`, with tokens made by `split` (see `Split`). */
+export function scanner(
+  name: string,
+  split: Split,
+  f: LineFunction,
+  options: ScannerOptions = {},
+): Stage {
+  if (typeof f !== 'function') throw new PipeUsageError(`${name}: not a function`);
+  const splitter = makeSplitter(name, split);
+  const maxLen = options.maxTokenLength ?? 16 * 1024 * 1024;
+  return new FunctionStage(name, (ctx, stdin, stdout) =>
+    scan(ctx, stdin, stdout, splitter, f, maxLen),
+  );
+}
+
+type Splitter = (buffered: string, eof: boolean) => { tokens: string[]; rest: string };
+
+function makeSplitter(name: string, split: Split): Splitter {
+  if (split === 'lines') return bySeparator('\n', false);
+  if (split === 'words') return byRegExp(/\s+/);
+  if (typeof split === 'string') {
+    if (split === '') throw new PipeUsageError(`${name}: empty separator`);
+    return bySeparator(split, false);
+  }
+  if (split instanceof RegExp) return byRegExp(split);
+  if (typeof split === 'function') return split;
+  throw new PipeUsageError(`${name}: invalid split ${String(split)}`);
+}
+
+function bySeparator(sep: string, dropEmpty: boolean): Splitter {
+  return (text, eof) => {
+    const tokens: string[] = [];
+    let from = 0;
+    for (;;) {
+      const at = text.indexOf(sep, from);
+      if (at < 0) break;
+      const t = text.slice(from, at);
+      if (!dropEmpty || t !== '') tokens.push(t);
+      from = at + sep.length;
+    }
+    let rest = from === 0 ? text : text.slice(from);
+    if (eof && rest !== '') {
+      tokens.push(rest);
+      rest = '';
+    }
+    return { tokens, rest };
+  };
+}
+
+function byRegExp(re: RegExp): Splitter {
+  const global = new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`);
+  return (text, eof) => {
+    const tokens: string[] = [];
+    let from = 0;
+    global.lastIndex = 0;
+    for (let m = global.exec(text); m; m = global.exec(text)) {
+      if (m[0] === '') {
+        global.lastIndex++;
+        continue;
+      }
+      // A separator touching the end may go on in the next chunk: keep it for later.
+      if (!eof && m.index + m[0].length === text.length) break;
+      const t = text.slice(from, m.index);
+      if (t !== '') tokens.push(t);
+      from = m.index + m[0].length;
+    }
+    let rest = text.slice(from);
+    if (eof) {
+      if (rest !== '') tokens.push(rest);
+      rest = '';
+    }
+    return { tokens, rest };
+  };
+}
+
+function isThenable(v: unknown): v is Promise<LineResult> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}
+
+async function scan(
+  ctx: FnContext,
+  stdin: Readable,
+  stdout: Writable,
+  split: Splitter,
+  f: LineFunction,
+  maxLen: number,
+): Promise<void> {
+  const decoder = new StringDecoder('utf8');
+  let buffered = '';
+  let out: string[] = [];
+  let lineNumber = 0;
+  let writeError: Error | undefined;
+  stdout.on('error', (e) => {
+    writeError ??= e;
+  });
+  const lctx: LineContext = Object.create(ctx, {
+    lineNumber: { get: () => lineNumber },
+    push: {
+      value: (...lines: string[]) => {
+        for (const l of lines) out.push(l, '\n');
+      },
+    },
+  });
+  const flush = async () => {
+    if (out.length === 0) return;
+    const text = out.join('');
+    out = [];
+    if (writeError) throw writeError;
+    if (!stdout.write(text)) await drained(stdout);
+    if (writeError) throw writeError;
+  };
+  const feed = async (tokens: string[]) => {
+    for (const t of tokens) {
+      lineNumber++;
+      let r = f(t, lctx);
+      if (isThenable(r)) r = await r;
+      if (r === undefined || r === null) continue;
+      if (typeof r === 'string') out.push(r, '\n');
+      else for (const l of r as readonly string[]) out.push(l, '\n');
+    }
+  };
+  try {
+    for await (const chunk of stdin) {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      buffered += typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer);
+      const { tokens, rest } = split(buffered, false);
+      buffered = rest;
+      if (buffered.length > maxLen) {
+        throw new PipeError(
+          'ERR_TOKEN_TOO_LONG',
+          `${ctx.name}: a token is longer than ${maxLen} characters`,
+        );
+      }
+      await feed(tokens);
+      await flush();
+    }
+    buffered += decoder.end();
+    await feed(split(buffered, true).tokens);
+  } finally {
+    // Whatever was produced before an error (or FinishEarly) still goes out.
+    if (!writeError) await flush().catch(() => {});
+  }
+  if (writeError) throw writeError;
+}
+
+/**
+ * Resolves on 'drain'; rejects if the stream errors or closes first, or already has (so a writer
+ * whose reader went away never waits forever).
+ */
+export function drained(w: Writable): Promise<void> {
+  if (w.destroyed || w.writableEnded) return Promise.reject(brokenError(w));
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      w.off('drain', onDrain);
+      w.off('error', onError);
+      w.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onError = (e: Error) => done(e);
+    const onClose = () => done(brokenError(w));
+    w.on('drain', onDrain);
+    w.on('error', onError);
+    w.on('close', onClose);
+  });
+}
+
+function brokenError(w: Writable): Error {
+  return w.errored ?? new PipeError('ERR_STREAM_DESTROYED', 'stdout is closed');
+}
+
+/**
+ * Writes `chunk` to a function stage's stdout with backpressure: resolves at once when the
+ * stream takes it, otherwise on 'drain'; rejects with the stream's error (EPIPE,
+ * `ClosedPipeError`, …) when the reader has gone, instead of waiting forever.
+ */
+export function write(stdout: Writable, chunk: string | Uint8Array): Promise<void> {
+  if (stdout.destroyed || stdout.writableEnded) return Promise.reject(brokenError(stdout));
+  if (stdout.write(chunk)) return Promise.resolve();
+  return drained(stdout);
+}
