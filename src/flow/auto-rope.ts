@@ -13,6 +13,7 @@ import {
   FlowStateError,
   TopologyError,
 } from './control-errors.js';
+import { type ElevateOptions, type Elevation, Elevator } from './elevate.js';
 import { classifyStep, type FocusingStep, observeInterval } from './focusing.js';
 import { IntervalSampler } from './interval.js';
 import { LimitManager } from './limits.js';
@@ -20,29 +21,6 @@ import { type FlowLogger, logAt, silentLogger } from './logger.js';
 import { RopeController, type RopeStats } from './rope.js';
 import { type Clock, type Ticker, timerTicker } from './ticker.js';
 import type { Topology } from './topology.js';
-
-/** How autoRope adds capacity to the drum (step 4). Off unless given. */
-export interface ElevateOptions {
-  /** The most workers autoRope gives any one stage (integer >= 1). */
-  maxWorkers: number;
-  /** Windows between two elevations (default 3). */
-  cooldownWindows?: number;
-  /**
-   * Windows a stage keeps workers it was given: it is never a donor in that time, and neither is
-   * the previous drum in the windows after the constraint moves away from it (default 10).
-   */
-  protectWindows?: number;
-  /**
-   * true: move one worker from the least-utilized donor (a non-drum stage with more than one
-   * worker that is starved or healthy and not protected); no donor, no move. false (default):
-   * add a worker.
-   */
-  fromDonors?: boolean;
-  /** Analyzer confidence needed before elevating (default 0.5). */
-  minConfidence?: number;
-  /** The only stages autoRope may elevate (default: any stage registered with setWorkers). */
-  stages?: string[];
-}
 
 export interface AutoRopeOptions {
   /** A frozen topology. Heads must be registered as stages (with setMaxWIP) or `setHeadWIP` given. */
@@ -90,7 +68,7 @@ export interface WindowRecord {
   headLimit: number | undefined;
   states: Record<string, StageState>;
   /** Set when this window elevated the drum. */
-  elevated?: { stage: string; workers: number; donor?: string };
+  elevated?: Omit<Elevation, 'window'>;
   /** Set when this window rebuilt the rope for a new drum. */
   reroped?: { from: string | undefined; to: string };
 }
@@ -104,9 +82,11 @@ export interface AutoRopeStats {
   rope: RopeStats | undefined;
   /** How many times the rope moved to a new drum (the first rope is not a migration). */
   migrations: number;
-  elevations: Array<{ window: number; stage: string; workers: number; donor?: string }>;
+  elevations: Elevation[];
   discoveryWIP: number | false;
 }
+
+export type { ElevateOptions, Elevation } from './elevate.js';
 
 const DISCOVERY = 'discovery-rope';
 const ROPE = 'processing-rope';
@@ -121,7 +101,7 @@ export class AutoRope {
   readonly #safety: number | undefined;
   readonly #initial: number;
   readonly #discovery: number | false;
-  readonly #elevate: Required<ElevateOptions> | undefined;
+  readonly #elevator: Elevator | undefined;
   readonly #logger: FlowLogger;
   readonly #ticker: Ticker;
   readonly #onWindow: ((r: WindowRecord) => void) | undefined;
@@ -137,9 +117,6 @@ export class AutoRope {
   #migrations = 0;
   #migratedAt = Number.NEGATIVE_INFINITY;
   #previousDrum: string | undefined;
-  #lastElevation = Number.NEGATIVE_INFINITY;
-  readonly #elevatedAt = new Map<string, number>();
-  readonly #elevations: AutoRopeStats['elevations'] = [];
   readonly #unropable = new Set<string>();
   /** Settles when a run started by `autoRope({ signal })` ends. */
   done: Promise<void> | undefined;
@@ -198,18 +175,9 @@ export class AutoRope {
       this.#discovery = 2 * workers;
     }
 
-    if (options.elevate) {
-      const e = options.elevate;
-      this.#elevate = {
-        maxWorkers: assertInteger('elevate.maxWorkers', e.maxWorkers, 1),
-        cooldownWindows: assertInteger('elevate.cooldownWindows', e.cooldownWindows ?? 3, 1),
-        protectWindows: assertInteger('elevate.protectWindows', e.protectWindows ?? 10, 0),
-        fromDonors: e.fromDonors ?? false,
-        minConfidence: e.minConfidence ?? 0.5,
-        stages: e.stages ?? topology.stages(),
-      };
-      for (const name of this.#elevate.stages) topology.stageStats(name); // unknown → TopologyError
-    }
+    this.#elevator = options.elevate
+      ? new Elevator(topology, options.elevate, this.#logger)
+      : undefined;
   }
 
   /**
@@ -259,7 +227,16 @@ export class AutoRope {
       this.#rope?.tick();
     }
 
-    const elevated = this.#maybeElevate(diag);
+    const elevated = this.#rope
+      ? this.#elevator?.step({
+          window: w,
+          drum: this.#drum,
+          diag,
+          workersOf: (n) => this.#sampler.stats(n)?.targetWorkers,
+          previousDrum: this.#previousDrum,
+          migratedAt: this.#migratedAt,
+        })
+      : undefined;
     const step = classifyStep({
       prevConstraint: this.#prevConstraint,
       constraint,
@@ -302,7 +279,7 @@ export class AutoRope {
       step: this.#step,
       rope: this.#rope?.stats(),
       migrations: this.#migrations,
-      elevations: this.#elevations.map((e) => ({ ...e })),
+      elevations: (this.#elevator?.elevations ?? []).map((e) => ({ ...e })),
       discoveryWIP: this.#discovery,
     };
   }
@@ -371,76 +348,6 @@ export class AutoRope {
         : `autoRope: constraint moved ${from} -> ${drum}; rope rebuilt from ${head} length=${rs.ropeLength}`,
     );
     return { from, to: drum };
-  }
-
-  #maybeElevate(diag: Diagnosis): WindowRecord['elevated'] {
-    const e = this.#elevate;
-    const drum = this.#drum;
-    if (!e || !drum || diag.constraint !== drum || !this.#rope) return undefined;
-    if (!e.stages.includes(drum)) return undefined;
-    if (diag.confidence < e.minConfidence || diag.states[drum] !== 'saturated') return undefined;
-    if (this.#window - this.#lastElevation < e.cooldownWindows) return undefined;
-    const handle = this.#topology.stageHandle(drum);
-    if (!handle || typeof handle.setWorkers !== 'function') return undefined;
-    const workers = this.#sampler.stats(drum)?.targetWorkers ?? 0;
-    if (workers < 1 || workers >= e.maxWorkers) return undefined;
-
-    let donor: string | undefined;
-    if (e.fromDonors) {
-      donor = this.#pickDonor(diag, drum, e);
-      if (!donor) return undefined;
-      const dh = this.#topology.stageHandle(donor)!;
-      const dw = this.#sampler.stats(donor)!.targetWorkers;
-      if (!this.#setWorkers(donor, dh, dw - 1)) return undefined;
-    }
-    if (!this.#setWorkers(drum, handle, workers + 1)) return undefined;
-    this.#lastElevation = this.#window;
-    this.#elevatedAt.set(drum, this.#window);
-    const record = { stage: drum, workers: workers + 1, ...(donor ? { donor } : {}) };
-    this.#elevations.push({ window: this.#window, ...record });
-    logAt(
-      this.#logger,
-      'info',
-      { ...record, window: this.#window },
-      `autoRope: elevate ${drum} to ${workers + 1} workers${donor ? ` (one from ${donor})` : ''}`,
-    );
-    return record;
-  }
-
-  #pickDonor(diag: Diagnosis, drum: string, e: Required<ElevateOptions>): string | undefined {
-    let best: { name: string; util: number } | undefined;
-    for (const s of diag.stages) {
-      if (s.stage === drum) continue;
-      if (s.state !== 'starved' && s.state !== 'healthy') continue;
-      const at = this.#elevatedAt.get(s.stage);
-      if (at !== undefined && this.#window - at < e.protectWindows) continue;
-      if (s.stage === this.#previousDrum && this.#window - this.#migratedAt < e.protectWindows) {
-        continue;
-      }
-      const handle = this.#topology.stageHandle(s.stage);
-      if (!handle || typeof handle.setWorkers !== 'function') continue;
-      if ((this.#sampler.stats(s.stage)?.targetWorkers ?? 0) <= 1) continue;
-      if (!best || s.utilization < best.util) best = { name: s.stage, util: s.utilization };
-    }
-    return best?.name;
-  }
-
-  #setWorkers(name: string, handle: { setWorkers?(n: number): unknown }, n: number): boolean {
-    try {
-      const r = handle.setWorkers!(n);
-      if (r && typeof (r as Promise<unknown>).then === 'function') {
-        (r as Promise<unknown>).catch(() => {});
-      }
-      return true;
-    } catch (err) {
-      logAt(
-        this.#logger,
-        'warn',
-        { stage: name, workers: n, err },
-        `autoRope: setWorkers failed on ${name}`,
-      );
-      return false;
-    }
   }
 }
 

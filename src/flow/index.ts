@@ -22,6 +22,7 @@ export {
   type AutoRopeStats,
   autoRope,
   type ElevateOptions,
+  type Elevation,
   type WindowRecord,
 } from './auto-rope.js';
 export { Batcher, type BatcherStats, batcher, batcherStatsToStats } from './batcher.js';
