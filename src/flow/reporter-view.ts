@@ -60,8 +60,11 @@ export function renderView(header: ViewHeader, rows: readonly ViewRow[], color =
     const zoneText = r.zone.padEnd(6);
     const zone = color ? `${COLORS[r.zone]}${zoneText}${RESET}` : zoneText;
     const flags = `${r.drum ? ' drum' : ''}${r.paused ? ' PAUSED' : ''}${r.failed > 0 ? ` fail=${r.failed}` : ''}`;
+    // Service time is credited when a call ends, so a short interval can read above 100%; the
+    // view shows at most 100% (the logged figures keep the raw value).
+    const util = Math.min(1, Math.max(0, r.utilization));
     lines.push(
-      `${mark} ${r.stage.padEnd(width)}  ${r.throughput.toFixed(1).padStart(8)}  ${pct(r.utilization).padStart(4)} ${bar(r.utilization)}  ${queue.padStart(9)}  ${zone}  ${String(r.workers).padStart(3)}  ${`${r.admitted}/${r.maxWIP}`.padStart(7)}  ${String(r.completed).padStart(7)}${flags}`,
+      `${mark} ${r.stage.padEnd(width)}  ${r.throughput.toFixed(1).padStart(8)}  ${pct(util).padStart(4)} ${bar(util)}  ${queue.padStart(9)}  ${zone}  ${String(r.workers).padStart(3)}  ${`${r.admitted}/${r.maxWIP}`.padStart(7)}  ${String(r.completed).padStart(7)}${flags}`,
     );
   }
   return lines;

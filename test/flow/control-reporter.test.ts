@@ -160,6 +160,17 @@ describe('Reporter live view', () => {
     await done;
   });
 
+  it('shows at most 100% utilization in the view', () => {
+    const tty = new FakeTty(160);
+    const r = rig({ live: tty });
+    r.reporter.report();
+    r.clock.advance(100);
+    r.set({}, { completed: 1, serviceTimeMs: 250 }); // a 250 ms call credited to a 100 ms interval
+    const report = r.reporter.report();
+    assert.equal(report.stages[1]!.utilization, 2.5);
+    assert.match(tty.lines()[3]!, / 100% #{10} /);
+  });
+
   it('cuts lines to the terminal width so a frame never wraps', () => {
     const tty = new FakeTty(30);
     const r = rig({ live: tty });
