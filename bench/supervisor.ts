@@ -3,7 +3,8 @@
  *
  * 1. 1,000 start → stop cycles of `cat`: `supervise()` + `stop()` (stdin EOF, group sweep)
  *    against `child_process.spawn` + `kill()` + waiting for `close`, and execa + `kill()`. The
- *    three alternate in blocks of 100 so load from other processes on the machine hits all alike.
+ *    three alternate in blocks of 10, in a rotating order, so load from other processes on the
+ *    machine hits all alike. Wall time and this process's CPU time are both reported.
  * 2. Stop latency of a child that exits on EOF (`cat`, and the MCP memory server, a Node
  *    program): the time `stop()` takes, median.
  *
@@ -16,7 +17,7 @@ import { supervise } from '../src/supervisor/index.js';
 import { fmt, median, section, table, timeMs } from './lib.js';
 
 const CYCLES = Number(process.env.SLUICE_BENCH_CYCLES ?? 1000);
-const BLOCK = 100;
+const BLOCK = 10;
 const MCP = fileURLToPath(new URL('../node_modules/.bin/mcp-server-memory', import.meta.url));
 
 async function sluiceCycle(): Promise<void> {
@@ -48,32 +49,46 @@ const peers: [string, () => Promise<void>][] = [
 ];
 
 async function cycles(): Promise<string> {
-  const total = new Map<string, number>(peers.map(([n]) => [n, 0]));
-  const perBlock = new Map<string, number[]>(peers.map(([n]) => [n, []]));
+  const wall = new Map<string, number>(peers.map(([n]) => [n, 0]));
+  const cpu = new Map<string, number>(peers.map(([n]) => [n, 0]));
   for (const [, f] of peers) for (let i = 0; i < 20; i++) await f(); // warm up
-  for (let done = 0; done < CYCLES; done += BLOCK) {
+  // Small blocks in a rotating order: load from elsewhere on the machine hits every peer alike.
+  for (let done = 0, round = 0; done < CYCLES; done += BLOCK, round++) {
     const n = Math.min(BLOCK, CYCLES - done);
-    for (const [name, f] of peers) {
+    for (let k = 0; k < peers.length; k++) {
+      const [name, f] = peers[(k + round) % peers.length]!;
+      const c0 = process.cpuUsage();
       const ms = await timeMs(async () => {
         for (let i = 0; i < n; i++) await f();
       });
-      total.set(name, total.get(name)! + ms);
-      perBlock.get(name)!.push(ms / n);
+      const c = process.cpuUsage(c0);
+      wall.set(name, wall.get(name)! + ms);
+      cpu.set(name, cpu.get(name)! + (c.user + c.system) / 1000);
     }
   }
-  const bare = total.get(peers[1]![0])!;
+  const bare = wall.get(peers[1]![0])!;
+  const bareCpu = cpu.get(peers[1]![0])!;
   const rows = peers.map(([name]) => {
-    const ms = total.get(name)!;
+    const ms = wall.get(name)!;
+    const cms = cpu.get(name)!;
     return [
       name,
       fmt(ms, 'ms'),
       fmt((ms * 1000) / CYCLES, 'µs'),
-      fmt(median(perBlock.get(name)!) * 1000, 'µs'),
       `${(ms / bare).toFixed(2)}×`,
+      fmt((cms * 1000) / CYCLES, 'µs'),
+      `${(cms / bareCpu).toFixed(2)}×`,
     ];
   });
   return table(
-    [`${CYCLES} start → stop cycles of \`cat\``, 'total', 'per cycle', 'median block', 'vs bare'],
+    [
+      `${CYCLES} start → stop cycles of \`cat\``,
+      'wall total',
+      'wall per cycle',
+      'wall vs bare',
+      'parent CPU per cycle',
+      'CPU vs bare',
+    ],
     rows,
   );
 }

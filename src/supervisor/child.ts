@@ -98,8 +98,9 @@ export interface Child extends EventEmitter<ChildEvents>, AsyncDisposable {
    * The stdout lines of every process of this child, in order, without their newline (`\r\n`
    * too). Ends when the child is done for good. At most 1024 lines wait for the consumer; past
    * that stdout is paused, so the child blocks. Leaving the loop early drains the rest unread.
-   * Call it (or `messages()`) once: stdout has one line reader; a second call throws
-   * `ERR_STDOUT_TAKEN`.
+   * Call it (or `messages()`) once, before the child exits: stdout has one line reader (a second
+   * call throws `ERR_STDOUT_TAKEN`), and output of a process that exited while nobody read its
+   * stdout is discarded, as Node does. Later processes of a restarted child are always read.
    */
   lines(): AsyncIterableIterator<string>;
   /**
@@ -129,7 +130,8 @@ export interface Child extends EventEmitter<ChildEvents>, AsyncDisposable {
    * Stops the child for good: cancels a pending restart, closes stdin, waits up to `eofMs` for an
    * exit on EOF, SIGTERMs the group, waits `graceMs`, SIGKILLs the group; resolves with `done`'s
    * value. Idempotent and safe to call concurrently (every call gets the same result; a later
-   * call's `signal` still escalates). Aborting `signal` SIGKILLs at once.
+   * call's `signal` still escalates). Aborting `signal` SIGKILLs at once. Rejects with
+   * `ERR_SUPERVISOR_CONFIG` for a negative or non-finite time, and then changes nothing.
    */
   stop(options?: StopOptions): Promise<ExitInfo>;
 }
@@ -335,8 +337,12 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
   }
 
   stop(options: StopOptions = {}): Promise<ExitInfo> {
-    checkMs('graceMs', options.graceMs);
-    checkMs('eofMs', options.eofMs);
+    try {
+      checkMs('graceMs', options.graceMs);
+      checkMs('eofMs', options.eofMs);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const abort = options.signal;
     if (abort?.aborted) this.#stopAbort.abort();
     else if (abort && !this.#final) {

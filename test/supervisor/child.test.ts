@@ -193,6 +193,8 @@ describe('supervisor: supervise() and Child', () => {
     withLeakCheck(async () => {
       const child = await supervise({ cmd: STUBBORN, stopGraceMs: 60_000 });
       const { rest } = await firstLine(child);
+      await rejectsCode(child.stop({ graceMs: -1 }), SupervisorError, 'ERR_SUPERVISOR_CONFIG');
+      assert.equal(child.running, true, 'a refused stop changes nothing');
       const info = await child.stop({ signal: AbortSignal.abort() });
       assert.equal(info.outcome, 'hard');
       await drain(rest);
