@@ -4,8 +4,8 @@
 
 // Exports stay sorted by module (Biome's organizeImports). Part 1 (stages and operators):
 // errors, options, result, stage, stats and the operators. Part 2 (finding the drum and holding
-// the rope): analyzer, auto-rope, control-errors, focusing, interval, limits, logger, memory,
-// reporter, reporter-view, rope, ticker, topology, zones.
+// the rope): analyzer, auto-rope, control-errors, elevate, focusing, interval, limits, logger,
+// memory, memory-rope, reporter, reporter-view, rope, ticker, topology, zones.
 export {
   Analyzer,
   type AnalyzerOptions,
@@ -71,6 +71,12 @@ export {
   type ReadMemoryOptions,
   readMemoryInfo,
 } from './memory.js';
+export {
+  MEMORY_ROPE_SOURCE,
+  MemoryRope,
+  type MemoryRopeOptions,
+  type MemoryRopeStats,
+} from './memory-rope.js';
 export { Merge, type MergeStats, merge } from './merge.js';
 export type { StageFn, StageOptions, SubmitOptions } from './options.js';
 export {
