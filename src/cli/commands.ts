@@ -1,3 +1,4 @@
+// NOTE TO EVERY ENGINEER WORKING IN THIS TREE NOW: read /work/main/TEAM-RULES.md before editing anything (shared-tree git rules, no npm install, test budget, stop by 08:05 UTC). Remove this line when you replace this file.
 import type { Command } from 'commander';
 import { register as attach } from './attach.js';
 import { register as daemon } from './daemon.js';
@@ -5,6 +6,7 @@ import { register as logs } from './logs.js';
 import { register as ls } from './ls.js';
 import { register as purge } from './purge.js';
 import { register as rm } from './rm.js';
+import { register as run } from './run.js';
 import { register as send } from './send.js';
 import { register as spawn } from './spawn.js';
 import { register as stop } from './stop.js';

@@ -299,7 +299,7 @@ export class CommandStage implements ProcessStage {
         this.name,
         `cannot open ${file} for ${flags === 'r' ? 'reading' : 'writing'}${code ? ` (${code})` : ''}`,
         code,
-        { cause: e },
+        { cause: e, reason: 'file' },
       );
     }
   }
@@ -349,10 +349,14 @@ export class CommandStage implements ProcessStage {
     if (cwd !== undefined) {
       try {
         if (!statSync(cwd).isDirectory()) {
-          return new StageStartError(this.name, `cwd is not a directory: ${cwd}`, 'ENOTDIR');
+          return new StageStartError(this.name, `cwd is not a directory: ${cwd}`, 'ENOTDIR', {
+            reason: 'cwd',
+          });
         }
       } catch {
-        return new StageStartError(this.name, `cwd does not exist: ${cwd}`, 'ENOENT');
+        return new StageStartError(this.name, `cwd does not exist: ${cwd}`, 'ENOENT', {
+          reason: 'cwd',
+        });
       }
     }
     const candidates = this.file.includes('/')
@@ -370,9 +374,13 @@ export class CommandStage implements ProcessStage {
       } catch {}
     }
     if (exists) {
-      return new StageStartError(this.name, `permission denied: ${this.file}`, 'EACCES');
+      return new StageStartError(this.name, `permission denied: ${this.file}`, 'EACCES', {
+        reason: 'command',
+      });
     }
-    return new StageStartError(this.name, `command not found: ${this.file}`, 'ENOENT');
+    return new StageStartError(this.name, `command not found: ${this.file}`, 'ENOENT', {
+      reason: 'command',
+    });
   }
 
   #watch(

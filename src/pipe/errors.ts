@@ -75,10 +75,21 @@ export class CommandError extends PipeError {
 export class StageStartError extends PipeError {
   readonly stage: string;
   readonly errno: string | undefined;
-  constructor(stage: string, message: string, errno?: string, options?: { cause?: unknown }) {
+  /**
+   * What could not be had: `'command'` (not found, or not executable), `'cwd'`, `'file'` (a
+   * redirection's file), or `'other'`.
+   */
+  readonly reason: 'command' | 'cwd' | 'file' | 'other';
+  constructor(
+    stage: string,
+    message: string,
+    errno?: string,
+    options?: { cause?: unknown; reason?: 'command' | 'cwd' | 'file' | 'other' },
+  ) {
     super('ERR_STAGE_START', `${stage}: ${message}`, options);
     this.stage = stage;
     this.errno = errno;
+    this.reason = options?.reason ?? 'other';
   }
 }
 

@@ -8,6 +8,7 @@ export {
   ClosedPipeError,
   CommandError,
   FinishEarly,
+  formatBytes,
   MaxBufferError,
   MemoryLimitError,
   PipeError,
@@ -37,6 +38,8 @@ export {
 export {
   type MemoryLimitOptions,
   type MemoryObserverOptions,
+  type MemoryPeak,
+  MemoryWatchStage,
   memoryLimit,
   memoryObserver,
 } from './memory.js';
@@ -59,7 +62,15 @@ export {
   isSigpipe,
 } from './predicates.js';
 export { print, println } from './print.js';
-export { parseCommandLine, type ShOptions, sh } from './sh.js';
+export {
+  type ParsedCommand,
+  type ParsedElement,
+  parse,
+  parseCommandLine,
+  type ShOptions,
+  sh,
+  toStages,
+} from './sh.js';
 export type {
   ExitInfo,
   PipeEvent,
