@@ -20,7 +20,7 @@ export {
   SupervisorError,
   type SupervisorErrorCode,
 } from './errors.js';
-export { LineSplitter } from './lines.js';
+export { LineFeed, LineSplitter, readLines } from './lines.js';
 export {
   type ExitInfo,
   type GroupProcess,

@@ -36,7 +36,7 @@ export class LineSplitter {
         this.#pieces = [];
         this.#pending = 0;
       }
-      emit(head.endsWith('\r') ? head.slice(0, -1) : head);
+      this.#emit(head.endsWith('\r') ? head.slice(0, -1) : head, emit);
       start = nl + 1;
       nl = text.indexOf('\n', start);
     }
@@ -56,7 +56,16 @@ export class LineSplitter {
     const line = this.#pieces.join('');
     this.#pieces = [];
     this.#pending = 0;
-    if (line.length > 0) emit(line);
+    if (line.length > 0) this.#emit(line, emit);
+  }
+
+  /** Emits `line`, in pieces of at most `maxLength` characters. */
+  #emit(line: string, emit: (line: string) => void): void {
+    if (line.length <= this.#max) {
+      emit(line);
+      return;
+    }
+    for (let at = 0; at < line.length; at += this.#max) emit(line.slice(at, at + this.#max));
   }
 
   #cut(emit: (line: string) => void): void {
@@ -109,7 +118,8 @@ const noop = () => {};
 export class LineFeed implements AsyncIterableIterator<string> {
   #queue: string[] = [];
   #head = 0;
-  #waiter: ((r: IteratorResult<string>) => void) | undefined;
+  /** Pending `next()` calls, oldest first (for-await has one; manual callers may have more). */
+  #waiters: ((r: IteratorResult<string>) => void)[] = [];
   #finished = false;
   #discard = false;
   #paused: Readable | undefined;
@@ -132,11 +142,7 @@ export class LineFeed implements AsyncIterableIterator<string> {
   finish(): void {
     void this.#chain.then(() => {
       this.#finished = true;
-      if (this.#waiter && this.#head >= this.#queue.length) {
-        const w = this.#waiter;
-        this.#waiter = undefined;
-        w(DONE);
-      }
+      if (this.#head >= this.#queue.length) this.#endWaiters();
     });
   }
 
@@ -158,7 +164,7 @@ export class LineFeed implements AsyncIterableIterator<string> {
     }
     if (this.#finished || this.#discard) return Promise.resolve(DONE);
     return new Promise((resolve) => {
-      this.#waiter = resolve;
+      this.#waiters.push(resolve);
     });
   }
 
@@ -168,9 +174,7 @@ export class LineFeed implements AsyncIterableIterator<string> {
     this.#head = 0;
     this.#paused?.resume();
     this.#paused = undefined;
-    const w = this.#waiter;
-    this.#waiter = undefined;
-    w?.(DONE);
+    this.#endWaiters();
     return Promise.resolve(DONE);
   }
 
@@ -180,12 +184,16 @@ export class LineFeed implements AsyncIterableIterator<string> {
 
   #deliver = (line: string): void => {
     if (this.#discard) return;
-    const w = this.#waiter;
-    if (w) {
-      this.#waiter = undefined;
-      w({ done: false, value: line });
-    } else this.#queue.push(line);
+    const w = this.#waiters.shift();
+    if (w) w({ done: false, value: line });
+    else this.#queue.push(line);
   };
+
+  #endWaiters(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w(DONE);
+  }
 
   #pump(stream: Readable): Promise<void> {
     return new Promise((resolve) => {
