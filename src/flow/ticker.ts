@@ -76,11 +76,17 @@ export class ManualTicker implements Ticker {
   #delivered: Array<() => void> = [];
   #waiter: ((r: IteratorResult<void>) => void) | undefined;
   #active = false;
+  #ended = false;
 
-  /** Delivers one tick; resolves when the consumer has handled it or has stopped. */
+  /**
+   * Delivers one tick; resolves when the consumer has handled it or has stopped. Before any loop
+   * started, the tick is queued; after the last loop ended, it resolves at once, unhandled.
+   */
   tick(): Promise<void> {
     return new Promise<void>((ack) => {
-      if (this.#waiter) {
+      if (this.#ended && !this.#active) {
+        ack();
+      } else if (this.#waiter) {
         const w = this.#waiter;
         this.#waiter = undefined;
         this.#delivered.push(ack);
@@ -106,12 +112,14 @@ export class ManualTicker implements Ticker {
       [Symbol.asyncIterator]: (): AsyncIterator<void> => {
         let done = signal.aborted;
         this.#active = !done;
+        this.#ended = done;
         const ackAll = () => {
           for (const a of this.#delivered.splice(0)) a();
         };
         const finish = () => {
           done = true;
           this.#active = false;
+          this.#ended = true;
           signal.removeEventListener('abort', finish);
           ackAll();
           for (const a of this.#pending.splice(0)) a();

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ManualTicker, timerTicker } from '../../src/flow/index.js';
+import { withLeakCheck } from '../helpers/leaks.js';
+
+/**
+ * timerTicker's interval is unref()ed: on its own it does not keep the process alive (by design,
+ * like a goroutine). A test whose only pending work is the ticker holds the loop open itself.
+ */
+async function keepAlive(body: () => Promise<void>): Promise<void> {
+  const hold = setInterval(() => {}, 1000);
+  try {
+    await body();
+  } finally {
+    clearInterval(hold);
+  }
+}
+
+describe('tickers', () => {
+  it(
+    'timerTicker ticks until the signal aborts and leaves no timer behind',
+    withLeakCheck(() =>
+      keepAlive(async () => {
+        const ac = new AbortController();
+        let n = 0;
+        for await (const _ of timerTicker.ticks(5, ac.signal)) {
+          n++;
+          if (n === 3) ac.abort();
+        }
+        assert.equal(n, 3);
+        let after = 0;
+        for await (const _ of timerTicker.ticks(5, ac.signal)) after++;
+        assert.equal(after, 0); // an aborted signal gives no tick at all
+      }),
+    ),
+  );
+
+  it(
+    'timerTicker coalesces ticks that fire while the loop is busy',
+    withLeakCheck(() =>
+      keepAlive(async () => {
+        const ac = new AbortController();
+        const it = timerTicker.ticks(2, ac.signal)[Symbol.asyncIterator]();
+        await it.next();
+        const until = performance.now() + 30; // busy for ~15 intervals
+        while (performance.now() < until) {}
+        await new Promise((r) => setImmediate(r)); // let the due timer run
+        const t0 = performance.now();
+        await it.next(); // the coalesced tick: already due
+        const second = it.next(); // must wait for a new interval
+        let settled = false;
+        void second.then(() => {
+          settled = true;
+        });
+        await new Promise((r) => setImmediate(r));
+        assert.ok(performance.now() - t0 < 2 || !settled, 'only one tick was kept');
+        await second;
+        await it.return?.();
+      }),
+    ),
+  );
+
+  it('ManualTicker resolves tick() once the loop has handled it', async () => {
+    const ticker = new ManualTicker();
+    const ac = new AbortController();
+    const seen: number[] = [];
+    const early = ticker.tick(); // queued before the loop starts
+    const loop = (async () => {
+      for await (const _ of ticker.ticks(100, ac.signal)) seen.push(seen.length);
+    })();
+    await early;
+    assert.deepEqual(seen, [0]);
+    assert.equal(ticker.active, true);
+    await ticker.tickN(2);
+    assert.deepEqual(seen, [0, 1, 2]);
+    ac.abort();
+    await loop;
+    assert.equal(ticker.active, false);
+    await ticker.tick(); // after the loop ended: resolves, nothing handled
+    assert.deepEqual(seen, [0, 1, 2]);
+  });
+});
