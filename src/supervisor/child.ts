@@ -414,7 +414,7 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
     const onStderr = this.#s.config.onStderr;
     readLines(proc.stderr!, onStderr ?? (() => {}), this.#s.maxLine);
     this.#feed?.add(proc.stdout!);
-    this.emit('spawn', proc.pid);
+    this.#notify(() => this.emit('spawn', proc.pid));
     void proc.exited.then((info) => this.#onExit(proc, info));
   }
 
@@ -434,12 +434,16 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
   #next(decision: ReturnType<RestartBudget['onExit']> | undefined, exit: ExitInfo | undefined) {
     if (!decision?.restart) {
       if (exit) this.#reportExit(exit, false);
-      if (decision?.reason === 'gave-up') this.emit('giveup', { restarts: this.#restarts, exit });
+      if (decision?.reason === 'gave-up') {
+        this.#notify(() => this.emit('giveup', { restarts: this.#restarts, exit }));
+      }
       this.#finish(this.#lastExit!);
       return;
     }
     if (exit) this.#reportExit(exit, true);
-    this.emit('restart', { attempt: decision.attempt, delayMs: decision.delayMs, exit });
+    this.#notify(() =>
+      this.emit('restart', { attempt: decision.attempt, delayMs: decision.delayMs, exit }),
+    );
     this.#timer = this.#s.clock.setTimeout(() => {
       this.#timer = undefined;
       this.#respawning = this.#respawn();
@@ -453,7 +457,7 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
     try {
       proc = await this.#spawn();
     } catch (e) {
-      this.emit('spawnError', e as SpawnError);
+      this.#notify(() => this.emit('spawnError', e as SpawnError));
       if (this.#stopRequested) return;
       this.#next(this.#s.budget!.onExit(startedAt, this.#s.clock.now(), true), undefined);
       return;
@@ -462,11 +466,26 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
     this.#adopt(proc);
   }
 
+  /**
+   * Runs a listener call so that a throwing listener cannot break the child's bookkeeping (a
+   * restart not scheduled, `done` never resolved): the error is rethrown on its own, as an
+   * uncaught exception, the way an EventEmitter listener error surfaces anyway.
+   */
+  #notify(call: () => void): void {
+    try {
+      call();
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
+  }
+
   /** Emits 'exit' once per process. */
   #reportExit(info: ExitInfo, willRestart: boolean): void {
     if (this.#reported.has(info)) return;
     this.#reported.add(info);
-    this.emit('exit', info, willRestart);
+    this.#notify(() => this.emit('exit', info, willRestart));
   }
 
   #finish(info: ExitInfo): void {

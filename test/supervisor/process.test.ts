@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createPipe, groupMembers } from '../../src/proc/index.js';
+import { fileURLToPath } from 'node:url';
+import { createPipe, groupMembers, readStat } from '../../src/proc/index.js';
 import { type GroupProcess, SpawnError, spawnGroup } from '../../src/supervisor/index.js';
 import { withLeakCheck } from '../helpers/leaks.js';
 import { waitFor } from '../helpers/wait.js';
@@ -304,6 +305,39 @@ describe('supervisor: process core (spawnGroup)', () => {
         pid = p.pid;
       }
       assert.equal(groupMembers(pid, { includeZombies: false }).length, 0);
+    }),
+  );
+});
+
+describe('supervisor: process core, when this process exits', () => {
+  async function orphanPid(mode: string): Promise<number> {
+    const fixture = fileURLToPath(new URL('./fixtures/parent-exit.ts', import.meta.url));
+    const p = await spawnGroup({
+      argv: [process.execPath, '--import', 'tsx', fixture, mode],
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const out = await readAll(p.stdout!);
+    assert.equal((await p.exited).code, 0);
+    return Number(out.trim());
+  }
+
+  test(
+    'a group still running is SIGKILLed when its parent exits (killOnParentExit)',
+    withLeakCheck(async () => {
+      const pid = await orphanPid('kill');
+      await waitFor(() => (readStat(pid)?.state ?? 'Z') === 'Z', { message: 'the orphan died' });
+    }),
+  );
+
+  test(
+    'killOnParentExit: false leaves it running',
+    withLeakCheck(async () => {
+      const pid = await orphanPid('keep');
+      try {
+        assert.equal(readStat(pid)?.comm, 'sleep');
+      } finally {
+        process.kill(pid, 'SIGKILL');
+      }
     }),
   );
 });
