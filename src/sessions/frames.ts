@@ -67,6 +67,19 @@ export function encodeBinaryFrame(
   binaryKey: string,
   payload: Uint8Array,
 ): { head: Buffer; payload: Uint8Array } {
+  return { head: encodeBinaryHead(fields, binaryKey, payload.byteLength), payload };
+}
+
+/**
+ * The frame header and MessagePack prefix of a map whose last field, `binaryKey`, is a binary
+ * value of `length` bytes that the caller writes right after (in as many pieces as it likes).
+ * Throws `FrameError('oversized')` when the body would pass `MAX_FRAME_BYTES`.
+ */
+export function encodeBinaryHead(
+  fields: Record<string, unknown>,
+  binaryKey: string,
+  length: number,
+): Buffer {
   const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
   const count = entries.length + 1;
   if (count > 15) throw new FrameError('malformed', 'too many fields for a binary frame');
@@ -75,13 +88,12 @@ export function encodeBinaryFrame(
     parts.push(encoder.encode(k), encoder.encode(v));
   }
   parts.push(encoder.encode(binaryKey));
-  const n = payload.byteLength;
   const binHeader = Buffer.allocUnsafe(5);
   binHeader[0] = 0xc6; // bin 32
-  binHeader.writeUInt32BE(n, 1);
+  binHeader.writeUInt32BE(length, 1);
   parts.push(binHeader);
   const prefix = Buffer.concat(parts);
-  const bodyLength = prefix.byteLength + n;
+  const bodyLength = prefix.byteLength + length;
   if (bodyLength > MAX_FRAME_BYTES) {
     throw new FrameError(
       'oversized',
@@ -91,7 +103,7 @@ export function encodeBinaryFrame(
   const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES + prefix.byteLength);
   head.writeUInt32BE(bodyLength, 0);
   head.set(prefix, FRAME_HEADER_BYTES);
-  return { head, payload };
+  return head;
 }
 
 /**

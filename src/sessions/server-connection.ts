@@ -10,7 +10,7 @@
  * answers wait to be sent, so a client that never reads cannot grow the daemon's memory.
  */
 import type { Socket } from 'node:net';
-import { encodeBinaryFrame, encodeFrame, FrameDecoder, FrameError } from './frames.js';
+import { encodeBinaryHead, encodeFrame, FrameDecoder, FrameError } from './frames.js';
 import {
   type ErrorCode,
   PROTOCOL_VERSION,
@@ -63,13 +63,25 @@ export interface AttachBinding {
   backlog: Uint8Array;
   /** Absolute stream offset of `backlog[0]`. */
   backlogOffset: number;
-  /** Live events; the pump awaits socket drain between them (backpressure). Ends after `end`. */
-  events: AsyncIterable<StreamEvent>;
+  /**
+   * The next batch of live events (waiting for at least one); undefined once the stream is over
+   * without an `end` event. The pump sends a batch, then awaits the socket's drain before asking
+   * for the next one: that is the backpressure into the session's bounded attachment queue.
+   */
+  next(): Promise<OutgoingEvent[] | undefined>;
   /** A command from the client on this stream. Throwing sends `end` with reason `error`. */
   command(command: StreamCommand): void;
   /** The client went away (or the stream ended): release the seat. Idempotent. */
   release(): void;
 }
+
+/**
+ * A stream event as the daemon sends it: output may be several buffers (contiguous in the
+ * stream) sent as one `data` event without being copied together.
+ */
+export type OutgoingEvent =
+  | Exclude<StreamEvent, { ev: 'data' }>
+  | { ev: 'data'; parts: Uint8Array[]; length: number; offset: number };
 
 /** Chunk size for backlog and large data events. */
 const DATA_CHUNK = 256 * 1024;
@@ -296,23 +308,36 @@ export class ServerConnection {
 
   private async pump(binding: AttachBinding): Promise<void> {
     try {
-      if (!(await this.sendData(binding.backlog, binding.backlogOffset))) return;
-      for await (const event of binding.events) {
-        if (this.socket.destroyed) return;
-        let ok: boolean;
-        if (event.ev === 'data') ok = await this.sendData(event.data, event.offset);
-        else {
-          ok = this.write(encodeFrame(event));
-          if (!ok && !this.socket.destroyed) await this.waitDrain();
+      const backlog = binding.backlog;
+      for (let at = 0; at < backlog.byteLength; at += DATA_CHUNK) {
+        const piece = backlog.subarray(at, at + DATA_CHUNK);
+        if (!this.sendParts([piece], piece.byteLength, binding.backlogOffset + at)) {
+          if (this.socket.destroyed) return;
+          await this.waitDrain();
         }
-        if (event.ev === 'end') {
-          this.close();
+      }
+      for (;;) {
+        const batch = await binding.next();
+        if (this.socket.destroyed) return;
+        if (!batch) {
+          // The events ended without an `end`: the stream is over all the same.
+          this.endStream('detached');
           return;
         }
-        if (this.socket.destroyed) return;
+        let ok = true;
+        for (const event of batch) {
+          if (event.ev === 'data') ok = this.sendParts(event.parts, event.length, event.offset);
+          else ok = this.write(encodeFrame(event));
+          if (event.ev === 'end') {
+            this.close();
+            return;
+          }
+        }
+        if (!ok) {
+          if (this.socket.destroyed) return;
+          await this.waitDrain(); // also released when the socket closes
+        }
       }
-      // The events ended without an `end`: the stream is over all the same.
-      this.endStream('detached');
     } catch (e) {
       this.host.log(`connection ${this.id}: attach stream failed: ${(e as Error).message}`);
       this.endStream('error', (e as Error).message);
@@ -321,26 +346,15 @@ export class ServerConnection {
     }
   }
 
-  /** Writes `data` as data events (in pieces if large); false once the socket is gone. */
-  private async sendData(data: Uint8Array, offset: number): Promise<boolean> {
-    for (let at = 0; at < data.byteLength; at += DATA_CHUNK) {
-      if (this.socket.destroyed) return false;
-      const piece = data.byteLength <= DATA_CHUNK ? data : data.subarray(at, at + DATA_CHUNK);
-      const { head, payload } = encodeBinaryFrame(
-        { ev: 'data', offset: offset + at },
-        'data',
-        piece,
-      );
-      this.socket.cork();
-      this.write(head);
-      const ok = this.write(payload);
-      this.socket.uncork();
-      if (!ok) {
-        if (this.socket.destroyed) return false;
-        await this.waitDrain(); // also released when the socket closes
-      }
-    }
-    return !this.socket.destroyed;
+  /** Writes one `data` event made of `parts` (never copied); returns the socket's `write`. */
+  private sendParts(parts: Uint8Array[], length: number, offset: number): boolean {
+    if (this.socket.destroyed) return false;
+    const head = encodeBinaryHead({ ev: 'data', offset }, 'data', length);
+    this.socket.cork();
+    let ok = this.write(head);
+    for (const p of parts) ok = this.write(p);
+    this.socket.uncork();
+    return ok;
   }
 
   private onClose(): void {

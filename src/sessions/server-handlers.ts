@@ -10,7 +10,6 @@ import type {
   ErrorCode,
   Request,
   StreamCommand,
-  StreamEvent,
   WireSessionInfo,
 } from './protocol.js';
 import { PROTOCOL_VERSION } from './protocol.js';
@@ -18,6 +17,7 @@ import type { SessionRegistry } from './registry.js';
 import {
   type AttachBinding,
   type ConnectionHost,
+  type OutgoingEvent,
   RequestFailure,
   type ServerConnection,
 } from './server-connection.js';
@@ -60,11 +60,14 @@ export function wireInfo(s: Session): WireSessionInfo {
   return { ...info, exitState: info.exitState ? { ...info.exitState } : null };
 }
 
+/** Output gathered into one `data` event at most (from frames already queued). */
+const BATCH_BYTES = 1024 * 1024;
+
 /** Turns one library frame into the stream events it stands for. */
-function toEvents(frame: AttachmentFrame): StreamEvent[] {
+function toEvents(frame: AttachmentFrame): OutgoingEvent[] {
   switch (frame.type) {
     case 'output':
-      return [{ ev: 'data', data: frame.data, offset: frame.offset }];
+      return [{ ev: 'data', parts: [frame.data], length: frame.data.length, offset: frame.offset }];
     case 'missed':
       return [{ ev: 'missed', bytes: frame.bytes, offset: frame.offset }];
     case 'eof':
@@ -254,18 +257,51 @@ export class DaemonHandlers {
       attachment.detach();
       forget();
     };
-    async function* events(): AsyncGenerator<StreamEvent> {
-      let ended = false;
-      for await (const frame of attachment) {
-        for (const ev of toEvents(frame)) {
-          if (ev.ev === 'end') ended = true;
-          yield ev;
-        }
-        if (ended) return;
+    const it = attachment[Symbol.asyncIterator]();
+    let finished = false;
+    /** Waits for one frame, then takes what else is queued, up to BATCH_BYTES of output. */
+    const next = async (): Promise<OutgoingEvent[] | undefined> => {
+      if (finished) return undefined;
+      const first = await it.next();
+      if (first.done) {
+        finished = true;
+        // The iteration stopped without exit or steal: the daemon detached it.
+        return [{ ev: 'end', reason: endReasons.get(attachment) ?? 'detached' }];
       }
-      // The iteration stopped without exit or steal: the daemon detached it.
-      yield { ev: 'end', reason: endReasons.get(attachment) ?? 'detached' };
-    }
+      const out: OutgoingEvent[] = [];
+      let data: Extract<OutgoingEvent, { ev: 'data' }> | undefined;
+      let bytes = 0;
+      const add = (frame: AttachmentFrame) => {
+        if (frame.type === 'output') {
+          bytes += frame.data.length;
+          if (data && data.offset + data.length === frame.offset) {
+            data.parts.push(frame.data);
+            data.length += frame.data.length;
+          } else {
+            data = {
+              ev: 'data',
+              parts: [frame.data],
+              length: frame.data.length,
+              offset: frame.offset,
+            };
+            out.push(data);
+          }
+          return;
+        }
+        data = undefined;
+        for (const ev of toEvents(frame)) {
+          out.push(ev);
+          if (ev.ev === 'end') finished = true;
+        }
+      };
+      add(first.value);
+      while (!finished && bytes < BATCH_BYTES) {
+        const frame = attachment.read();
+        if (frame === undefined) break;
+        add(frame);
+      }
+      return out;
+    };
     return {
       result: {
         session: wireInfo(s),
@@ -277,7 +313,7 @@ export class DaemonHandlers {
       },
       backlog: attachment.backlog,
       backlogOffset: attachment.backlogOffset,
-      events: events(),
+      next,
       command: (c: StreamCommand) => {
         switch (c.op) {
           case 'detach':

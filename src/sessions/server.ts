@@ -85,7 +85,10 @@ export class SessionDaemon {
         void this.shutdown('a client asked');
       },
     });
-    this.server = createServer({ pauseOnConnect: false }, (socket) => this.accept(socket));
+    // A deep write buffer keeps the kernel socket full between 'drain's on attach streams.
+    this.server = createServer({ pauseOnConnect: false, highWaterMark: 1024 * 1024 }, (socket) =>
+      this.accept(socket),
+    );
     this.closed = new Promise((r) => {
       this.resolveClosed = r;
     });
