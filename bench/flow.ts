@@ -11,7 +11,7 @@ import { start } from '../src/flow/index.js';
 import { fmt, median, section, table } from './lib.js';
 
 const N = Number(process.env.FLOW_BENCH_ITEMS ?? 1_000_000);
-const RUNS = Number(process.env.FLOW_BENCH_RUNS ?? 5);
+const RUNS = Number(process.env.FLOW_BENCH_RUNS ?? 3);
 const CAPACITY = 1024;
 const noop = (i: number) => i;
 

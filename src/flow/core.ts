@@ -14,6 +14,7 @@ import { type Holder, Output } from './output.js';
 import type { Result } from './result.js';
 import { ServiceTimeHistogram } from './service-time.js';
 import type { Stats } from './stats.js';
+import { Timing } from './timing.js';
 import { Worker, type WorkerHost } from './workers.js';
 
 /** The one resolved promise every fast-path submit returns (no allocation per item). */
@@ -43,6 +44,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   readonly continueOnError: boolean;
   readonly weightFn: ((item: T) => number) | undefined;
   readonly hist: ServiceTimeHistogram | undefined;
+  readonly timing: Timing;
   private readonly ctl = new AbortController();
   readonly signal: AbortSignal = this.ctl.signal;
   private readonly parent: AbortSignal | undefined;
@@ -92,6 +94,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     this.weightFn = o.weight;
     this.queueWeights = o.weight ? new Deque<number>() : undefined;
     this.hist = o.trackServiceTime ? new ServiceTimeHistogram() : undefined;
+    this.timing = new Timing(o.trackServiceTime);
     this.targetWorkers = o.workers;
     this.rope = new Rope<T>(o.maxWIP, o.requestedMaxWIP, o.maxWIPWeight, () => this.drive());
     this.done = new Promise<void>((resolve) => {
@@ -115,9 +118,8 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     }
   }
 
-  get stopped(): boolean {
-    return this.hasFailure || this.signal.aborted;
-  }
+  /** Fail-fast latched or the signal aborted (a plain field: AbortSignal.aborted is a native getter). */
+  stopped = false;
 
   get stopReason(): unknown {
     return this.hasFailure ? this.failure : this.signal.reason;
@@ -128,11 +130,13 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     if (this.continueOnError || this.stopped) return false;
     this.hasFailure = true;
     this.failure = error;
+    this.stopped = true;
     return true;
   }
 
   /** Cancels the stage: closes input, drops forwards not yet taken, cancels what is queued. */
   abort(reason: unknown): void {
+    this.stopped = true;
     if (!this.signal.aborted) this.ctl.abort(reason);
     this.closeInput();
     for (const h of this.output.takeForwards()) (h as Forward<R>).drop();
@@ -212,7 +216,8 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     }
     this.queue.push(item);
     if (this.queueWeights !== undefined) this.queueWeights.push(w);
-    this.drive();
+    if (this.driving) this.again = true;
+    else if (this.idle.length > 0) this.drive();
   }
 
   closeInput(): void {
@@ -271,10 +276,16 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
       const w = this.queueWeights === undefined ? 1 : (this.queueWeights.shift() as number);
       worker.start(item, w, now);
     } else {
-      worker.idleSince = now;
+      worker.idleSince = Number.isNaN(now) ? performance.now() : now;
       this.idle.push(worker);
     }
-    if (this.rope.waiters.length > 0 || this.queue.length > 0 || this.inputClosed) this.drive();
+    if (
+      this.rope.waiters.length > 0 ||
+      (this.queue.length > 0 && this.idle.length > 0) ||
+      this.inputClosed
+    ) {
+      this.drive();
+    }
   }
 
   // ---- workers -------------------------------------------------------------------------------

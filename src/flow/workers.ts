@@ -8,6 +8,7 @@
 import type { Output } from './output.js';
 import { errorOf, ok, type Result } from './result.js';
 import type { ServiceTimeHistogram } from './service-time.js';
+import type { Timing } from './timing.js';
 
 /** What a worker needs from its stage (the stage core implements it). */
 export interface WorkerHost<T, R> {
@@ -15,6 +16,7 @@ export interface WorkerHost<T, R> {
   readonly signal: AbortSignal;
   readonly output: Output<R>;
   readonly hist: ServiceTimeHistogram | undefined;
+  readonly timing: Timing;
   completed: number;
   failed: number;
   panicked: number;
@@ -29,6 +31,7 @@ export interface WorkerHost<T, R> {
   /** A failed item; returns whether it triggered fail-fast (then the host aborts after offer). */
   latchFailure(error: unknown): boolean;
   abort(reason: unknown): void;
+  /** `now` is NaN when the hand-off was not timed (the host reads the clock if it needs one). */
   releaseWorker(w: Worker<T, R>, now: number): void;
 }
 
@@ -41,7 +44,12 @@ export class Worker<T, R> {
   weight = 1;
   idleSince: number;
   private t0 = 0;
+  /** When the result was ready; NaN when the call was not timed. */
   private readyAt = 0;
+  /** Whether the current call is timed (see timing.ts). */
+  private timed = false;
+  /** Whether an untimed result's wait is counted at the running mean (not for canceled items). */
+  private estimate = false;
   private readonly onFulfilled: (value: R) => void;
   private readonly onRejected: (error: unknown) => void;
 
@@ -54,7 +62,10 @@ export class Worker<T, R> {
     this.onRejected = (error) => this.fail(error);
   }
 
-  /** Takes `item` at time `t0`: calls fn (or, once the stage stopped, emits a canceled result). */
+  /**
+   * Takes `item` (at time `t0`, or NaN when the caller did not read the clock): calls fn, or,
+   * once the stage stopped, emits a canceled result.
+   */
   start(item: T, weight: number, t0: number): void {
     const host = this.host;
     this.busy = true;
@@ -63,11 +74,16 @@ export class Worker<T, R> {
       host.canceled++;
       this.result = { ok: false, error: host.stopReason };
       this.readyAt = t0;
+      this.timed = !Number.isNaN(t0);
+      this.estimate = false;
       host.output.offer(this);
       return;
     }
     host.inFlightWeight += weight;
-    this.t0 = t0;
+    this.estimate = true;
+    if ((this.timed = host.timing.timeNext())) {
+      this.t0 = Number.isNaN(t0) ? performance.now() : t0;
+    }
     let r: Promise<R> | R;
     try {
       r = host.fn(item, host.signal);
@@ -76,26 +92,42 @@ export class Worker<T, R> {
       return;
     }
     if (r instanceof Promise) {
+      this.goAsync();
       r.then(this.onFulfilled, this.onRejected);
       return;
     }
     if (isThenable(r)) {
+      this.goAsync();
       Promise.resolve(r).then(this.onFulfilled, this.onRejected);
       return;
     }
     this.succeed(r as R);
   }
 
-  private finishTiming(): number {
+  /** fn went async: time this call from here (its sync prefix is lost once) and every later one. */
+  private goAsync(): void {
+    this.host.timing.sawAsync();
+    if (!this.timed) {
+      this.timed = true;
+      this.t0 = performance.now();
+    }
+  }
+
+  private finishTiming(): void {
     const host = this.host;
-    const t1 = performance.now();
-    const d = t1 - this.t0;
-    host.serviceTimeMs += d;
-    if (host.hist !== undefined) host.hist.record(d);
     host.completed++;
     host.inFlightWeight -= this.weight;
-    this.readyAt = t1;
-    return t1;
+    if (this.timed) {
+      const t1 = performance.now();
+      const d = t1 - this.t0;
+      host.serviceTimeMs += d;
+      if (host.hist !== undefined) host.hist.record(d);
+      host.timing.service(d);
+      this.readyAt = t1;
+    } else {
+      host.serviceTimeMs += host.timing.serviceEstimate;
+      this.readyAt = Number.NaN;
+    }
   }
 
   private succeed(value: R): void {
@@ -120,12 +152,20 @@ export class Worker<T, R> {
 
   /** The reader took the result. */
   taken(direct: boolean): void {
+    const host = this.host;
     let t = this.readyAt;
     if (!direct) {
-      t = performance.now();
-      this.host.outputBlockedTimeMs += t - this.readyAt;
+      if (this.timed) {
+        t = performance.now();
+        const d = t - this.readyAt;
+        host.outputBlockedTimeMs += d;
+        if (this.estimate) host.timing.blocked(d);
+      } else {
+        t = Number.NaN;
+        if (this.estimate) host.outputBlockedTimeMs += host.timing.blockedEstimate;
+      }
     }
-    this.host.releaseWorker(this, t);
+    host.releaseWorker(this, t);
   }
 }
 

@@ -303,3 +303,54 @@ describe('flow stats', () => {
     }),
   );
 });
+
+describe('flow stats: timing policy', () => {
+  test(
+    'a slow synchronous fn is timed on every call',
+    withLeakCheck(async () => {
+      let inner = 0;
+      const spin = (ms: number) => {
+        const t0 = performance.now();
+        const end = t0 + ms;
+        while (performance.now() < end) {
+          // busy: a CPU-bound synchronous fn
+        }
+        inner += performance.now() - t0;
+        return ms;
+      };
+      const stage = start(spin, { capacity: 40 });
+      // Uneven calls: an estimate from samples would not add up to the measured sum.
+      for (let i = 0; i < 40; i++) await stage.submit(i % 8 === 0 ? 2 : 0.1);
+      stage.closeInput();
+      await stage.discardAndWait();
+      const s = stage.stats();
+      assert.ok(s.serviceTimeMs >= inner, `serviceTimeMs ${s.serviceTimeMs} < measured ${inner}`);
+      assert.ok(
+        s.serviceTimeMs < inner + 40,
+        `serviceTimeMs ${s.serviceTimeMs}, measured ${inner}`,
+      );
+    }),
+  );
+
+  test(
+    'a fast synchronous fn is sampled: times stay plausible and finite',
+    withLeakCheck(async () => {
+      const stage = start((x: number) => x, { capacity: 64 });
+      const producer = (async () => {
+        for (let i = 0; i < 5000; i++) await stage.submit(i);
+        stage.closeInput();
+      })();
+      let n = 0;
+      for await (const _ of stage) n++;
+      await producer;
+      await stage.wait();
+      const s = stage.stats();
+      assert.equal(n, 5000);
+      for (const k of ['serviceTimeMs', 'idleTimeMs', 'outputBlockedTimeMs'] as const) {
+        assert.ok(Number.isFinite(s[k]) && s[k] >= 0, `${k} = ${s[k]}`);
+      }
+      assert.ok(s.serviceTimeMs > 0);
+      assertFinalInvariants(s);
+    }),
+  );
+});

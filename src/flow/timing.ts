@@ -1,0 +1,68 @@
+/**
+ * How a stage times its workers. Reading the clock (`performance.now()`, a native call) costs
+ * 80–200 ns here — more than a no-op `fn` and most of a stage's per-item cost — so a stage times
+ * every call only where that is cheap relative to the work or asked for:
+ *
+ * - every call when `trackServiceTime` is on (the histogram needs each), once `fn` has returned a
+ *   promise (async work: the clock is noise next to it), and for the next 1024 calls after a
+ *   timed synchronous call took 50 µs or more;
+ * - otherwise (a fast synchronous `fn`) the first 16 calls and then one call in 16; each untimed
+ *   call adds the running mean (EWMA, 1/8) of the timed ones to `serviceTimeMs`, and its result's
+ *   wait for a reader adds the running mean of the timed waits to `outputBlockedTimeMs`.
+ *
+ * Idle time is always measured (a worker going idle is off the hot path). Internal to flow.
+ */
+
+const SAMPLE_EVERY = 16;
+const WARMUP = 16;
+/** A timed sync call this slow (ms) switches to timing every call for a while. */
+const SLOW_MS = 0.05;
+const SLOW_WINDOW = 1024;
+
+export class Timing {
+  /** Time every call (trackServiceTime, or fn was seen to be async). */
+  private always: boolean;
+  private slowLeft = 0;
+  private countdown = 1;
+  private samples = 0;
+  /** Running means of timed service and output-blocked times (ms). */
+  serviceEstimate = 0;
+  blockedEstimate = 0;
+  private blockedSamples = 0;
+
+  constructor(always: boolean) {
+    this.always = always;
+  }
+
+  /** Whether the call about to start is timed. */
+  timeNext(): boolean {
+    if (this.always) return true;
+    if (this.slowLeft > 0) {
+      this.slowLeft--;
+      return true;
+    }
+    if (this.samples < WARMUP || --this.countdown <= 0) {
+      this.countdown = SAMPLE_EVERY;
+      return true;
+    }
+    return false;
+  }
+
+  /** fn returned a promise: from now on every call is timed. */
+  sawAsync(): void {
+    this.always = true;
+  }
+
+  service(ms: number): void {
+    this.serviceEstimate =
+      this.samples === 0 ? ms : this.serviceEstimate + (ms - this.serviceEstimate) / 8;
+    this.samples++;
+    if (ms >= SLOW_MS) this.slowLeft = SLOW_WINDOW;
+  }
+
+  blocked(ms: number): void {
+    this.blockedEstimate =
+      this.blockedSamples === 0 ? ms : this.blockedEstimate + (ms - this.blockedEstimate) / 8;
+    this.blockedSamples++;
+  }
+}
