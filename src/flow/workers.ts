@@ -81,7 +81,8 @@ export class Worker<T, R> {
     }
     host.inFlightWeight += weight;
     this.estimate = true;
-    if ((this.timed = host.timing.timeNext())) {
+    this.timed = host.timing.timeNext();
+    if (this.timed) {
       this.t0 = Number.isNaN(t0) ? performance.now() : t0;
     }
     let r: Promise<R> | R;
