@@ -4,6 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
+import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { groupAlive, type SignalName, trySignalGroup, waitGroupGone } from '../proc/index.js';
 import type {
@@ -21,6 +22,7 @@ const MAX_DRAIN_WINDOWS = 20;
 const AFTER_KILL_MS = 5000;
 
 const noop = () => {};
+const { signals } = constants;
 
 /** Live groups, SIGKILLed if this process exits first (see `killOnParentExit`). */
 const live = new Set<number>();
@@ -120,6 +122,13 @@ export class Group implements GroupProcess {
       if (v !== undefined && !(Number.isFinite(v) && v >= 0)) {
         throw new RangeError(`${key} must be a finite number >= 0, got ${v}`);
       }
+    }
+    const soft = options.softSignal;
+    if (
+      soft !== undefined &&
+      !(typeof soft === 'number' ? Number.isSafeInteger(soft) && soft > 0 : soft in signals)
+    ) {
+      throw new RangeError(`softSignal is not a signal: ${String(soft)}`);
     }
     const abort = options.signal;
     if (abort) {

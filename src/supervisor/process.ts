@@ -132,7 +132,8 @@ export interface GroupProcess extends AsyncDisposable {
    * `ExitInfo` once it is reaped and no member of its group runs. Idempotent and safe to call
    * concurrently: later calls join the first one's sequence (their `signal` can still escalate
    * it). Called after a natural exit, it still sweeps grandchildren left in the group and
-   * resolves with the natural `ExitInfo`. Throws `RangeError` for a negative or non-finite time.
+   * resolves with the natural `ExitInfo`. Throws `RangeError` (synchronously, changing nothing)
+   * for a negative or non-finite time or an unknown soft signal.
    */
   terminate(options?: TerminateProcessOptions): Promise<ExitInfo>;
 }

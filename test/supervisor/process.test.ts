@@ -224,6 +224,9 @@ describe('supervisor: process core (spawnGroup)', () => {
       });
       assert.equal(await firstLine(p.stdout!), 'ready');
       p.stdout!.resume();
+      assert.throws(() => p.terminate({ graceMs: -1 }), RangeError);
+      assert.throws(() => p.terminate({ softSignal: 'SIGNOPE' as 'SIGTERM' }), RangeError);
+      assert.equal(p.stopping, false, 'a refused terminate changes nothing');
       const first = p.terminate({ graceMs: 60_000 });
       const ac = new AbortController();
       const second = p.terminate({ graceMs: 1, signal: ac.signal });
