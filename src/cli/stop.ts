@@ -1,8 +1,8 @@
 /**
- * `sluice stop ID [--grace DURATION] [--no-wait] [--json]`: SIGTERM to the session's process
- * group, SIGKILL after the grace (default 2s; 0 kills at once); waits for the exit and prints the
- * outcome: `soft (signal SIGTERM)`, `hard (signal SIGKILL)`, `natural (exit 0)` when it had
- * already ended on its own.
+ * `sluice stop ID [--grace DURATION] [--no-wait] [--json]`: the soft signal (SIGTERM; SIGHUP for a
+ * PTY, a hung-up terminal) to the session's process group, SIGKILL after the grace (default 2s; 0
+ * kills at once); waits for the exit and prints the outcome: `soft (signal SIGTERM)`,
+ * `hard (signal SIGKILL)`, or `natural (exit 0)` when it had already ended on its own.
  */
 import type { Command } from 'commander';
 import {
@@ -24,7 +24,9 @@ interface StopFlags {
 export function register(program: Command): void {
   const cmd = program
     .command('stop')
-    .description('stop a session: SIGTERM, then SIGKILL after the grace; prints the outcome')
+    .description(
+      'stop a session: SIGTERM (SIGHUP for a PTY), SIGKILL after the grace; prints the outcome',
+    )
     .argument('<id>', 'the session id (or a unique prefix)')
     .option('--grace <duration>', 'time between SIGTERM and SIGKILL (default 2s)', parseDuration)
     .option('--no-wait', 'return at once instead of waiting for the exit');
