@@ -10,6 +10,7 @@ export { SpawnError, type SpawnErrorCode } from '../supervisor/index.js';
 export {
   Attachment,
   type AttachmentFrame,
+  type AttachmentHost,
   type AttachOptions,
   DEFAULT_ATTACH_QUEUE_BYTES,
   MAX_OUTPUT_FRAME_BYTES,

@@ -38,7 +38,14 @@ function track(sid: number): void {
   if (exitHooked) return;
   exitHooked = true;
   process.on('exit', () => {
-    for (const sid of live) signalSession(sid, 'SIGKILL');
+    for (const sid of live) {
+      try {
+        process.kill(sid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+      signalSession(sid, 'SIGKILL');
+    }
   });
 }
 
@@ -176,10 +183,10 @@ export class PtySession extends Session {
     if (!this.#reaped) {
       this.#stopBegan = true;
       this.#killSent = true;
-      signalSession(this.#pid, 'SIGKILL');
+      this.#signal('SIGKILL');
       await this.exited;
     }
-    signalSession(this.#pid, 'SIGKILL');
+    this.#signal('SIGKILL');
     await waitSessionGone(this.#pid, AFTER_KILL_MS);
     this.#closeMaster();
   }
@@ -189,23 +196,39 @@ export class PtySession extends Session {
     if (!this.#reaped) {
       this.#stopBegan = true;
       if (graceMs > 0) {
-        signalSession(this.#pid, soft);
+        this.#signal(soft);
         await this.#waitReaped(graceMs);
       }
       if (!this.#reaped) {
         this.#killSent = true;
-        signalSession(this.#pid, 'SIGKILL');
+        this.#signal('SIGKILL');
         await this.exited;
       }
     } else if (graceMs > 0) {
-      signalSession(this.#pid, soft);
+      this.#signal(soft);
     }
     // The leader is gone; end what it left in its session within what is left of the grace.
     const left = Math.max(0, started + graceMs - performance.now());
     if (!(await waitSessionGone(this.#pid, this.#killSent ? 0 : left))) {
-      signalSession(this.#pid, 'SIGKILL');
+      this.#signal('SIGKILL');
       await waitSessionGone(this.#pid, AFTER_KILL_MS);
     }
+  }
+
+  /**
+   * Signals the child itself (it is ours until reaped, so its pid cannot have been reused) and
+   * every process group of its session. Both: right after the fork the child has not yet called
+   * setsid, so its session has no member and only the pid reaches it.
+   */
+  #signal(sig: NodeJS.Signals): void {
+    if (!this.#reaped) {
+      try {
+        process.kill(this.#pid, sig);
+      } catch {
+        // already exited, not yet reaped
+      }
+    }
+    signalSession(this.#pid, sig);
   }
 
   #waitReaped(ms: number): Promise<void> {

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  AlreadyAttachedError,
+  type Attachment,
+  AttachmentClosedError,
+  type AttachmentFrame,
+  type AttachmentHost,
+  ReadOnlyAttachmentError,
+} from '../../src/sessions/index.js';
+import { OutputStream } from '../../src/sessions/output-stream.js';
+import { outputOf } from './lib-helpers.js';
+
+function makeStream(ringBytes = 1 << 20) {
+  const writes: string[] = [];
+  const host: AttachmentHost = {
+    sessionId: 'test',
+    writeInput: async (d) => {
+      writes.push(Buffer.from(d).toString());
+      return Buffer.byteLength(d);
+    },
+    closeInput: async () => {},
+    resize: () => {},
+    release: (a) => stream.release(a),
+  };
+  const stream = new OutputStream(host, 'stdout', ringBytes);
+  return { stream, writes };
+}
+
+function chunk(i: number, size: number): Buffer {
+  return Buffer.alloc(size, 97 + (i % 26));
+}
+
+/** Drains whatever is queued now. */
+function drain(a: Attachment): AttachmentFrame[] {
+  const out: AttachmentFrame[] = [];
+  for (let f = a.read(); f !== undefined; f = a.read()) out.push(f);
+  return out;
+}
+
+describe('attachments', () => {
+  it('replays the backlog, then delivers live output in order with absolute offsets', () => {
+    const { stream } = makeStream();
+    stream.push(Buffer.from('before '));
+    const a = stream.attach();
+    assert.equal(a.backlog.toString(), 'before ');
+    assert.equal(a.backlogOffset, 0);
+    assert.equal(a.missedBytes, 0);
+    stream.push(Buffer.from('one '));
+    stream.push(Buffer.from('two'));
+    const frames = drain(a);
+    assert.deepEqual(
+      frames.map((f) => (f.type === 'output' ? [f.offset, f.data.toString()] : f.type)),
+      [
+        [7, 'one '],
+        [11, 'two'],
+      ],
+    );
+    assert.equal(a.position, 14);
+  });
+
+  it('a slow client loses its oldest frames and is told how many bytes; a fast one loses none', () => {
+    const { stream } = makeStream();
+    const fast: AttachmentFrame[] = [];
+    const fastAtt = stream.attach({ readOnly: true });
+    fastAtt.on('frame', (f) => fast.push(f));
+    const slow = stream.attach({ readOnly: true, maxQueueBytes: 50_000 });
+    slow.pause(); // not reading at all
+    return new Promise<void>((resolve) => {
+      queueMicrotask(() => {
+        let total = 0;
+        for (let i = 0; i < 100; i++) {
+          stream.push(chunk(i, 10_000));
+          total += 10_000;
+        }
+        assert.equal(fastAtt.missedBytes, 0);
+        assert.equal(outputOf(fast).length, total);
+        assert.ok(slow.queuedBytes <= 50_000, `queue stays bounded (${slow.queuedBytes})`);
+        const got = drain(slow);
+        const missed = got.filter((f) => f.type === 'missed');
+        assert.equal(missed.length, 1);
+        assert.equal(got[0]!.type, 'missed', 'the gap is reported before what follows it');
+        const delivered = outputOf(got).length;
+        assert.equal(slow.missedBytes, total - delivered);
+        assert.equal((missed[0] as { bytes: number }).bytes, total - delivered);
+        assert.equal((missed[0] as { offset: number }).offset, total - delivered);
+        assert.equal(slow.position, total);
+        // What it got is exactly the stream's tail.
+        assert.deepEqual(outputOf(got), stream.snapshot(total - delivered).data);
+        resolve();
+      });
+    });
+  });
+
+  it('one writer per stream: a second gets AlreadyAttachedError, steal evicts with a stolen frame', async () => {
+    const { stream, writes } = makeStream();
+    const first = stream.attach();
+    const viewer = stream.attach({ readOnly: true });
+    assert.throws(() => stream.attach(), AlreadyAttachedError);
+    const thief = stream.attach({ steal: true });
+    stream.push(Buffer.from('after'));
+    const firstFrames = drain(first);
+    assert.deepEqual(firstFrames, [{ type: 'stolen' }]);
+    assert.equal(first.stolen, true);
+    assert.equal(first.closed, true);
+    await assert.rejects(first.write('x'), AttachmentClosedError);
+    await thief.write('typed');
+    assert.deepEqual(writes, ['typed']);
+    assert.equal(outputOf(drain(viewer)).toString(), 'after', 'viewers are not affected');
+    assert.equal(outputOf(drain(thief)).toString(), 'after');
+    await assert.rejects(viewer.write('x'), ReadOnlyAttachmentError);
+    assert.throws(() => viewer.resize(10, 10), ReadOnlyAttachmentError);
+    thief.detach();
+    const again = stream.attach(); // the seat is free once the writer detaches
+    again.detach();
+    viewer.detach();
+  });
+
+  it('detach and re-attach from the old position neither loses nor repeats output', () => {
+    const { stream } = makeStream();
+    const seen: Buffer[] = [];
+    let a = stream.attach();
+    seen.push(a.backlog);
+    for (let round = 0; round < 5; round++) {
+      stream.push(Buffer.from(`live-${round};`));
+      seen.push(outputOf(drain(a)));
+      stream.push(Buffer.from(`while-detached-${round};`));
+      const at = a.position;
+      a.detach();
+      stream.push(Buffer.from(`still-detached-${round};`));
+      a = stream.attach({ fromOffset: at });
+      assert.equal(a.missedBytes, 0);
+      seen.push(a.backlog);
+    }
+    a.detach();
+    assert.deepEqual(Buffer.concat(seen), stream.snapshot().data);
+  });
+
+  it('iterating: breaking out detaches and frees the seat; exit ends the iteration', async () => {
+    const { stream } = makeStream();
+    const a = stream.attach();
+    stream.push(Buffer.from('x'));
+    for await (const f of a) {
+      assert.equal(f.type, 'output');
+      break;
+    }
+    assert.equal(a.closed, true);
+    const b = stream.attach();
+    const done = (async () => {
+      const frames: AttachmentFrame[] = [];
+      for await (const f of b) frames.push(f);
+      return frames;
+    })();
+    stream.push(Buffer.from('y'));
+    stream.end();
+    const exitState = { exitCode: 0, signal: null, exitedAt: 1, outcome: 'natural' as const };
+    stream.finish(exitState);
+    assert.deepEqual(
+      (await done).map((f) => f.type),
+      ['output', 'eof', 'exit'],
+    );
+    const late = stream.attach();
+    assert.equal(late.backlog.toString(), 'xy', 'attaching after the exit still replays');
+    assert.deepEqual(drain(late), [
+      { type: 'eof', offset: 2 },
+      { type: 'exit', exitState },
+    ]);
+  });
+
+  it('the ring drops what it cannot keep, and an attach says how much it missed', () => {
+    const { stream } = makeStream(8);
+    stream.push(Buffer.from('0123456789abc'));
+    const a = stream.attach();
+    assert.equal(a.backlog.toString(), '56789abc');
+    assert.equal(a.missedBytes, 5);
+    const snap = stream.snapshot();
+    assert.equal(snap.missedBytes, 5);
+    assert.equal(snap.end, 13);
+    a.detach();
+  });
+});
