@@ -8,6 +8,7 @@
  * `'exit'` `(exitState)` once, after the last output was read. `exited` is the same as a promise.
  */
 import { EventEmitter } from 'node:events';
+import { constants as osConstants } from 'node:os';
 import type { Attachment, AttachmentHost, AttachOptions } from './attachment.js';
 import {
   InvalidArgumentError,
@@ -195,14 +196,18 @@ export abstract class Session extends EventEmitter<SessionEvents> {
    * outcome is `'soft'` when it ended before SIGKILL, `'hard'` when SIGKILL was needed. Called
    * again, it joins the stop under way; called after the exit, it sweeps what is left in the
    * group and resolves with the recorded exit. Throws `InvalidArgumentError` for a negative or
-   * non-finite `graceMs`.
+   * non-finite `graceMs` or a `softSignal` that is not a signal name.
    */
   terminate(options: TerminateOptions = {}): Promise<ExitState> {
     const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     if (typeof graceMs !== 'number' || !Number.isFinite(graceMs) || graceMs < 0) {
       throw new InvalidArgumentError(`graceMs must be a finite number >= 0, got ${graceMs}`);
     }
-    const done = this.stop(graceMs, options.softSignal);
+    const soft = options.softSignal;
+    if (soft !== undefined && !(typeof soft === 'string' && soft in osConstants.signals)) {
+      throw new InvalidArgumentError(`softSignal must be a signal name, got ${String(soft)}`);
+    }
+    const done = this.stop(graceMs, soft);
     return Promise.all([done, this.exited]).then(([, s]) => s);
   }
 

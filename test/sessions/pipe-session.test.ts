@@ -249,6 +249,10 @@ describe('pipe sessions', () => {
       try {
         const s = await reg.spawn({ argv: ['sleep', '1000'] });
         assert.throws(() => s.terminate({ graceMs: -1 }), InvalidArgumentError);
+        assert.throws(
+          () => s.terminate({ softSignal: 'SIGNOPE' as NodeJS.Signals }),
+          InvalidArgumentError,
+        );
         assert.equal((await s.terminate({ graceMs: 0 })).outcome, 'hard');
         await assert.rejects(reg.spawn({ argv: ['no-such-program-sluice'] }), (e: unknown) => {
           assert.ok(e instanceof SpawnError);
