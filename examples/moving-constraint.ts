@@ -11,12 +11,14 @@
  * elevated recently.
  *
  * Run:  npx tsx examples/moving-constraint.ts      (--json for one JSON line; MC_ITEMS shrinks it,
- *       --only-autorope skips the second run)
+ *       --only-autorope skips the second run, MC_STOP_AFTER_MOVE=N stops producing N windows
+ *       after the constraint moved)
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { autoRope, pipe, start, Topology, type WindowRecord } from '../src/flow/index.js'; // 'sluice/flow'
 
 const ITEMS = Number(process.env.MC_ITEMS ?? 700);
+const STOP_AFTER_MOVE = Number(process.env.MC_STOP_AFTER_MOVE ?? 0);
 const INTERVAL_MS = Number(process.env.MC_INTERVAL_MS ?? 100);
 const json = process.argv.includes('--json');
 const onlyAutoRope = process.argv.includes('--only-autorope');
@@ -65,7 +67,9 @@ async function run(naive: boolean): Promise<RunResult> {
     .freeze();
 
   let stored = 0;
+  let submitted = 0;
   let producing = true;
+  let movedAt: number | undefined;
   const marks: Array<{ record: WindowRecord; at: number; stored: number; producing: boolean }> = [];
   const ac = new AbortController();
   const auto = autoRope({
@@ -75,6 +79,7 @@ async function run(naive: boolean): Promise<RunResult> {
     elevate: { maxWorkers: 5, stages: ['embed'] },
     onWindow: (record) => {
       marks.push({ record, at: performance.now(), stored, producing });
+      if (record.reroped?.from !== undefined) movedAt ??= record.window;
       if (naive && record.reroped?.to === 'walk') {
         // What a naive rebalancer does when the constraint moves: feed the new drum from the old.
         embed.setWorkers(embed.stats().targetWorkers - 2);
@@ -86,7 +91,13 @@ async function run(naive: boolean): Promise<RunResult> {
   const t0 = performance.now();
   const producer = (async () => {
     try {
-      for (let i = 0; i < ITEMS; i++) await head.submit(i);
+      for (let i = 0; i < ITEMS; i++) {
+        const last = marks.at(-1)?.record.window ?? 0;
+        if (STOP_AFTER_MOVE > 0 && movedAt !== undefined && last >= movedAt + STOP_AFTER_MOVE)
+          break;
+        await head.submit(i);
+        submitted++;
+      }
     } finally {
       producing = false;
       head.closeInput();
@@ -97,7 +108,7 @@ async function run(naive: boolean): Promise<RunResult> {
   const seconds = (performance.now() - t0) / 1000;
   ac.abort();
   await auto.done;
-  if (stored !== ITEMS) throw new Error(`lost items: ${stored} of ${ITEMS}`);
+  if (stored !== submitted) throw new Error(`lost items: ${stored} of ${submitted}`);
 
   // Phases: before the first elevation, while embed is elevated, after the constraint moved.
   const firstElevation = marks.findIndex((m) => m.record.elevated);
@@ -131,9 +142,9 @@ async function run(naive: boolean): Promise<RunResult> {
   const history = auto.history();
   return {
     mode: naive ? 'naive rebalancer steals 2 embed workers' : 'autoRope',
-    items: ITEMS,
+    items: submitted,
     seconds: round(seconds, 2),
-    throughput: round(ITEMS / seconds, 1),
+    throughput: round(submitted / seconds, 1),
     steps: collapse(history.map((r) => r.step)),
     drums: collapse(history.map((r) => r.drum ?? '-')),
     phases,
