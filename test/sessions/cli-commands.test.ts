@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { withLeakCheck } from '../helpers/leaks.js';
 import { waitFor } from '../helpers/wait.js';
-import { CLI, ROOT, runCli, startDaemon, tempDir } from './daemon-harness.js';
+import { CLI_ARGS, ROOT, runCli, startDaemon, tempDir } from './daemon-harness.js';
 
 describe('sluice CLI against a live daemon', () => {
   test(
@@ -91,9 +91,9 @@ describe('sluice CLI against a live daemon', () => {
           'hi there from /tmp\none\ntwo\r\n\x00three',
         );
 
+        const late = await runCli(['send', ...s, idA, 'more']);
         const refusedRun = runCli(['rm', ...s, sleeper]);
-        const [late, refused, removed, soft] = await Promise.all([
-          runCli(['send', ...s, idA, 'more']),
+        const [refused, removed, soft] = await Promise.all([
           refusedRun,
           runCli(['rm', ...s, idA]),
           // stop (soft) once rm was refused: sleep dies of SIGTERM within the grace.
@@ -160,7 +160,7 @@ describe('sluice CLI against a live daemon', () => {
         await waitFor(async () => (await client.logs(sess.id)).data.length > 0);
         const follower = spawn(
           process.execPath,
-          ['--import', 'tsx', CLI, 'logs', '--follow', '--socket', d.socket, sess.id],
+          [...CLI_ARGS, 'logs', '--follow', '--socket', d.socket, sess.id],
           { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
         );
         let out = '';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { withLeakCheck } from '../helpers/leaks.js';
 import { waitFor } from '../helpers/wait.js';
-import { CLI, ROOT, startDaemon } from './daemon-harness.js';
+import { CLI_ARGS, ROOT, startDaemon } from './daemon-harness.js';
 
 const hasTmux = spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
 
@@ -41,16 +41,7 @@ describe('sluice attach in a real terminal', () => {
           ],
           pty: { rows: 24, cols: 80 },
         });
-        const attach = [
-          process.execPath,
-          '--import',
-          'tsx',
-          CLI,
-          'attach',
-          s.id,
-          '--socket',
-          d.socket,
-        ]
+        const attach = [process.execPath, ...CLI_ARGS, 'attach', s.id, '--socket', d.socket]
           .map(q)
           .join(' ');
         const script = `cd ${q(ROOT)}; ${attach}; echo "ATTACH-EXIT=$?"; ${attach}; echo "ATTACH-EXIT=$?"; sleep 60`;
