@@ -96,8 +96,9 @@ export interface Child extends EventEmitter<ChildEvents>, AsyncDisposable {
   readonly stdout: Readable;
   /**
    * The stdout lines of every process of this child, in order, without their newline (`\r\n`
-   * too). Ends when the child is done for good. At most 1024 lines wait for the consumer; past
-   * that stdout is paused, so the child blocks. Leaving the loop early drains the rest unread.
+   * too). Ends when the child is done for good. Once 1024 lines wait for the consumer stdout is
+   * paused, so the child blocks (the lines of the read that crossed the mark, at most 64 KiB of
+   * output, are queued too: memory stays bounded). Leaving the loop early drains the rest unread.
    * Call it (or `messages()`) once, before the child exits: stdout has one line reader (a second
    * call throws `ERR_STDOUT_TAKEN`), and output of a process that exited while nobody read its
    * stdout is discarded, as Node does. Later processes of a restarted child are always read.

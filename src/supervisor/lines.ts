@@ -108,9 +108,10 @@ const DONE: IteratorResult<string> = { done: true, value: undefined };
 const noop = () => {};
 
 /**
- * One async iterable of lines over several streams read one after the other. At most
- * `highWaterMark` lines wait for the consumer: past that the stream being read is paused (the
- * child then blocks writing, which is the backpressure). Streams added while another is being
+ * One async iterable of lines over several streams read one after the other. Once
+ * `highWaterMark` lines wait for the consumer the stream being read is paused (the child then
+ * blocks writing, which is the backpressure); the chunk that crossed the mark is split whole, so
+ * the queue holds at most `highWaterMark` lines plus one chunk's worth. Streams added while another is being
  * read are held (a `'readable'` listener keeps Node from draining them when their child exits)
  * and read in order. `finish()` says no stream will follow; iteration ends once the last one has.
  * `return()` (a `break` in `for await`) drops what is queued and drains the rest unread.

@@ -75,19 +75,23 @@ describe('supervisor: lines() on a real child', () => {
   test(
     'a slow consumer pauses stdout (bounded queue) and loses nothing',
     withLeakCheck(async () => {
-      const N = 500_000; // 1 MB: far past the socket buffer (~200 KiB) and the stream's own
-      const child = await supervise({ cmd: ['sh', '-c', `yes | head -n ${N}`] });
+      // 2 MB in 100-byte lines: far past what the kernel (~200 KiB), the stream (~64 KiB) and the
+      // feed (1024 lines plus one 64 KiB read) can hold, so the child must block.
+      const N = 20_000;
+      const line = 'y'.repeat(99);
+      const child = await supervise({ cmd: ['sh', '-c', `yes ${line} | head -n ${N}`] });
       const it = child.lines();
-      assert.equal((await it.next()).value, 'y');
+      assert.equal((await it.next()).value, line);
       // The consumer stops: the feed fills its 1024 lines and pauses the pipe; the child blocks.
       await waitFor(() => child.stdout.isPaused(), { message: 'stdout paused' });
       assert.equal(child.running, true, 'the child is held by backpressure');
       let n = 1;
+      let wrong = 0;
       for (let r = await it.next(); !r.done; r = await it.next()) {
-        assert.equal(r.value, 'y');
+        if (r.value !== line) wrong++;
         n++;
       }
-      assert.equal(n, N);
+      assert.deepEqual([n, wrong], [N, 0]);
       assert.equal((await child.done).code, 0);
     }),
   );
@@ -95,7 +99,7 @@ describe('supervisor: lines() on a real child', () => {
   test(
     'leaving the loop early drains the rest, so the child is never blocked',
     withLeakCheck(async () => {
-      const child = await supervise({ cmd: ['sh', '-c', 'yes | head -n 300000'] });
+      const child = await supervise({ cmd: ['sh', '-c', 'yes | head -n 250000'] });
       let n = 0;
       for await (const _ of child.lines()) if (++n === 10) break;
       const info = await child.done;

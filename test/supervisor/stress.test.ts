@@ -53,7 +53,8 @@ describe('supervisor: stress', () => {
       const h0 = handles();
       const t0 = performance.now();
       for (let i = 0; i < CYCLES; i++) {
-        const child = await supervise({ cmd: ['cat'] });
+        // A generous EOF wait: on a loaded machine cat may take a while to be scheduled.
+        const child = await supervise({ cmd: ['cat'], stopEofMs: 10_000 });
         const info = await child.stop();
         assert.equal(info.outcome, 'soft');
         assert.equal(info.code, 0, 'cat ended on EOF, with no signal');
