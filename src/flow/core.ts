@@ -83,7 +83,11 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   forwarded = 0;
   dropped = 0;
   serviceTimeMs = 0;
-  idleTimeMs = 0;
+  /** Lifetimes of retired workers (ms); idle time is derived from lifetimes (see idleTime). */
+  private retiredLifeMs = 0;
+  /** Every live worker, retiring ones included. */
+  private live: Worker<T, R>[] = [];
+  private finishedAt = 0;
   outputBlockedTimeMs = 0;
   inFlightWeight = 0;
 
@@ -209,9 +213,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     this.submitted++;
     if (!this.driving && this.queue.length === 0 && this.idle.length > 0) {
       const worker = this.idle.pop() as Worker<T, R>;
-      const t = performance.now();
-      this.idleTimeMs += t - worker.idleSince;
-      worker.start(item, w, t);
+      worker.start(item, w, Number.NaN);
       return;
     }
     this.queue.push(item);
@@ -243,9 +245,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
           const worker = this.idle.pop() as Worker<T, R>;
           const item = this.queue.shift() as T;
           const w = this.queueWeights === undefined ? 1 : (this.queueWeights.shift() as number);
-          const t = performance.now();
-          this.idleTimeMs += t - worker.idleSince;
-          worker.start(item, w, t);
+          worker.start(item, w, Number.NaN);
         }
         const rope = this.rope;
         while (rope.waiters.length > 0 && !this.inputClosed) {
@@ -269,14 +269,13 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     worker.busy = false;
     this.rope.release(worker.weight);
     if (worker.retiring) {
-      this.activeWorkers--;
+      this.retire(worker);
     } else if (!this.driving && this.queue.length > 0) {
       // The hot path: chain straight into the next item, reusing the hand-off timestamp.
       const item = this.queue.shift() as T;
       const w = this.queueWeights === undefined ? 1 : (this.queueWeights.shift() as number);
       worker.start(item, w, now);
     } else {
-      worker.idleSince = Number.isNaN(now) ? performance.now() : now;
       this.idle.push(worker);
     }
     if (
@@ -293,6 +292,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   private addWorker(now: number): void {
     const w = new Worker<T, R>(this, now);
     this.workers.push(w);
+    this.live.push(w);
     this.idle.push(w);
     this.activeWorkers++;
   }
@@ -309,13 +309,35 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
         w.retiring = true;
       } else {
         this.idle.splice(this.idle.indexOf(w), 1);
-        this.idleTimeMs += t - w.idleSince;
-        this.activeWorkers--;
+        this.retire(w, t);
       }
     }
     this.rope.setCeiling(this.capacity + n);
     this.drive();
     return n;
+  }
+
+  private retire(w: Worker<T, R>, now = performance.now()): void {
+    this.activeWorkers--;
+    this.live.splice(this.live.indexOf(w), 1);
+    this.retiredLifeMs += now - w.bornAt;
+  }
+
+  /**
+   * Idle time, derived rather than clocked at every idle/busy switch (which would cost two clock
+   * reads per item): a worker's life is idle, in fn, or holding a result, so idle = the workers'
+   * summed lifetimes - service time - output-blocked time - what busy workers are in the middle
+   * of. Exact whenever those are; never negative.
+   */
+  private idleTime(): number {
+    const now = this.finished ? this.finishedAt : performance.now();
+    let life = this.retiredLifeMs;
+    let busy = 0;
+    for (const w of this.live) {
+      life += now - w.bornAt;
+      if (w.busy) busy += w.busyFor(now);
+    }
+    return Math.max(0, life - this.serviceTimeMs - this.outputBlockedTimeMs - busy);
   }
 
   setMaxWIP(n: number): number {
@@ -375,7 +397,9 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     }
     this.finished = true;
     const t = performance.now();
-    for (const w of this.idle) this.idleTimeMs += t - w.idleSince;
+    for (const w of this.live) this.retiredLifeMs += t - w.bornAt;
+    this.finishedAt = t;
+    this.live = [];
     this.idle = [];
     this.workers = [];
     this.activeWorkers = 0;
@@ -387,6 +411,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
       : this.parent?.aborted
         ? this.parent.reason
         : undefined;
+    this.hist?.close();
     this.output.close();
     this.resolveDone();
   }
@@ -403,7 +428,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
       forwarded: this.forwarded,
       dropped: this.dropped,
       serviceTimeMs: this.serviceTimeMs,
-      idleTimeMs: this.idleTimeMs,
+      idleTimeMs: this.idleTime(),
       outputBlockedTimeMs: this.outputBlockedTimeMs,
       bufferedDepth: this.queue.length,
       inFlightWeight: this.inFlightWeight,

@@ -2,31 +2,90 @@
  * The service-time distribution, kept only when `trackServiceTime` is on: one HDR histogram per
  * stage (hdr-histogram-js, 2 significant digits, so about 1% precision) over 1 ns .. 10 min,
  * recorded in nanoseconds. A stage is single-threaded in Node, so toc's per-worker histograms
- * and their merge are not needed. Internal to flow.
+ * and their merge are not needed.
+ *
+ * hdr-histogram-js records about four times faster in its WebAssembly build than in plain JS, so
+ * the first tracking stage starts loading it (asynchronously: compiling it takes 100–200 ms);
+ * until it is ready a stage records into a JS histogram, then moves those counts over. WASM
+ * memory is not garbage-collected: a stage frees its histogram when it finishes (keeping the
+ * final summary), and a FinalizationRegistry frees those of stages dropped unfinished.
+ * Internal to flow.
  */
 import hdr from 'hdr-histogram-js';
 import type { ServiceTimeSummary } from './stats.js';
 
 const MAX_NS = 10 * 60 * 1e9;
 
-export class ServiceTimeHistogram {
-  private readonly h = hdr.build({
+type Histogram = ReturnType<typeof hdr.build>;
+
+let wasm: 'idle' | 'loading' | 'ready' | 'failed' = 'idle';
+
+function loadWasm(): void {
+  if (wasm !== 'idle') return;
+  wasm = 'loading';
+  hdr.initWebAssembly().then(
+    () => {
+      wasm = 'ready';
+    },
+    () => {
+      wasm = 'failed';
+    },
+  );
+}
+
+function build(useWebAssembly: boolean): Histogram {
+  return hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: MAX_NS,
     numberOfSignificantValueDigits: 2,
     bitBucketSize: 32,
     autoResize: false,
-    useWebAssembly: false,
+    useWebAssembly,
   });
+}
+
+const freeing = new FinalizationRegistry<Histogram>((h) => h.destroy());
+
+export class ServiceTimeHistogram {
+  private h: Histogram;
+  private isWasm = false;
   private underflow = 0;
   private overflow = 0;
+  private final: ServiceTimeSummary | undefined;
+
+  constructor() {
+    loadWasm();
+    this.h = build(false);
+    this.upgrade();
+  }
+
+  /** Moves to the WASM histogram once it is loaded (counts carried over). */
+  private upgrade(): void {
+    if (wasm !== 'ready' || this.isWasm) return;
+    const w = build(true);
+    if (this.h.totalCount > 0) w.add(this.h);
+    this.h = w;
+    this.isWasm = true;
+    freeing.register(this, w, this);
+  }
 
   /** Records one service time given in milliseconds. */
   record(ms: number): void {
+    if (!this.isWasm && wasm === 'ready') this.upgrade();
     const ns = Math.round(ms * 1e6);
     if (ns < 1) this.underflow++;
     else if (ns > MAX_NS) this.overflow++;
     else this.h.recordValue(ns);
+  }
+
+  /** The stage finished: keep the summary, free the histogram. */
+  close(): void {
+    if (this.final !== undefined) return;
+    this.final = this.summary();
+    if (this.isWasm) {
+      freeing.unregister(this);
+      this.h.destroy();
+    }
   }
 
   /**
@@ -35,6 +94,7 @@ export class ServiceTimeHistogram {
    * instead, so count + underflow + overflow = items whose fn ran.
    */
   summary(): ServiceTimeSummary {
+    if (this.final !== undefined) return { ...this.final };
     const h = this.h;
     const count = h.totalCount;
     const ms = (ns: number) => ns / 1e6;

@@ -3,14 +3,16 @@
  * 80–200 ns here — more than a no-op `fn` and most of a stage's per-item cost — so a stage times
  * every call only where that is cheap relative to the work or asked for:
  *
- * - every call when `trackServiceTime` is on (the histogram needs each), once `fn` has returned a
- *   promise (async work: the clock is noise next to it), and for the next 1024 calls after a
- *   timed synchronous call took 50 µs or more;
+ * - every call once `fn` has returned a promise (async work: the clock is noise next to it), and
+ *   for the next 1024 calls after a timed synchronous call took 50 µs or more; every call's
+ *   service time also when `trackServiceTime` is on (the histogram needs each);
  * - otherwise (a fast synchronous `fn`) the first 16 calls and then one call in 16; each untimed
- *   call adds the running mean (EWMA, 1/8) of the timed ones to `serviceTimeMs`, and its result's
- *   wait for a reader adds the running mean of the timed waits to `outputBlockedTimeMs`.
+ *   call adds the running mean (EWMA, 1/8) of the timed ones to `serviceTimeMs`. A result's wait
+ *   for a reader is sampled the same way, on its own count, and untimed waits add the running
+ *   mean of the timed ones to `outputBlockedTimeMs`.
  *
- * Idle time is always measured (a worker going idle is off the hot path). Internal to flow.
+ * Idle time is not clocked at all: it is what is left of the workers' lifetimes (see
+ * `StageCore.idleTime`). Internal to flow.
  */
 
 const SAMPLE_EVERY = 16;
@@ -20,23 +22,26 @@ const SLOW_MS = 0.05;
 const SLOW_WINDOW = 1024;
 
 export class Timing {
-  /** Time every call (trackServiceTime, or fn was seen to be async). */
-  private always: boolean;
+  /** trackServiceTime: every call's service time. */
+  private readonly track: boolean;
+  /** fn was seen to return a promise: time everything. */
+  private async = false;
   private slowLeft = 0;
   private countdown = 1;
+  private blockedCountdown = 1;
   private samples = 0;
   /** Running means of timed service and output-blocked times (ms). */
   serviceEstimate = 0;
   blockedEstimate = 0;
   private blockedSamples = 0;
 
-  constructor(always: boolean) {
-    this.always = always;
+  constructor(track: boolean) {
+    this.track = track;
   }
 
   /** Whether the call about to start is timed. */
   timeNext(): boolean {
-    if (this.always) return true;
+    if (this.track || this.async) return true;
     if (this.slowLeft > 0) {
       this.slowLeft--;
       return true;
@@ -48,9 +53,19 @@ export class Timing {
     return false;
   }
 
+  /** Whether the wait of a timed result for its reader is timed. */
+  timeBlocked(): boolean {
+    if (this.async || this.slowLeft > 0) return true;
+    if (this.blockedSamples < WARMUP || --this.blockedCountdown <= 0) {
+      this.blockedCountdown = SAMPLE_EVERY;
+      return true;
+    }
+    return false;
+  }
+
   /** fn returned a promise: from now on every call is timed. */
   sawAsync(): void {
-    this.always = true;
+    this.async = true;
   }
 
   service(ms: number): void {

@@ -42,7 +42,7 @@ export class Worker<T, R> {
   /** Asked to retire while busy: it leaves once its result is taken. */
   retiring = false;
   weight = 1;
-  idleSince: number;
+  readonly bornAt: number;
   private t0 = 0;
   /** When the result was ready; NaN when the call was not timed. */
   private readyAt = 0;
@@ -57,7 +57,7 @@ export class Worker<T, R> {
     private readonly host: WorkerHost<T, R>,
     now: number,
   ) {
-    this.idleSince = now;
+    this.bornAt = now;
     this.onFulfilled = (value) => this.succeed(value);
     this.onRejected = (error) => this.fail(error);
   }
@@ -151,12 +151,18 @@ export class Worker<T, R> {
     if (failFast) host.abort(error);
   }
 
+  /** How long the current item has kept this worker busy so far (0 when untimed). */
+  busyFor(now: number): number {
+    if (this.result !== undefined) return Number.isNaN(this.readyAt) ? 0 : now - this.readyAt;
+    return this.timed ? now - this.t0 : 0;
+  }
+
   /** The reader took the result. */
   taken(direct: boolean): void {
     const host = this.host;
     let t = this.readyAt;
     if (!direct) {
-      if (this.timed) {
+      if (this.timed && !Number.isNaN(this.readyAt) && host.timing.timeBlocked()) {
         t = performance.now();
         const d = t - this.readyAt;
         host.outputBlockedTimeMs += d;
