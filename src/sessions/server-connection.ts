@@ -24,6 +24,8 @@ import {
 
 /** Answers beyond this many unsent bytes pause reading from the client. */
 const WRITE_HIGH_WATER = 8 * 1024 * 1024;
+/** How long a new connection may take to send `hello`. */
+const HELLO_TIMEOUT_MS = 10_000;
 /** How long a closing connection may take to flush its last reply before it is destroyed. */
 const CLOSE_FLUSH_MS = 1000;
 
@@ -110,6 +112,15 @@ export class ServerConnection {
       // A client that vanished mid-write (EPIPE, ECONNRESET): 'close' follows and cleans up.
     });
     socket.on('close', () => this.onClose());
+    // A connection that never says hello does not hold an fd forever.
+    const helloTimer = setTimeout(() => {
+      if (!this.greeted && !this.closing) {
+        this.replyError(0, 'protocol', `no hello within ${HELLO_TIMEOUT_MS} ms`);
+        this.close();
+      }
+    }, HELLO_TIMEOUT_MS);
+    helloTimer.unref();
+    socket.once('close', () => clearTimeout(helloTimer));
   }
 
   /** Whether this connection has turned into an attach stream. */

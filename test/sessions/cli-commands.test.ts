@@ -6,6 +6,11 @@ import { withLeakCheck } from '../helpers/leaks.js';
 import { waitFor } from '../helpers/wait.js';
 import { CLI_ARGS, ROOT, runCli, startDaemon, tempDir } from './daemon-harness.js';
 
+/** A session that echoes one line and exits 7. */
+async function c7(client: { spawn(o: { argv: string[] }): Promise<{ id: string }> }) {
+  return (await client.spawn({ argv: ['sh', '-c', 'read l; echo "got $l"; exit 7'] })).id;
+}
+
 describe('sluice CLI against a live daemon', () => {
   test(
     'spawn, ls by originator, logs without consuming, send, --eof, stop, rm, purge',
@@ -149,7 +154,7 @@ describe('sluice CLI against a live daemon', () => {
   );
 
   test(
-    'logs --follow prints the backlog, then live output, and ends when the session exits',
+    'logs --follow prints the backlog, then live output, and ends at the exit; attach forwards stdin',
     withLeakCheck(async () => {
       const d = await startDaemon();
       try {
@@ -180,6 +185,12 @@ describe('sluice CLI against a live daemon', () => {
           // drain to the end
         }
         assert.equal(w.ended?.reason, 'exited');
+
+        // attach with stdin from a pipe: forwards it, prints the output, exits with the status.
+        const seven = await c7(client);
+        const att = await runCli(['attach', '--socket', d.socket, seven], { input: 'hi\n' });
+        assert.equal(att.stdout, 'got hi\n');
+        assert.equal(att.code, 7, att.stderr);
       } finally {
         await d.stop();
       }
