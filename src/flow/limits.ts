@@ -18,7 +18,10 @@ export interface LimitManagerOptions {
   applyCount?: (n: number) => unknown;
   /** Applies a weight limit (typically `stage.setMaxWIPWeight`). */
   applyWeight?: (n: number) => unknown;
-  /** The count limit with no proposal (typically the stage's maxWIP when built). */
+  /**
+   * The count limit with no proposal (typically the stage's maxWIP when built). Without one,
+   * withdrawing the last proposal leaves the last applied limit in place.
+   */
   defaultCount?: number;
   /** The weight limit with no proposal; 0 means weight limiting off (the default). */
   defaultWeight?: number;
