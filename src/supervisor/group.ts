@@ -90,6 +90,9 @@ export class Group implements GroupProcess {
             ? 'hard'
             : 'soft';
         this.#exitInfo = { code, signal, outcome, exitedAt: Date.now() };
+        // Learn now whether the group is empty: once it is, its id may be reused by an unrelated
+        // group, so `kill()` must never signal it again.
+        this.#groupPresent();
         for (const w of this.#exitWaiters) w();
         this.#exitWaiters.clear();
         this.#settleStdio();
