@@ -58,4 +58,13 @@ describe('leak checker', () => {
     );
     await assertNoLeaks(before);
   });
+
+  test('kills a leaked child that shares our process group without signalling the group', async () => {
+    const before = snapshotResources();
+    const child = spawn('sleep', ['100'], { stdio: 'ignore' }); // not detached: our group
+    const exit = new Promise((r) => child.once('exit', (_c, s) => r(s)));
+    await assert.rejects(assertNoLeaks(before, { timeoutMs: 50 }), LeakError);
+    assert.equal(await exit, 'SIGKILL');
+    await assertNoLeaks(before); // and we are still here to check
+  });
 });

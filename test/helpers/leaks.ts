@@ -11,7 +11,13 @@
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { childProcesses, type OpenFd, openFds, type ProcStat } from '../../src/proc/index.js';
+import {
+  childProcesses,
+  type OpenFd,
+  openFds,
+  ownProcessGroup,
+  type ProcStat,
+} from '../../src/proc/index.js';
 
 export interface ResourceSnapshot {
   fds: OpenFd[];
@@ -129,10 +135,13 @@ export class LeakError extends Error {
 
 function killLeakedChildren(before: ResourceSnapshot): void {
   const old = new Set(before.children.map((c) => c.pid));
+  const ownGroup = ownProcessGroup();
   for (const c of childProcesses()) {
     if (old.has(c.pid) || c.state === 'Z') continue;
-    for (const target of [-c.pgrp, c.pid]) {
-      if (target === 0 || target === -process.pid || Math.abs(target) <= 1) continue;
+    // A child that leads its own group takes its grandchildren with it; one that shares our group
+    // is killed alone: signalling our own group would kill this test run and whoever started it.
+    const targets = c.pgrp === c.pid && c.pgrp !== ownGroup ? [-c.pgrp, c.pid] : [c.pid];
+    for (const target of targets) {
       try {
         process.kill(target, 'SIGKILL');
       } catch {
