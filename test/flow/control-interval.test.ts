@@ -11,7 +11,9 @@ import {
   FlowConfigError,
   IntervalSampler,
   memoryFever,
+  observeInterval,
   readMemoryInfo,
+  Topology,
 } from '../../src/flow/index.js';
 import { FakeClock, mkStats } from './control-fakes.js';
 
@@ -151,6 +153,41 @@ describe('IntervalSampler', () => {
     assert.equal(sampler.snapshot('a').approxUtilization, 0.6);
     assert.equal(sampler.stats('a')?.completed, 30);
     assert.deepEqual(sampler.names, ['a']);
+  });
+});
+
+describe('IntervalSampler over a topology', () => {
+  it('samples every stage in one turn and feeds observeInterval', () => {
+    const clock = new FakeClock();
+    const a = { s: mkStats({ activeWorkers: 2 }) };
+    const b = { s: mkStats({ activeWorkers: 1 }) };
+    const t = new Topology()
+      .addStage('a', () => a.s)
+      .addStage('b', { stats: () => b.s })
+      .addEdge('a', 'b')
+      .freeze();
+    const sampler = new IntervalSampler(t, { now: clock.now });
+    assert.deepEqual(sampler.names, ['a', 'b']);
+    sampler.sample();
+    clock.advance(1000);
+    a.s = { ...a.s, completed: 40, serviceTimeMs: 1500, idleTimeMs: 500, submitted: 40 };
+    b.s = { ...b.s, completed: 40, serviceTimeMs: 900, bufferedDepth: 4 };
+    const ivs = sampler.sample();
+    assert.deepEqual([...ivs.keys()], ['a', 'b']);
+    assert.deepEqual(observeInterval('a', ivs.get('a')!), {
+      stage: 'a',
+      busyWork: 1500,
+      capacityWork: 2000,
+      idleWork: 500,
+      blockedWork: 0,
+      arrivals: 40,
+      completions: 40,
+      failures: 0,
+      queueDepth: 0,
+      workers: 2,
+    });
+    assert.equal(ivs.get('b')!.approxUtilization, 0.9);
+    assert.equal(ivs.get('b')!.queueGrowthRate, 4);
   });
 });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
   delta,
   FlowConfigError,
@@ -377,5 +378,36 @@ describe('LimitManager', () => {
     assert.throws(() => lm.proposeCount('default', 2), /other than "default"/);
     assert.throws(() => lm.proposeCount('', 2), FlowConfigError);
     assert.throws(() => new LimitManager({ defaultCount: 0 }), FlowConfigError);
+  });
+
+  it('always applies the smallest live proposal, or the default (property)', () => {
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant('propose' as const),
+        source: fc.constantFrom('a', 'b', 'c'),
+        n: fc.integer({ min: 1, max: 50 }),
+      }),
+      fc.record({ kind: fc.constant('withdraw' as const), source: fc.constantFrom('a', 'b', 'c') }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        let applied = 30;
+        const lm = new LimitManager({ applyCount: (n) => (applied = n), defaultCount: 30 });
+        const live = new Map<string, number>();
+        for (const o of ops) {
+          if (o.kind === 'propose') {
+            lm.proposeCount(o.source, o.n);
+            live.set(o.source, o.n);
+          } else {
+            lm.withdrawCount(o.source);
+            live.delete(o.source);
+          }
+          const want = live.size > 0 ? Math.min(...live.values()) : 30;
+          assert.equal(lm.effective().count, want);
+          assert.equal(applied, want);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
