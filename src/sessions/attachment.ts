@@ -20,54 +20,22 @@
  * ring still keeps it; otherwise the gap is counted in `missedBytes`).
  */
 import { EventEmitter } from 'node:events';
+import {
+  type AttachmentFrame,
+  type AttachmentHost,
+  DEFAULT_ATTACH_QUEUE_BYTES,
+  MAX_OUTPUT_FRAME_BYTES,
+} from './attachment-types.js';
 import { AttachmentClosedError, InvalidArgumentError, ReadOnlyAttachmentError } from './errors.js';
-import type { ExitState, StreamName } from './types.js';
+import type { StreamName } from './types.js';
 
-/** Largest output frame handed to a client; bigger chunks are split. */
-export const MAX_OUTPUT_FRAME_BYTES = 64 * 1024;
-
-/** The default bound of one attachment's queue of undelivered output. */
-export const DEFAULT_ATTACH_QUEUE_BYTES = 1024 * 1024;
-
-/** What an attachment delivers, in stream order. */
-export type AttachmentFrame =
-  /** Output bytes; `offset` is the absolute stream offset of `data[0]`. */
-  | { type: 'output'; data: Buffer; offset: number }
-  /**
-   * `bytes` bytes of output were dropped from this client's queue because it fell behind;
-   * delivery resumes at absolute offset `offset`.
-   */
-  | { type: 'missed'; bytes: number; offset: number }
-  /** The stream reached its end at `offset` (the child and its group closed it). */
-  | { type: 'eof'; offset: number }
-  /** The session's child exited and its output was read to the end. The last frame. */
-  | { type: 'exit'; exitState: ExitState }
-  /** Another client took the writer seat with `steal`. The last frame. */
-  | { type: 'stolen' };
-
-/** What an attachment needs from its session; the session supplies it. */
-export interface AttachmentHost {
-  readonly sessionId: string;
-  writeInput(data: string | Uint8Array): Promise<number>;
-  closeInput(): Promise<void>;
-  resize(rows: number, cols: number): void;
-  release(attachment: Attachment): void;
-}
-
-/** Options of `Session.attach`. */
-export interface AttachOptions {
-  /** Take the writer seat from whoever holds it; they get a `stolen` frame and end. */
-  steal?: boolean;
-  /** Watch only: never takes the writer seat, cannot write or resize. Any number may watch. */
-  readOnly?: boolean;
-  /**
-   * Absolute offset to replay the backlog from. Default: the oldest byte the ring keeps. Give a
-   * previous attachment's `position` to get only what it had not delivered.
-   */
-  fromOffset?: number;
-  /** Bound of this client's queue of undelivered output, in bytes. Default 1 MiB. */
-  maxQueueBytes?: number;
-}
+export {
+  type AttachmentFrame,
+  type AttachmentHost,
+  type AttachOptions,
+  DEFAULT_ATTACH_QUEUE_BYTES,
+  MAX_OUTPUT_FRAME_BYTES,
+} from './attachment-types.js';
 
 interface Waiter {
   resolve(result: IteratorResult<AttachmentFrame>): void;
@@ -75,6 +43,10 @@ interface Waiter {
 
 let nextAttachmentNumber = 1;
 
+/**
+ * One client's attachment to one stream (see the module comment for its guarantees). Made by
+ * `Session.attach`; the client consumes it or calls `detach()`, which frees its seat and queue.
+ */
 export class Attachment extends EventEmitter implements AsyncIterable<AttachmentFrame> {
   /** Unique within this process; useful in logs. */
   readonly number = nextAttachmentNumber++;

@@ -25,6 +25,10 @@ export interface Snapshot {
   eof: boolean;
 }
 
+/**
+ * A stream's ring, writer seat and viewers. Internal to sessions: `Session` owns one per stream
+ * and is the only caller of `push`, `end` and `finish`.
+ */
 export class OutputStream {
   readonly name: StreamName;
   readonly ring: RingBuffer;

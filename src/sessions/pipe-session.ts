@@ -17,6 +17,10 @@ import type { SessionKind, StreamName } from './types.js';
 /** After SIGKILL a group ends in microseconds; past this we stop waiting. */
 const AFTER_KILL_MS = 5000;
 
+/**
+ * A session on pipes (see the module comment). Made by `SessionRegistry.spawn`; released (fds
+ * closed, group swept) by the registry's `remove`, `purgeExited` or `shutdown`.
+ */
 export class PipeSession extends Session {
   readonly kind: SessionKind = 'pipe';
   readonly mergeStderr: boolean;

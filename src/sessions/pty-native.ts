@@ -19,6 +19,7 @@ export interface NativeTerm {
   pty: string;
 }
 
+/** node-pty's native functions sessions call (its `fork` and `resize`). */
 export interface PtyNative {
   fork(
     file: string,

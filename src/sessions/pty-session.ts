@@ -70,6 +70,10 @@ export function checkSize(rows: unknown, cols: unknown): PtySize {
   return { rows: rows as number, cols: cols as number };
 }
 
+/**
+ * A session on a PTY (see the module comment). Made by `SessionRegistry.spawn` with `pty`; its
+ * master fd is closed right after the exit is recorded, its processes swept on release.
+ */
 export class PtySession extends Session {
   readonly kind: SessionKind = 'pty';
   readonly #pid: number;

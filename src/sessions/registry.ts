@@ -43,6 +43,7 @@ function positiveInt(name: string, v: unknown, fallback: number): number {
   return v;
 }
 
+/** The sessions one owner holds (see the module comment); `shutdown` leaves nothing running. */
 export class SessionRegistry {
   readonly ringBytes: number;
   readonly attachQueueBytes: number;

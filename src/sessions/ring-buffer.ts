@@ -27,6 +27,7 @@ export interface RingRead {
   missed: number;
 }
 
+/** The byte ring (see the module comment). Not thread-safe; never throws on `write`. */
 export class RingBuffer {
   readonly capacity: number;
   #buf: Buffer;

@@ -61,11 +61,16 @@ export function quoteWord(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
+/** The events a session emits: `output` per chunk read, `exit` once after the last output. */
 export interface SessionEvents {
   output: [stream: StreamName, chunk: Buffer, offset: number];
   exit: [exitState: ExitState];
 }
 
+/**
+ * One session (see the module comment). Its child is always reaped and, once the registry
+ * releases it, nothing of it is left: no fd, no process of its group, no attachment.
+ */
 export abstract class Session extends EventEmitter<SessionEvents> {
   readonly id: string;
   abstract readonly kind: SessionKind;

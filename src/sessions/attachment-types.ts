@@ -1,0 +1,52 @@
+/**
+ * The data types and limits of attachments: the frames a client receives, the options of
+ * `Session.attach`, and what an attachment needs from its session.
+ */
+import type { Attachment } from './attachment.js';
+import type { ExitState } from './types.js';
+
+/** Largest output frame handed to a client; bigger chunks are split. */
+export const MAX_OUTPUT_FRAME_BYTES = 64 * 1024;
+
+/** The default bound of one attachment's queue of undelivered output. */
+export const DEFAULT_ATTACH_QUEUE_BYTES = 1024 * 1024;
+
+/** What an attachment delivers, in stream order. */
+export type AttachmentFrame =
+  /** Output bytes; `offset` is the absolute stream offset of `data[0]`. */
+  | { type: 'output'; data: Buffer; offset: number }
+  /**
+   * `bytes` bytes of output were dropped from this client's queue because it fell behind;
+   * delivery resumes at absolute offset `offset`.
+   */
+  | { type: 'missed'; bytes: number; offset: number }
+  /** The stream reached its end at `offset` (the child and its group closed it). */
+  | { type: 'eof'; offset: number }
+  /** The session's child exited and its output was read to the end. The last frame. */
+  | { type: 'exit'; exitState: ExitState }
+  /** Another client took the writer seat with `steal`. The last frame. */
+  | { type: 'stolen' };
+
+/** What an attachment needs from its session; the session supplies it. */
+export interface AttachmentHost {
+  readonly sessionId: string;
+  writeInput(data: string | Uint8Array): Promise<number>;
+  closeInput(): Promise<void>;
+  resize(rows: number, cols: number): void;
+  release(attachment: Attachment): void;
+}
+
+/** Options of `Session.attach`. */
+export interface AttachOptions {
+  /** Take the writer seat from whoever holds it; they get a `stolen` frame and end. */
+  steal?: boolean;
+  /** Watch only: never takes the writer seat, cannot write or resize. Any number may watch. */
+  readOnly?: boolean;
+  /**
+   * Absolute offset to replay the backlog from. Default: the oldest byte the ring keeps. Give a
+   * previous attachment's `position` to get only what it had not delivered.
+   */
+  fromOffset?: number;
+  /** Bound of this client's queue of undelivered output, in bytes. Default 1 MiB. */
+  maxQueueBytes?: number;
+}
