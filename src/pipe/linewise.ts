@@ -72,7 +72,10 @@ export function scanner(
   );
 }
 
-type Splitter = (buffered: string, eof: boolean) => { tokens: string[]; rest: string };
+type Splitter = ((buffered: string, eof: boolean) => { tokens: string[]; rest: string }) & {
+  /** Set for plain separators: the scan loop then splits inline, without token arrays. */
+  separator?: string;
+};
 
 function makeSplitter(name: string, split: Split): Splitter {
   if (split === 'lines') return bySeparator('\n', false);
@@ -87,7 +90,7 @@ function makeSplitter(name: string, split: Split): Splitter {
 }
 
 function bySeparator(sep: string, dropEmpty: boolean): Splitter {
-  return (text, eof) => {
+  const f: Splitter = (text, eof) => {
     const tokens: string[] = [];
     let from = 0;
     for (;;) {
@@ -104,6 +107,8 @@ function bySeparator(sep: string, dropEmpty: boolean): Splitter {
     }
     return { tokens, rest };
   };
+  if (!dropEmpty) f.separator = sep;
+  return f;
 }
 
 function byRegExp(re: RegExp): Splitter {
@@ -146,7 +151,8 @@ async function scan(
 ): Promise<void> {
   const decoder = new StringDecoder('utf8');
   let buffered = '';
-  let out: string[] = [];
+  // Output of the current chunk, built as one string (V8 concatenates in O(1) per piece).
+  let out = '';
   let lineNumber = 0;
   let writeError: Error | undefined;
   stdout.on('error', (e) => {
@@ -156,14 +162,19 @@ async function scan(
     lineNumber: { get: () => lineNumber },
     push: {
       value: (...lines: string[]) => {
-        for (const l of lines) out.push(l, '\n');
+        for (const l of lines) out += `${l}\n`;
       },
     },
   });
+  const emit = (r: LineResult) => {
+    if (r === undefined || r === null) return;
+    if (typeof r === 'string') out += `${r}\n`;
+    else for (const l of r as readonly string[]) out += `${l}\n`;
+  };
   const flush = async () => {
-    if (out.length === 0) return;
-    const text = out.join('');
-    out = [];
+    if (out === '') return;
+    const text = out;
+    out = '';
     if (writeError) throw writeError;
     if (!stdout.write(text)) await drained(stdout);
     if (writeError) throw writeError;
@@ -171,26 +182,39 @@ async function scan(
   const feed = async (tokens: string[]) => {
     for (const t of tokens) {
       lineNumber++;
-      let r = f(t, lctx);
-      if (isThenable(r)) r = await r;
-      if (r === undefined || r === null) continue;
-      if (typeof r === 'string') out.push(r, '\n');
-      else for (const l of r as readonly string[]) out.push(l, '\n');
+      const r = f(t, lctx);
+      emit(isThenable(r) ? await r : r);
     }
   };
+  const sep = split.separator;
   try {
     for await (const chunk of stdin) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
-      buffered += typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer);
-      const { tokens, rest } = split(buffered, false);
-      buffered = rest;
+      const text = buffered + (typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
+      if (sep !== undefined) {
+        // The common case (lines): split inline, no token arrays.
+        let from = 0;
+        for (let at = text.indexOf(sep); at >= 0; at = text.indexOf(sep, from)) {
+          const line = text.slice(from, at);
+          from = at + sep.length;
+          lineNumber++;
+          const r = f(line, lctx);
+          // Strings first: most callbacks return one, and probing a string for `then` is slow.
+          if (typeof r === 'string') out += `${r}\n`;
+          else if (r !== undefined && r !== null) emit(isThenable(r) ? await r : r);
+        }
+        buffered = from === 0 ? text : text.slice(from);
+      } else {
+        const { tokens, rest } = split(text, false);
+        buffered = rest;
+        await feed(tokens);
+      }
       if (buffered.length > maxLen) {
         throw new PipeError(
           'ERR_TOKEN_TOO_LONG',
           `${ctx.name}: a token is longer than ${maxLen} characters`,
         );
       }
-      await feed(tokens);
       await flush();
     }
     buffered += decoder.end();

@@ -15,7 +15,7 @@ import {
   ShSyntaxError,
   sh,
 } from '../../src/pipe/index.js';
-import { withLeakCheck } from '../helpers/leaks.js';
+import { withPipeLeakCheck as withLeakCheck } from './leak.js';
 
 const argv = (text: string) => parseCommandLine(text).map((c) => c.argv);
 

@@ -1,0 +1,158 @@
+/**
+ * The worker of bench/pipe.ts (not a bench of its own: bench/run.ts only runs `*.ts`). It is
+ * bundled by esbuild and run with plain `node` (no tsx loader, so the parent RSS measured is the
+ * work's), once per peer: `node driver.mjs CASE PEER RUNS FILE [WARMUP]`. It prints one JSON line with
+ * wall time, this process's CPU time (process.cpuUsage) per run, and its peak RSS.
+ */
+import { spawn } from 'node:child_process';
+import { Transform } from 'node:stream';
+import { pipeline as streamPipeline } from 'node:stream/promises';
+import { command, linewise, pipeline } from '../src/pipe/index.js';
+
+const [kind, peer, runsArg, file, warmupArg] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string | undefined,
+];
+const runs = Number(runsArg);
+const GIB = 1024 ** 3;
+
+function bashRun(script: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    c.on('error', reject);
+    c.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`bash exit ${code}`))));
+  });
+}
+
+/** Hand-written Node streams: cat's stdout → a line-splitting uppercase Transform → wc's stdin. */
+function streamsLines(path: string): Promise<string> {
+  const cat = spawn('cat', [path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const wc = spawn('wc', ['-c'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let rest = '';
+  const upper = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      const text = rest + chunk.toString('utf8');
+      const lines = text.split('\n');
+      rest = lines.pop()!;
+      let out = '';
+      for (const l of lines) out += `${l.toUpperCase()}\n`;
+      cb(null, out);
+    },
+    flush(cb) {
+      cb(null, rest ? `${rest.toUpperCase()}\n` : '');
+    },
+  });
+  let out = '';
+  wc.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  const done = new Promise<void>((r) => wc.on('close', () => r()));
+  return streamPipeline(cat.stdout, upper, wc.stdin).then(() => done.then(() => out));
+}
+
+async function once(): Promise<string> {
+  if (kind === 'gib') {
+    switch (peer) {
+      case 'sluice':
+        return pipeline()
+          .add(command('cat', [file]), command('wc', ['-c']))
+          .text();
+      case 'sluice-1mib':
+        return pipeline({ pipeSize: 1 << 20 })
+          .add(command('cat', [file]), command('wc', ['-c']))
+          .text();
+      case 'bash':
+        return bashRun(`cat '${file}' | wc -c`);
+      case 'execa': {
+        const { execa } = await import('execa');
+        return (await execa('cat', [file], { buffer: false }).pipe('wc', ['-c'])).stdout;
+      }
+      case 'zx': {
+        const { $ } = await import('zx');
+        $.verbose = false;
+        return (await $`cat ${file}`.pipe($`wc -c`)).stdout;
+      }
+    }
+  }
+  if (kind === 'lines') {
+    switch (peer) {
+      case 'sluice':
+        return pipeline()
+          .add(
+            command('cat', [file]),
+            linewise('upper', (l) => l.toUpperCase()),
+            command('wc', ['-c']),
+          )
+          .text();
+      case 'streams':
+        return streamsLines(file);
+      case 'execa': {
+        const { execa } = await import('execa');
+        return (
+          await execa('cat', [file], {
+            buffer: false,
+            stdout: function* (line: unknown) {
+              yield String(line).toUpperCase();
+            },
+          }).pipe('wc', ['-c'])
+        ).stdout;
+      }
+    }
+  }
+  if (kind === 'ten') {
+    switch (peer) {
+      case 'sluice':
+        await pipeline()
+          .add(...Array.from({ length: 10 }, () => command('true')))
+          .run();
+        return '';
+      case 'bash':
+        return bashRun(Array(10).fill('true').join(' | '));
+      case 'execa': {
+        const { execa } = await import('execa');
+        // Each .pipe() returns the destination's promise; chain them as a user would.
+        let p: PromiseLike<unknown> & { pipe(file: string): PromiseLike<unknown> } = execa('true');
+        for (let i = 0; i < 9; i++) p = p.pipe('true') as typeof p;
+        await p;
+        return '';
+      }
+      case 'zx': {
+        const { $ } = await import('zx');
+        $.verbose = false;
+        let p = $`true`;
+        for (let i = 0; i < 9; i++) p = p.pipe($`true`);
+        await p;
+        return '';
+      }
+    }
+  }
+  throw new Error(`unknown case ${kind}/${peer}`);
+}
+
+const wallMs: number[] = [];
+const cpuMs: number[] = [];
+let output = '';
+const warmup = Number(warmupArg ?? 0);
+for (let i = -warmup; i < runs; i++) {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  output = await once();
+  const t1 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  if (i >= 0) {
+    wallMs.push(t1 - t0);
+    cpuMs.push((cpu.user + cpu.system) / 1000);
+  }
+}
+if (kind === 'gib' && Number(output.trim()) !== GIB)
+  throw new Error(`${peer}: wrong count ${output}`);
+process.stdout.write(
+  `${JSON.stringify({ wallMs, cpuMs, maxRssMB: process.resourceUsage().maxRSS / 1024, output: output.trim() })}\n`,
+);

@@ -1,0 +1,23 @@
+/**
+ * sluice/pipe basics: a shell-like pipeline without a shell, its output, its lines, and bash-like
+ * early exit. Run with `npx tsx examples/pipe-basics.ts`.
+ */
+import { command, ignoreError, isPipeError, pipeline, sh } from '../src/pipe/index.js';
+
+// Each ${value} is exactly one argv word: no quoting worries, no injection.
+const pattern = 'needle; rm -rf /';
+const count = await sh`printf ${'hay\nneedle; rm -rf /\nhay\n'} | grep -cF -- ${pattern}`.text();
+console.log('matches:', count.trim());
+
+// The same with the builder API, streaming the output line by line.
+for await (const line of pipeline()
+  .add(command('seq', ['3']), command('tac'))
+  .lines()) {
+  console.log('line', line);
+}
+
+// `yes | head -1` ends at once: `yes` dies of SIGPIPE, which a shell would not report.
+const first = await pipeline()
+  .add(ignoreError(command('yes'), isPipeError), command('head', ['-1']))
+  .text();
+console.log('first:', first.trim());
