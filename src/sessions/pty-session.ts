@@ -167,7 +167,13 @@ export class PtySession extends Session {
 
   protected writeInput(data: Buffer, close: boolean): Promise<number> {
     return new Promise((resolve, reject) => {
-      const payload = close ? Buffer.concat([data, EOF_CHAR]) : data;
+      // In canonical mode Ctrl-D ends input only on an empty line; after a partial line it
+      // just hands that line over, so a second one is needed.
+      const last = data.at(-1);
+      const partial = data.length > 0 && last !== 0x0a && last !== 0x0d;
+      const payload = close
+        ? Buffer.concat(partial ? [data, EOF_CHAR, EOF_CHAR] : [data, EOF_CHAR])
+        : data;
       this.#writeQueue.push({
         data: payload,
         close,

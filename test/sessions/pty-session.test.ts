@@ -111,6 +111,11 @@ describe('PTY sessions', () => {
         assert.equal(state.exitCode, 0);
         assert.match(s.snapshot().data.toString(), /hello\r\nhello\r\n/);
         await assert.rejects(s.writeStdin('x'), SessionExitedError);
+        // A last line without a newline is handed over, then input ends.
+        const wc = await reg.spawn({ argv: ['wc', '-c'], pty: { rows: 24, cols: 80 } });
+        await wc.writeStdin('abc', { close: true });
+        await wc.exited;
+        assert.match(wc.snapshot().data.toString(), /abc\s*3\r\n$/);
       } finally {
         await reg.shutdown();
       }
