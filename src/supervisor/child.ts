@@ -34,6 +34,11 @@ export interface SuperviseConfig {
   clock?: Clock;
   /** Longer stdout/stderr lines are cut into pieces of this many characters. Default 16 MiB. */
   maxLineLength?: number;
+  /**
+   * Aborting it stops the child for good, gracefully (`stop()` with the configured times). An
+   * already-aborted signal makes `supervise()` reject with its reason before anything starts.
+   */
+  signal?: AbortSignal;
 }
 
 /** Options of `Child.stop`. */
@@ -170,6 +175,9 @@ function settle(config: SuperviseConfig): Settings {
   if (config.onStderr !== undefined && typeof config.onStderr !== 'function') {
     throw configError('onStderr must be a function');
   }
+  if (config.signal !== undefined && !(config.signal instanceof AbortSignal)) {
+    throw configError('signal must be an AbortSignal');
+  }
   if (config.onParseError !== undefined && typeof config.onParseError !== 'function') {
     throw configError('onParseError must be a function');
   }
@@ -210,8 +218,16 @@ function settle(config: SuperviseConfig): Settings {
  */
 export async function supervise(config: SuperviseConfig): Promise<Child> {
   const settings = settle(config);
+  const abort = config.signal;
+  abort?.throwIfAborted();
   const child = new ChildImpl(settings);
   await child.start();
+  if (abort) {
+    const onAbort = () => void child.stop();
+    abort.addEventListener('abort', onAbort, { once: true });
+    void child.done.then(() => abort.removeEventListener('abort', onAbort));
+    if (abort.aborted) onAbort(); // aborted while the first process was starting
+  }
   return child;
 }
 

@@ -202,6 +202,23 @@ describe('supervisor: supervise() and Child', () => {
   );
 
   test(
+    'config.signal: aborting stops the child gracefully; an aborted one starts nothing',
+    withLeakCheck(async () => {
+      const ac = new AbortController();
+      const child = await supervise({ cmd: ['cat'], signal: ac.signal, stopEofMs: 10_000 });
+      assert.equal(child.running, true);
+      ac.abort();
+      const info = await child.done;
+      assert.deepEqual([info.code, info.outcome], [0, 'soft']);
+      const reason = new Error('cancelled before start');
+      const e = await supervise({ cmd: ['cat'], signal: AbortSignal.abort(reason) }).catch(
+        (x: unknown) => x,
+      );
+      assert.equal(e, reason);
+    }),
+  );
+
+  test(
     'await using stops the child',
     withLeakCheck(async () => {
       let pid = 0;
