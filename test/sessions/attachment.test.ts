@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
   AlreadyAttachedError,
   type Attachment,
@@ -177,5 +178,89 @@ describe('attachments', () => {
     assert.equal(snap.missedBytes, 5);
     assert.equal(snap.end, 13);
     a.detach();
+  });
+});
+
+describe('attachment invariants (property)', () => {
+  it('whatever the pace, delivered + missed = pushed, in order, with contiguous offsets', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2000 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ push: fc.integer({ min: 1, max: 900 }) }),
+            fc.record({ read: fc.integer({ min: 0, max: 5 }) }),
+          ),
+          { maxLength: 60 },
+        ),
+        (maxQueueBytes, steps) => {
+          const { stream } = makeStream(1 << 16);
+          const a = stream.attach({ readOnly: true, maxQueueBytes });
+          let pushed = 0;
+          let delivered = 0;
+          let missed = 0;
+          let expectAt = 0;
+          const take = (f: AttachmentFrame) => {
+            if (f.type === 'output') {
+              assert.equal(f.offset, expectAt, 'no gap without a missed frame');
+              assert.ok(f.data.equals(stream.snapshot(f.offset).data.subarray(0, f.data.length)));
+              expectAt += f.data.length;
+              delivered += f.data.length;
+            } else if (f.type === 'missed') {
+              assert.equal(f.offset, expectAt + f.bytes);
+              expectAt = f.offset;
+              missed += f.bytes;
+            }
+          };
+          for (const step of steps) {
+            if ('push' in step) {
+              stream.push(chunk(pushed, step.push));
+              pushed += step.push;
+              assert.ok(a.queuedBytes <= maxQueueBytes);
+            } else {
+              for (let i = 0; i < step.read; i++) {
+                const f = a.read();
+                if (f) take(f);
+              }
+            }
+          }
+          for (let f = a.read(); f; f = a.read()) take(f);
+          assert.equal(delivered + missed, pushed);
+          assert.equal(a.missedBytes, missed);
+          assert.equal(a.position, pushed);
+          a.detach();
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('push mode: pause holds frames (bounded), resume flushes them in order, end fires once', async () => {
+    const { stream } = makeStream();
+    const a = stream.attach({ readOnly: true });
+    const got: AttachmentFrame[] = [];
+    let ends = 0;
+    a.on('frame', (f) => got.push(f));
+    a.on('end', () => ends++);
+    await null; // flowing starts on the next microtask
+    stream.push(Buffer.from('a'));
+    assert.equal(got.length, 1);
+    a.pause();
+    stream.push(Buffer.from('b'));
+    stream.push(Buffer.from('c'));
+    assert.equal(got.length, 1);
+    assert.equal(a.queuedBytes, 2);
+    a.resume();
+    assert.equal(outputOf(got).toString(), 'abc');
+    stream.end();
+    stream.finish({ exitCode: 0, signal: null, exitedAt: 1, outcome: 'natural' });
+    await null;
+    await null;
+    assert.deepEqual(
+      got.map((f) => f.type),
+      ['output', 'output', 'output', 'eof', 'exit'],
+    );
+    assert.equal(ends, 1);
+    assert.equal(a.closed, true);
   });
 });
