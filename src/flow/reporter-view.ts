@@ -34,6 +34,7 @@ export interface ViewHeader {
   rssBytes: number;
   heapUsedBytes: number | undefined;
   loopUtilization: number | undefined;
+  memory?: { headroomBytes: number; zone: BufferZone | 'unknown' } | undefined;
   elapsedMs: number;
 }
 
@@ -50,8 +51,11 @@ export function renderView(header: ViewHeader, rows: readonly ViewRow[], color =
   const heap =
     header.heapUsedBytes === undefined ? '' : `  heap ${formatBytes(header.heapUsedBytes)}`;
   const loop = header.loopUtilization === undefined ? '' : `  loop ${pct(header.loopUtilization)}`;
+  const mem = header.memory
+    ? `  free ${formatBytes(header.memory.headroomBytes)} (${header.memory.zone})`
+    : '';
   const lines = [
-    `flow  ${formatDuration(header.elapsedMs)}  rss ${formatBytes(header.rssBytes)}${heap}${loop}`,
+    `flow  ${formatDuration(header.elapsedMs)}  rss ${formatBytes(header.rssBytes)}${heap}${mem}${loop}`,
     `  ${'stage'.padEnd(width)}  ${'items/s'.padStart(8)}  ${'util'.padStart(4)} ${''.padEnd(10)}  ${'queue'.padStart(9)}  ${'zone'.padEnd(6)}  ${'wkr'.padStart(3)}  ${'wip'.padStart(7)}  ${'done'.padStart(7)}`,
   ];
   for (const r of rows) {

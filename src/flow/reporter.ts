@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { assertPositive, FlowConfigError, FlowStateError } from './control-errors.js';
 import { delta, zeroStats } from './interval.js';
 import { type FlowLogger, lineLogger, logAt } from './logger.js';
+import { type MemoryFeverZone, memoryFever, readMemoryInfo } from './memory.js';
 import {
   formatBytes,
   formatDuration,
@@ -24,6 +25,8 @@ export interface ProcessSample {
   heapUsedBytes?: number;
   /** Event-loop utilization over the interval, 0..1 (see docs/flow.md). */
   loopUtilization?: number;
+  /** Memory headroom and its fever zone (see `readMemoryInfo`, `memoryFever`). */
+  memory?: { headroomBytes: number; limitBytes: number; zone: MemoryFeverZone };
 }
 
 export interface ReporterOptions {
@@ -46,7 +49,7 @@ export interface ReporterOptions {
   ticker?: Ticker;
   /** Default: performance.now. */
   now?: Clock;
-  /** Default: process.memoryUsage() and performance.eventLoopUtilization(). */
+  /** Default: process.memoryUsage(), performance.eventLoopUtilization() and readMemoryInfo(). */
   process?: () => ProcessSample;
 }
 
@@ -72,6 +75,7 @@ export interface Report {
   rssBytes: number;
   heapUsedBytes: number | undefined;
   loopUtilization: number | undefined;
+  memory: ProcessSample['memory'];
   drum: string | undefined;
   stages: StageReport[];
   line: string;
@@ -86,9 +90,9 @@ interface Entry {
 /**
  * Logs a report every `intervalMs`: one line such as
  *
- *     [flow] mem: rss=61.2MiB heap=9.8MiB loop=34% | parse: sub=200 comp=200 svc=412ms idle=1.5s | transform: sub=200 comp=184 svc=3.7s idle=2ms depth=0 PAUSED
+ *     [flow] mem: rss=61.2MiB heap=9.8MiB free=1.2GiB(green) loop=34% | parse: sub=200 comp=200 svc=412ms idle=1.5s | transform: sub=200 comp=184 svc=3.7s idle=2ms depth=0 PAUSED
  *
- * (`fail=` only when something failed, `depth=` only when something is queued, `PAUSED` only when
+ * (`free=` is the memory headroom with its fever zone; `fail=` only when something failed, `depth=` only when something is queued, `PAUSED` only when
  * admission is paused) with the same figures as the structured object. In a TTY it draws the
  * live view instead (or as well, when a logger is given too).
  *
@@ -229,15 +233,20 @@ export class Reporter {
     const heap = proc.heapUsedBytes === undefined ? '' : ` heap=${formatBytes(proc.heapUsedBytes)}`;
     const loop =
       proc.loopUtilization === undefined ? '' : ` loop=${Math.round(proc.loopUtilization * 100)}%`;
-    const line = [`[flow] mem: rss=${formatBytes(proc.rssBytes)}${heap}${loop}`, ...parts].join(
-      ' | ',
-    );
+    const mem = proc.memory
+      ? ` free=${formatBytes(proc.memory.headroomBytes)}(${proc.memory.zone})`
+      : '';
+    const line = [
+      `[flow] mem: rss=${formatBytes(proc.rssBytes)}${heap}${mem}${loop}`,
+      ...parts,
+    ].join(' | ');
     const elapsedMs = at - this.#startedAt!;
     const report: Report = {
       elapsedMs,
       rssBytes: proc.rssBytes,
       heapUsedBytes: proc.heapUsedBytes,
       loopUtilization: proc.loopUtilization,
+      memory: proc.memory,
       drum,
       stages,
       line,
@@ -252,6 +261,7 @@ export class Reporter {
           rssBytes: proc.rssBytes,
           heapUsedBytes: proc.heapUsedBytes,
           loopUtilization: proc.loopUtilization,
+          memory: proc.memory,
           elapsedMs,
         },
         rows,
@@ -299,6 +309,14 @@ function defaultProcessSample(): () => ProcessSample {
     const now = performance.eventLoopUtilization();
     const elu = performance.eventLoopUtilization(now, last).utilization;
     last = now;
-    return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, loopUtilization: elu };
+    const info = readMemoryInfo();
+    const memory = info
+      ? {
+          headroomBytes: info.headroomBytes,
+          limitBytes: info.limitBytes,
+          zone: memoryFever(info.headroomBytes, info.limitBytes),
+        }
+      : undefined;
+    return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, loopUtilization: elu, memory };
   };
 }

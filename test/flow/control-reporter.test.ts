@@ -92,6 +92,37 @@ describe('Reporter lines', () => {
     assert.equal(r.logger.records.length, 3); // a final report when the run ends
   });
 
+  it('shows memory headroom and its fever zone when the sample has it', () => {
+    const tty = new FakeTty(160);
+    const rep = new Reporter({
+      intervalMs: 10,
+      logger: new MemoryLogger(),
+      live: tty,
+      now: () => 0,
+      process: () => ({
+        rssBytes: MiB,
+        memory: { headroomBytes: 256 * MiB, limitBytes: 1024 * MiB, zone: 'red' },
+      }),
+    });
+    const report = rep.report();
+    assert.equal(report.line, '[flow] mem: rss=1.0MiB free=256.0MiB(red)');
+    assert.deepEqual(report.memory, {
+      headroomBytes: 256 * MiB,
+      limitBytes: 1024 * MiB,
+      zone: 'red',
+    });
+    assert.match(tty.lines()[0]!, /^flow {2}0µs {2}rss 1\.0MiB {2}free 256\.0MiB \(red\)$/);
+  });
+
+  it('reads this process by default', () => {
+    const rep = new Reporter({ intervalMs: 10, logger: new MemoryLogger(), live: false });
+    const report = rep.report();
+    assert.ok(report.rssBytes > 0);
+    assert.ok(report.heapUsedBytes! > 0);
+    assert.ok(report.loopUtilization! >= 0 && report.loopUtilization! <= 1);
+    assert.ok(report.memory && report.memory.zone !== 'unknown');
+  });
+
   it('reports a stats accessor that throws and goes on', () => {
     const logger = new MemoryLogger();
     const rep = new Reporter({
