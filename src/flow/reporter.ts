@@ -90,7 +90,7 @@ interface Entry {
 /**
  * Logs a report every `intervalMs`: one line such as
  *
- *     [flow] mem: rss=61.2MiB heap=9.8MiB free=1.2GiB(green) loop=34% | parse: sub=200 comp=200 svc=412ms idle=1.5s | transform: sub=200 comp=184 svc=3.7s idle=2ms depth=0 PAUSED
+ *     [flow] mem: rss=61.2MiB heap=9.8MiB free=1.2GiB(green) loop=34% | parse: sub=200 comp=200 svc=412ms idle=1.5s | transform: sub=200 comp=184 svc=3.7s idle=2ms depth=3 PAUSED
  *
  * (`free=` is the memory headroom with its fever zone; `fail=` only when something failed, `depth=` only when something is queued, `PAUSED` only when
  * admission is paused) with the same figures as the structured object. In a TTY it draws the
