@@ -167,12 +167,12 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     let values: unknown[];
+    let bad: Error | undefined;
     try {
       values = this.decoder.push(chunk);
     } catch (e) {
-      const message = e instanceof FrameError ? e.message : String(e);
-      this.destroy(new ConnectionClosedError(`bad frame from the daemon: ${message}`));
-      return;
+      values = e instanceof FrameError ? e.values : [];
+      bad = new ConnectionClosedError(`bad frame from the daemon: ${(e as Error).message}`);
     }
     for (const value of values) {
       if (this.closedWith) return;
@@ -183,6 +183,7 @@ export class Connection {
         return;
       }
     }
+    if (bad) this.destroy(bad);
   }
 
   private dispatch(value: unknown): void {

@@ -21,6 +21,11 @@ export type FrameErrorCode = 'oversized' | 'malformed' | 'truncated';
 /** A frame that cannot be encoded or decoded; the connection it came from should be closed. */
 export class FrameError extends Error {
   readonly code: FrameErrorCode;
+  /**
+   * From `FrameDecoder.push`: the values of the good frames that came before the bad one in the
+   * same chunk, in order. The caller should act on them before dropping the connection.
+   */
+  values: unknown[] = [];
   constructor(code: FrameErrorCode, message: string) {
     super(message);
     this.name = 'FrameError';
@@ -113,8 +118,9 @@ export function encodeBinaryHead(
  *
  * Guarantees: a length above `maxFrameBytes` throws `FrameError('oversized')` right after the
  * prefix arrives; a body that is not exactly one MessagePack value throws
- * `FrameError('malformed')`. After a throw the decoder is poisoned (every later `push` throws the
- * same error): the stream has lost its framing and must be closed. Binary fields of decoded values
+ * `FrameError('malformed')`; the error's `values` holds the good values decoded from the same
+ * chunk before the bad frame. After a throw the decoder is poisoned (every later `push` throws
+ * the same error, with no values): the stream has lost its framing and must be closed. Binary fields of decoded values
  * may be views into the received chunk, so they are valid as long as the caller holds them.
  */
 export class FrameDecoder {
@@ -165,11 +171,13 @@ export class FrameDecoder {
         out.push(this.decodeBody(body));
       }
     } catch (e) {
-      this.failure =
+      const failure =
         e instanceof FrameError ? e : new FrameError('malformed', (e as Error).message);
       this.chunks = [];
       this.buffered = 0;
-      throw this.failure;
+      this.failure = new FrameError(failure.code, failure.message);
+      failure.values = out;
+      throw failure;
     }
     return out;
   }

@@ -99,6 +99,8 @@ export class ServerConnection {
   private greeted = false;
   private binding: AttachBinding | undefined;
   private attaching = false;
+  /** Frames that arrived while an attach was being set up. */
+  private early: unknown[] = [];
   private closing = false;
   private readonly inflight = new Set<Promise<void>>();
   private drainWaiters: (() => void)[] = [];
@@ -194,22 +196,25 @@ export class ServerConnection {
   private onData(chunk: Buffer): void {
     if (this.closing) return;
     let values: unknown[];
+    let bad: FrameError | undefined;
     try {
       values = this.decoder.push(chunk);
     } catch (e) {
-      const message = e instanceof FrameError ? e.message : String(e);
-      this.host.log(`connection ${this.id}: bad frame: ${message}`);
-      if (this.binding) this.endStream('error', `bad frame: ${message}`);
-      else {
-        this.replyError(0, 'bad-frame', `bad frame: ${message}`);
-        this.close();
-      }
-      return;
+      bad = e instanceof FrameError ? e : new FrameError('malformed', String(e));
+      values = bad.values;
     }
     for (const value of values) {
       if (this.closing) return;
       if (this.binding) this.onStreamValue(value);
       else this.onRequestValue(value);
+    }
+    if (bad && !this.closing) {
+      this.host.log(`connection ${this.id}: bad frame: ${bad.message}`);
+      if (this.binding) this.endStream('error', `bad frame: ${bad.message}`);
+      else {
+        this.replyError(0, 'bad-frame', `bad frame: ${bad.message}`);
+        this.close();
+      }
     }
   }
 
@@ -230,9 +235,8 @@ export class ServerConnection {
 
   private onRequestValue(value: unknown): void {
     if (this.attaching) {
-      // The client must wait for the attach answer before sending anything else.
-      this.replyError(0, 'protocol', 'no request may follow attach on the same connection');
-      this.close();
+      // Sent right behind the attach: stream commands, applied once the attach is in place.
+      this.early.push(value);
       return;
     }
     let request: Request;
@@ -309,10 +313,18 @@ export class ServerConnection {
         this.socket.resume();
         this.reply(request.id, binding.result);
         void this.pump(binding);
+        const early = this.early;
+        this.early = [];
+        for (const value of early) if (!this.closing) this.onStreamValue(value);
       },
       (e: unknown) => {
         this.attaching = false;
         this.replyFailure(request.id, e);
+        if (this.early.length > 0) {
+          this.early = [];
+          this.replyError(0, 'protocol', 'stream commands sent behind a failed attach');
+          this.close();
+        }
       },
     );
   }

@@ -18,9 +18,15 @@ interface Exchange {
 
 /**
  * Opens a raw connection, writes `chunks` (frames or garbage), and collects what comes back until
- * the daemon closes, or `settleMs` after the last write with nothing more arriving.
+ * the daemon closes, or `frames` replies have come, or `settleMs` passed with nothing arriving
+ * (only for the random cases, where either outcome is fine).
  */
-function exchange(socketPath: string, chunks: Uint8Array[], settleMs = 300): Promise<Exchange> {
+function exchange(
+  socketPath: string,
+  chunks: Uint8Array[],
+  options: { settleMs?: number; frames?: number } = {},
+): Promise<Exchange> {
+  const settleMs = options.settleMs ?? 10_000;
   return new Promise((resolve, reject) => {
     const sock: Socket = connect(socketPath);
     const decoder = new FrameDecoder();
@@ -42,7 +48,8 @@ function exchange(socketPath: string, chunks: Uint8Array[], settleMs = 300): Pro
       } catch (e) {
         reject(new Error(`the daemon sent a bad frame: ${(e as Error).message}`));
       }
-      arm();
+      if (options.frames !== undefined && frames.length >= options.frames) finish(false);
+      else arm();
     });
     sock.on('error', () => {
       // ECONNRESET when the daemon drops us mid-write: 'close' follows.
@@ -98,13 +105,17 @@ describe('garbage at a live daemon', () => {
         assert.ok(r.closed);
 
         // After hello, a bad request is answered by id and the connection stays usable.
-        r = await exchange(d.socket, [
-          hello(),
-          encodeFrame({ id: 2, op: 'teleport' }),
-          encodeFrame({ id: 3, op: 'spawn', argv: [] }),
-          encodeFrame({ id: 4, op: 'resize', session: session.id, rows: 0, cols: 10 }),
-          encodeFrame({ id: 5, op: 'ping' }),
-        ]);
+        r = await exchange(
+          d.socket,
+          [
+            hello(),
+            encodeFrame({ id: 2, op: 'teleport' }),
+            encodeFrame({ id: 3, op: 'spawn', argv: [] }),
+            encodeFrame({ id: 4, op: 'resize', session: session.id, rows: 0, cols: 10 }),
+            encodeFrame({ id: 5, op: 'ping' }),
+          ],
+          { frames: 5 },
+        );
         assert.equal(r.closed, false);
         assert.deepEqual(
           r.frames.map((f) => [f.id, f.ok, (f.error as { code?: string } | undefined)?.code]),
@@ -148,7 +159,9 @@ describe('garbage at a live daemon', () => {
             ),
             fc.boolean(),
             async (bytes, afterHello) => {
-              const x = await exchange(d.socket, afterHello ? [hello(), bytes] : [bytes], 150);
+              const x = await exchange(d.socket, afterHello ? [hello(), bytes] : [bytes], {
+                settleMs: 150,
+              });
               for (const f of x.frames) {
                 assert.equal(typeof f.id, 'number', 'every reply is a response');
               }
@@ -158,7 +171,9 @@ describe('garbage at a live daemon', () => {
         );
         // A burst of 1 MiB random blobs on 20 connections at once.
         await Promise.all(
-          Array.from({ length: 20 }, () => exchange(d.socket, [randomBytes(1 << 20)], 150)),
+          Array.from({ length: 20 }, () =>
+            exchange(d.socket, [randomBytes(1 << 20)], { settleMs: 150 }),
+          ),
         );
 
         // Still serving, and the session is untouched.
