@@ -180,6 +180,19 @@ describe('frames', () => {
     );
   });
 
+  test('the good frames before a bad one in the same chunk come with the error', () => {
+    const decoder = new FrameDecoder();
+    const chunk = Buffer.concat([encodeFrame({ a: 1 }), encodeFrame('b'), Buffer.alloc(4)]);
+    assert.throws(
+      () => decoder.push(chunk),
+      (e: unknown) => e instanceof FrameError && e.code === 'malformed' && e.values.length === 2,
+    );
+    assert.throws(
+      () => decoder.push(encodeFrame(1)),
+      (e: unknown) => e instanceof FrameError && e.values.length === 0,
+    );
+  });
+
   test('values MessagePack cannot carry are refused with a FrameError', () => {
     assert.throws(
       () => encodeFrame({ f: () => 1 }),
