@@ -10,6 +10,7 @@ import {
   SessionRunningError,
 } from '../../src/sessions/index.js';
 import { withLeakCheck } from '../helpers/leaks.js';
+import { waitFor } from '../helpers/wait.js';
 import { isGone } from './lib-helpers.js';
 
 describe('SessionRegistry', () => {
@@ -114,6 +115,7 @@ describe('SessionRegistry', () => {
       const reg = new SessionRegistry();
       const a = await reg.spawn({ argv: ['sh', '-c', 'sleep 1000 & echo $!; wait'] });
       const b = await reg.spawn({ argv: ['sleep', '1000'], pty: { rows: 24, cols: 80 } });
+      await waitFor(() => /\d+\n/.test(a.snapshot().data.toString())); // the grandchild runs
       await reg.shutdown({ graceMs: 1000 });
       assert.equal(reg.size, 0);
       for (const s of [a, b]) {
