@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { type DemoContext, DemoRun } from './demo/context.js';
 import * as flowSection from './demo/flow-section.js';
+import * as pipeSection from './demo/pipe-section.js';
 import * as sessionsSection from './demo/sessions-section.js';
 import * as supervisorSection from './demo/supervisor-section.js';
 import { useColor } from './style.js';
@@ -16,7 +17,7 @@ interface Section {
   run(ctx: DemoContext): Promise<void>;
 }
 
-const SECTIONS: Section[] = [flowSection, supervisorSection, sessionsSection];
+const SECTIONS: Section[] = [pipeSection, flowSection, supervisorSection, sessionsSection];
 
 /** Options of `runDemo`. */
 export interface DemoOptions {

@@ -66,7 +66,14 @@ describe('cli: sluice demo', () => {
     }),
   );
 
-  for (const trigger of ['started pid', 'nobody attached']) {
+  // Interrupt points: one in each section, each while that section's work is under way.
+  const triggers = [
+    { after: '1/4 pipe', processes: true },
+    { after: 'run 2: autoRope', processes: false },
+    { after: 'started pid', processes: true },
+    { after: 'nobody attached', processes: true },
+  ];
+  for (const { after: trigger, processes } of triggers) {
     test(
       `SIGINT after "${trigger}" cleans up and exits 130`,
       withLeakCheck(async () => {
@@ -76,7 +83,11 @@ describe('cli: sluice demo', () => {
           timeoutMs: 30_000,
           message: `demo output never showed "${trigger}": ${demo.out()}`,
         });
-        assert.ok(markedProcesses(mark).length > 1, 'the demo has children running');
+        if (processes) {
+          await waitFor(() => markedProcesses(mark).length > 1, {
+            message: 'the section started its processes',
+          });
+        }
         demo.child.kill('SIGINT');
         const { code } = await demo.exited;
         assert.equal(code, 130, `stdout:\n${demo.out()}\nstderr:\n${demo.err()}`);

@@ -109,6 +109,12 @@ async function runOnce(ctx: DemoContext, items: number, roped: boolean): Promise
         read.closeInput();
       }
     })();
+    // A submit waiting for a permit rejects when the run is interrupted; observe it at once, not
+    // only after the sink loop, so it is never an unhandled rejection.
+    const produced = producer.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     let stored = 0;
     for await (const r of sink.out()) if (r.ok) stored += r.value;
     await Promise.allSettled([
