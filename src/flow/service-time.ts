@@ -49,6 +49,8 @@ const freeing = new FinalizationRegistry<Histogram>((h) => h.destroy());
 export class ServiceTimeHistogram {
   private h: Histogram;
   private isWasm = false;
+  /** This stage holds a WASM histogram it must free. */
+  private wasmOwned = false;
   private underflow = 0;
   private overflow = 0;
   private final: ServiceTimeSummary | undefined;
@@ -59,14 +61,21 @@ export class ServiceTimeHistogram {
     this.upgrade();
   }
 
-  /** Moves to the WASM histogram once it is loaded (counts carried over). */
+  /** Moves to the WASM histogram once it is loaded (counts carried over); never throws. */
   private upgrade(): void {
     if (wasm !== 'ready' || this.isWasm) return;
-    const w = build(true);
-    if (this.h.totalCount > 0) w.add(this.h);
-    this.h = w;
-    this.isWasm = true;
-    freeing.register(this, w, this);
+    this.isWasm = true; // tried once: on failure the JS histogram stays
+    try {
+      const w =
+        this.h.totalCount > 0
+          ? hdr.decodeFromCompressedBase64(hdr.encodeIntoCompressedBase64(this.h), 32, true, MAX_NS)
+          : build(true);
+      this.h = w;
+      freeing.register(this, w, this);
+      this.wasmOwned = true;
+    } catch {
+      // keep recording in JS
+    }
   }
 
   /** Records one service time given in milliseconds. */
@@ -82,7 +91,8 @@ export class ServiceTimeHistogram {
   close(): void {
     if (this.final !== undefined) return;
     this.final = this.summary();
-    if (this.isWasm) {
+    if (this.wasmOwned) {
+      this.wasmOwned = false;
       freeing.unregister(this);
       this.h.destroy();
     }

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ErrClosed, err, ok, PanicError, pipe, type Result, start } from '../../src/flow/index.js';
 import { withLeakCheck } from '../helpers/leaks.js';
-import { assertFinalInvariants, collect, gate, isSettled, settle, show } from './stage-helpers.js';
+import {
+  assertFinalInvariants,
+  collect,
+  deferred,
+  gate,
+  isSettled,
+  settle,
+  show,
+} from './stage-helpers.js';
 
 describe('flow stage: lifecycle', () => {
   test(
@@ -376,6 +384,71 @@ describe('flow stage: errors and cancellation', () => {
 });
 
 describe('flow stage: pipe', () => {
+  test(
+    'downstream fail-fast does not stop upstream: the upstream stage finishes cleanly',
+    withLeakCheck(async () => {
+      const up = start((n: number) => n, { capacity: 2 });
+      const down = pipe(up, (n: number) => {
+        if (n === 3) throw new Error('down broke');
+        return n;
+      });
+      void (async () => {
+        for (let i = 0; i < 10; i++) await up.submit(i);
+        up.closeInput();
+      })();
+      const results = await collect(down);
+      await up.wait();
+      await assert.rejects(down.wait(), /down broke/);
+      assert.equal(up.stats().completed, 10, 'upstream processed everything');
+      const s = down.stats();
+      assert.equal(s.received, 10);
+      assert.equal(results.length, s.submitted + s.forwarded);
+      assertFinalInvariants(s);
+      assertFinalInvariants(up.stats());
+    }),
+  );
+
+  test(
+    'misuse of a pipe stage is handled: an external submit is processed, an external closeInput drops the rest',
+    withLeakCheck(async () => {
+      const gateSrc = deferred();
+      async function* src(): AsyncGenerator<Result<number>> {
+        yield ok(1);
+        await gateSrc.promise;
+        yield ok(2);
+        yield ok(3);
+      }
+      const stage = pipe(src(), (n: number) => n * 10, { capacity: 4 });
+      await stage.submit(100);
+      await settle();
+      assert.equal(stage.stats().received, 1);
+      stage.closeInput();
+      gateSrc.resolve();
+      const values = show(await collect(stage)).sort();
+      assert.deepEqual(values, ['10', '1000']);
+      await stage.wait();
+      const s = stage.stats();
+      assert.equal(s.received, 3);
+      assert.equal(s.dropped, 2);
+      assert.equal(s.submitted, 2, 'the external submit is counted but not received');
+    }),
+  );
+
+  test(
+    'several readers share out(): each result goes to exactly one of them',
+    withLeakCheck(async () => {
+      const stage = start(async (n: number) => n, { workers: 3, capacity: 10 });
+      const readers = [collect(stage), collect(stage.out()), collect(stage)];
+      for (let i = 0; i < 30; i++) await stage.submit(i);
+      stage.closeInput();
+      const all = (await Promise.all(readers)).flat().map((r) => (r.ok ? r.value : -1));
+      assert.deepEqual(
+        all.sort((a, b) => a - b),
+        Array.from({ length: 30 }, (_, i) => i),
+      );
+      await stage.wait();
+    }),
+  );
   test(
     'ok values go through fn; errors are forwarded ahead of waiting results, never failing the stage',
     withLeakCheck(async () => {
