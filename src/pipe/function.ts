@@ -2,6 +2,7 @@
  * The function stage: an async function that reads a Node Readable and writes a Node Writable.
  */
 import net from 'node:net';
+import { isAbsolute, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream';
 import { FinishEarly, PipeUsageError } from './errors.js';
@@ -32,10 +33,16 @@ export type StageFunction = (
   stdout: Writable,
 ) => Promise<void> | void;
 
-/** Options of `fn`: override what the stage prefers on either side (both default to `'any'`). */
+/** Options of `fn`. */
 export interface FnOptions {
+  /** What the stage prefers on stdin (default `'any'`; `'none'` forbids a stdin). */
   stdin?: StreamPreference;
+  /** What the stage prefers on stdout (default `'any'`; `'none'` forbids a stdout). */
   stdout?: StreamPreference;
+  /** Variables over the pipeline's, seen in `ctx.env`; `undefined` removes one. */
+  env?: Record<string, string | undefined>;
+  /** The stage's `ctx.cwd`; a relative one is resolved against the pipeline's. */
+  cwd?: string;
 }
 
 /**
@@ -63,6 +70,7 @@ export class FunctionStage implements Stage {
   readonly name: string;
   readonly preferences: StagePreferences;
   readonly #f: StageFunction;
+  readonly #options: FnOptions;
   #done: Promise<void> | undefined;
   #started = false;
 
@@ -81,6 +89,7 @@ export class FunctionStage implements Stage {
     }
     this.name = name;
     this.#f = f;
+    this.#options = options;
     this.preferences = prefs;
   }
 
@@ -105,7 +114,7 @@ export class FunctionStage implements Stage {
     };
     if (ctx.signal.aborted) onAbort();
     else ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const fctx = makeContext(this.name, ctx);
+    const fctx = makeContext(this.name, ctx, this.#options);
     const f = this.#f;
     this.#done = (async () => {
       let error: unknown;
@@ -141,20 +150,29 @@ export class FunctionStage implements Stage {
   }
 }
 
-function makeContext(name: string, ctx: StageContext): FnContext {
+function makeContext(name: string, ctx: StageContext, options: FnOptions): FnContext {
   let env: Record<string, string> | undefined;
+  const cwd =
+    options.cwd === undefined
+      ? ctx.cwd
+      : ctx.cwd !== undefined && !isAbsolute(options.cwd)
+        ? resolve(ctx.cwd, options.cwd)
+        : options.cwd;
   return {
     name,
     signal: ctx.signal,
-    cwd: ctx.cwd,
+    cwd,
     get env() {
       if (!env) {
-        env = {};
-        for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-        for (const [k, v] of Object.entries(ctx.env)) {
-          if (v === undefined) delete env[k];
-          else env[k] = v;
+        const e: Record<string, string> = {};
+        for (const [k, v] of Object.entries(process.env)) if (v !== undefined) e[k] = v;
+        for (const layer of [ctx.env, options.env ?? {}]) {
+          for (const [k, v] of Object.entries(layer)) {
+            if (v === undefined) delete e[k];
+            else e[k] = v;
+          }
         }
+        env = e;
       }
       return env;
     },

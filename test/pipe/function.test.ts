@@ -111,7 +111,7 @@ describe('pipe: function stages', () => {
     assert.equal(n, 0);
   });
 
-  test('a function gets the pipeline env and cwd', async () => {
+  test('a function gets the pipeline env and cwd, with its own over them', async () => {
     const out = await pipeline({ env: { SLUICE_FN_T: 'v' }, cwd: '/tmp' })
       .add(
         fn('env', (ctx, _stdin, stdout) => {
@@ -120,6 +120,18 @@ describe('pipe: function stages', () => {
       )
       .text();
     assert.equal(out, 'v /tmp string');
+    const own = await pipeline({ env: { SLUICE_FN_T: 'v', SLUICE_FN_U: 'u' }, cwd: '/tmp' })
+      .add(
+        fn(
+          'env',
+          (ctx, _stdin, stdout) => {
+            stdout.write(`${ctx.env.SLUICE_FN_T} ${ctx.env.SLUICE_FN_U ?? '-'} ${ctx.cwd}`);
+          },
+          { env: { SLUICE_FN_T: 'w', SLUICE_FN_U: undefined }, cwd: 'sub' },
+        ),
+      )
+      .text();
+    assert.equal(own, 'w - /tmp/sub');
   });
 
   test(

@@ -261,6 +261,38 @@ describe('pipe: negotiation (go-pipe TestPipeTypes)', () => {
   );
 
   test(
+    'a caller’s socket goes straight to the last command as its stdout',
+    withLeakCheck(async () => {
+      const net = await import('node:net');
+      const path = join(dir, 'sock');
+      let received = '';
+      const server = net.createServer();
+      const gotAll = new Promise<void>((resolve) => {
+        server.on('connection', (c) => {
+          c.setEncoding('utf8').on('data', (d: string) => {
+            received += d;
+          });
+          c.on('end', () => {
+            c.end();
+            resolve();
+          });
+        });
+      });
+      await new Promise<void>((r) => server.listen(path, () => r()));
+      const client = net.connect(path);
+      await new Promise((r) => client.once('connect', r));
+      await pipeline({ stdout: client, closeStdout: true })
+        .add(command('sh', ['-c', 'readlink /proc/$$/fd/1; echo over the socket']))
+        .run();
+      await gotAll;
+      await new Promise((r) => server.close(r));
+      const [target, text] = received.split('\n');
+      assert.match(target!, /^socket:\[\d+\]$/);
+      assert.equal(text, 'over the socket');
+    }),
+  );
+
+  test(
     'commands talk through kernel pipes: the child sees pipe:[…] on fds 0 and 1',
     withLeakCheck(async () => {
       const out = await pipeline()
