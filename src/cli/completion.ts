@@ -98,10 +98,6 @@ export function register(program: Command): void {
     .command('completion')
     .description('print a shell completion script (bash or zsh)')
     .addArgument(new Argument('<shell>', 'the shell to complete for').choices(['bash', 'zsh']))
-    .addHelpText(
-      'after',
-      '\nExamples:\n  source <(sluice completion bash)\n  sluice completion zsh > ~/.zfunc/_sluice\n',
-    )
     .action((shell: string) => {
       process.stdout.write(shell === 'bash' ? bashCompletion(program) : zshCompletion(program));
     });

@@ -86,7 +86,6 @@ export function register(program: Command): void {
     .description('a guided half-minute run of every part of sluice on this machine')
     .option('--quick', 'smaller data and shorter phases')
     .option('--only <sections...>', 'run only these sections: pipe, flow, supervisor, sessions')
-    .addHelpText('after', '\nExamples:\n  sluice demo\n  sluice demo --only pipe flow\n')
     .action(async (opts: { quick?: boolean; only?: string[] }) => {
       process.exitCode = await runDemo({ quick: opts.quick ?? false, only: opts.only ?? [] });
     });

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerCommands } from './commands.js';
 import { register as registerCompletion } from './completion.js';
 import { register as registerDemo } from './demo.js';
+import { attachExamples } from './examples.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerCommands(program);
   // Last, so the completion scripts see every other subcommand.
   registerCompletion(program);
+  attachExamples(program);
   program.addHelpText('after', HELP_FOOTER);
   return program;
 }

@@ -94,3 +94,18 @@ describe('cli: the program', () => {
     assert.equal(paint('x', 'red', false), 'x');
   });
 });
+
+describe('cli: help', () => {
+  test(
+    'every subcommand has --help with examples',
+    withLeakCheck(() => {
+      for (const c of buildProgram().commands) {
+        if (c.name() === 'help') continue;
+        const r = sluice(c.name(), '--help');
+        assert.equal(r.code, 0, c.name());
+        assert.match(r.stdout, new RegExp(`^Usage: sluice ${c.name()}`), c.name());
+        assert.match(r.stdout, /\nExamples:\n( {2}.*sluice.*\n)+/, `${c.name()} has examples`);
+      }
+    }),
+  );
+});
