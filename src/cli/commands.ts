@@ -1,4 +1,3 @@
-// NOTE TO EVERY ENGINEER WORKING IN THIS TREE NOW: read /work/main/TEAM-RULES.md before editing anything (shared-tree git rules, no npm install, test budget, stop by 08:05 UTC). Remove this line when you replace this file.
 import type { Command } from 'commander';
 import { register as attach } from './attach.js';
 import { register as daemon } from './daemon.js';
@@ -26,4 +25,5 @@ export function registerCommands(program: Command): void {
   stop(program);
   rm(program);
   purge(program);
+  run(program);
 }
