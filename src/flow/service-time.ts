@@ -15,6 +15,12 @@ import hdr from 'hdr-histogram-js';
 import type { ServiceTimeSummary } from './stats.js';
 
 const MAX_NS = 10 * 60 * 1e9;
+/**
+ * Times under this many ns are counted in a plain array and moved into the histogram (with
+ * `recordValueWithCount`) when it is read: the same histogram, at a fraction of the cost per
+ * item for the fast calls that make up most of a busy stage.
+ */
+const SMALL_NS = 4096;
 
 type Histogram = ReturnType<typeof hdr.build>;
 
@@ -54,6 +60,8 @@ export class ServiceTimeHistogram {
   private underflow = 0;
   private overflow = 0;
   private final: ServiceTimeSummary | undefined;
+  private readonly small = new Uint32Array(SMALL_NS);
+  private smallCount = 0;
 
   constructor() {
     loadWasm();
@@ -65,6 +73,7 @@ export class ServiceTimeHistogram {
   private upgrade(): void {
     if (wasm !== 'ready' || this.isWasm) return;
     this.isWasm = true; // tried once: on failure the JS histogram stays
+    this.flush();
     try {
       const w =
         this.h.totalCount > 0
@@ -82,9 +91,33 @@ export class ServiceTimeHistogram {
   record(ms: number): void {
     if (!this.isWasm && wasm === 'ready') this.upgrade();
     const ns = Math.round(ms * 1e6);
-    if (ns < 1) this.underflow++;
-    else if (ns > MAX_NS) this.overflow++;
-    else this.h.recordValue(ns);
+    if (ns < SMALL_NS) {
+      if (ns < 1) {
+        this.underflow++;
+      } else {
+        this.small[ns]!++;
+        // Flush long before a Uint32 count could wrap.
+        if (++this.smallCount >= 1 << 30) this.flush();
+      }
+    } else if (ns > MAX_NS) {
+      this.overflow++;
+    } else {
+      this.h.recordValue(ns);
+    }
+  }
+
+  /** Moves the small-time counts into the histogram. */
+  private flush(): void {
+    if (this.smallCount === 0) return;
+    const small = this.small;
+    for (let v = 1; v < SMALL_NS; v++) {
+      const n = small[v]!;
+      if (n !== 0) {
+        this.h.recordValueWithCount(v, n);
+        small[v] = 0;
+      }
+    }
+    this.smallCount = 0;
   }
 
   /** The stage finished: keep the summary, free the histogram. */
@@ -105,6 +138,7 @@ export class ServiceTimeHistogram {
    */
   summary(): ServiceTimeSummary {
     if (this.final !== undefined) return { ...this.final };
+    this.flush();
     const h = this.h;
     const count = h.totalCount;
     const ms = (ns: number) => ns / 1e6;
