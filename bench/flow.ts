@@ -7,7 +7,7 @@
  */
 import pMap from 'p-map';
 import PQueue from 'p-queue';
-import { start } from '../src/flow/index.js';
+import { ok, pipe, start } from '../src/flow/index.js';
 import { fmt, median, section, table } from './lib.js';
 
 const N = Number(process.env.FLOW_BENCH_ITEMS ?? 1_000_000);
@@ -25,6 +25,20 @@ async function sluice(workers: number, trackServiceTime: boolean): Promise<numbe
   })();
   for await (const r of stage) if (r.ok) sum += r.value;
   await producer;
+  await stage.wait();
+  const ms = performance.now() - t0;
+  if (stage.stats().completed !== N || sum !== (N * (N - 1)) / 2) throw new Error('lost items');
+  return (N / ms) * 1000;
+}
+
+async function sluicePipe(workers: number): Promise<number> {
+  function* source() {
+    for (let i = 0; i < N; i++) yield ok(i);
+  }
+  let sum = 0;
+  const t0 = performance.now();
+  const stage = pipe(source(), noop, { workers, capacity: CAPACITY });
+  for await (const r of stage) if (r.ok) sum += r.value;
   await stage.wait();
   const ms = performance.now() - t0;
   if (stage.stats().completed !== N || sum !== (N * (N - 1)) / 2) throw new Error('lost items');
@@ -83,6 +97,7 @@ for (const workers of [1, 4]) {
   const m = await measure([
     { name: 'sluice', run: () => sluice(workers, false) },
     { name: 'sluice+hist', run: () => sluice(workers, true) },
+    { name: 'sluice pipe', run: () => sluicePipe(workers) },
     { name: 'p-queue', run: () => pQueue(workers) },
     { name: 'p-map', run: () => pMapRun(workers) },
   ]);
@@ -90,7 +105,17 @@ for (const workers of [1, 4]) {
   const q = m.get('p-queue')!;
   const p = m.get('p-map')!;
   const h = m.get('sluice+hist')!;
-  rows.push([workers, fmt(s), fmt(q), fmt(p), `${(s / q).toFixed(2)}×`, `${(s / p).toFixed(2)}×`]);
+  const sp = m.get('sluice pipe')!;
+  rows.push([
+    workers,
+    fmt(s),
+    fmt(sp),
+    fmt(q),
+    fmt(p),
+    `${(s / q).toFixed(2)}×`,
+    `${(sp / q).toFixed(2)}×`,
+    `${(s / p).toFixed(2)}×`,
+  ]);
   histRows.push([workers, fmt(s), fmt(h), `${(s / h).toFixed(2)}×`]);
 }
 
@@ -101,7 +126,16 @@ section(
     `Items per second (median of ${RUNS} interleaved runs, ${N.toLocaleString('en-US')} items, capacity ${CAPACITY}).`,
     '',
     table(
-      ['workers', 'sluice start()', 'p-queue', 'p-map', 'sluice / p-queue', 'sluice / p-map'],
+      [
+        'workers',
+        'sluice start()',
+        'sluice pipe()',
+        'p-queue',
+        'p-map',
+        'start / p-queue',
+        'pipe / p-queue',
+        'start / p-map',
+      ],
       rows,
     ),
     '',

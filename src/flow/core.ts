@@ -72,6 +72,8 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   private resolveDone!: () => void;
   private driving = false;
   private again = false;
+  /** A feeder waiting for the queue to drain to half (see `lowWater`). */
+  private lowWaterResolve: (() => void) | undefined;
 
   // Counters.
   submitted = 0;
@@ -225,6 +227,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   closeInput(): void {
     if (this.inputClosed) return;
     this.inputClosed = true;
+    this.wakeLowWater();
     this.rope.rejectAll(() => new ErrClosed());
     this.drive();
   }
@@ -261,6 +264,9 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     } finally {
       this.driving = false;
     }
+    if (this.lowWaterResolve !== undefined && this.queue.length <= this.capacity >> 1) {
+      this.wakeLowWater();
+    }
     if (this.inputClosed && !this.finished) this.maybeFinish();
   }
 
@@ -278,6 +284,9 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     } else {
       this.idle.push(worker);
     }
+    if (this.lowWaterResolve !== undefined && this.queue.length <= this.capacity >> 1) {
+      this.wakeLowWater();
+    }
     if (
       this.rope.waiters.length > 0 ||
       (this.queue.length > 0 && this.idle.length > 0) ||
@@ -285,6 +294,25 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     ) {
       this.drive();
     }
+  }
+
+  /**
+   * For a pipe's feeder that just had to wait: resolves once the queue has drained to half its
+   * capacity (or the input closed), so the feeder refills it in one synchronous burst instead of
+   * queueing one waiting submit per item as single slots free up. Admission rules are unchanged:
+   * the feeder still submits each item.
+   */
+  lowWater(): Promise<void> {
+    if (this.inputClosed || this.queue.length <= this.capacity >> 1) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.lowWaterResolve = resolve;
+    });
+  }
+
+  private wakeLowWater(): void {
+    const r = this.lowWaterResolve;
+    this.lowWaterResolve = undefined;
+    r?.();
   }
 
   // ---- workers -------------------------------------------------------------------------------

@@ -76,6 +76,8 @@ export async function feed<T, R>(
       if (core.tryAdmit(r.value)) continue;
       try {
         await core.submit(r.value, undefined);
+        // It had to wait: the queue is full. Refill it in bursts, not one slot at a time.
+        if (core.capacity > 1) await core.lowWater();
       } catch (error) {
         // Closed: the item is dropped. Refused for itself (weight): it travels on as an error.
         if (error instanceof ErrClosed || core.stopped) core.dropped++;
