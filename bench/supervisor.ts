@@ -2,8 +2,8 @@
  * sluice/supervisor against bare child_process and execa, on the same work in one run:
  *
  * 1. 1,000 start → stop cycles of `cat`: `supervise()` + `stop()` (stdin EOF, group sweep)
- *    against `child_process.spawn` + `kill()` + waiting for `close`, and execa + `kill()`. The
- *    three alternate in blocks of 10, in a rotating order, so load from other processes on the
+ *    against `child_process.spawn` + `kill()` + waiting for `close` (also with `detached: true`,
+ *    which is how sluice gets a process group), and execa + `kill()`. They alternate in blocks of 10, in a rotating order, so load from other processes on the
  *    machine hits all alike. Wall time and this process's CPU time are both reported.
  * 2. Stop latency of a child that exits on EOF (`cat`, and the MCP memory server, a Node
  *    program): the time `stop()` takes, median.
@@ -25,8 +25,8 @@ async function sluiceCycle(): Promise<void> {
   await child.stop();
 }
 
-async function bareCycle(): Promise<void> {
-  const c = spawn('cat', [], { stdio: ['pipe', 'pipe', 'pipe'] });
+async function bareCycle(detached = false): Promise<void> {
+  const c = spawn('cat', [], { stdio: ['pipe', 'pipe', 'pipe'], detached });
   await new Promise<void>((resolve, reject) => {
     c.once('spawn', resolve);
     c.once('error', reject);
@@ -44,7 +44,8 @@ async function execaCycle(): Promise<void> {
 
 const peers: [string, () => Promise<void>][] = [
   ['sluice `supervise` + `stop()`', sluiceCycle],
-  ['bare `child_process.spawn` + `kill()` + close', bareCycle],
+  ['bare `child_process.spawn` + `kill()` + close', () => bareCycle()],
+  ['the same with `detached: true` (own group, as sluice)', () => bareCycle(true)],
   ['execa + `kill()`', execaCycle],
 ];
 

@@ -242,7 +242,8 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
   #resolveDone!: (info: ExitInfo) => void;
   #stopRequested = false;
   #stopping: Promise<ExitInfo> | undefined;
-  #stopAbort = new AbortController();
+  /** Created on the first stop with a signal: a hard stop of the current process. */
+  #stopAbort: AbortController | undefined;
   #timer: unknown;
   #respawning: Promise<void> | undefined;
   #feed: LineFeed | undefined;
@@ -361,11 +362,17 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
       return Promise.reject(e);
     }
     const abort = options.signal;
-    if (abort?.aborted) this.#stopAbort.abort();
-    else if (abort && !this.#final) {
-      const on = () => this.#stopAbort.abort();
-      abort.addEventListener('abort', on, { once: true });
-      void this.done.then(() => abort.removeEventListener('abort', on));
+    if (abort && !this.#final) {
+      this.#stopAbort ??= new AbortController();
+      const ac = this.#stopAbort;
+      if (abort.aborted) ac.abort();
+      else {
+        const on = () => ac.abort();
+        abort.addEventListener('abort', on, { once: true });
+        void this.done.then(() => abort.removeEventListener('abort', on));
+      }
+      // A stop (or the sweep after an exit) already under way joins and listens too.
+      if (this.#proc.stopping) void this.#proc.terminate({ signal: ac.signal });
     }
     this.#stopping ??= this.#stop(options);
     return this.#stopping;
@@ -386,7 +393,7 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
     const info = await this.#proc.terminate({
       graceMs,
       eofMs: Math.min(o.eofMs ?? this.#s.eofMs, graceMs),
-      signal: this.#stopAbort.signal,
+      ...(this.#stopAbort ? { signal: this.#stopAbort.signal } : {}),
     });
     this.#lastExit = info;
     this.#reportExit(info, false);
@@ -440,7 +447,10 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
     if (this.#stopRequested) return; // #stop reports it
     this.#lastExit = info;
     // Whatever it left in its group goes too, before a new one starts or the child is done.
-    await proc.terminate({ graceMs: this.#s.graceMs, signal: this.#stopAbort.signal });
+    await proc.terminate({
+      graceMs: this.#s.graceMs,
+      ...(this.#stopAbort ? { signal: this.#stopAbort.signal } : {}),
+    });
     if (this.#stopRequested) return;
     const failed = info.code !== 0 || info.signal !== null;
     const decision = this.#s.budget?.onExit(this.#startedAt, exitedAt, failed);

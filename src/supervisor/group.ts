@@ -57,7 +57,10 @@ export class Group implements GroupProcess {
   #stopBegan = false;
   #killSent = false;
   #groupGone = false;
-  #hard = new AbortController();
+  /** A hard stop was asked for (an aborted `signal`): skip all waiting, SIGKILL. */
+  #hard = false;
+  /** Created only when the rare group-sweep wait needs an AbortSignal. */
+  #hardController: AbortController | undefined;
   #terminating: Promise<ExitInfo> | undefined;
   #done = false;
   #unlisten: (() => void)[] = [];
@@ -93,8 +96,7 @@ export class Group implements GroupProcess {
         // Learn now whether the group is empty: once it is, its id may be reused by an unrelated
         // group, so `kill()` must never signal it again.
         this.#groupPresent();
-        for (const w of this.#exitWaiters) w();
-        this.#exitWaiters.clear();
+        this.#wake();
         this.#settleStdio();
         resolve(this.#exitInfo);
       });
@@ -135,9 +137,9 @@ export class Group implements GroupProcess {
     }
     const abort = options.signal;
     if (abort) {
-      if (abort.aborted) this.#hard.abort();
+      if (abort.aborted) this.#escalate();
       else if (!this.#done) {
-        const on = () => this.#hard.abort();
+        const on = () => this.#escalate();
         abort.addEventListener('abort', on, { once: true });
         this.#unlisten.push(() => abort.removeEventListener('abort', on));
       }
@@ -158,15 +160,14 @@ export class Group implements GroupProcess {
   async #run(o: TerminateProcessOptions): Promise<ExitInfo> {
     const graceMs = o.graceMs ?? DEFAULT_GRACE_MS;
     const soft = o.softSignal ?? 'SIGTERM';
-    const hard = this.#hard.signal;
     let softAt: number | undefined;
     if (!this.#exitInfo) {
       this.#stopBegan = true;
-      if ((o.eofMs ?? 0) > 0 && this.stdin && !hard.aborted) {
+      if ((o.eofMs ?? 0) > 0 && this.stdin && !this.#hard) {
         this.closeStdin();
         await this.#waitExit(o.eofMs!);
       }
-      if (!this.#exitInfo && !hard.aborted && graceMs > 0) {
+      if (!this.#exitInfo && !this.#hard && graceMs > 0) {
         softAt = performance.now();
         this.kill(soft);
         await this.#waitExit(graceMs);
@@ -179,13 +180,14 @@ export class Group implements GroupProcess {
     }
     // The leader is reaped; end whatever it left running in its group.
     if (this.#groupPresent()) {
-      if (!hard.aborted && !this.#killSent && graceMs > 0) {
+      if (!this.#hard && !this.#killSent && graceMs > 0) {
         if (softAt === undefined) {
           softAt = performance.now();
           this.kill(soft);
         }
         const left = Math.max(0, softAt + graceMs - performance.now());
-        await waitGroupGone(this.pid, left, hard);
+        this.#hardController = new AbortController();
+        await waitGroupGone(this.pid, left, this.#hardController.signal);
       }
       if (this.#groupPresent()) {
         this.kill('SIGKILL');
@@ -196,25 +198,41 @@ export class Group implements GroupProcess {
     return this.#exitInfo!;
   }
 
+  /** Asks for a hard stop: whatever is being waited on ends now. */
+  #escalate(): void {
+    if (this.#hard) return;
+    this.#hard = true;
+    this.#hardController?.abort();
+    this.#wake();
+  }
+
+  /** Ends every `#waitExit` (on exit or escalation). Plain callbacks: EventTarget is costly. */
+  #wake(): void {
+    const waiters = [...this.#exitWaiters];
+    this.#exitWaiters.clear();
+    for (const w of waiters) w();
+  }
+
   /** Resolves when the child exits, `ms` pass, or a hard stop is requested. */
   #waitExit(ms: number): Promise<void> {
-    if (this.#exitInfo || this.#hard.signal.aborted) return Promise.resolve();
+    if (this.#exitInfo || this.#hard) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.#exitWaiters.delete(done);
-        this.#hard.signal.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, ms);
       this.#exitWaiters.add(done);
-      this.#hard.signal.addEventListener('abort', done, { once: true });
     });
   }
 
   /** Whether any member of the group still runs: `kill(-pgid, 0)` first, /proc only if needed. */
   #groupPresent(): boolean {
     if (this.#groupGone) return false;
+    // The usual answer is ESRCH; its error needs no stack trace, which is most of its cost.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     try {
       process.kill(-this.pid, 0);
     } catch (e) {
@@ -222,6 +240,8 @@ export class Group implements GroupProcess {
         this.#groupGone = true;
         return false;
       }
+    } finally {
+      Error.stackTraceLimit = limit;
     }
     // Members exist; zombies (re-parented grandchildren awaiting init) do not count.
     const alive = groupAlive(this.pid);
