@@ -118,7 +118,12 @@ export class Group implements GroupProcess {
 
   closeStdin(): void {
     const s = this.stdin;
-    if (s && !s.destroyed && !s.writableEnded) s.end();
+    if (!s || s.destroyed) return;
+    // With nothing left to flush, closing the fd at once delivers EOF now; end() would first
+    // queue a shutdown for the next turn of the event loop. Written data already sits in the
+    // kernel and stays readable by the child either way.
+    if (s.writableLength === 0) s.destroy();
+    else if (!s.writableEnded) s.end();
   }
 
   terminate(options: TerminateProcessOptions = {}): Promise<ExitInfo> {
