@@ -23,24 +23,16 @@ async function example(name: string): Promise<string[]> {
 
 describe('flow examples', () => {
   test(
-    'flow-stage prints aa bb cc',
+    "the seed's three examples print the seed's output (run side by side)",
     withLeakCheck(async () => {
-      assert.deepEqual(await example('flow-stage'), ['aa', 'bb', 'cc']);
-    }),
-  );
-
-  test(
-    'flow-pipe prints error: oops, 20, 40',
-    withLeakCheck(async () => {
-      assert.deepEqual(await example('flow-pipe'), ['error: oops', '20', '40']);
-    }),
-  );
-
-  test(
-    'flow-pipeline prints the error and both stored batches',
-    withLeakCheck(async () => {
-      const lines = await example('flow-pipeline');
-      assert.deepEqual([...lines].sort(), [
+      const [stage, pipe, pipeline] = await Promise.all([
+        example('flow-stage'),
+        example('flow-pipe'),
+        example('flow-pipeline'),
+      ]);
+      assert.deepEqual(stage, ['aa', 'bb', 'cc']);
+      assert.deepEqual(pipe, ['error: oops', '20', '40']);
+      assert.deepEqual([...pipeline!].sort(), [
         'error: bad input: 3',
         'store(embed[chunk(1)+chunk(2)])',
         'store(embed[chunk(4)+chunk(5)])',
