@@ -3,6 +3,7 @@
  * /proc, and fd counting. Every other part builds on it; it imports no other part.
  */
 export { InvalidPidError, NoSuchProcessError, PipeCreateError, ProcError } from './errors.js';
+export { setCloseOnExec } from './fd-flags.js';
 export { countOpenFds, fdTarget, type OpenFd, openFds } from './fds.js';
 export {
   createPipe,
@@ -12,6 +13,7 @@ export {
   pipeBackend,
   pipeBufferSize,
 } from './pipe.js';
+export { pollUntil } from './poll.js';
 export {
   childProcesses,
   descendants,
@@ -34,4 +36,5 @@ export {
   trySignalGroup,
   waitGroupGone,
 } from './signal.js';
+export { sessionGroups, signalSession, waitSessionGone } from './terminal-session.js';
 export { assertForeignGroup, assertPid, ownProcessGroup } from './validate.js';

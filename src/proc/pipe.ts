@@ -10,10 +10,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PipeCreateError } from './errors.js';
+import { F_GETPIPE_SZ, F_SETPIPE_SZ, loadNative, type Native } from './native.js';
 
 /** Which mechanism makes pipes in this process. */
 export type PipeBackend = 'pipe2' | 'fifo';
@@ -33,63 +33,6 @@ export interface PipePair extends Disposable {
   closeWrite(): void;
   /** Closes whatever side is still open. */
   close(): void;
-}
-
-interface Native {
-  pipe(fds: number[]): number;
-  fcntl(fd: number, cmd: number, arg: number): number;
-  errno(): number;
-}
-
-const O_CLOEXEC_LINUX = 0o2000000;
-const F_SETFD = 2;
-const FD_CLOEXEC = 1;
-const F_SETPIPE_SZ = 1031;
-const F_GETPIPE_SZ = 1032;
-
-let native: Native | null | undefined;
-
-function loadNative(): Native | null {
-  if (native !== undefined) return native;
-  native = null;
-  if (process.env.SLUICE_PIPE_BACKEND === 'fifo') return native;
-  try {
-    const require = createRequire(import.meta.url);
-    const koffi = require('koffi') as {
-      load(path: string): { func(signature: string): (...args: unknown[]) => number };
-      errno(): number;
-    };
-    if (process.platform === 'linux') {
-      const libc = koffi.load('libc.so.6');
-      const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
-      const fcntl = libc.func('int fcntl(int fd, int cmd, int arg)');
-      native = {
-        pipe: (fds) => pipe2(fds, O_CLOEXEC_LINUX),
-        fcntl: (fd, cmd, arg) => fcntl(fd, cmd, arg),
-        errno: () => koffi.errno(),
-      };
-    } else if (process.platform === 'darwin') {
-      const libc = koffi.load('libSystem.B.dylib');
-      const pipe = libc.func('int pipe(_Out_ int *fds)');
-      const fcntl = libc.func('int fcntl(int fd, int cmd, int arg)');
-      native = {
-        // macOS has no pipe2; nothing else runs between these calls on our thread.
-        pipe: (fds) => {
-          const rc = pipe(fds);
-          if (rc === 0) {
-            fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-            fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-          }
-          return rc;
-        },
-        fcntl: (fd, cmd, arg) => fcntl(fd, cmd, arg),
-        errno: () => koffi.errno(),
-      };
-    }
-  } catch {
-    native = null;
-  }
-  return native;
 }
 
 /** The mechanism `createPipe` uses here: `pipe2` through koffi, or the FIFO fallback. */

@@ -4,6 +4,7 @@
  * no bug can turn into `kill(0)` or `kill(-1)`.
  */
 import { InvalidPidError, NoSuchProcessError } from './errors.js';
+import { pollUntil } from './poll.js';
 import { groupMembers, hasProcfs } from './procfs.js';
 import { assertForeignGroup, assertPid } from './validate.js';
 
@@ -85,7 +86,6 @@ export interface TerminateOptions {
   signal?: AbortSignal;
 }
 
-const MAX_POLL_MS = 50;
 /** After SIGKILL the group normally ends in microseconds; past this we stop waiting. */
 const AFTER_KILL_MS = 5000;
 
@@ -121,25 +121,6 @@ export function waitGroupGone(
   timeoutMs: number,
   abort?: AbortSignal,
 ): Promise<boolean> {
-  return new Promise((resolve) => {
-    const deadline = performance.now() + timeoutMs;
-    let delay = 1;
-    let timer: NodeJS.Timeout | undefined;
-    const finish = (result: boolean) => {
-      if (timer) clearTimeout(timer);
-      abort?.removeEventListener('abort', onAbort);
-      resolve(result);
-    };
-    const onAbort = () => finish(false);
-    const poll = () => {
-      if (!groupAlive(pgid)) return finish(true);
-      const left = deadline - performance.now();
-      if (left <= 0) return finish(false);
-      timer = setTimeout(poll, Math.min(delay, left));
-      delay = Math.min(delay * 2, MAX_POLL_MS);
-    };
-    if (abort?.aborted) return finish(false);
-    abort?.addEventListener('abort', onAbort, { once: true });
-    poll();
-  });
+  assertForeignGroup(pgid);
+  return pollUntil(() => !groupAlive(pgid), timeoutMs, abort);
 }

@@ -16,10 +16,9 @@
 import { readSync, writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { ReadStream } from 'node:tty';
+import { setCloseOnExec, signalSession, waitSessionGone } from '../proc/index.js';
 import { SpawnError } from '../supervisor/index.js';
 import { InvalidArgumentError, SessionExitedError } from './errors.js';
-import { setCloseOnExec } from './fd-flags.js';
-import { signalSession, waitSessionGone } from './process-tree.js';
 import { ptyNative } from './pty-native.js';
 import { buildPtyEnv, checkArgvAndCwd, resolveProgram } from './pty-spawn.js';
 import { Session, type SessionInit } from './session.js';

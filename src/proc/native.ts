@@ -1,0 +1,67 @@
+/**
+ * The few libc calls Node does not expose (pipe2, fcntl), through koffi: an FFI whose prebuilt
+ * binaries ship inside its npm packages, so no compiler is needed on the user's machine.
+ */
+import { createRequire } from 'node:module';
+
+/** The libc calls sluice needs and Node lacks. */
+export interface Native {
+  pipe(fds: number[]): number;
+  fcntl(fd: number, cmd: number, arg: number): number;
+  errno(): number;
+}
+
+const O_CLOEXEC_LINUX = 0o2000000;
+export const F_SETFD = 2;
+export const FD_CLOEXEC = 1;
+export const F_SETPIPE_SZ = 1031;
+export const F_GETPIPE_SZ = 1032;
+
+let native: Native | null | undefined;
+
+/**
+ * libc's `pipe`/`pipe2`, `fcntl` and errno through koffi, loaded once; null where koffi cannot
+ * load (or with SLUICE_PIPE_BACKEND=fifo), and callers then fall back or do without.
+ */
+export function loadNative(): Native | null {
+  if (native !== undefined) return native;
+  native = null;
+  if (process.env.SLUICE_PIPE_BACKEND === 'fifo') return native;
+  try {
+    const require = createRequire(import.meta.url);
+    const koffi = require('koffi') as {
+      load(path: string): { func(signature: string): (...args: unknown[]) => number };
+      errno(): number;
+    };
+    if (process.platform === 'linux') {
+      const libc = koffi.load('libc.so.6');
+      const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
+      const fcntl = libc.func('int fcntl(int fd, int cmd, int arg)');
+      native = {
+        pipe: (fds) => pipe2(fds, O_CLOEXEC_LINUX),
+        fcntl: (fd, cmd, arg) => fcntl(fd, cmd, arg),
+        errno: () => koffi.errno(),
+      };
+    } else if (process.platform === 'darwin') {
+      const libc = koffi.load('libSystem.B.dylib');
+      const pipe = libc.func('int pipe(_Out_ int *fds)');
+      const fcntl = libc.func('int fcntl(int fd, int cmd, int arg)');
+      native = {
+        // macOS has no pipe2; nothing else runs between these calls on our thread.
+        pipe: (fds) => {
+          const rc = pipe(fds);
+          if (rc === 0) {
+            fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+            fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+          }
+          return rc;
+        },
+        fcntl: (fd, cmd, arg) => fcntl(fd, cmd, arg),
+        errno: () => koffi.errno(),
+      };
+    }
+  } catch {
+    native = null;
+  }
+  return native;
+}
