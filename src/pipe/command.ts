@@ -3,11 +3,12 @@
  */
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
-import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { closeSync, openSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { createPipes, groupAlive, terminateGroup, trySignalGroup } from '../proc/index.js';
 import { type Copy, type Pump, pooledCopy, pumpToFd } from './copy-pool.js';
+import { diagnoseSpawnFailure } from './diagnose.js';
 import { CommandError, PipeUsageError, StageStartError } from './errors.js';
 import type { ExitInfo, ProcessStage, StageContext, StagePreferences } from './stage.js';
 import { fdOfStream, type InputStream, type OutputStream } from './streams.js';
@@ -208,7 +209,9 @@ export class CommandStage implements ProcessStage {
       for (const fd of toClose) closeQuietly(fd);
       toClose.length = 0;
       if (stdin.kind === 'fd') stdin.close();
-      if (stdout.kind === 'fd' || o.stdoutFile !== undefined) stdout.close();
+      // A caller's stream that owns the fd (a socket, a file stream) is closed only when the
+      // child is done: ending a socket shuts it down for the child too.
+      if (o.stdoutFile !== undefined || (stdout.kind === 'fd' && !stdout.stream)) stdout.close();
 
       if (child.pid === undefined) {
         child.on('error', () => {});
@@ -217,7 +220,7 @@ export class CommandStage implements ProcessStage {
         cleanups.length = 0;
         stdin.close();
         stdout.abort();
-        throw this.#diagnose(cwd, env);
+        throw diagnoseSpawnFailure(this.name, this.file, cwd, env);
       }
       cleanups.length = 0;
 
@@ -342,45 +345,6 @@ export class CommandStage implements ProcessStage {
     const limit = this.#options.stderrTailBytes ?? 8192;
     const all = Buffer.concat(this.#stderrTail);
     return all.subarray(Math.max(0, all.length - limit)).toString('utf8');
-  }
-
-  /** Why a spawn that produced no pid failed, found without waiting for Node's 'error' event. */
-  #diagnose(cwd: string | undefined, env: NodeJS.ProcessEnv | undefined): StageStartError {
-    if (cwd !== undefined) {
-      try {
-        if (!statSync(cwd).isDirectory()) {
-          return new StageStartError(this.name, `cwd is not a directory: ${cwd}`, 'ENOTDIR', {
-            reason: 'cwd',
-          });
-        }
-      } catch {
-        return new StageStartError(this.name, `cwd does not exist: ${cwd}`, 'ENOENT', {
-          reason: 'cwd',
-        });
-      }
-    }
-    const candidates = this.file.includes('/')
-      ? [resolve(cwd ?? process.cwd(), this.file)]
-      : ((env ?? process.env).PATH ?? '')
-          .split(delimiter)
-          .filter(Boolean)
-          .map((d) => join(d, this.file));
-    let exists = false;
-    for (const c of candidates) {
-      try {
-        if (!statSync(c).isFile()) continue;
-        exists = true;
-        accessSync(c, constants.X_OK);
-      } catch {}
-    }
-    if (exists) {
-      return new StageStartError(this.name, `permission denied: ${this.file}`, 'EACCES', {
-        reason: 'command',
-      });
-    }
-    return new StageStartError(this.name, `command not found: ${this.file}`, 'ENOENT', {
-      reason: 'command',
-    });
   }
 
   #watch(

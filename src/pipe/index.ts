@@ -3,6 +3,8 @@
  * Commands are joined by real kernel pipes and get the caller's fds directly; functions are
  * joined by in-memory streams. See docs/pipe.md.
  */
+
+export { chooseError } from './choose-error.js';
 export { type CommandOptions, CommandStage, command, type StderrOption } from './command.js';
 export {
   ClosedPipeError,
@@ -45,7 +47,6 @@ export {
 } from './memory.js';
 export { type EdgeKind, planEdges } from './negotiate.js';
 export {
-  chooseError,
   Pipeline,
   type PipelineOptions,
   pipeline,

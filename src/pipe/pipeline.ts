@@ -3,10 +3,13 @@
  */
 import { setMaxListeners } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
+import { pipeline as streamPipeline } from 'node:stream/promises';
 import { createPipes, type PipePair } from '../proc/index.js';
+import { chooseError } from './choose-error.js';
 import { MaxBufferError, PipelineError, PipeUsageError } from './errors.js';
 import { FunctionStage } from './function.js';
+import { linesIterator } from './lines.js';
+import { memoryPipe } from './memory-pipe.js';
 import { type EdgeKind, planEdges } from './negotiate.js';
 import { isFinishEarly, isPipeError } from './predicates.js';
 import {
@@ -16,7 +19,7 @@ import {
   type StageContext,
   type StageErrorHandler,
 } from './stage.js';
-import { fdOfStream, InputStream, memoryPipe, OutputStream } from './streams.js';
+import { fdOfStream, InputStream, OutputStream } from './streams.js';
 
 /** Options of `pipeline`. */
 export interface PipelineOptions {
@@ -462,95 +465,9 @@ class EarlyExit extends Error {
   }
 }
 
-/**
- * go-pipe's error choice over stage results in stage order: walk them in reverse; `FinishEarly`
- * sets a flag that forgives pipe errors upstream until a stage succeeds; a pipe error is kept
- * only if nothing was recorded yet; any other error overwrites, so the earliest one wins.
- */
-export function chooseError<T extends { error: unknown }>(results: readonly T[]): T | undefined {
-  let chosen: T | undefined;
-  let finishedEarly = false;
-  for (let i = results.length - 1; i >= 0; i--) {
-    const r = results[i]!;
-    const err = r.error;
-    if (err === undefined) {
-      finishedEarly = false;
-    } else if (isFinishEarly(err)) {
-      finishedEarly = true;
-    } else if (isPipeError(err)) {
-      if (!finishedEarly && chosen === undefined) chosen = r;
-    } else {
-      chosen = r;
-    }
-  }
-  return chosen;
-}
-
+/** What an empty pipeline runs when it has somewhere to write: stdin copied to stdout. */
 function identityStage(): Stage {
-  return new FunctionStage('identity', async (_ctx, stdin, stdout) => {
-    const { pipeline: pump } = await import('node:stream/promises');
-    await pump(stdin, stdout, { end: false });
-  });
-}
-
-function linesIterator(p: Pipeline): AsyncIterator<string> {
-  let readable: Readable | undefined;
-  let source: AsyncIterator<unknown> | undefined;
-  const decoder = new StringDecoder('utf8');
-  let buf = '';
-  let pos = 0;
-  let ended = false;
-  let finished = false;
-  const take = (): string | undefined => {
-    const at = buf.indexOf('\n', pos);
-    if (at < 0) return undefined;
-    let line = buf.slice(pos, at);
-    pos = at + 1;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    return line;
-  };
-  return {
-    async next(): Promise<IteratorResult<string>> {
-      if (finished) return { done: true, value: undefined };
-      if (!readable) {
-        readable = p._startCapture();
-        source = readable[Symbol.asyncIterator]();
-      }
-      for (;;) {
-        const line = take();
-        if (line !== undefined) return { done: false, value: line };
-        if (ended) {
-          const rest = buf.slice(pos);
-          buf = '';
-          pos = 0;
-          if (rest !== '')
-            return { done: false, value: rest.endsWith('\r') ? rest.slice(0, -1) : rest };
-          finished = true;
-          await p.wait();
-          return { done: true, value: undefined };
-        }
-        let r: IteratorResult<unknown>;
-        try {
-          r = await source!.next();
-        } catch {
-          r = { done: true, value: undefined };
-        }
-        if (r.done) {
-          ended = true;
-          buf = buf.slice(pos) + decoder.end();
-          pos = 0;
-        } else {
-          buf = buf.slice(pos) + decoder.write(r.value as Buffer);
-          pos = 0;
-        }
-      }
-    },
-    async return(): Promise<IteratorResult<string>> {
-      if (!finished) {
-        finished = true;
-        if (readable) await p._finishEarly();
-      }
-      return { done: true, value: undefined };
-    },
-  };
+  return new FunctionStage('identity', (_ctx, stdin, stdout) =>
+    streamPipeline(stdin, stdout, { end: false }),
+  );
 }
