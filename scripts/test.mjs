@@ -31,6 +31,8 @@ if (files.length === 0) {
 const args = [
   '--import',
   'tsx',
+  '--import',
+  './test/helpers/isolate-tmp.mjs',
   '--test',
   '--test-reporter=spec',
   `--test-timeout=${process.env.SLUICE_TEST_TIMEOUT ?? 180000}`,
