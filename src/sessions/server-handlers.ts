@@ -62,6 +62,8 @@ export function wireInfo(s: Session): WireSessionInfo {
 
 /** Output gathered into one `data` event at most (from frames already queued). */
 const BATCH_BYTES = 1024 * 1024;
+/** Below this, a batch waits one event-loop turn for more output before it is sent. */
+const SMALL_BATCH = 256 * 1024;
 
 /** Turns one library frame into the stream events it stands for. */
 function toEvents(frame: AttachmentFrame): OutgoingEvent[] {
@@ -295,10 +297,16 @@ export class DaemonHandlers {
         }
       };
       add(first.value);
-      while (!finished && bytes < BATCH_BYTES) {
-        const frame = attachment.read();
-        if (frame === undefined) break;
-        add(frame);
+      for (let turn = 0; ; turn++) {
+        while (!finished && bytes < BATCH_BYTES) {
+          const frame = attachment.read();
+          if (frame === undefined) break;
+          add(frame);
+        }
+        // A small batch waits one turn of the event loop for the reads already under way:
+        // fewer, larger writes cost the daemon less per byte than one write per pipe read.
+        if (finished || bytes >= SMALL_BATCH || turn > 0) break;
+        await new Promise<void>((r) => setImmediate(r));
       }
       return out;
     };
