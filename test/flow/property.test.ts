@@ -244,4 +244,109 @@ describe('flow properties', () => {
       );
     }),
   );
+
+  test(
+    'control calls at random points: setWorkers, setMaxWIP, pause/resume, submit signals',
+    withLeakCheck(async () => {
+      const op = fc.oneof(
+        fc.record({
+          kind: fc.constant('submit' as const),
+          timing: fc.constantFrom<Timing>('sync', 'micro', 'macro'),
+          abortAfter: fc.option(fc.integer({ min: 0, max: 3 })),
+        }),
+        fc.record({ kind: fc.constant('workers' as const), n: fc.integer({ min: 1, max: 4 }) }),
+        fc.record({ kind: fc.constant('maxWIP' as const), n: fc.integer({ min: 0, max: 6 }) }),
+        fc.record({ kind: fc.constant('pause' as const) }),
+        fc.record({ kind: fc.constant('resume' as const) }),
+        fc.record({ kind: fc.constant('read' as const) }),
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(op, { maxLength: 50 }),
+          fc.integer({ min: 0, max: 3 }),
+          async (ops, capacity) => {
+            let running = 0;
+            let maxRunning = 0;
+            let maxWorkers = 1;
+            const stage = start(
+              (t: Timing) => {
+                if (t === 'sync') return 1;
+                running++;
+                maxRunning = Math.max(maxRunning, running);
+                return (t === 'micro' ? Promise.resolve() : macro()).then(() => {
+                  running--;
+                  return 1;
+                });
+              },
+              { capacity },
+            );
+            const submits: Promise<boolean>[] = [];
+            const controllers: AbortController[] = [];
+            const it = stage.out();
+            const reads: Promise<IteratorResult<Result<number>>>[] = [];
+            for (const o of ops) {
+              switch (o.kind) {
+                case 'submit': {
+                  const ac = new AbortController();
+                  controllers.push(ac);
+                  submits.push(
+                    stage.submit(o.timing, { signal: ac.signal }).then(
+                      () => true,
+                      () => false,
+                    ),
+                  );
+                  if (o.abortAfter !== null) {
+                    const n = o.abortAfter;
+                    void (async () => {
+                      for (let i = 0; i < n; i++) await Promise.resolve();
+                      ac.abort();
+                    })();
+                  }
+                  break;
+                }
+                case 'workers':
+                  maxWorkers = Math.max(maxWorkers, o.n);
+                  stage.setWorkers(o.n);
+                  break;
+                case 'maxWIP': {
+                  const applied = stage.setMaxWIP(o.n);
+                  assert.ok(applied >= 1 && applied <= capacity + stage.stats().targetWorkers);
+                  break;
+                }
+                case 'pause':
+                  stage.pauseAdmission();
+                  break;
+                case 'resume':
+                  stage.resumeAdmission();
+                  break;
+                case 'read':
+                  reads.push(it.next());
+                  break;
+              }
+              await Promise.resolve();
+            }
+            stage.resumeAdmission();
+            stage.closeInput();
+            const rest: Result<number>[] = [];
+            for await (const r of it) rest.push(r);
+            const early = (await within(Promise.all(reads), 5000, 'reads')).filter((r) => !r.done);
+            const accepted = (await within(Promise.all(submits), 5000, 'submits')).filter(
+              Boolean,
+            ).length;
+            await within(stage.wait(), 5000, 'wait');
+            assert.equal(early.length + rest.length, accepted, 'one result per accepted submit');
+            assert.ok(
+              maxRunning <= maxWorkers,
+              `calls in flight ${maxRunning} > workers ${maxWorkers}`,
+            );
+            const s = stage.stats();
+            assert.equal(s.submitted, accepted);
+            assertFinalInvariants(s);
+            for (const ac of controllers) ac.abort();
+          },
+        ),
+        { numRuns: 300 },
+      );
+    }),
+  );
 });
