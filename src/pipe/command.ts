@@ -77,6 +77,7 @@ export function command(file: string, args: readonly string[] = [], options: Com
   return new CommandStage(file, args, options);
 }
 
+/** The stage `command` returns; see `command` for its guarantees. */
 export class CommandStage implements ProcessStage {
   readonly name: string;
   readonly file: string;

@@ -66,6 +66,7 @@ export function fn(name: string, f: StageFunction, options: FnOptions = {}): Sta
   return new FunctionStage(name, f, options);
 }
 
+/** The stage `fn` (and `linewise`, `scanner`, `print`) returns; see `fn` for its guarantees. */
 export class FunctionStage implements Stage {
   readonly name: string;
   readonly preferences: StagePreferences;

@@ -71,6 +71,10 @@ export function peakRssBytes(pid: number): number | undefined {
   return m ? Number(m[1]) * 1024 : undefined;
 }
 
+/**
+ * The stage `memoryLimit` and `memoryObserver` return: the wrapped command's name, preferences and
+ * process, plus the sampling. `peak` says what was seen (read it after `wait()`).
+ */
 export class MemoryWatchStage implements WrapperStage, ProcessStage {
   readonly inner: Stage;
   readonly #limit: number | undefined;

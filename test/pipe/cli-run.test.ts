@@ -81,7 +81,10 @@ describe('sluice run', () => {
   test(
     'stdin reaches the first command; --stats --json counts bytes between stages',
     withLeakCheck(async () => {
-      const r = await sluice(['--stats', '--json', 'tr a-z A-Z | wc -c'], 'hello\n');
+      const [r, table] = await Promise.all([
+        sluice(['--stats', '--json', 'tr a-z A-Z | wc -c'], 'hello\n'),
+        sluice(['--stats', 'seq 1000 | wc -l']),
+      ]);
       assert.equal(r.code, 0);
       assert.equal(r.stdout.trim(), '6');
       const rows = JSON.parse(r.stderr) as {
@@ -99,7 +102,6 @@ describe('sluice run', () => {
         ],
       );
       for (const row of rows) assert.ok(row.wallMs >= 0);
-      const table = await sluice(['--stats', 'seq 1000 | wc -l']);
       assert.equal(table.stdout, '1000\n');
       assert.match(table.stderr, /^stage +in +out +wall +status +peak RSS\n/);
       assert.match(table.stderr, /\nseq 1000 +- +3\.8 KiB +[\d.]+ ms +0 /);

@@ -8,7 +8,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import {
   command,
   type InputStream,
@@ -52,7 +52,8 @@ const func = () => new Sniffer('any', 'any');
 const cmd = () => new Sniffer('fd', 'fd');
 
 describe('pipe: negotiation (go-pipe TestPipeTypes)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-negotiate-'));
+  const dir = mkdtempSync(join(tmpdir(), 'pipetest-negotiate-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
   const devnull = () => openSync('/dev/null', 'r+');
   const cases: {
     name: string;
@@ -307,7 +308,6 @@ describe('pipe: negotiation (go-pipe TestPipeTypes)', () => {
       const [fd0, fd1] = out.split('\n');
       assert.match(fd0!, /^pipe:\[\d+\]$/);
       assert.match(fd1!, /^pipe:\[\d+\]$/);
-      rmSync(dir, { recursive: true, force: true });
     }),
   );
 });

@@ -284,7 +284,7 @@ describe('pipe: pipelines (go-pipe pipeline_test)', () => {
   test(
     'cwd is honoured',
     withLeakCheck(async () => {
-      const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sluice-pipetest-')));
+      const dir = realpathSync(mkdtempSync(join(tmpdir(), 'pipetest-')));
       try {
         assert.equal(await pipeline({ cwd: dir }).add(command('pwd')).text(), `${dir}\n`);
         // A stage's relative cwd is resolved against the pipeline's.

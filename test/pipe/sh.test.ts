@@ -102,7 +102,7 @@ describe('pipe: sh grammar', () => {
   test(
     'runs: a pipeline with a stage value, redirections into and out of files',
     withLeakCheck(async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'sluice-sh-'));
+      const dir = mkdtempSync(join(tmpdir(), 'pipetest-sh-'));
       try {
         writeFileSync(join(dir, 'in.txt'), 'b\na\nc\n');
         const up = linewise('up', (l) => l.toUpperCase());
