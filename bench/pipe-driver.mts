@@ -115,6 +115,27 @@ async function once(): Promise<string> {
         return '';
       case 'bash':
         return bashRun(Array(10).fill('true').join(' | '));
+      case 'node-spawn': {
+        // The floor: ten bare spawns joined by the same pipes, no pipeline around them.
+        const { createPipes } = await import('../src/proc/index.js');
+        const pipes = createPipes(9);
+        const exits: Promise<unknown>[] = [];
+        for (let j = 0; j < 10; j++) {
+          const c = spawn('true', [], {
+            stdio: [
+              j ? pipes[j - 1]!.readFd : 'ignore',
+              j < 9 ? pipes[j]!.writeFd : 'ignore',
+              'pipe',
+            ],
+            detached: true,
+          });
+          exits.push(new Promise((r) => c.on('close', r)));
+          if (j) pipes[j - 1]!.closeRead();
+          if (j < 9) pipes[j]!.closeWrite();
+        }
+        await Promise.all(exits);
+        return '';
+      }
       case 'execa': {
         const { execa } = await import('execa');
         // Each .pipe() returns the destination's promise; chain them as a user would.

@@ -160,7 +160,7 @@ try {
   );
 
   // 3. ten `true`
-  const tenPeers = ['sluice', 'bash', 'execa', 'zx'];
+  const tenPeers = ['sluice', 'node-spawn', 'bash', 'execa', 'zx'];
   const tenRuns = 30;
   const t = new Map(tenPeers.map((p) => [p, driverRun(driver, 'ten', p, tenRuns, '', 5)]));
   const tm = (p: string) => median(t.get(p)!.wallMs);
@@ -168,7 +168,11 @@ try {
   body += table(
     ['peer', 'wall', 'vs bash'],
     tenPeers.map((p) => [
-      p === 'execa' || p === 'zx' ? `${p} \`.pipe()\` ×9` : p,
+      p === 'execa' || p === 'zx'
+        ? `${p} \`.pipe()\` ×9`
+        : p === 'node-spawn'
+          ? 'ten bare Node `spawn`s on the same pipes (the floor)'
+          : p,
       fmt(tm(p), 'ms'),
       `${fmt(tm(p) / tm('bash'))}×`,
     ]),
