@@ -11,8 +11,21 @@
  * final summary), and a FinalizationRegistry frees those of stages dropped unfinished.
  * Internal to flow.
  */
-import hdr from 'hdr-histogram-js';
+import { createRequire } from 'node:module';
+import type * as HdrModule from 'hdr-histogram-js';
 import type { ServiceTimeSummary } from './stats.js';
+
+type Hdr = typeof HdrModule;
+let hdrModule: Hdr | undefined;
+
+/**
+ * hdr-histogram-js, required on first use: importing it costs ~70 ms, which every program that
+ * imports flow (and every CLI call) would pay even with `trackServiceTime` off.
+ */
+function hdrLib(): Hdr {
+  hdrModule ??= createRequire(import.meta.url)('hdr-histogram-js') as Hdr;
+  return hdrModule;
+}
 
 const MAX_NS = 10 * 60 * 1e9;
 /**
@@ -22,25 +35,27 @@ const MAX_NS = 10 * 60 * 1e9;
  */
 const SMALL_NS = 4096;
 
-type Histogram = ReturnType<typeof hdr.build>;
+type Histogram = ReturnType<Hdr['build']>;
 
 let wasm: 'idle' | 'loading' | 'ready' | 'failed' = 'idle';
 
 function loadWasm(): void {
   if (wasm !== 'idle') return;
   wasm = 'loading';
-  hdr.initWebAssembly().then(
-    () => {
-      wasm = 'ready';
-    },
-    () => {
-      wasm = 'failed';
-    },
-  );
+  hdrLib()
+    .initWebAssembly()
+    .then(
+      () => {
+        wasm = 'ready';
+      },
+      () => {
+        wasm = 'failed';
+      },
+    );
 }
 
 function build(useWebAssembly: boolean): Histogram {
-  return hdr.build({
+  return hdrLib().build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: MAX_NS,
     numberOfSignificantValueDigits: 2,
@@ -77,7 +92,12 @@ export class ServiceTimeHistogram {
     try {
       const w =
         this.h.totalCount > 0
-          ? hdr.decodeFromCompressedBase64(hdr.encodeIntoCompressedBase64(this.h), 32, true, MAX_NS)
+          ? hdrLib().decodeFromCompressedBase64(
+              hdrLib().encodeIntoCompressedBase64(this.h),
+              32,
+              true,
+              MAX_NS,
+            )
           : build(true);
       this.h = w;
       freeing.register(this, w, this);
