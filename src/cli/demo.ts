@@ -6,10 +6,6 @@
  */
 import type { Command } from 'commander';
 import { type DemoContext, DemoRun } from './demo/context.js';
-import * as flowSection from './demo/flow-section.js';
-import * as pipeSection from './demo/pipe-section.js';
-import * as sessionsSection from './demo/sessions-section.js';
-import * as supervisorSection from './demo/supervisor-section.js';
 import { useColor } from './style.js';
 
 interface Section {
@@ -17,7 +13,15 @@ interface Section {
   run(ctx: DemoContext): Promise<void>;
 }
 
-const SECTIONS: Section[] = [pipeSection, flowSection, supervisorSection, sessionsSection];
+/** Loaded when the demo runs, so other commands do not pay for importing every part. */
+async function loadSections(): Promise<Section[]> {
+  return Promise.all([
+    import('./demo/pipe-section.js'),
+    import('./demo/flow-section.js'),
+    import('./demo/supervisor-section.js'),
+    import('./demo/sessions-section.js'),
+  ]);
+}
 
 /** Options of `runDemo`. */
 export interface DemoOptions {
@@ -54,7 +58,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   try {
     ctx.say(ctx.style('sluice demo', 'bold'));
     ctx.say('Each part of sluice doing real work on this machine. Ctrl-C stops it cleanly.');
-    const sections = SECTIONS.filter(
+    const sections = (await loadSections()).filter(
       (s) => !options.only?.length || options.only.some((name) => s.title.startsWith(name)),
     );
     for (const [i, section] of sections.entries()) {
