@@ -66,10 +66,8 @@ export type ErrorCode =
   | 'version'
   /** An argument is out of range or missing (empty argv, bad size, bad cwd, ...). */
   | 'invalid'
-  /** No session has that id (or id prefix). */
+  /** No session has that id, nor that unique id prefix. */
   | 'not-found'
-  /** More than one session starts with that id prefix. */
-  | 'ambiguous'
   /** Another client is attached as the writer of that stream; retry with `steal`. */
   | 'already-attached'
   /** The operation needs a running session. */
