@@ -256,8 +256,8 @@ export class Group implements GroupProcess {
 
   /**
    * After the exit: give each read pipe `drainMs` to reach EOF; destroy those still open whose
-   * reader keeps up (someone else holds the write end), keep waiting on those whose reader is
-   * behind (their data is the caller's to read).
+   * reader has taken everything (someone else holds the write end), keep waiting on those that
+   * hold unread bytes (their data is the caller's to read).
    */
   #settleStdio(): void {
     const reads = [this.stdout, this.stderr].filter((s): s is Readable => s !== null);
@@ -271,7 +271,9 @@ export class Group implements GroupProcess {
     const seen = new Map<Readable, number>();
     const check = (final: boolean) => {
       for (const s of open()) {
-        if (!final || s.readableLength >= s.readableHighWaterMark) continue; // the reader is behind
+        // Unread bytes are the caller's: a stream is never cut while it holds any (cutting at
+        // the high-water mark lost up to 64 KiB a slow reader had not taken yet).
+        if (!final || s.readableLength > 0 || eofReceived(s)) continue;
         // Still receiving (a burst left in the kernel buffer): give it another window, unless
         // bytes keep coming far past the exit, which only a foreign writer can do.
         const bytes = bytesRead(s);
@@ -300,6 +302,16 @@ export class Group implements GroupProcess {
     timer = setTimeout(tick, this.#drainMs);
     timer.unref();
   }
+}
+
+/**
+ * Whether the stream has read EOF from its pipe, even if 'end' waits for the consumer to take
+ * the last bytes (an async iterator may have taken the whole buffer already): nothing is left
+ * to drain and no foreign writer holds the pipe, so it must not be cut. Node keeps this in its
+ * readable state only.
+ */
+function eofReceived(s: Readable): boolean {
+  return (s as unknown as { _readableState?: { ended?: boolean } })._readableState?.ended === true;
 }
 
 /** Bytes a pipe has read so far (`net.Socket.bytesRead`; other streams: what they buffer). */
