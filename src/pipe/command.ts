@@ -220,7 +220,7 @@ export class CommandStage implements ProcessStage {
         for (const c of cleanups) c();
         cleanups.length = 0;
         stdin.close();
-        stdout.abort();
+        stdout.close();
         throw diagnoseSpawnFailure(this.name, this.file, cwd, env);
       }
       cleanups.length = 0;
@@ -249,7 +249,7 @@ export class CommandStage implements ProcessStage {
       for (const fd of toClose) closeQuietly(fd);
       for (const c of cleanups) c();
       stdin.close();
-      stdout.abort();
+      stdout.close();
       throw e;
     }
   }

@@ -108,3 +108,31 @@ describe('sluice run', () => {
     }),
   );
 });
+
+describe('sluice run on a terminal', () => {
+  test(
+    'a TTY stdout goes straight to the last command',
+    { timeout: 60000 },
+    withLeakCheck(async () => {
+      const pty = await import('node-pty');
+      const term = pty.spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'src/cli/main.ts',
+          'run',
+          'echo x | sh -c "cat >/dev/null; test -t 1 && echo stdout-is-a-tty"',
+        ],
+        { cwd: root, cols: 80, rows: 24, env: process.env as Record<string, string> },
+      );
+      let out = '';
+      term.onData((d) => {
+        out += d;
+      });
+      const code = await new Promise<number>((r) => term.onExit((e) => r(e.exitCode)));
+      assert.equal(code, 0);
+      assert.match(out, /stdout-is-a-tty/);
+    }),
+  );
+});
