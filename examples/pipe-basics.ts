@@ -2,7 +2,7 @@
  * sluice/pipe basics: a shell-like pipeline without a shell, its output, its lines, and bash-like
  * early exit. Run with `npx tsx examples/pipe-basics.ts`.
  */
-import { command, ignoreError, isPipeError, pipeline, sh } from '../src/pipe/index.js';
+import { command, ignoreError, isPipeError, pipeline, sh } from '../src/pipe/index.js'; // in your project: 'sluice/pipe'
 
 // Each ${value} is exactly one argv word: no quoting worries, no injection.
 const pattern = 'needle; rm -rf /';

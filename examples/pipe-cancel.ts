@@ -9,7 +9,7 @@ import {
   memoryLimit,
   PipelineError,
   pipeline,
-} from '../src/pipe/index.js';
+} from '../src/pipe/index.js'; // in your project: 'sluice/pipe'
 
 const slow = pipeline({ signal: AbortSignal.timeout(200), killGraceMs: 500 }).add(
   command('sh', ['-c', 'sleep 30 & sleep 30; wait']),

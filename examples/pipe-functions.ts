@@ -3,7 +3,7 @@
  * transform in the middle, an async function at the end. Run with
  * `npx tsx examples/pipe-functions.ts`.
  */
-import { command, FinishEarly, fn, linewise, pipeline } from '../src/pipe/index.js';
+import { command, FinishEarly, fn, linewise, pipeline } from '../src/pipe/index.js'; // in your project: 'sluice/pipe'
 
 let total = 0;
 await pipeline()
