@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { withPipeLeakCheck as withLeakCheck } from './leak.js';
+import { withLeakCheck } from '../helpers/leaks.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 

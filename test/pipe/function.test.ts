@@ -23,7 +23,7 @@ import {
   scanner,
   write,
 } from '../../src/pipe/index.js';
-import { withPipeLeakCheck as withLeakCheck } from './leak.js';
+import { withLeakCheck } from '../helpers/leaks.js';
 
 const upper = () =>
   fn('upper', async (_ctx, stdin, stdout) => {

@@ -16,7 +16,7 @@ import {
   pipeline,
   println,
 } from '../../src/pipe/index.js';
-import { withPipeLeakCheck as withLeakCheck } from './leak.js';
+import { withLeakCheck } from '../helpers/leaks.js';
 
 const MB = 1024 * 1024;
 /** Allocates and touches `mb` MB of anonymous memory, says so on stdout, then holds it. */

@@ -20,7 +20,7 @@ import {
   type StreamPreference,
 } from '../../src/pipe/index.js';
 import { fdTarget } from '../../src/proc/index.js';
-import { withPipeLeakCheck as withLeakCheck } from './leak.js';
+import { withLeakCheck } from '../helpers/leaks.js';
 
 /** What a side was given: 'none', 'stream', 'pipe' (a kernel pipe fd) or 'file' (another fd). */
 type Seen = 'none' | 'stream' | 'pipe' | 'file';

@@ -23,8 +23,8 @@ import {
   StageStartError,
 } from '../../src/pipe/index.js';
 import { createPipe } from '../../src/proc/index.js';
+import { withLeakCheck } from '../helpers/leaks.js';
 import { waitFor } from '../helpers/wait.js';
-import { withPipeLeakCheck as withLeakCheck } from './leak.js';
 
 /** A Writable that records what it got and whether it was ended. */
 export function recorder(): Writable & { text(): string; ended: boolean } {

@@ -15,7 +15,7 @@ import {
   ShSyntaxError,
   sh,
 } from '../../src/pipe/index.js';
-import { withPipeLeakCheck as withLeakCheck } from './leak.js';
+import { withLeakCheck } from '../helpers/leaks.js';
 
 const argv = (text: string) => parseCommandLine(text).map((c) => c.argv);
 

@@ -15,7 +15,7 @@ import {
   pipeline,
   write,
 } from '../../src/pipe/index.js';
-import { withPipeLeakCheck as withLeakCheck } from './leak.js';
+import { withLeakCheck } from '../helpers/leaks.js';
 
 /** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
 function rng(seed: number): () => number {
