@@ -39,6 +39,15 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'log nothing but errors');
   socketOption(cmd).action(async (flags: DaemonFlags) => {
     const quiet = flags.quiet === true;
+    // stderr may go away under us (a closed terminal, a dead pipe reader): from then on the
+    // daemon logs nothing, and a failed log write is never an "internal error".
+    let stderrOk = true;
+    process.stderr.on('error', () => {
+      stderrOk = false;
+    });
+    const log = (line: string) => {
+      if (stderrOk) process.stderr.write(`${new Date().toISOString()} sluice daemon: ${line}\n`);
+    };
     // Loaded here, not at the top: the other subcommands need none of the daemon's modules.
     const { SessionDaemon } = await import('../sessions/server.js');
     const daemon = await SessionDaemon.start({
@@ -50,7 +59,7 @@ export function register(program: Command): void {
         maxTotalBytes: flags.logMaxTotal,
       },
       shutdownGraceMs: flags.shutdownGrace,
-      log: quiet ? null : undefined,
+      log: quiet ? null : log,
     });
     const stop = (signal: NodeJS.Signals) => {
       void daemon.shutdown(signal);
@@ -58,7 +67,9 @@ export function register(program: Command): void {
     for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
     // Anything unforeseen still ends in an orderly stop: no session may outlive the daemon.
     process.on('uncaughtException', (error) => {
-      process.stderr.write(`sluice daemon: internal error: ${error.stack ?? error.message}\n`);
+      if (stderrOk) {
+        process.stderr.write(`sluice daemon: internal error: ${error.stack ?? error.message}\n`);
+      }
       process.exitCode = 1;
       void daemon.shutdown('internal error');
     });

@@ -123,7 +123,10 @@ export async function startDaemon(
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       for (const c of clients) await c.close().catch(() => {});
       if (!gone) child.kill(signal);
+      // A daemon that does not stop within 15 s is killed, so no test leaves one behind.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       const result = await exited;
+      clearTimeout(timer);
       rmSync(dir, { recursive: true, force: true });
       return result;
     },

@@ -191,6 +191,33 @@ describe('the daemon process', () => {
   }
 
   test(
+    'a daemon whose stderr reader went away keeps serving and stops on SIGTERM',
+    withLeakCheck(async () => {
+      const d = await startDaemon();
+      let sessionPid = 0;
+      try {
+        const steps = (async () => {
+          const c = await d.client();
+          d.child.stderr!.destroy(); // the next log line hits a dead pipe (EPIPE)
+          sessionPid = (await c.spawn({ argv: ['sleep', '100'] })).pid;
+          await c.spawn({ argv: ['true'] }); // more log lines
+          await c.ping();
+          d.child.kill('SIGTERM');
+          return d.exited;
+        })();
+        const outcome = await Promise.race([
+          steps,
+          new Promise((r) => setTimeout(() => r('no answer within 15 s'), 15_000).unref()),
+        ]);
+        assert.deepEqual(outcome, { code: 0, signal: null });
+        assert.equal(alive(sessionPid), false, 'its session was stopped');
+      } finally {
+        await d.stop('SIGKILL');
+      }
+    }),
+  );
+
+  test(
     '--log-dir spools every byte beyond the ring, rotates at the cap and keeps disks bounded',
     withLeakCheck(async () => {
       const dir = tempDir('spool');
