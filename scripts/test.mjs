@@ -35,6 +35,9 @@ const args = [
   './test/helpers/isolate-tmp.mjs',
   '--test',
   '--test-reporter=spec',
+  // Test files mostly wait on child processes, so two at a time fit two cores; each file has a
+  // private TMPDIR (isolate-tmp.mjs), so their leak checks cannot see each other.
+  `--test-concurrency=${process.env.SLUICE_TEST_CONCURRENCY ?? 2}`,
   `--test-timeout=${process.env.SLUICE_TEST_TIMEOUT ?? 180000}`,
   ...files,
 ];
