@@ -55,9 +55,12 @@ describe('sluice attach in a real terminal', () => {
           timeoutMs: 20_000,
           message: 'the attach to start',
         });
-        await waitFor(async () => (await c.get(s.id)).size?.rows === Number(rows));
+        await waitFor(async () => (await c.get(s.id)).size?.rows === Number(rows), {
+          timeoutMs: 15_000,
+        });
         tmux('send-keys', '-t', 't', 'hello', 'Enter');
         await waitFor(() => screen().includes(`line:hello\n${rows} ${cols}\n`), {
+          timeoutMs: 15_000,
           message: 'the session to see the pane size',
         });
 
@@ -67,15 +70,21 @@ describe('sluice attach in a real terminal', () => {
           .trim()
           .split(' ');
         assert.notEqual(`${rows2} ${cols2}`, `${rows} ${cols}`);
-        await waitFor(async () => (await c.get(s.id)).size?.cols === Number(cols2));
+        await waitFor(async () => (await c.get(s.id)).size?.cols === Number(cols2), {
+          timeoutMs: 15_000,
+        });
         tmux('send-keys', '-t', 't', 'again', 'Enter');
         await waitFor(() => screen().includes(`line:again\n${rows2} ${cols2}\n`), {
+          timeoutMs: 15_000,
           message: 'the session to see the new size',
         });
 
         // The detach key leaves the session running; attach exits 0.
         tmux('send-keys', '-t', 't', 'C-\\');
-        await waitFor(() => screen().includes('ATTACH-EXIT=0'), { message: 'the detach' });
+        await waitFor(() => screen().includes('ATTACH-EXIT=0'), {
+          timeoutMs: 15_000,
+          message: 'the detach',
+        });
         assert.equal((await c.get(s.id)).state, 'running');
 
         // The second attach replays the history; the session's exit status becomes attach's.
@@ -84,7 +93,10 @@ describe('sluice attach in a real terminal', () => {
           message: 'the re-attach',
         });
         tmux('send-keys', '-t', 't', 'quit', 'Enter');
-        await waitFor(() => screen().includes('ATTACH-EXIT=3'), { message: 'the exit status' });
+        await waitFor(() => screen().includes('ATTACH-EXIT=3'), {
+          timeoutMs: 15_000,
+          message: 'the exit status',
+        });
         const after = screen().split('ATTACH-EXIT=0')[1]!;
         assert.match(after, /line:hello/, 're-attach replayed the history');
         assert.equal((await c.get(s.id)).exitState?.exitCode, 3);
