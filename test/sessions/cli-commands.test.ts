@@ -154,7 +154,7 @@ describe('sluice CLI against a live daemon', () => {
   );
 
   test(
-    'logs --follow prints the backlog, then live output, and ends at the exit; attach forwards stdin',
+    'logs --follow prints the backlog, then live output, and ends at the exit; attach --steal, --read-only',
     withLeakCheck(async () => {
       const d = await startDaemon();
       try {
@@ -186,11 +186,29 @@ describe('sluice CLI against a live daemon', () => {
         }
         assert.equal(w.ended?.reason, 'exited');
 
-        // attach with stdin from a pipe: forwards it, prints the output, exits with the status.
+        // attach --steal with stdin from a pipe: takes the seat from the writer attached now,
+        // forwards stdin, prints the output and exits with the session's status.
         const seven = await c7(client);
-        const att = await runCli(['attach', '--socket', d.socket, seven], { input: 'hi\n' });
+        const holder = await client.attach(seven);
+        const att = await runCli(['attach', '--steal', '--socket', d.socket, seven], {
+          input: 'hi\n',
+        });
+        assert.equal((await holder.done).reason, 'stolen');
         assert.equal(att.stdout, 'got hi\n');
         assert.equal(att.code, 7, att.stderr);
+
+        // attach --read-only sends nothing of its stdin; it watches what a writer causes.
+        const watched = await c7(client);
+        const viewer = runCli(['attach', '--read-only', '--socket', d.socket, watched], {
+          input: 'ignored\n',
+        });
+        await waitFor(async () => (await client.get(watched)).attachments.stdout?.viewers === 1, {
+          timeoutMs: 15_000,
+        });
+        await client.send(watched, 'yo\n');
+        const ro = await viewer;
+        assert.equal(ro.stdout, 'got yo\n');
+        assert.equal(ro.code, 7, ro.stderr);
       } finally {
         await d.stop();
       }
