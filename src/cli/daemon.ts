@@ -13,6 +13,7 @@ interface DaemonFlags {
   logMaxTotal?: number;
   shutdownGrace?: number;
   quiet?: boolean;
+  untilStdinCloses?: boolean;
 }
 
 export function register(program: Command): void {
@@ -36,7 +37,11 @@ export function register(program: Command): void {
       'at shutdown, SIGTERM then SIGKILL after this long (default 2s)',
       parseDuration,
     )
-    .option('-q, --quiet', 'log nothing but errors');
+    .option('-q, --quiet', 'log nothing but errors')
+    .option(
+      '--until-stdin-closes',
+      'also shut down when stdin reaches EOF (a supervising process that dies takes the daemon with it)',
+    );
   socketOption(cmd).action(async (flags: DaemonFlags) => {
     const quiet = flags.quiet === true;
     // stderr may go away under us (a closed terminal, a dead pipe reader): from then on the
@@ -65,6 +70,12 @@ export function register(program: Command): void {
       void daemon.shutdown(signal);
     };
     for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
+    if (flags.untilStdinCloses) {
+      // The kernel closes the pipe when its writer dies, however it dies (SIGKILL included):
+      // the one parent-death signal that needs no cooperation from the parent.
+      process.stdin.on('end', () => stop('SIGTERM')).on('error', () => stop('SIGTERM'));
+      process.stdin.resume();
+    }
     // Anything unforeseen still ends in an orderly stop: no session may outlive the daemon.
     process.on('uncaughtException', (error) => {
       if (stderrOk) {

@@ -8,8 +8,10 @@
  * group, SIGKILL after the grace, and SIGKILL to any descendant that had left the group — tells
  * every attached client `end: shutdown`, and resolves once no child is left.
  */
-import { chmodSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+
+import { chmodSync, readFileSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import { descendants, listProcesses, type ProcStat } from '../proc/index.js';
 import { PROTOCOL_VERSION } from './protocol.js';
 import { SessionRegistry } from './registry.js';
@@ -61,6 +63,8 @@ export class SessionDaemon {
   private readonly logLine: (line: string) => void;
   private readonly spooler: Spooler | undefined;
   private socketIno = 0;
+  /** Whether the daemon made the socket's folder: then it removes it again when it stops. */
+  private createdDir = false;
   private shutdownPromise: Promise<void> | undefined;
   private resolveClosed!: () => void;
 
@@ -101,8 +105,9 @@ export class SessionDaemon {
   static async start(options: DaemonOptions = {}): Promise<SessionDaemon> {
     const socketPath = options.socketPath ?? defaultSocketPath();
     if (options.logDir) Spooler.prepare(options.logDir);
-    await claimSocketPath(socketPath);
+    const createdDir = await claimSocketPath(socketPath);
     const daemon = new SessionDaemon(options, socketPath);
+    daemon.createdDir = createdDir;
     await daemon.listen();
     daemon.logLine(
       `listening on ${socketPath} (pid ${process.pid}, protocol ${PROTOCOL_VERSION}${
@@ -229,6 +234,13 @@ export class SessionDaemon {
       if (statSync(this.socketPath).ino === this.socketIno) unlinkSync(this.socketPath);
     } catch {
       // already gone
+    }
+    if (this.createdDir) {
+      try {
+        rmdirSync(dirname(this.socketPath)); // only if empty: never anything someone put there
+      } catch {
+        // not empty, or gone
+      }
     }
   }
 }

@@ -43,8 +43,9 @@ function isOwnFolderName(dir: string): boolean {
  * named `sluice` or `sluice-*` that already exists must belong to this user with no group or
  * other access; any other existing folder (say the caller chose `--socket /srv/app/d.sock`) is
  * left as it is, and the socket's own 0600 mode protects it. Throws `SocketPathError`.
+ * Returns whether it created the socket's own folder (the daemon removes it again at exit).
  */
-export function prepareSocketDir(socketPath: string): void {
+export function prepareSocketDir(socketPath: string): boolean {
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
     throw new SocketPathError(
       socketPath,
@@ -78,6 +79,7 @@ export function prepareSocketDir(socketPath: string): void {
       );
     }
   }
+  return created;
 }
 
 /** What is at a socket path before the daemon binds it. */
@@ -121,10 +123,11 @@ export async function probeSocket(socketPath: string, timeoutMs = 1000): Promise
 
 /**
  * Readies `socketPath` for a daemon to bind: prepares the folder, refuses with
- * `SocketPathError` when a live daemon answers there, and removes a stale socket file.
+ * `SocketPathError` when a live daemon answers there, and removes a stale socket file. Resolves
+ * with whether it created the socket's folder.
  */
-export async function claimSocketPath(socketPath: string): Promise<void> {
-  prepareSocketDir(socketPath);
+export async function claimSocketPath(socketPath: string): Promise<boolean> {
+  const createdDir = prepareSocketDir(socketPath);
   const probe = await probeSocket(socketPath);
   if (probe === 'live') {
     throw new SocketPathError(
@@ -139,4 +142,5 @@ export async function claimSocketPath(socketPath: string): Promise<void> {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
   }
+  return createdDir;
 }

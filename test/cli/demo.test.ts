@@ -98,4 +98,24 @@ describe('cli: sluice demo', () => {
       }),
     );
   }
+
+  test(
+    'even SIGKILLed mid-sessions, the demo leaves no daemon or session behind',
+    withLeakCheck(async () => {
+      const mark = randomUUID();
+      const demo = startDemo(mark, ['--only', 'sessions']);
+      await waitFor(() => demo.out().includes('nobody attached'), {
+        timeoutMs: 30_000,
+        message: `demo output never showed its sessions: ${demo.out()}`,
+      });
+      assert.ok(markedProcesses(mark).length >= 3, 'demo, daemon and sessions are running');
+      demo.child.kill('SIGKILL');
+      await demo.exited;
+      // No cleanup code of the demo ran: the daemon sees its stdin close and shuts down.
+      await waitFor(() => markedProcesses(mark).length === 0, {
+        timeoutMs: 15_000,
+        message: `left after SIGKILL: ${markedProcesses(mark).join(', ')}`,
+      });
+    }),
+  );
 });

@@ -1,6 +1,6 @@
 /**
- * What every demo section gets: where to print, a cancellation signal (Ctrl-C), a private temp
- * dir, and a cleanup stack. A section registers every resource it makes with `defer` the moment
+ * What every demo section gets: where to print, a cancellation signal (Ctrl-C), private temp
+ * dirs, and a cleanup stack. A section registers every resource it makes with `defer` the moment
  * it exists, so an interrupt at any point still releases it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,8 +11,11 @@ import { paint, type Style } from '../style.js';
 export interface DemoContext {
   /** Aborted on SIGINT/SIGTERM; sections stop their work and return (or throw) promptly. */
   readonly signal: AbortSignal;
-  /** A private `sluice-demo-*` dir under the OS temp dir, removed at the end. */
-  readonly tmp: string;
+  /**
+   * Makes a private `sluice-demo-<name>-*` dir under the OS temp dir. The section removes it when
+   * it is done with it (`remove()`); the cleanup stack removes it too, whatever happens.
+   */
+  tempDir(name: string): { path: string; remove(): void };
   /** Whether stdout is a terminal that takes colours and redraws. */
   readonly color: boolean;
   /** Shortens the run (tests and CI): smaller data, shorter phases. */
@@ -33,7 +36,6 @@ export interface DemoContext {
 export class DemoRun {
   readonly context: DemoContext;
   readonly #steps: (() => unknown)[] = [];
-  readonly #tmp: string;
 
   constructor(options: {
     signal: AbortSignal;
@@ -41,13 +43,17 @@ export class DemoRun {
     quick: boolean;
     out: NodeJS.WritableStream;
   }) {
-    this.#tmp = mkdtempSync(join(tmpdir(), 'sluice-demo-'));
     const { out, color } = options;
     const write = (text: string) => out.write(`${text}\n`);
     const style = (text: string, s: Style) => paint(text, s, color);
     this.context = {
       signal: options.signal,
-      tmp: this.#tmp,
+      tempDir: (name) => {
+        const path = mkdtempSync(join(tmpdir(), `sluice-demo-${name}-`));
+        const remove = () => rmSync(path, { recursive: true, force: true });
+        this.#steps.push(remove);
+        return { path, remove };
+      },
       color,
       quick: options.quick,
       say: (text = '') => write(text),
@@ -60,7 +66,7 @@ export class DemoRun {
     };
   }
 
-  /** Runs every deferred step (LIFO), each even if an earlier one failed, then removes tmp. */
+  /** Runs every deferred step (LIFO), each even if an earlier one failed. */
   async cleanup(): Promise<void> {
     while (this.#steps.length > 0) {
       const step = this.#steps.pop()!;
@@ -70,6 +76,5 @@ export class DemoRun {
         // Keep cleaning: one stuck resource must not leave the others behind.
       }
     }
-    rmSync(this.#tmp, { recursive: true, force: true });
   }
 }

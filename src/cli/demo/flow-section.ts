@@ -40,11 +40,16 @@ function wait(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function runOnce(ctx: DemoContext, items: number, roped: boolean): Promise<RunFigures> {
+async function runOnce(
+  ctx: DemoContext,
+  dir: string,
+  items: number,
+  roped: boolean,
+): Promise<RunFigures> {
   const ac = new AbortController();
   const stopAll = () => ac.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', stopAll, { once: true });
-  const store = join(ctx.tmp, roped ? 'store-roped.ndjson' : 'store-free.ndjson');
+  const store = join(dir, roped ? 'store-roped.ndjson' : 'store-free.ndjson');
   let wip = 0;
   let peakWip = 0;
   try {
@@ -118,7 +123,7 @@ async function runOnce(ctx: DemoContext, items: number, roped: boolean): Promise
     let stored = 0;
     for await (const r of sink.out()) if (r.ok) stored += r.value;
     await Promise.allSettled([
-      producer,
+      produced,
       read.wait(),
       parse.wait(),
       enrich.wait(),
@@ -152,12 +157,14 @@ export async function run(ctx: DemoContext): Promise<void> {
     `${items} records: read → parse (2 workers) → enrich (1 worker, ~6 ms) → batch of 25 → store`,
   );
   ctx.say('run 1: no limits — read admits everything it can');
-  const free = await runOnce(ctx, items, false);
+  const dir = ctx.tempDir('flow');
+  const free = await runOnce(ctx, dir.path, items, false);
   if (ctx.signal.aborted) return;
   ctx.say(
     'run 2: autoRope — the analyzer watches 100 ms windows, finds the drum, ropes read to it',
   );
-  const roped = await runOnce(ctx, items, true);
+  const roped = await runOnce(ctx, dir.path, items, true);
+  dir.remove();
   if (ctx.signal.aborted) return;
   const row = (name: string, f: RunFigures) =>
     `  ${name.padEnd(10)} ${f.seconds.toFixed(2).padStart(6)} s  ${f.perSecond.toFixed(0).padStart(6)} items/s  peak WIP ${String(f.peakWip).padStart(4)} items (${f.peakKiB.toFixed(0)} KiB held)`;

@@ -5,7 +5,9 @@
  * classified soft (a polite child) and hard (one that ignores SIGTERM). The daemon's shutdown and
  * the cleanup stack leave no process or socket behind.
  */
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { groupAlive } from '../../proc/index.js';
 import { type ClientAttachment, SessionsClient } from '../../sessions/index.js';
@@ -57,16 +59,23 @@ async function watch(att: ClientAttachment, ms: number, signal: AbortSignal): Pr
 }
 
 export async function run(ctx: DemoContext): Promise<void> {
-  const socketPath = join(ctx.tmp, 'daemon.sock');
+  // A folder the daemon creates itself (0700), so it removes it when it stops: even if this
+  // process is SIGKILLed, nothing is left on disk.
+  const socketDir = join(tmpdir(), `sluice-demo-daemon-${randomBytes(6).toString('hex')}`);
+  const socketPath = join(socketDir, 'daemon.sock');
+  ctx.defer(() => rmSync(socketDir, { recursive: true, force: true }));
   // The daemon is this same CLI, so it works from the sources (tsx) and from dist alike.
   const entry = process.argv[1]!;
   const daemon = await supervise({
+    // --until-stdin-closes: if this process is SIGKILLed, its end of the daemon's stdin closes
+    // and the daemon shuts down (its sessions with it) instead of living on as an orphan.
     cmd: [
       process.execPath,
       ...process.execArgv,
       entry,
       'daemon',
       '--quiet',
+      '--until-stdin-closes',
       '--socket',
       socketPath,
     ],
