@@ -234,7 +234,10 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
 
   // ---- called by the output stream -------------------------------------------------------
 
-  /** @internal Queues output at absolute `offset`, dropping the oldest if over the bound. */
+  /**
+   * @internal Queues output at absolute `offset`, dropping the oldest if over the bound. Takes
+   * ownership of `chunk`: the caller must not change it afterwards.
+   */
   pushOutput(chunk: Buffer, offset: number): void {
     if (this.#ended) return;
     for (let at = 0; at < chunk.length; at += MAX_OUTPUT_FRAME_BYTES) {
@@ -267,8 +270,9 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
     while (this.#queuedBytes + d.length > this.maxQueueBytes) {
       if (!this.#dropOldestOutput()) break;
     }
-    // Copy: the caller's buffer may be reused, and a slow client must not pin a big one.
-    this.#queue.push({ type: 'output', data: Buffer.from(d), offset: at });
+    // No copy: the output stream hands over each chunk fresh from a pipe or PTY read, never
+    // reused, and at most 64 KiB (a frame of a bigger one pins only its own chunk).
+    this.#queue.push({ type: 'output', data: d, offset: at });
     this.#queuedBytes += d.length;
   }
 
