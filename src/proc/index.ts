@@ -3,6 +3,7 @@
  * /proc, and fd counting. Every other part builds on it; it imports no other part.
  */
 export { InvalidPidError, NoSuchProcessError, PipeCreateError, ProcError } from './errors.js';
+export { type ExitKillScope, killOnExit } from './exit-kill.js';
 export { setCloseOnExec } from './fd-flags.js';
 export { countOpenFds, fdTarget, type OpenFd, openFds } from './fds.js';
 export {

@@ -16,7 +16,7 @@
 import { readSync, writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { ReadStream } from 'node:tty';
-import { setCloseOnExec, signalSession, waitSessionGone } from '../proc/index.js';
+import { killOnExit, setCloseOnExec, signalSession, waitSessionGone } from '../proc/index.js';
 import { SpawnError } from '../supervisor/index.js';
 import { InvalidArgumentError, SessionExitedError } from './errors.js';
 import { ptyNative } from './pty-native.js';
@@ -28,25 +28,6 @@ const DRAIN_CHUNK = 64 * 1024;
 /** After SIGKILL a session's processes end in microseconds; past this we stop waiting. */
 const AFTER_KILL_MS = 5000;
 const EOF_CHAR = Buffer.from([4]);
-
-/** Live PTY sessions, SIGKILLed if this process exits first. */
-const live = new Set<number>();
-let exitHooked = false;
-function track(sid: number): void {
-  live.add(sid);
-  if (exitHooked) return;
-  exitHooked = true;
-  process.on('exit', () => {
-    for (const sid of live) {
-      try {
-        process.kill(sid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-      signalSession(sid, 'SIGKILL');
-    }
-  });
-}
 
 function signalName(n: number): NodeJS.Signals | null {
   if (!n) return null;
@@ -76,6 +57,7 @@ export function checkSize(rows: unknown, cols: unknown): PtySize {
 export class PtySession extends Session {
   readonly kind: SessionKind = 'pty';
   readonly #pid: number;
+  readonly #untrack: () => void;
   #fd: number;
   #reader: ReadStream;
   #size: PtySize;
@@ -132,7 +114,7 @@ export class PtySession extends Session {
     this.#pid = term.pid;
     this.#fd = term.fd;
     this.#size = size;
-    track(this.#pid);
+    this.#untrack = killOnExit(this.#pid, 'session');
     // Before anything else can spawn: no later child may inherit the master.
     setCloseOnExec(term.fd);
     // allowHalfOpen: a read of 0 bytes must not close the fd. While the session leader exits,
@@ -256,7 +238,7 @@ export class PtySession extends Session {
   /** From node-pty's reaper thread, on this thread: drain, record, close. */
   #onReaped(code: number, signal: number): void {
     this.#reaped = true;
-    live.delete(this.#pid);
+    this.#untrack();
     this.#drain();
     const sig = signalName(signal);
     const outcome = !this.#stopBegan

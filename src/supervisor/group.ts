@@ -6,7 +6,13 @@ import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { groupAlive, type SignalName, trySignalGroup, waitGroupGone } from '../proc/index.js';
+import {
+  groupAlive,
+  killOnExit,
+  type SignalName,
+  trySignalGroup,
+  waitGroupGone,
+} from '../proc/index.js';
 import type {
   ExitInfo,
   GroupProcess,
@@ -23,24 +29,6 @@ const AFTER_KILL_MS = 5000;
 
 const noop = () => {};
 const { signals } = constants;
-
-/** Live groups, SIGKILLed if this process exits first (see `killOnParentExit`). */
-const live = new Set<number>();
-let exitHooked = false;
-function track(pid: number): void {
-  live.add(pid);
-  if (exitHooked) return;
-  exitHooked = true;
-  process.on('exit', () => {
-    for (const pgid of live) {
-      try {
-        process.kill(-pgid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
 
 /** See `GroupProcess` for the guarantees. */
 export class Group implements GroupProcess {
@@ -80,13 +68,13 @@ export class Group implements GroupProcess {
     this.stdout?.on('error', noop);
     this.stderr?.on('error', noop);
     child.on('error', noop); // a failed kill() is reported as an 'error' event by Node
-    if (o.killOnParentExit !== false) track(this.pid);
+    const untrack = o.killOnParentExit !== false ? killOnExit(this.pid, 'group') : () => {};
     this.closed = new Promise((r) => {
       this.#resolveClosed = r;
     });
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
-        live.delete(this.pid);
+        untrack();
         const outcome = !this.#stopBegan
           ? 'natural'
           : this.#killSent && signal === 'SIGKILL'
