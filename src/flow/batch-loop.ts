@@ -161,3 +161,30 @@ export class BatchLoop<T> {
     this.c.bufferedWeight = 0;
   }
 }
+
+/**
+ * What `Batcher` and `WeightedBatcher` share over their one `BatchLoop`: the output, iteration
+ * and `wait`. Only their stats differ.
+ */
+export abstract class BatchHandle<T> implements AsyncIterable<Result<T[]>> {
+  /** @internal */
+  protected readonly loop: BatchLoop<T>;
+  /** @internal Built by `batcher` / `weightedBatcher`. */
+  constructor(loop: BatchLoop<T>) {
+    this.loop = loop;
+  }
+  /** The batches and forwarded errors; ends after the source ended. Must be drained. */
+  out(): AsyncIterableIterator<Result<T[]>> {
+    return this.loop.out;
+  }
+  [Symbol.asyncIterator](): AsyncIterator<Result<T[]>> {
+    return this.loop.out;
+  }
+  /** Settles when the source was read to its end; rejects with the abort reason if cancel dropped items. */
+  wait(): Promise<void> {
+    const loop = this.loop;
+    return loop.done.then(() => {
+      if (loop.cancelled !== undefined) throw loop.cancelled.reason;
+    });
+  }
+}

@@ -1,11 +1,10 @@
 /**
  * `batcher`: gathers up to `n` ok values into arrays between stages (toc's Batcher).
  */
-import { BatchLoop } from './batch-loop.js';
+import { BatchHandle, BatchLoop } from './batch-loop.js';
 import type { OperatorOptions } from './channel.js';
 import { checkInt, checkSignal } from './errors.js';
 import type { Source } from './feeder.js';
-import type { Result } from './result.js';
 import type { Stats } from './stats.js';
 
 /** A batcher's counters. After `wait()`: received = emitted + forwarded + dropped. */
@@ -47,29 +46,10 @@ export function batcher<T>(source: Source<T>, n: number, options?: OperatorOptio
 }
 
 /** A running batcher (made by `batcher`). */
-export class Batcher<T> implements AsyncIterable<Result<T[]>> {
-  readonly #loop: BatchLoop<T>;
-  /** @internal Use `batcher`. */
-  constructor(loop: BatchLoop<T>) {
-    this.#loop = loop;
-  }
-  /** The batches and forwarded errors; ends after the source ended. Must be drained. */
-  out(): AsyncIterableIterator<Result<T[]>> {
-    return this.#loop.out;
-  }
-  [Symbol.asyncIterator](): AsyncIterator<Result<T[]>> {
-    return this.#loop.out;
-  }
-  /** Settles when the source was read to its end; rejects with the abort reason if cancel dropped items. */
-  wait(): Promise<void> {
-    const loop = this.#loop;
-    return loop.done.then(() => {
-      if (loop.cancelled !== undefined) throw loop.cancelled.reason;
-    });
-  }
+export class Batcher<T> extends BatchHandle<T> {
   /** A snapshot of the counters. */
   stats(): BatcherStats {
-    const c = this.#loop.c;
+    const c = this.loop.c;
     return {
       received: c.received,
       emitted: c.emitted,
@@ -77,7 +57,7 @@ export class Batcher<T> implements AsyncIterable<Result<T[]>> {
       dropped: c.dropped,
       bufferedDepth: c.bufferedDepth,
       batchCount: c.batchCount,
-      outputBlockedTimeMs: this.#loop.out.blockedMs,
+      outputBlockedTimeMs: this.loop.out.blockedMs,
     };
   }
 }

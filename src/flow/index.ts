@@ -25,6 +25,7 @@ export {
   type Elevation,
   type WindowRecord,
 } from './auto-rope.js';
+export { BatchHandle } from './batch-loop.js';
 export { Batcher, type BatcherStats, batcher, batcherStatsToStats } from './batcher.js';
 export type { OperatorOptions } from './channel.js';
 export {

@@ -1,12 +1,11 @@
 /**
  * `weightedBatcher`: gathers ok values into batches by weight (toc's WeightedBatcher).
  */
-import { BatchLoop } from './batch-loop.js';
+import { BatchHandle, BatchLoop } from './batch-loop.js';
 import { batcherStatsToStats } from './batcher.js';
 import type { OperatorOptions } from './channel.js';
 import { checkInt, checkSignal } from './errors.js';
 import type { Source } from './feeder.js';
-import type { Result } from './result.js';
 import type { Stats } from './stats.js';
 
 /** A weighted batcher's counters. After `wait()`: received = emitted + forwarded + dropped. */
@@ -48,30 +47,11 @@ export function weightedBatcher<T>(
 }
 
 /** A running weighted batcher (made by `weightedBatcher`). */
-export class WeightedBatcher<T> implements AsyncIterable<Result<T[]>> {
-  readonly #loop: BatchLoop<T>;
-  /** @internal Use `weightedBatcher`. */
-  constructor(loop: BatchLoop<T>) {
-    this.#loop = loop;
-  }
-  /** The batches and forwarded errors; ends after the source ended. Must be drained. */
-  out(): AsyncIterableIterator<Result<T[]>> {
-    return this.#loop.out;
-  }
-  [Symbol.asyncIterator](): AsyncIterator<Result<T[]>> {
-    return this.#loop.out;
-  }
-  /** Settles when the source was read to its end; rejects with the abort reason if cancel dropped items. */
-  wait(): Promise<void> {
-    const loop = this.#loop;
-    return loop.done.then(() => {
-      if (loop.cancelled !== undefined) throw loop.cancelled.reason;
-    });
-  }
+export class WeightedBatcher<T> extends BatchHandle<T> {
   /** A snapshot of the counters. */
   stats(): WeightedBatcherStats {
-    const c = this.#loop.c;
-    return { ...c, outputBlockedTimeMs: this.#loop.out.blockedMs };
+    const c = this.loop.c;
+    return { ...c, outputBlockedTimeMs: this.loop.out.blockedMs };
   }
 }
 
