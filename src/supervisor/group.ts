@@ -281,12 +281,16 @@ export class Group implements GroupProcess {
       s.on('close', onClose).on('end', onClose);
       seen.set(s, bytesRead(s));
     }
-    const tick = () => {
-      if (!check(true)) {
-        timer = setTimeout(tick, this.#drainMs);
-        timer.unref();
-      }
-    };
+    // The timer fires in the timers phase, which on a busy loop comes before that iteration's
+    // poll phase has read what the kernel already holds for the pipe: check in the check phase
+    // (setImmediate) right after it, or a burst still in the kernel looks like no progress.
+    const tick = () =>
+      setImmediate(() => {
+        if (!check(true)) {
+          timer = setTimeout(tick, this.#drainMs);
+          timer.unref();
+        }
+      }).unref();
     timer = setTimeout(tick, this.#drainMs);
     timer.unref();
   }
