@@ -10,3 +10,16 @@ export function setCloseOnExec(fd: number): boolean {
   if (!lib) return false;
   return lib.fcntl(fd, F_SETFD, FD_CLOEXEC) === 0;
 }
+
+const F_DUPFD_CLOEXEC = 1030;
+
+/**
+ * A close-on-exec duplicate of `fd` (numbered 3 or above), or undefined where it cannot be made
+ * (no koffi, or the call failed). The caller owns and must close the new fd.
+ */
+export function dupFd(fd: number): number | undefined {
+  const lib = loadNative();
+  if (!lib) return undefined;
+  const copy = lib.fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  return copy >= 0 ? copy : undefined;
+}

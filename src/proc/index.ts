@@ -4,7 +4,7 @@
  */
 export { InvalidPidError, NoSuchProcessError, PipeCreateError, ProcError } from './errors.js';
 export { type ExitKillScope, killOnExit } from './exit-kill.js';
-export { setCloseOnExec } from './fd-flags.js';
+export { dupFd, setCloseOnExec } from './fd-flags.js';
 export { countOpenFds, fdTarget, type OpenFd, openFds } from './fds.js';
 export {
   createPipe,

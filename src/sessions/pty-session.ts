@@ -13,10 +13,16 @@
  * Input is written with non-blocking `writeSync` on this thread (retried with a backoff while
  * the terminal's input buffer is full), so no write can land on a closed, reused fd.
  */
-import { readSync, writeSync } from 'node:fs';
+import { closeSync, readSync, writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { ReadStream } from 'node:tty';
-import { killOnExit, setCloseOnExec, signalSession, waitSessionGone } from '../proc/index.js';
+import {
+  dupFd,
+  killOnExit,
+  setCloseOnExec,
+  signalSession,
+  waitSessionGone,
+} from '../proc/index.js';
 import { SpawnError } from '../supervisor/index.js';
 import { InvalidArgumentError, SessionExitedError } from './errors.js';
 import { ptyNative } from './pty-native.js';
@@ -59,6 +65,8 @@ export class PtySession extends Session {
   readonly #pid: number;
   readonly #untrack: () => void;
   #fd: number;
+  /** The reader's own fd: a duplicate of #fd, or #fd itself where no dup could be made. */
+  #readerFd = -1;
   #reader: ReadStream;
   #size: PtySize;
   #reaped = false;
@@ -117,15 +125,22 @@ export class PtySession extends Session {
     this.#untrack = killOnExit(this.#pid, 'session');
     // Before anything else can spawn: no later child may inherit the master.
     setCloseOnExec(term.fd);
+    // The reader gets its own duplicate of the master: when the child closes its terminal fds
+    // just before exiting (cat's atexit does), the master reads EIO and the stream destroys
+    // itself, closing its fd. Were that the only master fd, the terminal would hang up and the
+    // still-running child die of SIGHUP instead of exiting 0. The original stays open until the
+    // child is reaped and drained (#closeMaster). Without koffi there is no dup: share the fd.
+    this.#readerFd = dupFd(term.fd) ?? term.fd;
     // allowHalfOpen: a read of 0 bytes must not close the fd. While the session leader exits,
     // Linux can return 0 from the master (the terminal is being hung up) with output still
     // buffered; the drain at reaping time reads it. Closing there is what loses the last output.
-    this.#reader = new ReadStream(term.fd, { allowHalfOpen: true });
+    this.#reader = new ReadStream(this.#readerFd, { allowHalfOpen: true });
     this.#reader.on('data', (chunk: Buffer) => this.pushOutput('stdout', chunk));
     // EIO is how a master reads "every slave fd closed, everything read"; the stream destroys
-    // itself (closing the fd) and the exit is still awaited from the reaper.
+    // itself (closing its fd) and the exit is still awaited from the reaper.
     this.#reader.on('error', () => {});
     this.#reader.on('close', () => {
+      if (this.#readerFd !== this.#fd) return; // the original master is still ours
       this.#fd = -1;
       this.endStream('stdout');
     });
@@ -274,13 +289,15 @@ export class PtySession extends Session {
 
   /** The master fd is open and ours (a destroyed reader has closed it, maybe before 'close'). */
   #fdUsable(): boolean {
-    return this.#fd >= 0 && !this.#reader.destroyed;
+    return this.#fd >= 0 && (this.#readerFd !== this.#fd || !this.#reader.destroyed);
   }
 
   #closeMaster(): void {
     if (this.#writeTimer) clearTimeout(this.#writeTimer);
     this.#writeTimer = undefined;
     if (!this.#reader.destroyed) this.#reader.destroy();
+    // The reader closes its own fd; the original master, when separate, is closed here.
+    if (this.#fd >= 0 && this.#fd !== this.#readerFd) closeSync(this.#fd);
     this.#fd = -1;
     this.endStream('stdout');
   }
