@@ -5,6 +5,7 @@ import { BatchHandle, BatchLoop } from './batch-loop.js';
 import type { OperatorOptions } from './channel.js';
 import { checkInt, checkSignal } from './errors.js';
 import type { Source } from './feeder.js';
+import { zeroStats } from './interval.js';
 import type { Stats } from './stats.js';
 
 /** A batcher's counters. After `wait()`: received = emitted + forwarded + dropped. */
@@ -69,30 +70,15 @@ export class Batcher<T> extends BatchHandle<T> {
  */
 export function batcherStatsToStats(s: BatcherStats): Stats {
   return {
+    ...zeroStats(),
     submitted: s.emitted,
     completed: s.batchCount,
-    failed: 0,
-    panicked: 0,
-    canceled: 0,
     received: s.received,
     forwarded: s.forwarded,
     dropped: s.dropped,
-    serviceTimeMs: 0,
-    idleTimeMs: 0,
     outputBlockedTimeMs: s.outputBlockedTimeMs,
     bufferedDepth: s.bufferedDepth,
-    inFlightWeight: 0,
-    queueCapacity: 0,
-    paused: false,
-    maxWIP: 1,
-    maxWIPWeight: 0,
-    admittedWeight: 0,
-    admitted: 0,
-    waiterCount: 0,
-    maxWaiterCount: 0,
     targetWorkers: 1,
     activeWorkers: 1,
-    wipWaitCount: 0,
-    wipWaitMs: 0,
   };
 }

@@ -23,6 +23,7 @@ import type {
   RequestBody,
   ResultMap,
   SendResult,
+  SpawnRequest,
   StopResult,
   StreamEvent,
   StreamName,
@@ -31,17 +32,12 @@ import type {
 
 export type { ConnectOptions } from './connection.js';
 
-/** What `spawn` takes; `pty` makes a PTY session of that size. */
-export interface ClientSpawnOptions {
-  argv: string[];
-  /** Default: the daemon's working directory. The CLI passes its own. */
-  cwd?: string;
-  /** Added to (and overriding) the daemon's environment. */
-  env?: Record<string, string>;
-  originator?: string;
-  mergeStderr?: boolean;
-  pty?: { rows: number; cols: number };
-}
+/**
+ * What `spawn` takes: the protocol's spawn request without its framing (`argv`, `cwd` — default
+ * the daemon's; the CLI passes its own —, `env` laid over the daemon's, `originator`,
+ * `mergeStderr`, and `pty` for a PTY session of that size).
+ */
+export type ClientSpawnOptions = Omit<SpawnRequest, 'id' | 'op'>;
 
 /** What `attach` takes. */
 export interface ClientAttachOptions {
