@@ -1,17 +1,77 @@
 /**
- * Typed errors of the OS layer. Every error sluice's process layer raises for bad input is one of
- * these, so callers can branch on `code` without parsing messages.
+ * The error vocabulary every part of sluice shares, and the typed errors of the OS layer.
+ *
+ * - Every error sluice raises is a {@link SluiceError}: it has a stable `code` of the form
+ *   `ERR_SLUICE_<AREA>_<WHAT>` (for example `ERR_SLUICE_PIPE_COMMAND_FAILED`), a message for
+ *   people, and its `cause` chained with the standard `cause` option.
+ * - Each part has one base class (`ProcError`, `PipeError`, `FlowError`, `SupervisorError`,
+ *   `SessionsError`, `ClusterError`) that extends `SluiceError`.
+ * - A bad option is an {@link InvalidOptionError} in every part.
+ * - `instanceof` works across two copies of the package (two versions in one `node_modules`
+ *   tree): each instance carries a `Symbol.for('sluice.error')` brand listing its class names,
+ *   and every sluice error class checks that brand, as undici does.
  */
 
-/** Base class of every error raised by `src/proc`. `code` is stable; the message is for people. */
-export class ProcError extends Error {
+const brandKey: unique symbol = Symbol.for('sluice.error') as never;
+
+type Branded = { [brandKey]?: readonly string[] };
+
+/**
+ * Base class of every error sluice raises. `code` is stable across versions; the message is for
+ * people and may change.
+ *
+ * @example
+ * ```ts
+ * try { await pipeline().add(command('false')).run(); }
+ * catch (error) { if (error instanceof SluiceError) console.error(error.code); }
+ * ```
+ */
+export class SluiceError extends Error {
+  /** Stable machine-readable code, `ERR_SLUICE_<AREA>_<WHAT>`. */
   readonly code: string;
+
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
+    const names: string[] = [];
+    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; ) {
+      names.push((c as { name: string }).name);
+      c = Object.getPrototypeOf(c);
+    }
+    Object.defineProperty(this, brandKey, { value: names, enumerable: false });
+  }
+
+  /**
+   * True for instances of this class made by any copy of sluice: the class's name must appear in
+   * the instance's brand. Falls back to the ordinary prototype check first.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null) return false;
+    // `this` is the class `instanceof` was asked about (a subclass too), not SluiceError.
+    // biome-ignore lint/complexity/noThisInStatic: the check must be per subclass
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    const names = (value as Branded)[brandKey];
+    // biome-ignore lint/complexity/noThisInStatic: the check must be per subclass
+    return Array.isArray(names) && names.includes(this.name);
   }
 }
+
+/**
+ * A bad option or argument, in any part of sluice: a value of the wrong type or out of range,
+ * found before anything was started, so nothing is left behind. `option` names it.
+ */
+export class InvalidOptionError extends SluiceError {
+  /** The option or argument that was wrong, as the caller wrote it (`'graceMs'`, `'argv[0]'`). */
+  readonly option: string;
+  constructor(option: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_SLUICE_INVALID_OPTION', `${option}: ${message}`, options);
+    this.option = option;
+  }
+}
+
+/** Base class of every error raised by the OS layer (`src/proc`). */
+export class ProcError extends SluiceError {}
 
 /**
  * A pid or process-group id that can never name a single process or group of ours: not a safe
@@ -21,7 +81,7 @@ export class ProcError extends Error {
 export class InvalidPidError extends ProcError {
   readonly pid: unknown;
   constructor(pid: unknown, why: string) {
-    super('ERR_INVALID_PID', `invalid pid ${String(pid)}: ${why}`);
+    super('ERR_SLUICE_PROC_INVALID_PID', `invalid pid ${String(pid)}: ${why}`);
     this.pid = pid;
   }
 }
@@ -30,7 +90,7 @@ export class InvalidPidError extends ProcError {
 export class NoSuchProcessError extends ProcError {
   readonly pid: number;
   constructor(pid: number, what = 'process') {
-    super('ERR_NO_SUCH_PROCESS', `no such ${what}: ${pid}`);
+    super('ERR_SLUICE_PROC_NO_SUCH_PROCESS', `no such ${what}: ${pid}`);
     this.pid = pid;
   }
 }
@@ -38,6 +98,6 @@ export class NoSuchProcessError extends ProcError {
 /** The kernel refused to create a pipe (for example EMFILE: too many open files). */
 export class PipeCreateError extends ProcError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_PIPE_CREATE', message, options);
+    super('ERR_SLUICE_PROC_PIPE_CREATE', message, options);
   }
 }

@@ -2,7 +2,16 @@
  * sluice's OS layer: real pipes, process-group signals, the process table and tree RSS from
  * /proc, and fd counting. Every other part builds on it; it imports no other part.
  */
-export { InvalidPidError, NoSuchProcessError, PipeCreateError, ProcError } from './errors.js';
+export { type Clock, systemClock } from './clock.js';
+export {
+  InvalidOptionError,
+  InvalidPidError,
+  NoSuchProcessError,
+  PipeCreateError,
+  ProcError,
+  SluiceError,
+} from './errors.js';
+export { DEFAULT_GRACE_MS, type ExitInfo, type ExitOutcome } from './exit-info.js';
 export { type ExitKillScope, killOnExit } from './exit-kill.js';
 export { dupFd, setCloseOnExec } from './fd-flags.js';
 export { countOpenFds, fdTarget, type OpenFd, openFds } from './fds.js';
