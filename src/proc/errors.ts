@@ -101,3 +101,40 @@ export class PipeCreateError extends ProcError {
     super('ERR_SLUICE_PROC_PIPE_CREATE', message, options);
   }
 }
+
+/**
+ * What user code threw when it was not an `Error`: sluice's panic, one rule in every part. A
+ * deliberate failure is an `Error` and is passed through as it is; anything else thrown (a
+ * string, `undefined`, `null`, a plain object) is treated as a bug, wrapped here, and always
+ * counts as a failure, never as success. `value` is what was thrown; `cause` is the same.
+ */
+export class PanicError extends SluiceError {
+  /** The value that was thrown. */
+  readonly value: unknown;
+  constructor(value: unknown, where = 'user code') {
+    super('ERR_SLUICE_PANIC', `${where} threw a non-Error value: ${describeThrown(value)}`, {
+      cause: value,
+    });
+    this.value = value;
+  }
+}
+
+/** A short, never-throwing description of a thrown value for an error message. */
+function describeThrown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || typeof value !== 'object') return String(value);
+  try {
+    return JSON.stringify(value) ?? Object.prototype.toString.call(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/**
+ * The error for anything thrown: an `Error` as it is, any other value wrapped in a
+ * {@link PanicError}. `panicked` says which.
+ */
+export function toError(thrown: unknown, where?: string): { error: Error; panicked: boolean } {
+  if (thrown instanceof Error) return { error: thrown, panicked: false };
+  return { error: new PanicError(thrown, where), panicked: true };
+}

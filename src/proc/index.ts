@@ -7,9 +7,11 @@ export {
   InvalidOptionError,
   InvalidPidError,
   NoSuchProcessError,
+  PanicError,
   PipeCreateError,
   ProcError,
   SluiceError,
+  toError,
 } from './errors.js';
 export { DEFAULT_GRACE_MS, type ExitInfo, type ExitOutcome } from './exit-info.js';
 export { type ExitKillScope, killOnExit } from './exit-kill.js';
