@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SessionsClient } from '../src/sessions/client.js';
+import { SessionsClient } from '../src/sessions/index.js';
 import { fmt, median, section, table } from './lib.js';
 
 const MB = Number(process.env.SLUICE_BENCH_MB ?? 512);

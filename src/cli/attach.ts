@@ -18,7 +18,7 @@
 import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import type { ClientAttachment } from '../sessions/client-attachment.js';
+import type { ClientAttachment } from '../sessions/index.js';
 import { describeExit, exitCodeOf, socketOption, withClient, writeOut } from './client-util.js';
 
 interface AttachFlags {

@@ -3,8 +3,8 @@
  * clear error (and a hint to start the daemon when none answers), and small parsers.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { SessionsClient } from '../sessions/client.js';
-import type { WireExitState, WireSessionInfo } from '../sessions/protocol.js';
+import type { WireExitState, WireSessionInfo } from '../sessions/index.js';
+import { SessionsClient } from '../sessions/index.js';
 
 /** Adds `--socket PATH` to a subcommand. */
 export function socketOption(cmd: Command): Command {

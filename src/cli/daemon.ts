@@ -54,7 +54,7 @@ export function register(program: Command): void {
       if (stderrOk) process.stderr.write(`${new Date().toISOString()} sluice daemon: ${line}\n`);
     };
     // Loaded here, not at the top: the other subcommands need none of the daemon's modules.
-    const { SessionDaemon } = await import('../sessions/server.js');
+    const { SessionDaemon } = await import('../sessions/index.js');
     const daemon = await SessionDaemon.start({
       socketPath: flags.socket,
       logDir: flags.logDir,

@@ -7,6 +7,25 @@
  */
 
 export { SpawnError, type SpawnErrorCode } from '../supervisor/index.js';
+// The daemon, its wire protocol and its client (docs/protocol.md, docs/sessions.md).
+export {
+  type AttachEnd,
+  type AttachEvent,
+  ClientAttachment,
+} from './client/attachment.js';
+export {
+  type ClientAttachOptions,
+  type ClientSpawnOptions,
+  type ConnectOptions,
+  isRequestError,
+  SessionsClient,
+} from './client/client.js';
+export {
+  ConnectionClosedError,
+  DaemonAccessError,
+  DaemonNotRunningError,
+  SessionsRequestError,
+} from './client/errors.js';
 export {
   Attachment,
   type AttachmentFrame,
@@ -14,26 +33,7 @@ export {
   type AttachOptions,
   DEFAULT_ATTACH_QUEUE_BYTES,
   MAX_OUTPUT_FRAME_BYTES,
-} from './attachment.js';
-export {
-  type ClientAttachOptions,
-  type ClientSpawnOptions,
-  type ConnectOptions,
-  isRequestError,
-  SessionsClient,
-} from './client.js';
-// The daemon, its wire protocol and its client (docs/protocol.md, docs/sessions.md).
-export {
-  type AttachEnd,
-  type AttachEvent,
-  ClientAttachment,
-} from './client-attachment.js';
-export {
-  ConnectionClosedError,
-  DaemonAccessError,
-  DaemonNotRunningError,
-  SessionsRequestError,
-} from './client-errors.js';
+} from './core/attachment.js';
 export {
   AlreadyAttachedError,
   AttachmentClosedError,
@@ -47,17 +47,43 @@ export {
   SessionRunningError,
   StdinClosedError,
   StreamUnavailableError,
-} from './errors.js';
+} from './core/errors.js';
+export { isSessionId, newSessionId } from './core/ids.js';
+export type { Snapshot } from './core/output-stream.js';
+export { PipeSession } from './core/pipe-session.js';
+export { PtySession } from './core/pty-session.js';
+export {
+  type RemoveOptions,
+  SessionRegistry,
+  type SessionRegistryOptions,
+} from './core/registry.js';
+export { DEFAULT_RING_BYTES, RingBuffer, type RingRead } from './core/ring-buffer.js';
+export {
+  DEFAULT_GRACE_MS,
+  Session,
+  type SessionEvents,
+  type TerminateOptions,
+  type WriteStdinOptions,
+} from './core/session.js';
+export type {
+  ExitOutcome,
+  ExitState,
+  PtySize,
+  SessionInfo,
+  SessionKind,
+  SpawnSessionOptions,
+  StreamName,
+} from './core/types.js';
+export { type DaemonOptions, SessionDaemon } from './daemon/server.js';
+export { SocketPathError } from './daemon/socket-claim.js';
+export { Spooler, type SpoolOptions } from './daemon/spool.js';
 export {
   encodeFrame,
   FrameDecoder,
   FrameError,
   type FrameErrorCode,
   MAX_FRAME_BYTES,
-} from './frames.js';
-export { isSessionId, newSessionId } from './ids.js';
-export type { Snapshot } from './output-stream.js';
-export { PipeSession } from './pipe-session.js';
+} from './wire/frames.js';
 export {
   type EndReason,
   type ErrorCode,
@@ -69,26 +95,5 @@ export {
   type StreamEvent,
   type WireExitState,
   type WireSessionInfo,
-} from './protocol.js';
-export { PtySession } from './pty-session.js';
-export { type RemoveOptions, SessionRegistry, type SessionRegistryOptions } from './registry.js';
-export { DEFAULT_RING_BYTES, RingBuffer, type RingRead } from './ring-buffer.js';
-export { type DaemonOptions, SessionDaemon } from './server.js';
-export {
-  DEFAULT_GRACE_MS,
-  Session,
-  type SessionEvents,
-  type TerminateOptions,
-  type WriteStdinOptions,
-} from './session.js';
-export { defaultSocketPath, SocketPathError } from './socket-path.js';
-export { Spooler, type SpoolOptions } from './spool.js';
-export type {
-  ExitOutcome,
-  ExitState,
-  PtySize,
-  SessionInfo,
-  SessionKind,
-  SpawnSessionOptions,
-  StreamName,
-} from './types.js';
+} from './wire/protocol.js';
+export { defaultSocketPath } from './wire/socket-path.js';

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SessionsClient } from '../../src/sessions/client.js';
+import { SessionsClient } from '../../src/sessions/client/client.js';
 import { waitFor } from '../helpers/wait.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -27,7 +27,7 @@ function distIsFresh(): boolean {
   try {
     const built = Math.min(
       statSync(DIST_CLI).mtimeMs,
-      statSync(join(ROOT, 'dist/sessions/server.js')).mtimeMs,
+      statSync(join(ROOT, 'dist/sessions/daemon/server.js')).mtimeMs,
     );
     return built > newestMtime(join(ROOT, 'src'));
   } catch {

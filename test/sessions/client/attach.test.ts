@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { isRequestError } from '../../src/sessions/client.js';
-import type { ClientAttachment } from '../../src/sessions/client-attachment.js';
-import { withLeakCheck } from '../helpers/leaks.js';
-import { waitFor } from '../helpers/wait.js';
-import { ROOT, startDaemon } from './daemon-harness.js';
+import type { ClientAttachment } from '../../../src/sessions/client/attachment.js';
+import { isRequestError } from '../../../src/sessions/client/client.js';
+import { withLeakCheck } from '../../helpers/leaks.js';
+import { waitFor } from '../../helpers/wait.js';
+import { ROOT, startDaemon } from '../daemon-harness.js';
 
 /** Collects an attachment's data until `until(text)` holds; returns the text so far. */
 async function readUntil(a: ClientAttachment, until: (text: string) => boolean): Promise<string> {
@@ -142,7 +142,7 @@ describe('attach through the client', () => {
         });
         const viewer = await c.attach(s.id, { readOnly: true });
         const script = `
-          import { SessionsClient } from './src/sessions/client.ts';
+          import { SessionsClient } from './src/sessions/index.ts';
           const c = await SessionsClient.connect({ socketPath: ${JSON.stringify(d.socket)} });
           const a = await c.attach(${JSON.stringify(s.id)});
           a.write('');

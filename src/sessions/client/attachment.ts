@@ -1,8 +1,7 @@
 /**
  * The client side of an attach stream: the backlog, then live output as an async iterable.
  */
-import { ConnectionClosedError } from './client-errors.js';
-import type { Connection } from './connection.js';
+
 import type {
   AttachResult,
   EndReason,
@@ -10,7 +9,9 @@ import type {
   StreamName,
   WireExitState,
   WireSessionInfo,
-} from './protocol.js';
+} from '../wire/protocol.js';
+import type { Connection } from './connection.js';
+import { ConnectionClosedError } from './errors.js';
 
 /** What an attachment yields. */
 export type AttachEvent =

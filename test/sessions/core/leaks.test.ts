@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { listProcesses } from '../../src/proc/index.js';
-import { SessionRegistry } from '../../src/sessions/index.js';
-import { withLeakCheck } from '../helpers/leaks.js';
+import { listProcesses } from '../../../src/proc/index.js';
+import { SessionRegistry } from '../../../src/sessions/index.js';
+import { withLeakCheck } from '../../helpers/leaks.js';
 
 describe('sessions leave nothing behind', () => {
   it(

@@ -2,7 +2,7 @@
  * The errors the sessions client throws. Each has one clear message meant to be shown as it is
  * (the CLI prints exactly `sluice: <message>`).
  */
-import type { ErrorCode } from './protocol.js';
+import type { ErrorCode } from '../wire/protocol.js';
 
 /** Nothing answers at the socket: no daemon runs there (or it died). `hint` says how to start one. */
 export class DaemonNotRunningError extends Error {

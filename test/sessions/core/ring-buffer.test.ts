@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { InvalidArgumentError, RingBuffer } from '../../src/sessions/index.js';
+import { InvalidArgumentError, RingBuffer } from '../../../src/sessions/index.js';
 
 describe('RingBuffer', () => {
   it('keeps bytes exactly, \\r\\n included, and reads without consuming', () => {

@@ -24,8 +24,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { Session } from './session.js';
-import type { StreamName } from './types.js';
+import type { Session } from '../core/session.js';
+import type { StreamName } from '../core/types.js';
 
 /** Options of the spooler. */
 export interface SpoolOptions {

@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { encodeFrame, FrameDecoder } from '../../src/sessions/frames.js';
-import { PROTOCOL_VERSION } from '../../src/sessions/protocol.js';
-import { withLeakCheck } from '../helpers/leaks.js';
-import { waitFor } from '../helpers/wait.js';
-import { startDaemon } from './daemon-harness.js';
+import { encodeFrame, FrameDecoder } from '../../../src/sessions/wire/frames.js';
+import { PROTOCOL_VERSION } from '../../../src/sessions/wire/protocol.js';
+import { withLeakCheck } from '../../helpers/leaks.js';
+import { waitFor } from '../../helpers/wait.js';
+import { startDaemon } from '../daemon-harness.js';
 
 interface Exchange {
   /** Every frame the daemon sent back. */

@@ -12,12 +12,13 @@
 import { chmodSync, readFileSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { descendants, listProcesses, type ProcStat } from '../proc/index.js';
-import { PROTOCOL_VERSION } from './protocol.js';
-import { SessionRegistry } from './registry.js';
-import { ServerConnection } from './server-connection.js';
-import { DaemonHandlers } from './server-handlers.js';
-import { claimSocketPath, defaultSocketPath } from './socket-path.js';
+import { descendants, listProcesses, type ProcStat } from '../../proc/index.js';
+import { SessionRegistry } from '../core/registry.js';
+import { PROTOCOL_VERSION } from '../wire/protocol.js';
+import { defaultSocketPath } from '../wire/socket-path.js';
+import { ServerConnection } from './connection.js';
+import { DaemonHandlers } from './handlers.js';
+import { claimSocketPath } from './socket-claim.js';
 import { Spooler, type SpoolOptions } from './spool.js';
 
 /** Options of `SessionDaemon.start`. */

@@ -3,27 +3,27 @@
  * `SessionRegistry` and its `Session`s. Library errors become protocol error codes here
  * (`errorCodeOf`), so every failure reaches the client as one clear line with a stable code.
  */
-import type { Attachment, AttachmentFrame } from './attachment.js';
-import { SessionError } from './errors.js';
+import type { Attachment, AttachmentFrame } from '../core/attachment.js';
+import { SessionError } from '../core/errors.js';
+import type { SessionRegistry } from '../core/registry.js';
+import type { Session } from '../core/session.js';
+import type { ExitState } from '../core/types.js';
 import type {
   AttachRequest,
   ErrorCode,
   Request,
   StreamCommand,
   WireSessionInfo,
-} from './protocol.js';
-import { PROTOCOL_VERSION } from './protocol.js';
-import type { SessionRegistry } from './registry.js';
+} from '../wire/protocol.js';
+import { PROTOCOL_VERSION } from '../wire/protocol.js';
 import {
   type AttachBinding,
   type ConnectionHost,
   type OutgoingEvent,
   RequestFailure,
   type ServerConnection,
-} from './server-connection.js';
-import type { Session } from './session.js';
+} from './connection.js';
 import type { Spooler } from './spool.js';
-import type { ExitState } from './types.js';
 
 /** Library error codes (errors.ts) and what the protocol calls them. */
 const CODE_MAP: Record<string, ErrorCode> = {

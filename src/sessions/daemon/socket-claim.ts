@@ -1,8 +1,8 @@
 /**
- * Where the sessions daemon listens, and how its folder and socket are made safe.
+ * How the daemon claims its socket path: the folder is made safe, a live daemon is refused, a
+ * stale socket file is removed. (Where the path is: `../wire/socket-path.ts`.)
  *
- * The path is `$SLUICE_SOCKET`, else `$XDG_RUNTIME_DIR/sluice/daemon.sock`, else
- * `/tmp/sluice-<uid>/daemon.sock`. The folder holding it is created mode 0700; a folder sluice
+ * The folder holding it is created mode 0700; a folder sluice
  * names itself (`.../sluice`, `/tmp/sluice-<uid>`) must then be owned by this user and not open
  * to group or others, or the daemon refuses to use it: another user could otherwise have made it
  * first and watch or replace the socket. The socket file is 0600.
@@ -10,15 +10,8 @@
 
 import { lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
-
-/** The socket path to use, from the environment (see the module comment). */
-export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SLUICE_SOCKET) return env.SLUICE_SOCKET;
-  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'sluice', 'daemon.sock');
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-  return join('/tmp', `sluice-${uid}`, 'daemon.sock');
-}
+import { dirname } from 'node:path';
+import { MAX_SOCKET_PATH_BYTES } from '../wire/socket-path.js';
 
 /** The socket path cannot be used: its folder is unsafe, or a daemon is already there. */
 export class SocketPathError extends Error {
@@ -29,9 +22,6 @@ export class SocketPathError extends Error {
     this.path = path;
   }
 }
-
-/** The longest path a Unix socket address holds on Linux (sun_path is 108 bytes with its NUL). */
-export const MAX_SOCKET_PATH_BYTES = 107;
 
 function isOwnFolderName(dir: string): boolean {
   const base = dir.slice(dir.lastIndexOf('/') + 1);

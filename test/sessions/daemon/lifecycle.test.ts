@@ -11,11 +11,11 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { descendants } from '../../src/proc/index.js';
-import { defaultSocketPath } from '../../src/sessions/socket-path.js';
-import { withLeakCheck } from '../helpers/leaks.js';
-import { waitFor } from '../helpers/wait.js';
-import { alive, runCli, startDaemon, tempDir } from './daemon-harness.js';
+import { descendants } from '../../../src/proc/index.js';
+import { defaultSocketPath } from '../../../src/sessions/wire/socket-path.js';
+import { withLeakCheck } from '../../helpers/leaks.js';
+import { waitFor } from '../../helpers/wait.js';
+import { alive, runCli, startDaemon, tempDir } from '../daemon-harness.js';
 
 /** A node binary that uid 65534 can run, or undefined. */
 function nodeForNobody(): string | undefined {

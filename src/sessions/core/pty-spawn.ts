@@ -6,7 +6,7 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { SpawnError } from '../supervisor/index.js';
+import { SpawnError } from '../../supervisor/index.js';
 import type { SpawnSessionOptions } from './types.js';
 
 /** Variables that would confuse a program about which terminal it runs in (as node-pty drops). */

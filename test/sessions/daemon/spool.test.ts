@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { SessionRegistry } from '../../src/sessions/registry.js';
-import { Spooler } from '../../src/sessions/spool.js';
-import { withLeakCheck } from '../helpers/leaks.js';
-import { tempDir } from './daemon-harness.js';
+import { SessionRegistry } from '../../../src/sessions/core/registry.js';
+import { Spooler } from '../../../src/sessions/daemon/spool.js';
+import { withLeakCheck } from '../../helpers/leaks.js';
+import { tempDir } from '../daemon-harness.js';
 
 function totalSize(dir: string): number {
   return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);

@@ -7,7 +7,7 @@ import {
   FrameDecoder,
   FrameError,
   MAX_FRAME_BYTES,
-} from '../../src/sessions/frames.js';
+} from '../../../src/sessions/wire/frames.js';
 
 /** Values MessagePack round-trips exactly (no undefined, no -0, no sparse arrays). */
 const wireValue = fc.letrec((tie) => ({

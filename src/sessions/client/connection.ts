@@ -4,13 +4,7 @@
  * users do not need it directly.
  */
 import { connect, type Socket } from 'node:net';
-import {
-  ConnectionClosedError,
-  DaemonAccessError,
-  DaemonNotRunningError,
-  SessionsRequestError,
-} from './client-errors.js';
-import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
+import { encodeFrame, FrameDecoder, FrameError } from '../wire/frames.js';
 import {
   type ErrorCode,
   type HelloResult,
@@ -20,8 +14,14 @@ import {
   type RequestBody,
   type StreamCommand,
   type StreamEvent,
-} from './protocol.js';
-import { defaultSocketPath } from './socket-path.js';
+} from '../wire/protocol.js';
+import { defaultSocketPath } from '../wire/socket-path.js';
+import {
+  ConnectionClosedError,
+  DaemonAccessError,
+  DaemonNotRunningError,
+  SessionsRequestError,
+} from './errors.js';
 
 /** Options for connecting to the daemon. */
 export interface ConnectOptions {

@@ -10,9 +10,7 @@
  * await client.close();
  * ```
  */
-import { ClientAttachment } from './client-attachment.js';
-import { SessionsRequestError } from './client-errors.js';
-import { Connection, type ConnectOptions } from './connection.js';
+
 import type {
   AttachResult,
   HelloResult,
@@ -28,7 +26,10 @@ import type {
   StreamEvent,
   StreamName,
   WireSessionInfo,
-} from './protocol.js';
+} from '../wire/protocol.js';
+import { ClientAttachment } from './attachment.js';
+import { Connection, type ConnectOptions } from './connection.js';
+import { SessionsRequestError } from './errors.js';
 
 export type { ConnectOptions } from './connection.js';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { OutputStream } from '../../../src/sessions/core/output-stream.js';
 import {
   AlreadyAttachedError,
   type Attachment,
@@ -8,9 +9,8 @@ import {
   type AttachmentFrame,
   type AttachmentHost,
   ReadOnlyAttachmentError,
-} from '../../src/sessions/index.js';
-import { OutputStream } from '../../src/sessions/output-stream.js';
-import { outputOf } from './lib-helpers.js';
+} from '../../../src/sessions/index.js';
+import { outputOf } from '../lib-helpers.js';
 
 function makeStream(ringBytes = 1 << 20) {
   const writes: string[] = [];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { withLeakCheck } from '../helpers/leaks.js';
 import { waitFor } from '../helpers/wait.js';
-import { CLI_ARGS, ROOT, startDaemon } from './daemon-harness.js';
+import { CLI_ARGS, ROOT, startDaemon } from '../sessions/daemon-harness.js';
 
 const hasTmux = spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { withLeakCheck } from '../helpers/leaks.js';
 import { waitFor } from '../helpers/wait.js';
-import { CLI_ARGS, ROOT, runCli, startDaemon, tempDir } from './daemon-harness.js';
+import { CLI_ARGS, ROOT, runCli, startDaemon, tempDir } from '../sessions/daemon-harness.js';
 
 /** A session that echoes one line and exits 7. */
 async function c7(client: { spawn(o: { argv: string[] }): Promise<{ id: string }> }) {

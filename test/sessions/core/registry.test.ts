@@ -8,10 +8,10 @@ import {
   SessionNotFoundError,
   SessionRegistry,
   SessionRunningError,
-} from '../../src/sessions/index.js';
-import { withLeakCheck } from '../helpers/leaks.js';
-import { waitFor } from '../helpers/wait.js';
-import { isGone } from './lib-helpers.js';
+} from '../../../src/sessions/index.js';
+import { withLeakCheck } from '../../helpers/leaks.js';
+import { waitFor } from '../../helpers/wait.js';
+import { isGone } from '../lib-helpers.js';
 
 describe('SessionRegistry', () => {
   it(

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { readStat } from '../../src/proc/index.js';
+import { readStat } from '../../../src/proc/index.js';
 import {
   InvalidArgumentError,
   SessionExitedError,
   SessionRegistry,
   SpawnError,
   StreamUnavailableError,
-} from '../../src/sessions/index.js';
-import { withLeakCheck } from '../helpers/leaks.js';
-import { waitFor } from '../helpers/wait.js';
-import { allFrames, isGone, outputOf, waitForText } from './lib-helpers.js';
+} from '../../../src/sessions/index.js';
+import { withLeakCheck } from '../../helpers/leaks.js';
+import { waitFor } from '../../helpers/wait.js';
+import { allFrames, isGone, outputOf, waitForText } from '../lib-helpers.js';
 
 function fdTargets(pid: number): string[] {
   try {

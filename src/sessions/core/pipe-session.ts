@@ -9,7 +9,7 @@
  * is always in the backlog before `exit` fires.
  */
 import type { Readable } from 'node:stream';
-import { type ExitInfo, type GroupProcess, spawnGroup } from '../supervisor/index.js';
+import { type ExitInfo, type GroupProcess, spawnGroup } from '../../supervisor/index.js';
 import { NotAPtyError, SessionExitedError, StdinClosedError } from './errors.js';
 import { Session, type SessionInit } from './session.js';
 import type { SessionKind, StreamName } from './types.js';

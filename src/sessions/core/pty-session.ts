@@ -22,8 +22,8 @@ import {
   setCloseOnExec,
   signalSession,
   waitSessionGone,
-} from '../proc/index.js';
-import { SpawnError } from '../supervisor/index.js';
+} from '../../proc/index.js';
+import { SpawnError } from '../../supervisor/index.js';
 import { InvalidArgumentError, SessionExitedError } from './errors.js';
 import { ptyNative } from './pty-native.js';
 import { buildPtyEnv, checkArgvAndCwd, resolveProgram } from './pty-spawn.js';

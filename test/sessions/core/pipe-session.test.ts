@@ -9,10 +9,10 @@ import {
   SpawnError,
   StdinClosedError,
   StreamUnavailableError,
-} from '../../src/sessions/index.js';
-import { withLeakCheck } from '../helpers/leaks.js';
-import { waitFor } from '../helpers/wait.js';
-import { allFrames, isGone, outputOf, waitForText } from './lib-helpers.js';
+} from '../../../src/sessions/index.js';
+import { withLeakCheck } from '../../helpers/leaks.js';
+import { waitFor } from '../../helpers/wait.js';
+import { allFrames, isGone, outputOf, waitForText } from '../lib-helpers.js';
 
 /** A child that prints a line every 10 ms until stdin closes or it is signalled. */
 const TICKER = [

@@ -10,7 +10,7 @@
  * answers wait to be sent, so a client that never reads cannot grow the daemon's memory.
  */
 import type { Socket } from 'node:net';
-import { encodeBinaryHead, encodeFrame, FrameDecoder, FrameError } from './frames.js';
+import { encodeBinaryHead, encodeFrame, FrameDecoder, FrameError } from '../wire/frames.js';
 import {
   type ErrorCode,
   PROTOCOL_VERSION,
@@ -20,7 +20,7 @@ import {
   type Request,
   type StreamCommand,
   type StreamEvent,
-} from './protocol.js';
+} from '../wire/protocol.js';
 
 /** Answers beyond this many unsent bytes pause reading from the client. */
 const WRITE_HIGH_WATER = 8 * 1024 * 1024;
