@@ -90,6 +90,8 @@ export class CommandStage implements ProcessStage {
   #killReason: unknown;
   #killed = false;
   #killedAt = 0;
+  /** Whether SIGKILL was sent to the group (the grace ran out). */
+  #hardKilled = false;
   #graceTimer: NodeJS.Timeout | undefined;
   #done: Promise<void> | undefined;
   #stderrTail: Buffer[] = [];
@@ -274,6 +276,7 @@ export class CommandStage implements ProcessStage {
     } catch {}
     this.#graceTimer = setTimeout(() => {
       this.#graceTimer = undefined;
+      this.#hardKilled = true;
       try {
         trySignalGroup(pid, 'SIGKILL');
       } catch {}
@@ -360,7 +363,11 @@ export class CommandStage implements ProcessStage {
     child.on('error', () => {});
     return new Promise<void>((resolveDone, rejectDone) => {
       child.once('exit', (code, signal) => {
-        this.#exit = { exitCode: code, signal: signal as NodeJS.Signals | null };
+        this.#exit = {
+          exitCode: code,
+          signal: signal as NodeJS.Signals | null,
+          outcome: !this.#killed ? 'natural' : this.#hardKilled ? 'hard' : 'soft',
+        };
         ctx.signal.removeEventListener('abort', onAbort);
         // A source that never ends must not hold the stage open once the child is gone.
         this.#pump?.stop();

@@ -5,7 +5,7 @@ import { setMaxListeners } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 import { createPipes, type PipePair } from '../proc/index.js';
-import { chooseError } from './choose-error.js';
+import { chooseError, type ErrorRule, failedStages } from './choose-error.js';
 import { MaxBufferError, PipelineError, PipeUsageError } from './errors.js';
 import { FunctionStage } from './function.js';
 import { linesIterator } from './lines.js';
@@ -13,6 +13,7 @@ import { memoryPipe } from './memory-pipe.js';
 import { type EdgeKind, planEdges } from './negotiate.js';
 import { isFinishEarly, isPipeError } from './predicates.js';
 import {
+  type ExitInfo,
   type PipeEvent,
   processStageOf,
   type Stage,
@@ -56,6 +57,15 @@ export interface PipelineOptions {
    * (64 KiB). 1 MiB moves bulk data about twice as fast, at 1 MiB of kernel memory per pipe.
    */
   pipeSize?: number;
+  /**
+   * Which stage errors fail the pipeline (see `ErrorRule`): `'sluice'` is pipefail, except that
+   * a stage ended by SIGPIPE/EPIPE is not a failure when every stage downstream of it
+   * succeeded; `'go-pipe'` is go-pipe's rule (a pipe error fails the pipeline when nothing else
+   * failed and no stage downstream finished early). Among failures, the one `wait()` reports is
+   * chosen by go-pipe's rule under both.
+   * @default 'sluice'
+   */
+  errorRule?: ErrorRule;
 }
 
 /** How one stage ended, in `Pipeline.results` once the pipeline is done. */
@@ -72,6 +82,18 @@ export interface StageResult {
   pid?: number;
   exitCode?: number | null;
   signal?: NodeJS.Signals | null;
+  /**
+   * For commands that ran: how the process ended (exit code or signal, and whether the
+   * pipeline had stopped it: `outcome` `'soft'`/`'hard'`, else `'natural'`). Undefined for
+   * function stages and stages that failed to start.
+   */
+  exitInfo?: ExitInfo;
+  /**
+   * Whether this stage counts as a failure under the pipeline's `errorRule`: false for a
+   * success, a `FinishEarly` and a forgiven pipe error. The pipeline fails exactly when one
+   * result has `failed: true` (a start failure always does).
+   */
+  failed: boolean;
   /** Whether the stage failed to start. */
   startFailed: boolean;
 }
@@ -97,10 +119,12 @@ type State = 'new' | 'started';
  *   last stdout of a command (no copy at all). A stream a stage forbids is refused up front.
  * - All of a pipeline's kernel pipes are made by one call; the parent's ends are closed as soon
  *   as the children that use them are spawned.
- * - `wait()` settles once every stage has finished and released what it held; it rejects with a
- *   `PipelineError` chosen by go-pipe's rules: stages are looked at in reverse; the earliest
- *   stage's non-pipe error wins; a pipe error counts only where nothing else failed, and not at
- *   all upstream of a stage that finished early (`FinishEarly`). A start failure wins over all.
+ * - `wait()` settles once every stage has finished and released what it held. Whether the
+ *   pipeline failed is decided by `errorRule` (default `'sluice'`: pipefail, except that a stage
+ *   ended by SIGPIPE/EPIPE is not a failure when every stage downstream of it succeeded); the
+ *   `PipelineError` it rejects with is chosen by go-pipe's rules: stages are looked at in
+ *   reverse; the earliest stage's non-pipe error wins; a pipe error is reported only where
+ *   nothing else failed. A start failure wins over all.
  * - Aborting `signal` (or `abort()`) sends SIGTERM to every command's process group and SIGKILL
  *   after `killGraceMs`; function stages see their `signal` fire and their streams destroyed.
  */
@@ -117,6 +141,15 @@ export class Pipeline {
   constructor(options: PipelineOptions = {}) {
     if (options.maxBuffer !== undefined && !(options.maxBuffer >= 0)) {
       throw new PipeUsageError(`maxBuffer must be a non-negative number, got ${options.maxBuffer}`);
+    }
+    if (
+      options.errorRule !== undefined &&
+      options.errorRule !== 'sluice' &&
+      options.errorRule !== 'go-pipe'
+    ) {
+      throw new PipeUsageError(
+        `errorRule must be 'sluice' or 'go-pipe', got ${String(options.errorRule)}`,
+      );
     }
     if (options.killGraceMs !== undefined && !(options.killGraceMs >= 0)) {
       throw new PipeUsageError(
@@ -282,14 +315,18 @@ export class Pipeline {
           startedAt: startedAt[startError.index]!,
           endedAt: startedAt[startError.index]!,
           durationMs: 0,
+          failed: true,
           startFailed: true,
         });
       }
       results.sort((a, b) => a.index - b.index);
+      const rule = o.errorRule ?? 'sluice';
+      const failed = failedStages(results, rule);
+      for (let i = 0; i < results.length; i++) results[i]!.failed = failed[i]!;
       if (startError) {
         throw new PipelineError(stages[startError.index]!.name, startError.index, startError.error);
       }
-      const chosen = chooseError(results);
+      const chosen = chooseError(results, rule);
       if (chosen) throw new PipelineError(chosen.name, chosen.index, chosen.error);
     });
     this.#done.catch(() => {});
@@ -433,6 +470,8 @@ export class Pipeline {
       pid: proc?.pid,
       exitCode: exit?.exitCode,
       signal: exit?.signal,
+      exitInfo: exit,
+      failed: error !== undefined,
       startFailed: false,
     });
     this.#emit({

@@ -3,7 +3,15 @@
  * is started with both its stdin and its stdout, so the pipeline can pick the cheapest connection
  * for every edge before anything starts.
  */
+import type { ExitInfo } from '../proc/index.js';
 import type { InputStream, OutputStream } from './streams.js';
+
+/**
+ * How a command stage ended: sluice's one `ExitInfo` (`exitCode`, `signal`, and `outcome`:
+ * `'natural'` unless the pipeline stopped it, then `'soft'` (after SIGTERM) or `'hard'`
+ * (SIGKILL after the grace)).
+ */
+export type { ExitInfo };
 
 /**
  * What a stage prefers on one side:
@@ -85,12 +93,6 @@ export interface Stage {
   readonly preferences: StagePreferences;
   start(ctx: StageContext, stdin: InputStream, stdout: OutputStream): void;
   wait(): Promise<void>;
-}
-
-/** How a command stage ended, once it has. */
-export interface ExitInfo {
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
 }
 
 /**

@@ -4,10 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { chooseError, failedStages } from '../../src/pipe/choose-error.js';
 import {
   ClosedPipeError,
   CommandError,
-  chooseError,
+  type ErrorRule,
   FinishEarly,
   fn,
   isExitCode,
@@ -183,27 +184,141 @@ const cases: [string, [string, Outcome][], Error | undefined][] = [
   ],
 ];
 
-describe('pipe: which error a pipeline reports (go-pipe TestErrors)', () => {
+/**
+ * Where errorRule 'sluice' reports something else than go-pipe: a pipe error whose downstream
+ * stages all succeeded is forgiven even without a FinishEarly right after it.
+ */
+const sluiceDiffers = new Map<string, Error | undefined>([
+  ['pipe-then-finish-early-with-gap', undefined],
+]);
+
+function expectChosen(
+  stages: [string, Outcome][],
+  expected: Error | undefined,
+  err: unknown,
+): void {
+  if (expected === undefined) {
+    assert.equal(err, undefined);
+  } else {
+    assert.ok(err instanceof PipelineError, String(err));
+    assert.equal(err.cause, expected);
+    assert.equal(err.stage, stages.find(([, o]) => o === expected)![0]);
+  }
+}
+
+async function runRule(stages: [string, Outcome][], errorRule?: ErrorRule) {
+  const p = pipeline(errorRule ? { errorRule } : {}).add(...stages.map(([n, o]) => gen(n, o)));
+  const err = await p.run().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  return { err, results: p.results };
+}
+
+describe("pipe: which error a pipeline reports, errorRule 'go-pipe' (go-pipe TestErrors)", () => {
   assert.equal(cases.length, 17);
   for (const [name, stages, expected] of cases) {
     test(name, async () => {
-      const p = pipeline().add(...stages.map(([n, o]) => gen(n, o)));
-      const err = await p.run().then(
-        () => undefined,
-        (e: unknown) => e,
+      const { err, results } = await runRule(stages, 'go-pipe');
+      expectChosen(stages, expected, err);
+      // Stage by stage, the failures agree with the verdict.
+      assert.equal(
+        results.some((r) => r.failed),
+        expected !== undefined,
       );
-      if (expected === undefined) {
-        assert.equal(err, undefined);
-      } else {
-        assert.ok(err instanceof PipelineError, String(err));
-        assert.equal(err.cause, expected);
-        assert.equal(err.stage, stages.find(([, o]) => o === expected)![0]);
-      }
       // The rule itself, on plain results, agrees.
-      const chosen = chooseError(stages.map(([, o]) => ({ error: o })));
+      const chosen = chooseError(
+        stages.map(([, o]) => ({ error: o })),
+        'go-pipe',
+      );
       assert.equal(chosen?.error, expected);
     });
   }
+});
+
+describe("pipe: which error a pipeline reports, errorRule 'sluice' (the default)", () => {
+  for (const [name, stages, goPipe] of cases) {
+    const expected = sluiceDiffers.has(name) ? sluiceDiffers.get(name) : goPipe;
+    test(name, async () => {
+      const { err, results } = await runRule(stages);
+      expectChosen(stages, expected, err);
+      assert.equal(
+        results.some((r) => r.failed),
+        expected !== undefined,
+      );
+      const plain = stages.map(([, o]) => ({ error: o }));
+      assert.equal(chooseError(plain, 'sluice')?.error, expected);
+    });
+  }
+  const extra: [string, [string, Outcome][], Error | undefined, Error | undefined][] = [
+    // [name, stages, sluice, go-pipe]
+    [
+      'two-pipe-errors-then-success',
+      [
+        ['pe1', closed],
+        ['pe2', closed],
+        ['noop', N],
+      ],
+      undefined,
+      closed,
+    ],
+    [
+      'pipe-error-last-stage-fails',
+      [
+        ['noop', N],
+        ['pe', closed],
+      ],
+      closed,
+      closed,
+    ],
+    [
+      'pipe-error-upstream-of-a-failure-reports-the-failure',
+      [
+        ['pe', closed],
+        ['err1', err1],
+      ],
+      err1,
+      err1,
+    ],
+    [
+      'pipe-error-upstream-of-a-last-pipe-error',
+      [
+        ['pe1', closed],
+        ['pe2', closed],
+      ],
+      closed,
+      closed,
+    ],
+  ];
+  for (const [name, stages, sluice, goPipe] of extra) {
+    test(`${name} (and go-pipe's answer)`, async () => {
+      const s = await runRule(stages, 'sluice');
+      const g = await runRule(stages, 'go-pipe');
+      if (sluice === undefined) assert.equal(s.err, undefined);
+      else {
+        assert.ok(s.err instanceof PipelineError);
+        assert.equal(s.err.cause, sluice);
+      }
+      if (goPipe === undefined) assert.equal(g.err, undefined);
+      else {
+        assert.ok(g.err instanceof PipelineError);
+        assert.equal(g.err.cause, goPipe);
+      }
+    });
+  }
+  test('failedStages marks forgiven pipe errors, FinishEarly and successes as not failed', () => {
+    const plain = [closed, closed, err1, closed, N].map((error) => ({ error }));
+    assert.deepEqual(failedStages(plain, 'sluice'), [true, true, true, false, false]);
+    assert.deepEqual(failedStages(plain, 'go-pipe'), [true, true, true, true, false]);
+    const last = [closed, N, closed].map((error) => ({ error }));
+    assert.deepEqual(failedStages(last, 'sluice'), [true, false, true]);
+    const fe = [closed, F, closed, N].map((error) => ({ error }));
+    assert.deepEqual(failedStages(fe, 'sluice'), [false, false, false, false]);
+    assert.deepEqual(failedStages(fe, 'go-pipe'), [false, false, true, false]);
+  });
+  test('an unknown errorRule is refused before anything starts', () => {
+    assert.throws(() => pipeline({ errorRule: 'pipefail' as unknown as ErrorRule }), /errorRule/);
+  });
 });
 
 describe('pipe: error predicates', () => {

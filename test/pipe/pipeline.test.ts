@@ -399,22 +399,30 @@ describe('pipe: pipelines (go-pipe pipeline_test)', () => {
   );
 
   test(
-    'little EPIPE: unread output fits the pipe buffer: "sh: killed by signal SIGPIPE"',
+    'little EPIPE: unread output fits the pipe buffer: "sh: killed by signal SIGPIPE" (go-pipe rule)',
     withLeakCheck(async () => {
-      const err = await pipeline()
+      const err = await pipeline({ errorRule: 'go-pipe' })
         .add(command('sh', ['-c', 'sleep 0.2; echo foo']), command('true'))
         .run()
         .catch((e) => e);
       assert.ok(err instanceof PipelineError);
       assert.equal(err.message, 'sh: killed by signal SIGPIPE');
       assert.equal(err.signal, 'SIGPIPE');
+      // The default rule forgives it: `true` downstream succeeded.
+      const p = pipeline().add(command('sh', ['-c', 'sleep 0.2; echo foo']), command('true'));
+      await p.run();
+      assert.equal(p.results[0]!.signal, 'SIGPIPE');
+      assert.equal(p.results[0]!.failed, false);
     }),
   );
 
   test(
-    'big EPIPE: seq 100000 | true: "seq: killed by signal SIGPIPE"',
+    'big EPIPE: seq 100000 | true: "seq: killed by signal SIGPIPE" (go-pipe rule)',
     withLeakCheck(async () => {
-      const err = await pipeline()
+      await pipeline()
+        .add(command('seq', ['100000']), command('true'))
+        .run();
+      const err = await pipeline({ errorRule: 'go-pipe' })
         .add(command('seq', ['100000']), command('true'))
         .run()
         .catch((e) => e);
@@ -435,10 +443,10 @@ describe('pipe: pipelines (go-pipe pipeline_test)', () => {
   );
 
   test(
-    'yes | head -1 ends at once, yes reported killed by SIGPIPE',
+    'yes | head -1 ends at once, yes reported killed by SIGPIPE (go-pipe rule)',
     withLeakCheck(async () => {
       const t0 = performance.now();
-      const p = pipeline().add(command('yes'), command('head', ['-1']));
+      const p = pipeline({ errorRule: 'go-pipe' }).add(command('yes'), command('head', ['-1']));
       const err = await p.text().catch((e) => e);
       assert.ok(err instanceof PipelineError);
       assert.equal(err.message, 'yes: killed by signal SIGPIPE');
