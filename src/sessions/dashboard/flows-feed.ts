@@ -1,0 +1,56 @@
+/**
+ * `/ws/flows`: the published flows for every open page. A page gets every flow with its
+ * history when it connects, then each new point as it arrives and each state change; with no
+ * page open the feed does not listen to the board at all.
+ *
+ * Server → page: `{ type: 'flows', flows }` (every `FlowView`), `{ type: 'point', name, point,
+ * flow? }` (`flow` without its history when the topology changed), `{ type: 'state', name,
+ * state }`, `{ type: 'gone', name }`.
+ */
+import type { WebSocket } from 'ws';
+import type { FlowBoard, FlowPoint, FlowView } from './flow-board.js';
+
+/** The flow pages' sockets. */
+export class FlowsFeed {
+  readonly #board: FlowBoard;
+  readonly #clients = new Set<WebSocket>();
+  readonly #onPoint = (flow: FlowView, point: FlowPoint, changed: boolean) => {
+    const { history: _, ...head } = flow;
+    this.#broadcast({ type: 'point', name: flow.name, point, flow: changed ? head : undefined });
+  };
+  readonly #onState = (flow: FlowView) =>
+    this.#broadcast({ type: 'state', name: flow.name, state: flow.state });
+  readonly #onGone = (name: string) => this.#broadcast({ type: 'gone', name });
+
+  constructor(board: FlowBoard) {
+    this.#board = board;
+  }
+
+  /** Serves one page's socket until it closes. */
+  add(ws: WebSocket): void {
+    if (this.#clients.size === 0) {
+      this.#board.on('point', this.#onPoint).on('state', this.#onState).on('gone', this.#onGone);
+    }
+    this.#clients.add(ws);
+    ws.on('close', () => {
+      this.#clients.delete(ws);
+      if (this.#clients.size === 0) {
+        this.#board
+          .off('point', this.#onPoint)
+          .off('state', this.#onState)
+          .off('gone', this.#onGone);
+      }
+    });
+    ws.send(JSON.stringify({ type: 'flows', flows: this.#board.list() }));
+  }
+
+  /** Closes every page's socket. */
+  close(): void {
+    for (const ws of this.#clients) ws.close(1001, 'the daemon is shutting down');
+  }
+
+  #broadcast(message: Record<string, unknown>): void {
+    const text = JSON.stringify(message);
+    for (const ws of this.#clients) if (ws.readyState === ws.OPEN) ws.send(text);
+  }
+}
