@@ -6,15 +6,7 @@
  */
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  autoRope,
-  batcher,
-  batcherStatsToStats,
-  pipe,
-  Reporter,
-  start,
-  Topology,
-} from '../../flow/index.js';
+import { autoRope, batcher, Reporter, start, startFrom, Topology } from '../../flow/index.js';
 import type { DemoContext } from './context.js';
 
 export const title = 'flow: finding the drum and holding the rope';
@@ -58,12 +50,16 @@ async function runOnce(
       (i: number) => JSON.stringify({ id: i, user: `u${i % 97}`, pad: 'x'.repeat(RAW_BYTES) }),
       { workers: 1, capacity: items, signal: ac.signal },
     );
-    const parse = pipe(read.out(), (line: string) => JSON.parse(line) as Record & { pad: string }, {
-      workers: 2,
-      signal: ac.signal,
-    });
+    const parse = startFrom(
+      read.out(),
+      (line: string) => JSON.parse(line) as Record & { pad: string },
+      {
+        workers: 2,
+        signal: ac.signal,
+      },
+    );
     // enrich: the slow stage, one worker at ~6 ms an item.
-    const enrich = pipe(
+    const enrich = startFrom(
       parse.out(),
       async (r: Record & { pad: string }): Promise<Record> => {
         await wait(6);
@@ -72,7 +68,7 @@ async function runOnce(
       { workers: 1, signal: ac.signal },
     );
     const batch = batcher(enrich.out(), 25, { signal: ac.signal });
-    const sink = pipe(
+    const sink = startFrom(
       batch.out(),
       async (rows: Record[]) => {
         await appendFile(store, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
@@ -85,7 +81,7 @@ async function runOnce(
       .addStage('read', read)
       .addStage('parse', parse)
       .addStage('enrich', enrich)
-      .addStage('batch', () => batcherStatsToStats(batch.stats()))
+      .addStage('batch', batch)
       .addStage('store', sink)
       .addEdge('read', 'parse')
       .addEdge('parse', 'enrich')
