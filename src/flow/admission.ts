@@ -7,7 +7,7 @@
  * Internal to flow; the stage drives it.
  */
 import { Deque } from './deque.js';
-import { ErrWeightExceedsLimit } from './errors.js';
+import { WeightExceedsLimitError } from './errors.js';
 
 /** A submit waiting for a permit. */
 export interface Waiter<T> {
@@ -124,7 +124,7 @@ export class Rope<T> {
 
   /**
    * Applies a new weight limit (0 = off, negatives clamp to 0) and returns it. Waiters heavier
-   * than a positive new limit could never get in: they are rejected with ErrWeightExceedsLimit.
+   * than a positive new limit could never get in: they are rejected with WeightExceedsLimitError.
    */
   setMaxWIPWeight(n: number): number {
     this.maxWIPWeight = n > 0 ? n : 0;
@@ -132,7 +132,7 @@ export class Rope<T> {
     if (limit > 0) {
       for (const w of this.waiters.removeWhere((x) => x.weight > limit)) {
         this.leave(w);
-        w.reject(new ErrWeightExceedsLimit(w.weight, limit));
+        w.reject(new WeightExceedsLimitError(w.weight, limit));
       }
     }
     return this.maxWIPWeight;

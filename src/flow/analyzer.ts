@@ -3,13 +3,9 @@
  * constraint once one saturated stage has stood out for several windows in a row. Deterministic:
  * no clock, no timers; the same sequence of observations gives the same sequence of diagnoses.
  */
-import {
-  assertFraction,
-  assertInteger,
-  assertPositive,
-  FlowConfigError,
-} from './control-errors.js';
+import { InvalidOptionError } from '../proc/index.js';
 import type { StageObservation } from './focusing.js';
+import { assertFraction, assertInteger, assertPositive } from './validate.js';
 
 /**
  * A stage's condition in one window.
@@ -132,7 +128,7 @@ export class Analyzer {
   #challengerN = 0;
   #starvation = 0;
 
-  /** Throws a `FlowConfigError` for a threshold out of range or an empty pinned drum. */
+  /** Throws a `InvalidOptionError` for a threshold out of range or an empty pinned drum. */
   constructor(options: AnalyzerOptions = {}) {
     const t: Thresholds = { ...DEFAULT_THRESHOLDS, ...(options.thresholds ?? {}) };
     for (const k of [
@@ -168,7 +164,7 @@ export class Analyzer {
   /** Pins the drum, or with undefined returns to automatic identification. */
   setDrum(name: string | undefined): void {
     if (name !== undefined && (typeof name !== 'string' || name === '')) {
-      throw new FlowConfigError('drum', 'drum must be a non-empty stage name or undefined');
+      throw new InvalidOptionError('drum', 'must be a non-empty stage name or undefined');
     }
     if (name !== undefined && name !== this.#drum) {
       this.#challenger = undefined;

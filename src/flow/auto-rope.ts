@@ -5,24 +5,21 @@
  * from a stage it elevated recently. toc stops at the building blocks; this is the loop toc's
  * docs leave to the caller.
  */
+
+import { InvalidOptionError } from '../proc/index.js';
 import { Analyzer, type AnalyzerOptions, type Diagnosis, type StageState } from './analyzer.js';
-import {
-  assertInteger,
-  assertPositive,
-  FlowConfigError,
-  FlowStateError,
-  TopologyError,
-} from './control-errors.js';
 import { type ElevateOptions, type Elevation, Elevator } from './elevate.js';
+import { FlowStateError, TopologyError } from './errors.js';
 import { classifyStep, type FocusingStep, observeInterval } from './focusing.js';
 import { IntervalSampler } from './interval.js';
 import { LimitManager } from './limits.js';
 import { type FlowLogger, logAt, silentLogger } from './logger.js';
 import { RopeController, type RopeStats } from './rope.js';
-import { type Clock, type Ticker, timerTicker } from './ticker.js';
+import { type ClockOptions, type Ticker, timerTicker } from './ticker.js';
 import type { Topology } from './topology.js';
+import { assertInteger, assertPositive } from './validate.js';
 
-export interface AutoRopeOptions {
+export interface AutoRopeOptions extends ClockOptions {
   /** A frozen topology. Heads must be registered as stages (with setMaxWIP) or `setHeadWIP` given. */
   topology: Topology;
   /** Milliseconds per window (> 0). */
@@ -47,8 +44,6 @@ export interface AutoRopeOptions {
   logger?: FlowLogger;
   /** Default: a real, unref'd interval timer. */
   ticker?: Ticker;
-  /** Clock for the sampler (default performance.now). */
-  now?: Clock;
   /** Start at once; `done` settles when this aborts. */
   signal?: AbortSignal;
   /** Called after every window with its record. Errors it throws are ignored. */
@@ -122,16 +117,16 @@ export class AutoRope {
   done: Promise<void> | undefined;
 
   /**
-   * Throws a `TopologyError` for an unfrozen topology and a `FlowConfigError` for a bad option
+   * Throws a `TopologyError` for an unfrozen topology and a `InvalidOptionError` for a bad option
    * or a head that cannot be limited.
    */
   constructor(options: AutoRopeOptions) {
     if (!options || typeof options !== 'object') {
-      throw new FlowConfigError('options', 'autoRope needs an options object');
+      throw new InvalidOptionError('options', 'autoRope needs an options object');
     }
     const { topology } = options;
     if (!topology || typeof topology.heads !== 'function') {
-      throw new FlowConfigError('topology', 'autoRope needs a frozen Topology');
+      throw new InvalidOptionError('topology', 'autoRope needs a frozen Topology');
     }
     this.#topology = topology;
     const heads = topology.heads(); // throws TopologyError when not frozen
@@ -141,7 +136,7 @@ export class AutoRope {
     this.#initial = assertInteger('initialRopeLength', options.initialRopeLength ?? 1, 1);
     this.#analyzer =
       options.analyzer instanceof Analyzer ? options.analyzer : new Analyzer(options.analyzer);
-    this.#sampler = new IntervalSampler(topology, { now: options.now });
+    this.#sampler = new IntervalSampler(topology, options);
     this.#logger = options.logger ?? silentLogger;
     this.#ticker = options.ticker ?? timerTicker;
     this.#onWindow = options.onWindow;
@@ -157,7 +152,7 @@ export class AutoRope {
         if (handle && typeof handle.setMaxWIP === 'function') apply = (n) => handle.setMaxWIP!(n);
       }
       if (!apply) {
-        throw new FlowConfigError(
+        throw new InvalidOptionError(
           'setHeadWIP',
           `autoRope cannot limit head "${head}": register it as a stage with setMaxWIP or pass setHeadWIP`,
         );

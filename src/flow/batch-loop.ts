@@ -5,9 +5,9 @@
  * After a cancel it reads on and drops everything, partial batch included. Internal to flow.
  */
 import { Channel, onAbort } from './channel.js';
-import { badArgument } from './errors.js';
 import { iteratorOf, type Source } from './feeder.js';
 import { err, ok, type Result } from './result.js';
+import { invalid } from './validate.js';
 
 export interface BatchCounters {
   received: number;
@@ -95,7 +95,7 @@ export class BatchLoop<T> {
         }
         if (typeof w !== 'number' || !(w >= 0) || !Number.isFinite(w)) {
           // A bad weight is a bug in weightFn: the item travels on as an error (a boundary).
-          const e = badArgument('weightFn(item) must return a finite number >= 0', w);
+          const e = invalid('weightFn(item)', 'must return a finite number >= 0', w);
           if (await this.flush()) await this.forward(err(e));
           else this.c.dropped++;
           continue;

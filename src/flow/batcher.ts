@@ -3,10 +3,9 @@
  */
 import { BatchHandle, BatchLoop } from './batch-loop.js';
 import type { OperatorOptions } from './channel.js';
-import { checkInt, checkSignal } from './errors.js';
 import type { Source } from './feeder.js';
-import { zeroStats } from './interval.js';
-import type { Stats } from './stats.js';
+import { type Stats, zeroStats } from './stats.js';
+import { checkInt, checkSignal } from './validate.js';
 
 /** A batcher's counters. After `wait()`: received = emitted + forwarded + dropped. */
 export interface BatcherStats {
@@ -37,7 +36,7 @@ export interface BatcherStats {
  * included) and sends nothing more; `wait()` then rejects with the abort reason if anything was
  * dropped. An undrained `out()` stalls it (and so its source), unless the signal aborts.
  *
- * Throws a RangeError if `n` is not an integer >= 1, a TypeError for a bad source or signal.
+ * Throws an `InvalidOptionError` if `n` is not an integer >= 1, or for a bad source or signal.
  */
 export function batcher<T>(source: Source<T>, n: number, options?: OperatorOptions): Batcher<T> {
   checkInt('n', n, 1);
@@ -64,9 +63,9 @@ export class Batcher<T> extends BatchHandle<T> {
 }
 
 /**
- * A batcher's stats as a stage's `Stats`, for a topology or the analyzer (toc's `ToStats`):
- * received → received, emitted → submitted, batchCount → completed, forwarded, dropped,
- * bufferedDepth and outputBlockedTimeMs as they are; every other field is 0 (workers 1).
+ * @internal A batcher's stats as a stage's `Stats`, for a topology or the analyzer (toc's
+ * `ToStats`): received → received, emitted → submitted, batchCount → completed, forwarded,
+ * dropped, bufferedDepth and outputBlockedTimeMs as they are; every other field is 0 (workers 1).
  */
 export function batcherStatsToStats(s: BatcherStats): Stats {
   return {
@@ -81,4 +80,9 @@ export function batcherStatsToStats(s: BatcherStats): Stats {
     targetWorkers: 1,
     activeWorkers: 1,
   };
+}
+
+/** @internal Whether a stats value is a batcher's (it counts batches). */
+export function isBatcherStats(s: object): s is BatcherStats {
+  return typeof (s as Partial<BatcherStats>).batchCount === 'number';
 }

@@ -6,15 +6,18 @@
  * a listener, or a nested hand-off) only flags another pass — so user code called from here can
  * never see half-done bookkeeping. Internal to flow; `stage.ts` is the face.
  */
+
+import { toError } from '../proc/index.js';
 import { Rope } from './admission.js';
 import { Deque } from './deque.js';
-import { badArgument, checkInt, ErrClosed, ErrStopping, ErrWeightExceedsLimit } from './errors.js';
+import { ClosedError, StoppingError, WeightExceedsLimitError } from './errors.js';
 import type { ResolvedOptions, StageFn } from './options.js';
 import { type Holder, Output } from './output.js';
 import type { Result } from './result.js';
 import { ServiceTimeHistogram } from './service-time.js';
 import type { Stats } from './stats.js';
 import { Timing } from './timing.js';
+import { checkInt, invalid } from './validate.js';
 import { Worker, type WorkerHost } from './workers.js';
 
 /** The one resolved promise every fast-path submit returns (no allocation per item). */
@@ -164,21 +167,21 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     try {
       w = fn(item);
     } catch (error) {
-      return error instanceof Error ? error : new Error(String(error));
+      return toError(error, 'weight(item)').error;
     }
     if (typeof w !== 'number' || !(w >= 0) || !Number.isFinite(w)) {
-      return badArgument('weight(item) must return a finite number >= 0', w);
+      return invalid('weight(item)', 'must return a finite number >= 0', w);
     }
     const limit = this.rope.maxWIPWeight;
-    if (limit > 0 && w > limit) return new ErrWeightExceedsLimit(w, limit);
+    if (limit > 0 && w > limit) return new WeightExceedsLimitError(w, limit);
     return w;
   }
 
   submit(item: T, signal: AbortSignal | undefined): Promise<void> {
-    if (this.inputClosed) return Promise.reject(new ErrClosed());
+    if (this.inputClosed) return Promise.reject(new ClosedError());
     if (signal !== undefined) {
       if (!(signal instanceof AbortSignal)) {
-        return Promise.reject(new TypeError('sluice/flow: submit signal must be an AbortSignal'));
+        return Promise.reject(invalid('signal', 'must be an AbortSignal', signal));
       }
       if (signal.aborted) return Promise.reject(signal.reason);
     }
@@ -228,7 +231,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     if (this.inputClosed) return;
     this.inputClosed = true;
     this.wakeLowWater();
-    this.rope.rejectAll(() => new ErrClosed());
+    this.rope.rejectAll(() => new ClosedError());
     this.drive();
   }
 
@@ -327,7 +330,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
 
   setWorkers(n: number): number {
     checkInt('workers', n, 1);
-    if (this.stopped || this.finished) throw new ErrStopping();
+    if (this.stopped || this.finished) throw new StoppingError();
     this.targetWorkers = n;
     const t = performance.now();
     while (this.workers.length < n) this.addWorker(t);
@@ -369,7 +372,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   }
 
   setMaxWIP(n: number): number {
-    if (typeof n !== 'number' || Number.isNaN(n)) throw badArgument('maxWIP must be a number', n);
+    if (typeof n !== 'number' || Number.isNaN(n)) throw invalid('maxWIP', 'must be a number', n);
     const applied = this.rope.setMaxWIP(Math.floor(n), this.capacity + this.targetWorkers);
     this.drive();
     return applied;
@@ -377,7 +380,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
 
   setMaxWIPWeight(n: number): number {
     if (typeof n !== 'number' || Number.isNaN(n)) {
-      throw badArgument('maxWIPWeight must be a number', n);
+      throw invalid('maxWIPWeight', 'must be a number', n);
     }
     const applied = this.rope.setMaxWIPWeight(n);
     this.drive();

@@ -4,9 +4,10 @@
  * stealing them makes the old drum the constraint again.
  */
 import type { Diagnosis } from './analyzer.js';
-import { assertInteger, assertPositive } from './control-errors.js';
 import { type FlowLogger, logAt } from './logger.js';
-import type { StageHandle, Topology } from './topology.js';
+import type { StageHandle } from './stage-like.js';
+import type { Topology } from './topology.js';
+import { assertInteger, assertPositive } from './validate.js';
 
 /** How autoRope adds capacity to the drum. Off unless given. */
 export interface ElevateOptions {
@@ -61,7 +62,7 @@ export class Elevator {
   readonly elevations: Elevation[] = [];
   #last = Number.NEGATIVE_INFINITY;
 
-  /** Throws a `FlowConfigError` for a bad option and a `TopologyError` for an unknown stage. */
+  /** Throws a `InvalidOptionError` for a bad option and a `TopologyError` for an unknown stage. */
   constructor(topology: Topology, options: ElevateOptions, logger: FlowLogger) {
     this.#topology = topology;
     this.#logger = logger;

@@ -5,8 +5,9 @@
  * reading but drops everything, so upstream can always finish. Internal to flow.
  */
 import type { StageCore } from './core.js';
-import { ErrClosed } from './errors.js';
+import { ClosedError } from './errors.js';
 import { err, type Result } from './result.js';
+import { invalid } from './validate.js';
 
 /** Anything a pipe can read: an async iterable of results, or a sync one. */
 export type Source<T> = AsyncIterable<Result<T>> | Iterable<Result<T>>;
@@ -27,7 +28,7 @@ export function sourceIterator<T>(source: Source<T>): {
     const s = (source as Iterable<Result<T>>)[Symbol.iterator];
     if (typeof s === 'function') return { it: s.call(source), sync: true };
   }
-  throw new TypeError('sluice/flow: source must be an AsyncIterable or Iterable of Result');
+  throw invalid('source', 'must be an AsyncIterable or Iterable of Result', source);
 }
 
 /** Synchronous steps a feeder takes from a sync source before it yields to other work. */
@@ -80,7 +81,7 @@ export async function feed<T, R>(
         if (core.capacity > 1) await core.lowWater();
       } catch (error) {
         // Closed: the item is dropped. Refused for itself (weight): it travels on as an error.
-        if (error instanceof ErrClosed || core.stopped) core.dropped++;
+        if (error instanceof ClosedError || core.stopped) core.dropped++;
         else await forwardOrDrop(core, err(error));
       }
     }

@@ -3,6 +3,7 @@
  * channel of results, each value as `ok(value)`.
  */
 import { err, ok, type Result } from './result.js';
+import { invalid } from './validate.js';
 
 /**
  * Wraps `iterable` as an `AsyncIterableIterator<Result<T>>` of `ok(value)`s, in order, ending when
@@ -18,7 +19,7 @@ export function fromIterable<T>(
   if (typeof a === 'function') return new FromAsync(a.call(iterable));
   const s = (iterable as Iterable<T>)?.[Symbol.iterator];
   if (typeof s === 'function') return new FromSync(s.call(iterable));
-  throw new TypeError('sluice/flow: fromIterable needs an Iterable or AsyncIterable');
+  throw invalid('iterable', 'must be an Iterable or AsyncIterable', iterable);
 }
 
 const DONE: IteratorResult<never> = Object.freeze({ value: undefined, done: true }) as never;

@@ -1,11 +1,12 @@
 /**
- * sluice/flow: Drum-Buffer-Rope stages with bounded WIP, backpressure and stats. See docs/flow.md.
+ * sluice/flow: Drum-Buffer-Rope stages with bounded WIP, backpressure and stats, the operators
+ * between them, and the control loop that finds the constraint and holds the rope. See
+ * docs/flow.md.
  */
 
-// Exports stay sorted by module (Biome's organizeImports). Part 1 (stages and operators):
-// errors, options, result, stage, stats and the operators. Part 2 (finding the drum and holding
-// the rope): analyzer, auto-rope, control-errors, elevate, focusing, interval, limits, logger,
-// memory, memory-rope, reporter, reporter-view, rope, ticker, topology, zones.
+// Stages: start, startFrom, Stage, options, results, stats and the Stage surface as interfaces.
+export { type Clock, InvalidOptionError, PanicError } from '../proc/index.js';
+// Control: finding the drum, holding the rope, reporting.
 export {
   Analyzer,
   type AnalyzerOptions,
@@ -25,20 +26,27 @@ export {
   type Elevation,
   type WindowRecord,
 } from './auto-rope.js';
-export { BatchHandle } from './batch-loop.js';
-export { Batcher, type BatcherStats, batcher, batcherStatsToStats } from './batcher.js';
+// Operators.
+export type { BatchHandle } from './batch-loop.js';
+export { Batcher, type BatcherStats, batcher } from './batcher.js';
 export type { OperatorOptions } from './channel.js';
 export {
+  ClosedError,
+  ErrClosed,
+  ErrStopping,
+  ErrWeightExceedsLimit,
   FlowConfigError,
   FlowControlError,
+  FlowError,
   FlowStateError,
+  MissingResultError,
+  StoppingError,
   TopologyError,
   type TopologyErrorReason,
-} from './control-errors.js';
-export { ErrClosed, ErrStopping, ErrWeightExceedsLimit, MissingResultError } from './errors.js';
+  WeightExceedsLimitError,
+} from './errors.js';
 export {
   classifyStep,
-  FOCUSING_STEPS,
   type FocusingStep,
   observe,
   observeInterval,
@@ -46,13 +54,7 @@ export {
   type StepSignals,
 } from './focusing.js';
 export { fromIterable } from './from-iterable.js';
-export {
-  delta,
-  IntervalSampler,
-  type IntervalStats,
-  type StatsSources,
-  zeroStats,
-} from './interval.js';
+export { delta, IntervalSampler, type IntervalStats, type StatsSources } from './interval.js';
 export { Join, type JoinStats, join } from './join.js';
 export {
   LIMIT_SOURCES,
@@ -72,12 +74,7 @@ export {
   type ReadMemoryOptions,
   readMemoryInfo,
 } from './memory.js';
-export {
-  MEMORY_ROPE_SOURCE,
-  MemoryRope,
-  type MemoryRopeOptions,
-  type MemoryRopeStats,
-} from './memory-rope.js';
+export { MemoryRope, type MemoryRopeOptions, type MemoryRopeStats } from './memory-rope.js';
 export { Merge, type MergeStats, merge } from './merge.js';
 export type { StageFn, StageOptions, SubmitOptions } from './options.js';
 export {
@@ -87,43 +84,14 @@ export {
   type ReporterOptions,
   type StageReport,
 } from './reporter.js';
-export {
-  LiveView,
-  renderView,
-  type TtySink,
-  type ViewHeader,
-  type ViewRow,
-} from './reporter-view.js';
-export { err, ok, PanicError, type Result } from './result.js';
-export {
-  ROPE_ERROR_CUTOFF,
-  ROPE_EWMA_ALPHA,
-  ROPE_MAX_YIELD_INFLATION,
-  RopeController,
-  type RopeControllerOptions,
-  type RopeStats,
-} from './rope.js';
-export { pipe, type Source, Stage, start } from './stage.js';
+export type { TtySink } from './reporter-view.js';
+export { err, ok, type Result } from './result.js';
+export { RopeController, type RopeControllerOptions, type RopeStats } from './rope.js';
+export { pipe, type Source, Stage, start, startFrom } from './stage.js';
+export type { StageHandle, StageLike, StageSource } from './stage-like.js';
 export type { ServiceTimeSummary, Stats } from './stats.js';
 export { Tee, type TeeStats, tee } from './tee.js';
-export { type Clock, ManualTicker, type Ticker, timerTicker } from './ticker.js';
-export {
-  type IncomingEdge,
-  type RopeSegment,
-  type StageHandle,
-  type StageSource,
-  Topology,
-} from './topology.js';
-export {
-  WeightedBatcher,
-  type WeightedBatcherStats,
-  weightedBatcher,
-  weightedBatcherStatsToStats,
-} from './weighted-batcher.js';
-export {
-  type BufferZone,
-  bufferCapacity,
-  bufferZone,
-  DEFAULT_RED_AT,
-  DEFAULT_YELLOW_AT,
-} from './zones.js';
+export { type ClockOptions, ManualTicker, type Ticker } from './ticker.js';
+export { type IncomingEdge, type RopeSegment, Topology } from './topology.js';
+export { WeightedBatcher, type WeightedBatcherStats, weightedBatcher } from './weighted-batcher.js';
+export { type BufferZone, bufferCapacity, bufferZone } from './zones.js';

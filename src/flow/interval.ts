@@ -3,9 +3,8 @@
  * IntervalStats), and a sampler that takes those snapshots for every stage of a topology.
  */
 
-import type { Stats } from './stats.js';
-import type { Clock } from './ticker.js';
-import { defaultClock } from './ticker.js';
+import { type Stats, zeroStats } from './stats.js';
+import { type ClockOptions, nowOf } from './ticker.js';
 import type { Topology } from './topology.js';
 
 /**
@@ -133,37 +132,6 @@ export function delta(prev: Stats, curr: Stats, elapsedMs: number): IntervalStat
   };
 }
 
-/** The all-zero Stats value: a stage that has done nothing. */
-export function zeroStats(): Stats {
-  return {
-    submitted: 0,
-    completed: 0,
-    failed: 0,
-    panicked: 0,
-    canceled: 0,
-    received: 0,
-    forwarded: 0,
-    dropped: 0,
-    serviceTimeMs: 0,
-    idleTimeMs: 0,
-    outputBlockedTimeMs: 0,
-    bufferedDepth: 0,
-    inFlightWeight: 0,
-    queueCapacity: 0,
-    paused: false,
-    maxWIP: 1,
-    maxWIPWeight: 0,
-    admittedWeight: 0,
-    admitted: 0,
-    waiterCount: 0,
-    maxWaiterCount: 0,
-    targetWorkers: 0,
-    activeWorkers: 0,
-    wipWaitCount: 0,
-    wipWaitMs: 0,
-  };
-}
-
 /** Where a sampler reads stats: a frozen topology, or named accessors. */
 export type StatsSources = Topology | Record<string, () => Stats> | Map<string, () => Stats>;
 
@@ -185,14 +153,14 @@ function accessors(sources: StatsSources): Map<string, () => Stats> {
  */
 export class IntervalSampler {
   readonly #sources: Map<string, () => Stats>;
-  readonly #now: Clock;
+  readonly #now: () => number;
   readonly #last = new Map<string, Stats>();
   readonly #intervals = new Map<string, IntervalStats>();
   #lastAt: number | undefined;
 
-  constructor(sources: StatsSources, options: { now?: Clock } = {}) {
+  constructor(sources: StatsSources, options: ClockOptions = {}) {
     this.#sources = accessors(sources);
-    this.#now = options.now ?? defaultClock;
+    this.#now = nowOf(options);
   }
 
   /** The stage names sampled, in order. */

@@ -1,10 +1,13 @@
 /**
  * `join`: strict recombination of two branches, one item from each (toc's Join).
  */
+
+import { toError } from '../proc/index.js';
 import { Channel, type OperatorOptions, onAbort } from './channel.js';
-import { checkSignal, MissingResultError } from './errors.js';
+import { MissingResultError } from './errors.js';
 import { iteratorOf, type Source } from './feeder.js';
-import { errorOf, ok, type Result } from './result.js';
+import { ok, type Result } from './result.js';
+import { checkFunction, checkSignal } from './validate.js';
 
 /**
  * A join's counters. After `wait()`: receivedA = combined + discardedA + extraA (and the same for
@@ -52,7 +55,7 @@ export function join<A, B, R>(
   combine: (a: A, b: B) => R,
   options?: OperatorOptions,
 ): Join<R> {
-  if (typeof combine !== 'function') throw new TypeError('sluice/flow: combine must be a function');
+  checkFunction('combine', combine);
   const signal = checkSignal('signal', options?.signal);
   return new Join<R>(
     iteratorOf(a),
@@ -145,7 +148,7 @@ export class Join<R> implements AsyncIterable<Result<R>> {
         s.discardedA++;
         s.discardedB++;
         s.errors++;
-        return { r: { ok: false, error: errorOf(thrown).error }, combined: false };
+        return { r: { ok: false, error: toError(thrown, 'join combine').error }, combined: false };
       }
     }
     if (fa !== undefined) s.discardedA++;

@@ -3,7 +3,8 @@
  * memory rope, a budget) and the smallest proposal wins. Each proposal can be withdrawn; with
  * none left, the stage goes back to its default. toc's LimitManager, for counts and weights.
  */
-import { assertInteger, FlowConfigError } from './control-errors.js';
+import { InvalidOptionError } from '../proc/index.js';
+import { assertInteger } from './validate.js';
 
 /** Sources sluice's own controllers propose under. Any other string is allowed. */
 export const LIMIT_SOURCES = Object.freeze({
@@ -68,7 +69,7 @@ export class LimitManager {
   #appliedCount: number | undefined;
   #appliedWeight: number | undefined;
 
-  /** Throws a `FlowConfigError` for a default that is not a non-negative integer. */
+  /** Throws a `InvalidOptionError` for a default that is not a non-negative integer. */
   constructor(options: LimitManagerOptions = {}) {
     if (options.defaultCount !== undefined) assertInteger('defaultCount', options.defaultCount, 1);
     if (options.defaultWeight !== undefined)
@@ -91,7 +92,7 @@ export class LimitManager {
 
   /**
    * Records `source`'s count proposal (an integer >= 1) and applies the smallest proposal if it
-   * changed. Returns the applied count. Throws a `FlowConfigError` for a bad value or source.
+   * changed. Returns the applied count. Throws a `InvalidOptionError` for a bad value or source.
    */
   proposeCount(source: string, n: number): number | undefined {
     checkSource(source);
@@ -129,7 +130,7 @@ export class LimitManager {
     checkSource(source);
     let closed = false;
     const guard = () => {
-      if (closed) throw new FlowConfigError('source', `limit handle "${source}" is closed`);
+      if (closed) throw new InvalidOptionError('source', `limit handle "${source}" is closed`);
     };
     return {
       source,
@@ -208,7 +209,7 @@ function pick(
 
 function checkSource(source: unknown): void {
   if (typeof source !== 'string' || source === '' || source === 'default') {
-    throw new FlowConfigError(
+    throw new InvalidOptionError(
       'source',
       `a limit source must be a non-empty name other than "default"`,
     );

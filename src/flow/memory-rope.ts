@@ -5,17 +5,14 @@
  * it. Beside the processing rope it forms the "smallest limit wins" pair the LimitManager exists
  * for. It needs the head stage's `weight` option to return bytes.
  */
-import {
-  assertFraction,
-  assertPositive,
-  FlowConfigError,
-  FlowStateError,
-} from './control-errors.js';
+import { InvalidOptionError } from '../proc/index.js';
+import { FlowStateError } from './errors.js';
 import type { LimitManager } from './limits.js';
 import { type FlowLogger, logAt, silentLogger } from './logger.js';
 import { type MemoryInfo, readMemoryInfo } from './memory.js';
 import { type Ticker, timerTicker } from './ticker.js';
 import type { RopeSegment, Topology } from './topology.js';
+import { assertFraction, assertPositive } from './validate.js';
 
 export const MEMORY_ROPE_SOURCE = 'memory-rope';
 
@@ -73,15 +70,15 @@ export class MemoryRope {
   #downstream = 0;
   #adjustments = 0;
 
-  /** Throws a `TopologyError` for a segment that is not a linear chain, a `FlowConfigError` for bad options. */
+  /** Throws a `TopologyError` for a segment that is not a linear chain, a `InvalidOptionError` for bad options. */
   constructor(options: MemoryRopeOptions) {
     if (!options || typeof options !== 'object') {
-      throw new FlowConfigError('options', 'MemoryRope needs an options object');
+      throw new InvalidOptionError('options', 'MemoryRope needs an options object');
     }
     this.#topology = options.topology;
     this.#seg = options.topology.ropeSegment(options.drum);
     if (!options.limits || typeof options.limits.proposeWeight !== 'function') {
-      throw new FlowConfigError('limits', "MemoryRope needs the head's LimitManager");
+      throw new InvalidOptionError('limits', "MemoryRope needs the head's LimitManager");
     }
     this.#limits = options.limits;
     this.#intervalMs = assertPositive('intervalMs', options.intervalMs);

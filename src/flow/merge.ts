@@ -1,10 +1,12 @@
 /**
  * `merge`: fan-in of several sources into one output (toc's Merge).
  */
+
+import { InvalidOptionError } from '../proc/index.js';
 import { Channel, type OperatorOptions, onAbort } from './channel.js';
-import { checkSignal } from './errors.js';
 import { iteratorOf, type Source } from './feeder.js';
 import type { Result } from './result.js';
+import { checkSignal } from './validate.js';
 
 /**
  * A merge's counters. Each aggregate is the sum of its per-source array. After `wait()`:
@@ -32,8 +34,8 @@ export interface MergeStats {
  * loop dropped anything, and resolves when the cancel came too late to change anything. Pass
  * each source once: the same iterator twice makes two loops race on it.
  *
- * Call as `merge(a, b, c)` or `merge(a, b, c, { signal })`. Throws a RangeError with no sources,
- * a TypeError for a source that is not iterable.
+ * Call as `merge(a, b, c)` or `merge(a, b, c, { signal })`. Throws an `InvalidOptionError` with no sources
+ * or for a source that is not iterable.
  */
 export function merge<T>(...sources: Source<T>[]): Merge<T>;
 export function merge<T>(...args: [...Source<T>[], OperatorOptions]): Merge<T>;
@@ -44,7 +46,7 @@ export function merge<T>(...args: (Source<T> | OperatorOptions)[]): Merge<T> {
     options = last;
     args = args.slice(0, -1);
   }
-  if (args.length === 0) throw new RangeError('sluice/flow: merge needs at least one source');
+  if (args.length === 0) throw new InvalidOptionError('sources', 'merge needs at least one source');
   const signal = checkSignal('signal', options?.signal);
   const its = args.map((s) => iteratorOf(s as Source<T>));
   return new Merge<T>(its, signal);

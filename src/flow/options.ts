@@ -1,8 +1,8 @@
 /**
- * The options of `start` and `pipe`, and their validation. Every bad option is a `RangeError` or
- * `TypeError` with one message naming it, thrown by `start`/`pipe` before anything runs.
+ * The options of `start` and `pipe`, and their validation. Every bad option is an
+ * `InvalidOptionError` with one message naming it, thrown by `start`/`pipe` before anything runs.
  */
-import { badArgument, checkInt, checkSignal } from './errors.js';
+import { checkInt, checkSignal, invalid } from './validate.js';
 
 /**
  * A stage's work: called once per admitted item with the stage's signal (aborted on fail-fast or
@@ -61,19 +61,19 @@ export interface ResolvedOptions<T> {
   signal: AbortSignal | undefined;
 }
 
-/** Validates `options` and fills in defaults; throws RangeError/TypeError on bad input. */
+/** Validates `options` and fills in defaults; throws `InvalidOptionError` on bad input. */
 export function resolveOptions<T>(options: StageOptions<T> | undefined): ResolvedOptions<T> {
   const o = options ?? {};
-  if (typeof o !== 'object') throw new TypeError('sluice/flow: options must be an object');
+  if (typeof o !== 'object') throw invalid('options', 'must be an object', o);
   const capacity = o.capacity === undefined ? 0 : checkInt('capacity', o.capacity, 0);
   const workers = o.workers === undefined ? 1 : checkInt('workers', o.workers, 1);
   const requestedMaxWIP = o.maxWIP === undefined ? 0 : checkInt('maxWIP', o.maxWIP, 0);
   const maxWIPWeight = o.maxWIPWeight === undefined ? 0 : o.maxWIPWeight;
   if (typeof maxWIPWeight !== 'number' || !(maxWIPWeight >= 0) || !Number.isFinite(maxWIPWeight)) {
-    throw badArgument('maxWIPWeight must be a finite number >= 0', o.maxWIPWeight);
+    throw invalid('maxWIPWeight', 'must be a finite number >= 0', o.maxWIPWeight);
   }
   if (o.weight !== undefined && typeof o.weight !== 'function') {
-    throw new TypeError('sluice/flow: weight must be a function');
+    throw invalid('weight', 'must be a function', o.weight);
   }
   return {
     capacity,

@@ -3,8 +3,9 @@
  * terminal a live view redrawn in place (toc's Reporter, with the live view added).
  */
 import { performance } from 'node:perf_hooks';
-import { assertPositive, FlowConfigError, FlowStateError } from './control-errors.js';
-import { delta, zeroStats } from './interval.js';
+import { InvalidOptionError } from '../proc/index.js';
+import { FlowStateError } from './errors.js';
+import { delta } from './interval.js';
 import { type FlowLogger, lineLogger, logAt } from './logger.js';
 import { type MemoryFeverZone, memoryFever, readMemoryInfo } from './memory.js';
 import {
@@ -15,8 +16,11 @@ import {
   type TtySink,
   type ViewRow,
 } from './reporter-view.js';
+import { readSource, type StageSource } from './stage-like.js';
 import type { Stats } from './stats.js';
-import { type Clock, defaultClock, type Ticker, timerTicker } from './ticker.js';
+import { zeroStats } from './stats.js';
+import { type ClockOptions, nowOf, type Ticker, timerTicker } from './ticker.js';
+import { assertPositive } from './validate.js';
 import { bufferZone } from './zones.js';
 
 /** Process figures for one report. */
@@ -29,7 +33,7 @@ export interface ProcessSample {
   memory?: { headroomBytes: number; limitBytes: number; zone: MemoryFeverZone };
 }
 
-export interface ReporterOptions {
+export interface ReporterOptions extends ClockOptions {
   /** Milliseconds between reports (> 0). */
   intervalMs: number;
   /**
@@ -47,8 +51,6 @@ export interface ReporterOptions {
   drum?: () => string | undefined;
   /** Default: a real, unref'd interval timer. */
   ticker?: Ticker;
-  /** Default: performance.now. */
-  now?: Clock;
   /** Default: process.memoryUsage(), performance.eventLoopUtilization() and readMemoryInfo(). */
   process?: () => ProcessSample;
 }
@@ -106,24 +108,24 @@ export class Reporter {
   readonly #color: boolean;
   readonly #drum: (() => string | undefined) | undefined;
   readonly #ticker: Ticker;
-  readonly #now: Clock;
+  readonly #now: () => number;
   readonly #process: () => ProcessSample;
   readonly #entries: Entry[] = [];
   #started = false;
   #startedAt: number | undefined;
   #lastAt: number | undefined;
 
-  /** Throws a `FlowConfigError` for a bad interval or a live target that is not writable. */
+  /** Throws a `InvalidOptionError` for a bad interval or a live target that is not writable. */
   constructor(options: ReporterOptions) {
     if (!options || typeof options !== 'object') {
-      throw new FlowConfigError('options', 'Reporter needs an options object');
+      throw new InvalidOptionError('options', 'Reporter needs an options object');
     }
     this.#intervalMs = assertPositive('intervalMs', options.intervalMs);
     let live: TtySink | undefined;
     if (options.live === true) live = process.stderr;
     else if (options.live && typeof options.live === 'object') {
       if (typeof options.live.write !== 'function') {
-        throw new FlowConfigError('live', 'live must be a writable stream, true or false');
+        throw new InvalidOptionError('live', 'must be a writable stream, true or false');
       }
       live = options.live;
     } else if (options.live === undefined && !options.logger && process.stderr.isTTY) {
@@ -134,7 +136,7 @@ export class Reporter {
     this.#logger = options.logger ?? (this.#view ? undefined : lineLogger());
     this.#drum = options.drum;
     this.#ticker = options.ticker ?? timerTicker;
-    this.#now = options.now ?? defaultClock;
+    this.#now = nowOf(options);
     this.#process = options.process ?? defaultProcessSample();
   }
 
@@ -144,22 +146,22 @@ export class Reporter {
   }
 
   /**
-   * Adds a stage by name with its stats accessor (or anything with `stats()`). Throws a
-   * `FlowStateError` after `run`, a `FlowConfigError` for an empty or duplicate name or a missing
+   * Adds a stage by name with its stats accessor, a stage (anything with `stats()`, such as a
+   * `Stage` or any `StageLike`) or a batcher. Throws a
+   * `FlowStateError` after `run`, a `InvalidOptionError` for an empty or duplicate name or a missing
    * accessor.
    */
-  addStage(name: string, stats: (() => Stats) | { stats(): Stats }): this {
+  addStage(name: string, stats: StageSource): this {
     if (this.#started) throw new FlowStateError('Reporter.addStage() after run()');
     if (typeof name !== 'string' || name === '') {
-      throw new FlowConfigError('name', 'Reporter.addStage needs a non-empty name');
+      throw new InvalidOptionError('name', 'Reporter.addStage needs a non-empty name');
     }
     if (this.#entries.some((e) => e.name === name)) {
-      throw new FlowConfigError('name', `Reporter: stage "${name}" added twice`);
+      throw new InvalidOptionError('name', `Reporter: stage "${name}" added twice`);
     }
-    let read: () => Stats;
-    if (typeof stats === 'function') read = stats;
-    else if (stats && typeof stats.stats === 'function') read = () => stats.stats();
-    else throw new FlowConfigError('stats', `Reporter: stage "${name}" needs a stats accessor`);
+    const read = readSource(stats)?.stats;
+    if (read === undefined)
+      throw new InvalidOptionError('stats', `Reporter: stage "${name}" needs a stats accessor`);
     this.#entries.push({ name, read, prev: undefined });
     return this;
   }

@@ -3,16 +3,13 @@
  * the segment from the head to the drum may hold, by Little's law from the drum's smoothed goodput
  * and the segment's smoothed flow time, and sets the head stage's WIP limit to what is left of it.
  */
-import {
-  assertInteger,
-  assertPositive,
-  FlowConfigError,
-  FlowStateError,
-} from './control-errors.js';
+import { InvalidOptionError } from '../proc/index.js';
+import { FlowStateError } from './errors.js';
 import { IntervalSampler, type IntervalStats } from './interval.js';
 import { type FlowLogger, logAt, silentLogger } from './logger.js';
-import { type Clock, type Ticker, timerTicker } from './ticker.js';
+import { type ClockOptions, type Ticker, timerTicker } from './ticker.js';
 import type { RopeSegment, Topology } from './topology.js';
+import { assertInteger, assertPositive } from './validate.js';
 import { ceilClean } from './zones.js';
 
 /** toc's constants: EWMA weight of the newest sample, the error-rate cut-off and inflation cap. */
@@ -20,7 +17,7 @@ export const ROPE_EWMA_ALPHA = 0.3;
 export const ROPE_ERROR_CUTOFF = 0.95;
 export const ROPE_MAX_YIELD_INFLATION = 10;
 
-export interface RopeControllerOptions {
+export interface RopeControllerOptions extends ClockOptions {
   /** A frozen topology holding the drum and the stages upstream of it. */
   topology: Topology;
   /** The constraint: the stage whose pace the rope follows. */
@@ -46,8 +43,6 @@ export interface RopeControllerOptions {
   logger?: FlowLogger;
   /** Default: a real, unref'd interval timer. */
   ticker?: Ticker;
-  /** The clock the built-in sampler uses when `snapshot` is omitted. */
-  now?: Clock;
 }
 
 /** A snapshot of the controller. */
@@ -123,16 +118,16 @@ export class RopeController {
 
   /**
    * Throws a `TopologyError` when the topology is not frozen, the drum is unknown or the segment
-   * is not a linear chain, and a `FlowConfigError` for a bad interval, safety factor or initial
+   * is not a linear chain, and a `InvalidOptionError` for a bad interval, safety factor or initial
    * length, or when there is no way to set the head's WIP.
    */
   constructor(options: RopeControllerOptions) {
     if (!options || typeof options !== 'object') {
-      throw new FlowConfigError('options', 'RopeController needs an options object');
+      throw new InvalidOptionError('options', 'RopeController needs an options object');
     }
     const { topology, drum } = options;
     if (!topology || typeof topology.ropeSegment !== 'function') {
-      throw new FlowConfigError('topology', 'RopeController needs a frozen Topology');
+      throw new InvalidOptionError('topology', 'RopeController needs a frozen Topology');
     }
     this.#topology = topology;
     this.#seg = topology.ropeSegment(drum);
@@ -141,14 +136,14 @@ export class RopeController {
     this.#initial = assertInteger('initialRopeLength', options.initialRopeLength ?? 1, 1);
     const set = options.setHeadWIP ?? headSetter(topology, this.#seg.head);
     if (typeof set !== 'function') {
-      throw new FlowConfigError(
+      throw new InvalidOptionError(
         'setHeadWIP',
         `RopeController needs setHeadWIP, or head "${this.#seg.head}" registered as a stage with setMaxWIP`,
       );
     }
     this.#setHeadWIP = set;
     if (options.snapshot !== undefined && typeof options.snapshot !== 'function') {
-      throw new FlowConfigError('snapshot', 'snapshot must be a function (name) => IntervalStats');
+      throw new InvalidOptionError('snapshot', 'must be a function (name) => IntervalStats');
     }
     if (options.snapshot) {
       this.#snapshot = options.snapshot;
@@ -156,7 +151,7 @@ export class RopeController {
       const names = [...this.#seg.segment, drum];
       this.#sampler = new IntervalSampler(
         new Map(names.map((n) => [n, topology.stageStats(n)] as const)),
-        { now: options.now },
+        options,
       );
       this.#snapshot = this.#sampler.snapshot;
     }

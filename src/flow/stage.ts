@@ -1,5 +1,5 @@
 /**
- * `start` and `pipe`: a constrained stage — a bounded input queue, `workers` concurrent calls of
+ * `start` and `startFrom`: a constrained stage — a bounded input queue, `workers` concurrent calls of
  * `fn`, the rope (`maxWIP`, `maxWIPWeight`, pause), an unbuffered output, and stats.
  *
  * Lifecycle (toc's): submit items → `closeInput()` → drain `out()` to its end → `wait()` (or
@@ -14,17 +14,21 @@ export type { Source };
 
 import { resolveOptions, type StageFn, type StageOptions, type SubmitOptions } from './options.js';
 import type { Result } from './result.js';
+import type { StageLike } from './stage-like.js';
 import type { Stats } from './stats.js';
+import { checkFunction } from './validate.js';
 
 /**
  * A running stage. Made by `start` or `pipe`. Results come out of `out()` (or the stage itself,
  * which is async-iterable), and must be drained: a result not yet taken keeps its worker and its
  * permit, so an undrained stage stalls and `wait()` never settles.
  */
-export class Stage<T, R> implements AsyncIterable<Result<R>> {
+export class Stage<T, R> implements StageLike<T, R>, AsyncIterable<Result<R>>, AsyncDisposable {
   readonly #core: StageCore<T, R>;
+  /** The caller has asked for the outcome (wait, cause or a discard*): dispose need not report it. */
+  #observed = false;
 
-  /** @internal Use `start` or `pipe`. */
+  /** @internal Use `start` or `startFrom`. */
   constructor(core: StageCore<T, R>) {
     this.#core = core;
   }
@@ -34,11 +38,11 @@ export class Stage<T, R> implements AsyncIterable<Result<R>> {
    * worker): then exactly one result for it will appear on `out()`. Waits while the rope is full
    * or admission is paused, in FIFO order with other waiting submits.
    *
-   * Rejects with: `ErrClosed` after `closeInput()`, fail-fast or the stage's abort — at once when
+   * Rejects with: `ClosedError` after `closeInput()`, fail-fast or the stage's abort — at once when
    * already closed, and for submits still waiting at that moment (a waiting submit never slips in
    * after close); `options.signal`'s reason when that signal aborts before admission (the signal
    * bounds only the wait: an admitted item is processed whatever it does later);
-   * `ErrWeightExceedsLimit` when the item's weight is above `maxWIPWeight`; a RangeError when
+   * `WeightExceedsLimitError` when the item's weight is above `maxWIPWeight`; an `InvalidOptionError` when
    * `weight(item)` is not a finite number >= 0. Checked in that order.
    */
   submit(item: T, options?: SubmitOptions): Promise<void> {
@@ -46,7 +50,7 @@ export class Stage<T, R> implements AsyncIterable<Result<R>> {
   }
 
   /**
-   * No more submits. Idempotent. Waiting submits are rejected with `ErrClosed`; queued items are
+   * No more submits. Idempotent. Waiting submits are rejected with `ClosedError`; queued items are
    * still processed, then the workers stop and `out()` ends. Called by the stage itself on
    * fail-fast and on abort. Whoever knows submitting is over owns this call.
    */
@@ -78,6 +82,7 @@ export class Stage<T, R> implements AsyncIterable<Result<R>> {
    * `continueOnError` (check the results) and when the stage's signal aborted (you know already).
    */
   wait(): Promise<void> {
+    this.#observed = true;
     const core = this.#core;
     return core.done.then(() => {
       const f = core.failFastError;
@@ -92,20 +97,50 @@ export class Stage<T, R> implements AsyncIterable<Result<R>> {
    * that happened before the signal aborted wins over it.
    */
   cause(): Promise<unknown> {
+    this.#observed = true;
     const core = this.#core;
     return core.done.then(() => core.causeValue);
   }
 
   /** Drops every result (now and later) and then behaves as `wait()`. Owns `out()` exclusively. */
   discardAndWait(): Promise<void> {
+    this.#observed = true;
     this.#core.output.discard();
     return this.wait();
   }
 
   /** Drops every result (now and later) and then behaves as `cause()`. Owns `out()` exclusively. */
   discardAndCause(): Promise<unknown> {
+    this.#observed = true;
     this.#core.output.discard();
     return this.cause();
+  }
+
+  /**
+   * `await using stage = start(fn)`: at the end of the scope, closes the input, drops every
+   * result not yet taken and waits for the stage to finish (`closeInput()` then
+   * `discardAndWait()`). Work already admitted still runs to its end: to cancel it, abort the
+   * stage's `signal`. Rejects with the fail-fast error, like `wait()`, unless the caller already
+   * asked for the outcome with `wait()`, `cause()` or a `discard*` call (an error is reported
+   * once, never lost).
+   *
+   * @example
+   * ```ts
+   * {
+   *   await using stage = start(async (n: number) => n * 2, { workers: 4 });
+   *   await stage.submit(1);
+   *   for await (const r of stage.out()) { console.log(r); break; } // { ok: true, value: 2 }
+   * } // closed and drained here
+   * ```
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    const reported = this.#observed;
+    this.#core.closeInput();
+    this.#core.output.discard();
+    const core = this.#core;
+    await core.done;
+    const f = core.failFastError;
+    if (f !== undefined && !reported) throw f.error;
   }
 
   /**
@@ -120,7 +155,7 @@ export class Stage<T, R> implements AsyncIterable<Result<R>> {
    * Sets how many calls of `fn` may run at once (an integer >= 1; returns it). New workers start
    * at once. Surplus workers retire newest first: an idle one leaves at once, a busy one when its
    * result is taken (it never starts another item), so `activeWorkers` may lag. Re-clamps
-   * `maxWIP` to the new ceiling `capacity + n`. Throws `ErrStopping` once the stage was aborted
+   * `maxWIP` to the new ceiling `capacity + n`. Throws `StoppingError` once the stage was aborted
    * or failed fast, or has finished; allowed while draining after `closeInput()`.
    */
   setWorkers(n: number): number {
@@ -138,7 +173,7 @@ export class Stage<T, R> implements AsyncIterable<Result<R>> {
 
   /**
    * Sets the weight limit; 0 turns it off, negatives clamp to 0; returns the applied value.
-   * Waiting submits heavier than a new positive limit are rejected with `ErrWeightExceedsLimit`.
+   * Waiting submits heavier than a new positive limit are rejected with `WeightExceedsLimitError`.
    */
   setMaxWIPWeight(n: number): number {
     return this.#core.setMaxWIPWeight(n);
@@ -161,12 +196,26 @@ export class Stage<T, R> implements AsyncIterable<Result<R>> {
 }
 
 /**
- * Starts a stage that runs `fn` on each submitted item. Validates `options` first (RangeError or
- * TypeError naming the bad one; nothing starts). When `options.signal` aborts, the stage closes
+ * Starts a stage that runs `fn` on each submitted item. Validates `options` first (an
+ * `InvalidOptionError` naming the bad one; nothing starts). When `options.signal` aborts, the stage closes
  * its input and cancels queued items; fail-fast (the default) does the same on the first error.
+ * The caller owns the stage: submit, `closeInput()`, drain `out()`, then `wait()` (or dispose it
+ * with `await using`).
+ *
+ * @example
+ * ```ts
+ * const stage = start(async (url: string) => (await fetch(url)).status, { workers: 4, capacity: 8 });
+ * const feeding = (async () => {
+ *   for (const url of urls) await stage.submit(url);
+ *   stage.closeInput();
+ * })();
+ * for await (const r of stage.out()) console.log(r.ok ? r.value : r.error);
+ * await feeding;
+ * await stage.wait(); // rejects with the first error (fail-fast is the default)
+ * ```
  */
 export function start<T, R>(fn: StageFn<T, R>, options?: StageOptions<T>): Stage<T, R> {
-  if (typeof fn !== 'function') throw new TypeError('sluice/flow: fn must be a function');
+  checkFunction('fn', fn);
   return new Stage(new StageCore(fn, resolveOptions(options)));
 }
 
@@ -178,13 +227,21 @@ export function start<T, R>(fn: StageFn<T, R>, options?: StageOptions<T>): Stage
  * A source whose iteration throws ends there, and its error is forwarded as one more result.
  * The feeder owns the input: do not call `submit`/`closeInput` yourself (it is handled, but
  * external submits fall outside `received = submitted + forwarded + dropped`).
+ *
+ * @example
+ * ```ts
+ * const parse = startFrom(fromIterable(lines), (line: string) => JSON.parse(line), { workers: 2 });
+ * const store = startFrom(parse.out(), async (rec: unknown) => save(rec), { capacity: 16 });
+ * for await (const r of store.out()) if (!r.ok) console.error(r.error);
+ * await Promise.all([parse.wait(), store.wait()]);
+ * ```
  */
-export function pipe<T, R>(
+export function startFrom<T, R>(
   source: Source<T>,
   fn: StageFn<T, R>,
   options?: StageOptions<T>,
 ): Stage<T, R> {
-  if (typeof fn !== 'function') throw new TypeError('sluice/flow: fn must be a function');
+  checkFunction('fn', fn);
   const resolved = resolveOptions(options);
   const { it, sync } = sourceIterator(source);
   const core = new StageCore(fn, resolved);
@@ -192,3 +249,9 @@ export function pipe<T, R>(
   void feed(core, it, sync);
   return new Stage(core);
 }
+
+/**
+ * @deprecated Renamed `startFrom` (the name `pipe` clashes with the `sluice/pipe` entry point);
+ * this alias is removed in the next minor version.
+ */
+export const pipe: typeof startFrom = startFrom;

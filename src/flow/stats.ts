@@ -78,3 +78,34 @@ export interface Stats {
   /** Present only when `trackServiceTime` is on. */
   serviceTimeDist?: ServiceTimeSummary;
 }
+
+/** The all-zero Stats value: a stage that has done nothing. */
+export function zeroStats(): Stats {
+  return {
+    submitted: 0,
+    completed: 0,
+    failed: 0,
+    panicked: 0,
+    canceled: 0,
+    received: 0,
+    forwarded: 0,
+    dropped: 0,
+    serviceTimeMs: 0,
+    idleTimeMs: 0,
+    outputBlockedTimeMs: 0,
+    bufferedDepth: 0,
+    inFlightWeight: 0,
+    queueCapacity: 0,
+    paused: false,
+    maxWIP: 1,
+    maxWIPWeight: 0,
+    admittedWeight: 0,
+    admitted: 0,
+    waiterCount: 0,
+    maxWaiterCount: 0,
+    targetWorkers: 0,
+    activeWorkers: 0,
+    wipWaitCount: 0,
+    wipWaitMs: 0,
+  };
+}

@@ -2,9 +2,9 @@
  * `tee`: broadcasts each item of one source to n branches in lockstep (toc's Tee).
  */
 import { Channel, type OperatorOptions, onAbort } from './channel.js';
-import { checkInt, checkSignal } from './errors.js';
 import { iteratorOf, type Source } from './feeder.js';
 import type { Result } from './result.js';
+import { checkInt, checkSignal, invalid } from './validate.js';
 
 /**
  * A tee's counters. After `wait()`: received = fullyDelivered + partiallyDelivered +
@@ -39,7 +39,7 @@ export interface TeeStats {
  * Source ownership: the source is read to its end. On abort, a send in progress is dropped, the
  * tee reads on and discards, and `wait()` rejects with the reason if anything was dropped.
  *
- * Throws a RangeError if `n` is not an integer >= 1.
+ * Throws an `InvalidOptionError` if `n` is not an integer >= 1.
  */
 export function tee<T>(source: Source<T>, n: number, options?: OperatorOptions): Tee<T> {
   checkInt('n', n, 1);
@@ -81,9 +81,7 @@ export class Tee<T> {
   branch(i: number): AsyncIterableIterator<Result<T>> {
     const b = this.#branches[i];
     if (!Number.isInteger(i) || b === undefined) {
-      throw new RangeError(
-        `sluice/flow: branch index must be in [0, ${this.#branches.length}), got ${i}`,
-      );
+      throw invalid('branch index', `must be an integer in [0, ${this.#branches.length})`, i);
     }
     return b;
   }

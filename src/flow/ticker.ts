@@ -2,6 +2,7 @@
  * Ticks for the control loops (RopeController, autoRope, Reporter), injectable so tests step the
  * loops by hand with no timers and no sleeps.
  */
+import { type Clock, systemClock } from '../proc/index.js';
 
 /** A source of ticks: `ticks(intervalMs, signal)` yields once per tick and ends when `signal` aborts. */
 export interface Ticker {
@@ -153,8 +154,23 @@ export class ManualTicker implements Ticker {
   }
 }
 
-/** A clock in milliseconds; `performance.now()` unless injected. */
-export type Clock = () => number;
+/**
+ * The time options of a control loop: `clock` (sluice's one `Clock` type) and, deprecated,
+ * `now` (a bare function, the 0.1 form).
+ */
+export interface ClockOptions {
+  /**
+   * The clock the loop reads its time from (tests inject a fake).
+   * @default systemClock (`performance.now()`)
+   */
+  clock?: Clock;
+  /** @deprecated Pass `clock` (an object with `now()`); removed in the next minor version. */
+  now?: () => number;
+}
 
-/** The default clock. */
-export const defaultClock: Clock = () => performance.now();
+/** @internal The time source `options` name: `clock.now`, else `now`, else `performance.now`. */
+export function nowOf(options: ClockOptions | undefined): () => number {
+  const clock = options?.clock;
+  if (clock !== undefined) return () => clock.now();
+  return options?.now ?? systemClock.now;
+}

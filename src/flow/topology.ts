@@ -8,22 +8,9 @@
  * (empty or duplicate names, a missing stats accessor, unknown stages, duplicate edges,
  * self-loops, ratios that are not positive integers, cycles, an empty topology).
  */
-import { TopologyError } from './control-errors.js';
+import { TopologyError } from './errors.js';
+import { readSource, type StageHandle, type StageSource } from './stage-like.js';
 import type { Stats } from './stats.js';
-
-/**
- * What a stage can be registered with: a stats accessor, or a stage-like object whose `stats()`
- * is read and whose `setMaxWIP` / `setWorkers`, when present, let autoRope rope and elevate it
- * (a flow `Stage` fits).
- */
-export interface StageHandle {
-  stats(): Stats;
-  setMaxWIP?(n: number): number;
-  setWorkers?(n: number): unknown;
-}
-
-/** A stats accessor or a stage handle. */
-export type StageSource = (() => Stats) | StageHandle;
 
 /** One edge into a stage: its predecessor and the consumption ratio of the edge. */
 export interface IncomingEdge {
@@ -55,7 +42,8 @@ export class Topology {
   #frozen = false;
 
   /**
-   * Registers a stage under `name` with a stats accessor or a stage handle. Throws a
+   * Registers a stage under `name` with a stats accessor, a stage (a flow `Stage` or any
+   * `StageLike`, whose `setMaxWIP`/`setWorkers` autoRope may then use) or a batcher. Throws a
    * `TopologyError` for an empty or duplicate name, a source without `stats`, or after `freeze`.
    */
   addStage(name: string, source: StageSource): this {
@@ -66,12 +54,8 @@ export class Topology {
     if (this.#nodes.has(name)) {
       throw new TopologyError('duplicate-stage', `topology: stage "${name}" is already registered`);
     }
-    let node: Node;
-    if (typeof source === 'function') {
-      node = { stats: source as () => Stats, handle: undefined };
-    } else if (source && typeof source === 'object' && typeof source.stats === 'function') {
-      node = { stats: () => source.stats(), handle: source };
-    } else {
+    const node: Node | undefined = readSource(source);
+    if (node === undefined) {
       throw new TopologyError(
         'bad-stats',
         `topology: stage "${name}" needs a stats accessor or an object with stats()`,

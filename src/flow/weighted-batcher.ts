@@ -2,11 +2,9 @@
  * `weightedBatcher`: gathers ok values into batches by weight (toc's WeightedBatcher).
  */
 import { BatchHandle, BatchLoop } from './batch-loop.js';
-import { batcherStatsToStats } from './batcher.js';
 import type { OperatorOptions } from './channel.js';
-import { checkInt, checkSignal } from './errors.js';
 import type { Source } from './feeder.js';
-import type { Stats } from './stats.js';
+import { checkFunction, checkInt, checkSignal } from './validate.js';
 
 /** A weighted batcher's counters. After `wait()`: received = emitted + forwarded + dropped. */
 export interface WeightedBatcherStats {
@@ -26,10 +24,10 @@ export interface WeightedBatcherStats {
  * item count reaches `threshold`, whichever comes first (the count bound keeps zero-weight items
  * from piling up without end). Errors are batch boundaries; the rest is flushed at the end.
  * `weightFn` must return a finite number >= 0: where it throws or returns anything else, that
- * item leaves as an error result (a RangeError naming the bad weight) instead of joining a batch,
+ * item leaves as an error result (an `InvalidOptionError` naming the bad weight) instead of joining a batch,
  * and acts as a boundary. Source ownership, cancel and drain rules are `batcher`'s.
  *
- * Throws a RangeError if `threshold` is not an integer >= 1, a TypeError if `weightFn` is not a
+ * Throws an `InvalidOptionError` if `threshold` is not an integer >= 1 or `weightFn` is not a
  * function.
  */
 export function weightedBatcher<T>(
@@ -39,9 +37,7 @@ export function weightedBatcher<T>(
   options?: OperatorOptions,
 ): WeightedBatcher<T> {
   checkInt('threshold', threshold, 1);
-  if (typeof weightFn !== 'function') {
-    throw new TypeError('sluice/flow: weightFn must be a function');
-  }
+  checkFunction('weightFn', weightFn);
   const signal = checkSignal('signal', options?.signal);
   return new WeightedBatcher(new BatchLoop<T>(source, threshold, weightFn, signal));
 }
@@ -53,9 +49,4 @@ export class WeightedBatcher<T> extends BatchHandle<T> {
     const c = this.loop.c;
     return { ...c, outputBlockedTimeMs: this.loop.out.blockedMs };
   }
-}
-
-/** A weighted batcher's stats as a stage's `Stats` (see `batcherStatsToStats`). */
-export function weightedBatcherStatsToStats(s: WeightedBatcherStats): Stats {
-  return batcherStatsToStats(s);
 }

@@ -5,8 +5,10 @@
  * promise at all; an async one costs the `then` on its promise, with handlers made once per
  * worker. Internal to flow.
  */
+
+import { toError } from '../proc/index.js';
 import type { Output } from './output.js';
-import { errorOf, ok, type Result } from './result.js';
+import { ok, type Result } from './result.js';
 import type { ServiceTimeHistogram } from './service-time.js';
 import type { Timing } from './timing.js';
 
@@ -140,7 +142,7 @@ export class Worker<T, R> {
   private fail(thrown: unknown): void {
     const host = this.host;
     this.finishTiming();
-    const { error, panicked } = errorOf(thrown);
+    const { error, panicked } = toError(thrown, 'fn');
     host.failed++;
     if (panicked) host.panicked++;
     this.result = { ok: false, error };

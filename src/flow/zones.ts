@@ -2,8 +2,9 @@
  * Goldratt's fever chart for queues (buffer zones) and the buffer a drum needs (toc's BufferZone
  * and BufferCapacity). Pure functions.
  */
-import { assertFraction, FlowConfigError } from './control-errors.js';
+import { InvalidOptionError } from '../proc/index.js';
 import type { IntervalStats } from './interval.js';
+import { assertFraction } from './validate.js';
 
 /** A buffer's zone on the fever chart. */
 export type BufferZone = 'green' | 'yellow' | 'red';
@@ -22,7 +23,7 @@ export const DEFAULT_RED_AT = 0.66;
  * filling faster than its stage drains it, so the stage is the constraint or the rope above it is
  * too loose; a green queue in front of the drum means the drum has little protection and may
  * starve (toc's doc comments say the opposite of its arithmetic for red; sluice documents the
- * arithmetic). Throws a `FlowConfigError` unless 0 <= yellowAt <= redAt <= 1.
+ * arithmetic). Throws a `InvalidOptionError` unless 0 <= yellowAt <= redAt <= 1.
  */
 export function bufferZone(
   penetration: number | Pick<IntervalStats, 'currBufferPenetration'>,
@@ -60,7 +61,7 @@ export function checkThresholds(yellowAt: number, redAt: number): void {
   assertFraction('yellowAt', yellowAt);
   assertFraction('redAt', redAt);
   if (yellowAt > redAt) {
-    throw new FlowConfigError(
+    throw new InvalidOptionError(
       'yellowAt',
       `yellowAt (${yellowAt}) must not exceed redAt (${redAt})`,
     );

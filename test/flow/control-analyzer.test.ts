@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { FOCUSING_STEPS } from '../../src/flow/focusing.js';
 import {
   Analyzer,
   classifyStep,
-  FlowConfigError,
-  FOCUSING_STEPS,
+  InvalidOptionError,
   observe,
   type StageObservation,
 } from '../../src/flow/index.js';
@@ -317,13 +317,16 @@ describe('Analyzer constraint pick', () => {
   });
 
   it('rejects bad thresholds and drums', () => {
-    assert.throws(() => new Analyzer({ thresholds: { hysteresisWindows: 0 } }), FlowConfigError);
-    assert.throws(() => new Analyzer({ thresholds: { hysteresisWindows: 1.5 } }), FlowConfigError);
+    assert.throws(() => new Analyzer({ thresholds: { hysteresisWindows: 0 } }), InvalidOptionError);
+    assert.throws(
+      () => new Analyzer({ thresholds: { hysteresisWindows: 1.5 } }),
+      InvalidOptionError,
+    );
     assert.throws(
       () => new Analyzer({ thresholds: { brokenError: 2 } }),
-      /thresholds.brokenError must be a number in \[0, 1\]/,
+      /thresholds.brokenError: must be a number in \[0, 1\]/,
     );
-    assert.throws(() => new Analyzer({ thresholds: { demotionWindows: 0 } }), FlowConfigError);
-    assert.throws(() => new Analyzer({ drum: '' }), FlowConfigError);
+    assert.throws(() => new Analyzer({ thresholds: { demotionWindows: 0 } }), InvalidOptionError);
+    assert.throws(() => new Analyzer({ drum: '' }), InvalidOptionError);
   });
 });

@@ -4,8 +4,8 @@ import {
   AutoRope,
   type AutoRopeOptions,
   autoRope,
-  FlowConfigError,
   FlowStateError,
+  InvalidOptionError,
   ManualTicker,
   Topology,
   TopologyError,
@@ -255,7 +255,7 @@ describe('autoRope configuration', () => {
     assert.throws(() => new AutoRope({ topology: t, intervalMs: 100 }), TopologyError);
     t.freeze();
     const isConfig = (option: string) => (e: unknown) =>
-      e instanceof FlowConfigError && e.option === option;
+      e instanceof InvalidOptionError && e.option === option;
     assert.throws(() => new AutoRope({ topology: t, intervalMs: 0 }), isConfig('intervalMs'));
     assert.throws(
       () => new AutoRope({ topology: t, intervalMs: 10, discoveryWIP: 0 }),

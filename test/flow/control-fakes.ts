@@ -1,5 +1,6 @@
 /** Hand-made stats, stages and terminals for the control-half tests. Deterministic: no timers. */
-import { type Stats, zeroStats } from '../../src/flow/index.js';
+import type { Stats } from '../../src/flow/index.js';
+import { zeroStats } from '../../src/flow/stats.js';
 
 /** A Stats value: zeros, with `partial` on top. */
 export function mkStats(partial: Partial<Stats> = {}): Stats {

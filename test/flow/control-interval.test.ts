@@ -8,8 +8,8 @@ import {
   bufferZone,
   currentMemoryFever,
   delta,
-  FlowConfigError,
   IntervalSampler,
+  InvalidOptionError,
   memoryFever,
   observeInterval,
   readMemoryInfo,
@@ -206,9 +206,9 @@ describe('bufferZone', () => {
   });
 
   it('rejects thresholds out of order or range', () => {
-    assert.throws(() => bufferZone(0.5, 0.7, 0.6), FlowConfigError);
-    assert.throws(() => bufferZone(0.5, 0.3, 1.5), /redAt must be a number in \[0, 1\]/);
-    assert.throws(() => bufferZone(0.5, Number.NaN, 0.6), FlowConfigError);
+    assert.throws(() => bufferZone(0.5, 0.7, 0.6), InvalidOptionError);
+    assert.throws(() => bufferZone(0.5, 0.3, 1.5), /redAt: must be a number in \[0, 1\]/);
+    assert.throws(() => bufferZone(0.5, Number.NaN, 0.6), InvalidOptionError);
   });
 });
 
@@ -241,7 +241,7 @@ describe('memoryFever', () => {
     assert.equal(memoryFever(50, 0), 'unknown');
     assert.equal(memoryFever(50, Number.NaN), 'unknown');
     assert.equal(memoryFever(50, 100, 0.6, 0.8), 'green');
-    assert.throws(() => memoryFever(50, 100, 0.9, 0.1), FlowConfigError);
+    assert.throws(() => memoryFever(50, 100, 0.9, 0.1), InvalidOptionError);
   });
 });
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  FlowConfigError,
   FlowStateError,
+  InvalidOptionError,
   LimitManager,
   ManualTicker,
   MemoryRope,
@@ -92,7 +92,7 @@ describe('MemoryRope', () => {
   it('rejects bad options', () => {
     const r = rig();
     const isConfig = (option: string) => (e: unknown) =>
-      e instanceof FlowConfigError && e.option === option;
+      e instanceof InvalidOptionError && e.option === option;
     assert.throws(() => r.make({ budgetFraction: 0 }), isConfig('budgetFraction'));
     assert.throws(() => r.make({ budgetFraction: 1.5 }), isConfig('budgetFraction'));
     assert.throws(() => r.make({ relaxRate: 0 }), isConfig('relaxRate'));

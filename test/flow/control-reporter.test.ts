@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  FlowConfigError,
   FlowStateError,
+  InvalidOptionError,
   ManualTicker,
   Reporter,
   type ReporterOptions,
@@ -143,15 +143,18 @@ describe('Reporter lines', () => {
   });
 
   it('rejects misuse with typed errors', async () => {
-    assert.throws(() => new Reporter({ intervalMs: 0 }), FlowConfigError);
+    assert.throws(() => new Reporter({ intervalMs: 0 }), InvalidOptionError);
     assert.throws(
       () => new Reporter({ intervalMs: 10, live: {} as unknown as boolean }),
-      (e: unknown) => e instanceof FlowConfigError && e.option === 'live',
+      (e: unknown) => e instanceof InvalidOptionError && e.option === 'live',
     );
     const r = rig();
     assert.throws(() => r.reporter.addStage('parse', () => mkStats()), /added twice/);
-    assert.throws(() => r.reporter.addStage('', () => mkStats()), FlowConfigError);
-    assert.throws(() => r.reporter.addStage('x', null as unknown as () => Stats), FlowConfigError);
+    assert.throws(() => r.reporter.addStage('', () => mkStats()), InvalidOptionError);
+    assert.throws(
+      () => r.reporter.addStage('x', null as unknown as () => Stats),
+      InvalidOptionError,
+    );
     const ac = new AbortController();
     const done = r.reporter.run(ac.signal);
     assert.throws(() => r.reporter.addStage('late', () => mkStats()), FlowStateError);

@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   delta,
-  FlowConfigError,
   FlowStateError,
   type IntervalStats,
+  InvalidOptionError,
   LimitManager,
   ManualTicker,
   RopeController,
@@ -285,7 +285,9 @@ describe('RopeController run and wiring', () => {
     const opts = { topology: r.t, drum: 'drum', setHeadWIP: () => 1, intervalMs: 100 };
     const unfrozen = new Topology().addStage('a', () => mkStats());
     const isConfig = (option: string) => (e: unknown) =>
-      e instanceof FlowConfigError && e.option === option && e.code === 'ERR_FLOW_CONFIG';
+      e instanceof InvalidOptionError &&
+      e.option === option &&
+      e.code === 'ERR_SLUICE_INVALID_OPTION';
     assert.throws(() => new RopeController({ ...opts, topology: unfrozen }), TopologyError);
     assert.throws(() => new RopeController({ ...opts, drum: 'nope' }), /unknown stage "nope"/);
     assert.throws(() => new RopeController({ ...opts, drum: 'head' }), /is a head/);
@@ -309,7 +311,7 @@ describe('RopeController run and wiring', () => {
     );
     assert.throws(
       () => new RopeController(undefined as unknown as RopeControllerOptions),
-      FlowConfigError,
+      InvalidOptionError,
     );
   });
 });
@@ -372,12 +374,12 @@ describe('LimitManager', () => {
     assert.equal(stage.s.maxWIP, 2);
     lm.withdraw('rope');
     assert.equal(stage.s.maxWIP, 8);
-    assert.throws(() => lm.proposeCount('rope', 0), FlowConfigError);
-    assert.throws(() => lm.proposeCount('rope', 2.5), FlowConfigError);
-    assert.throws(() => lm.proposeWeight('rope', -1), FlowConfigError);
+    assert.throws(() => lm.proposeCount('rope', 0), InvalidOptionError);
+    assert.throws(() => lm.proposeCount('rope', 2.5), InvalidOptionError);
+    assert.throws(() => lm.proposeWeight('rope', -1), InvalidOptionError);
     assert.throws(() => lm.proposeCount('default', 2), /other than "default"/);
-    assert.throws(() => lm.proposeCount('', 2), FlowConfigError);
-    assert.throws(() => new LimitManager({ defaultCount: 0 }), FlowConfigError);
+    assert.throws(() => lm.proposeCount('', 2), InvalidOptionError);
+    assert.throws(() => new LimitManager({ defaultCount: 0 }), InvalidOptionError);
   });
 
   it('always applies the smallest live proposal, or the default (property)', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManualTicker, timerTicker } from '../../src/flow/index.js';
+import { ManualTicker } from '../../src/flow/index.js';
+import { timerTicker } from '../../src/flow/ticker.js';
 import { withLeakCheck } from '../helpers/leaks.js';
 
 /**

@@ -8,7 +8,7 @@ const stats = () => mkStats();
 function rejects(fn: () => unknown, reason: TopologyErrorReason, message?: RegExp): void {
   assert.throws(fn, (e: unknown) => {
     assert.ok(e instanceof TopologyError, `expected TopologyError, got ${String(e)}`);
-    assert.equal(e.code, 'ERR_FLOW_TOPOLOGY');
+    assert.equal(e.code, 'ERR_SLUICE_FLOW_TOPOLOGY');
     assert.equal(e.reason, reason);
     if (message) assert.match(e.message, message);
     return true;

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { err, ok, pipe, type Result, start } from '../../src/flow/index.js';
+import { err, ok, type Result, start, startFrom } from '../../src/flow/index.js';
 import { withLeakCheck } from '../helpers/leaks.js';
 import { assertFinalInvariants } from './stage-helpers.js';
 
@@ -115,7 +115,7 @@ describe('flow properties', () => {
                     await sp;
                     accepted.push(it.id);
                   } catch {
-                    // ErrClosed: not accepted, no result.
+                    // ClosedError: not accepted, no result.
                   }
                 }
               })(),
@@ -175,7 +175,7 @@ describe('flow properties', () => {
   );
 
   test(
-    'pipe: received = submitted + forwarded + dropped; every result is one of those; source drained',
+    'startFrom: received = submitted + forwarded + dropped; every result is one of those; source drained',
     withLeakCheck(async () => {
       await fc.assert(
         fc.asyncProperty(
@@ -209,7 +209,7 @@ describe('flow properties', () => {
                   }
                 })()
               : rs;
-            const stage = pipe(
+            const stage = startFrom(
               src,
               (i: number) => {
                 const s = specs[i]!;

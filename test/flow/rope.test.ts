@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ErrClosed, ErrStopping, ErrWeightExceedsLimit, start } from '../../src/flow/index.js';
+import {
+  ClosedError,
+  StoppingError,
+  start,
+  WeightExceedsLimitError,
+} from '../../src/flow/index.js';
+import { InvalidOptionError } from '../../src/proc/index.js';
 import { withLeakCheck } from '../helpers/leaks.js';
 import { assertFinalInvariants, collect, gate, isSettled, settle, show } from './stage-helpers.js';
 
@@ -103,8 +109,8 @@ describe('flow rope: weight', () => {
       await heavy;
       await light;
       assert.equal(stage.stats().admittedWeight, 7);
-      await assert.rejects(stage.submit({ id: 'd', w: 11 }), ErrWeightExceedsLimit);
-      await assert.rejects(stage.submit({ id: 'e', w: -1 }), RangeError);
+      await assert.rejects(stage.submit({ id: 'd', w: 11 }), WeightExceedsLimitError);
+      await assert.rejects(stage.submit({ id: 'e', w: -1 }), InvalidOptionError);
       stage.closeInput();
       const rest = collect(it);
       for (let i = 0; i < 4; i++) {
@@ -125,7 +131,7 @@ describe('flow rope: weight', () => {
       const nine = stage.submit(9);
       await settle();
       assert.equal(stage.setMaxWIPWeight(5), 5);
-      await assert.rejects(nine, ErrWeightExceedsLimit);
+      await assert.rejects(nine, WeightExceedsLimitError);
       assert.equal(stage.setMaxWIPWeight(-3), 0);
       await stage.submit(100);
       assert.equal(stage.stats().maxWIPWeight, 0);
@@ -169,15 +175,15 @@ describe('flow rope: pause', () => {
   );
 
   test(
-    'closeInput while paused rejects the held waiters with ErrClosed',
+    'closeInput while paused rejects the held waiters with ClosedError',
     withLeakCheck(async () => {
       const stage = start((x: number) => x);
       stage.pauseAdmission();
       const a = stage.submit(1);
       const b = stage.submit(2);
       stage.closeInput();
-      await assert.rejects(a, ErrClosed);
-      await assert.rejects(b, ErrClosed);
+      await assert.rejects(a, ClosedError);
+      await assert.rejects(b, ClosedError);
       await stage.wait();
       assertFinalInvariants(stage.stats());
     }),
@@ -230,7 +236,7 @@ describe('flow rope: setWorkers', () => {
   );
 
   test(
-    'setWorkers up starts workers at once; ErrStopping once aborted',
+    'setWorkers up starts workers at once; StoppingError once aborted',
     withLeakCheck(async () => {
       const g = gate((x: number) => x);
       const stage = start(g.fn, { workers: 1, capacity: 10 });
@@ -250,11 +256,11 @@ describe('flow rope: setWorkers', () => {
       }
       assert.equal((await all).length, 4);
       await stage.wait();
-      assert.throws(() => stage.setWorkers(2), ErrStopping);
+      assert.throws(() => stage.setWorkers(2), StoppingError);
       const ac = new AbortController();
       const other = start((x: number) => x, { signal: ac.signal });
       ac.abort();
-      assert.throws(() => other.setWorkers(2), ErrStopping);
+      assert.throws(() => other.setWorkers(2), StoppingError);
     }),
   );
 });

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ErrClosed, err, ok, PanicError, pipe, type Result, start } from '../../src/flow/index.js';
+import {
+  ClosedError,
+  err,
+  ok,
+  PanicError,
+  type Result,
+  start,
+  startFrom,
+} from '../../src/flow/index.js';
+import { InvalidOptionError } from '../../src/proc/index.js';
 import { withLeakCheck } from '../helpers/leaks.js';
 import {
   assertFinalInvariants,
@@ -125,20 +134,20 @@ describe('flow stage: lifecycle', () => {
   test('bad options and arguments are typed errors with one clear message', () => {
     assert.throws(
       () => start((x: number) => x, { capacity: -1 }),
-      /capacity must be an integer >= 0, got -1/,
+      /capacity: must be an integer >= 0, got -1/,
     );
     assert.throws(
       () => start((x: number) => x, { workers: 0 }),
-      /workers must be an integer >= 1, got 0/,
+      /workers: must be an integer >= 1, got 0/,
     );
-    assert.throws(() => start((x: number) => x, { workers: 1.5 }), RangeError);
-    assert.throws(() => start((x: number) => x, { maxWIP: -2 }), RangeError);
-    assert.throws(() => start((x: number) => x, { maxWIPWeight: -1 }), RangeError);
-    assert.throws(() => start('nope' as never), TypeError);
-    assert.throws(() => start((x: number) => x, { signal: {} as AbortSignal }), TypeError);
-    assert.throws(() => pipe(42 as never, (x: number) => x), /source must be/);
+    assert.throws(() => start((x: number) => x, { workers: 1.5 }), InvalidOptionError);
+    assert.throws(() => start((x: number) => x, { maxWIP: -2 }), InvalidOptionError);
+    assert.throws(() => start((x: number) => x, { maxWIPWeight: -1 }), InvalidOptionError);
+    assert.throws(() => start('nope' as never), InvalidOptionError);
+    assert.throws(() => start((x: number) => x, { signal: {} as AbortSignal }), InvalidOptionError);
+    assert.throws(() => startFrom(42 as never, (x: number) => x), /source: must be/);
     const stage = start((x: number) => x);
-    assert.throws(() => stage.setWorkers(0), RangeError);
+    assert.throws(() => stage.setWorkers(0), InvalidOptionError);
     stage.closeInput();
   });
 });
@@ -164,7 +173,7 @@ describe('flow stage: errors and cancellation', () => {
         'error: boom',
         'error: boom',
       ]);
-      await assert.rejects(stage.submit(9), ErrClosed);
+      await assert.rejects(stage.submit(9), ClosedError);
       await assert.rejects(stage.wait(), (e) => e === boom);
       assert.equal(await stage.cause(), boom);
       assert.equal(stage.signal.aborted, true);
@@ -263,8 +272,8 @@ describe('flow stage: errors and cancellation', () => {
       const blocked = stage.submit(4);
       await settle();
       ac.abort(new Error('stop'));
-      await assert.rejects(blocked, ErrClosed);
-      await assert.rejects(stage.submit(5), ErrClosed);
+      await assert.rejects(blocked, ClosedError);
+      await assert.rejects(stage.submit(5), ClosedError);
       const all = collect(stage);
       g.releaseAll();
       assert.deepEqual(show(await all), ['1', 'error: stop', 'error: stop']);
@@ -278,7 +287,7 @@ describe('flow stage: errors and cancellation', () => {
     'a signal aborted before start: the stage starts closed',
     withLeakCheck(async () => {
       const stage = start((x: number) => x, { signal: AbortSignal.abort('early') });
-      await assert.rejects(stage.submit(1), ErrClosed);
+      await assert.rejects(stage.submit(1), ClosedError);
       await stage.wait();
       assert.equal(await stage.cause(), 'early');
     }),
@@ -303,7 +312,7 @@ describe('flow stage: errors and cancellation', () => {
   );
 
   test(
-    'pinned: submit racing closeInput in one tick — admitted if there was room, ErrClosed if it had to wait',
+    'pinned: submit racing closeInput in one tick — admitted if there was room, ClosedError if it had to wait',
     withLeakCheck(async () => {
       const g = gate((x: number) => x);
       const stage = start(g.fn, { capacity: 1 });
@@ -313,8 +322,8 @@ describe('flow stage: errors and cancellation', () => {
       stage.closeInput();
       await a;
       await b;
-      await assert.rejects(c, ErrClosed);
-      await assert.rejects(stage.submit(4), ErrClosed);
+      await assert.rejects(c, ClosedError);
+      await assert.rejects(stage.submit(4), ClosedError);
       const all = collect(stage);
       g.releaseAll();
       await settle();
@@ -346,7 +355,7 @@ describe('flow stage: errors and cancellation', () => {
       g.release(3);
       stage.closeInput();
       assert.deepEqual(show(await all), ['1', '3']);
-      await assert.rejects(stage.submit(4, { signal: AbortSignal.abort() }), ErrClosed);
+      await assert.rejects(stage.submit(4, { signal: AbortSignal.abort() }), ClosedError);
       const s = stage.stats();
       assert.equal(s.submitted, 2);
       assert.equal(s.wipWaitCount, 2);
@@ -383,12 +392,12 @@ describe('flow stage: errors and cancellation', () => {
   );
 });
 
-describe('flow stage: pipe', () => {
+describe('flow stage: startFrom', () => {
   test(
     'downstream fail-fast does not stop upstream: the upstream stage finishes cleanly',
     withLeakCheck(async () => {
       const up = start((n: number) => n, { capacity: 2 });
-      const down = pipe(up, (n: number) => {
+      const down = startFrom(up, (n: number) => {
         if (n === 3) throw new Error('down broke');
         return n;
       });
@@ -409,7 +418,7 @@ describe('flow stage: pipe', () => {
   );
 
   test(
-    'misuse of a pipe stage is handled: an external submit is processed, an external closeInput drops the rest',
+    'misuse of a startFrom stage is handled: an external submit is processed, an external closeInput drops the rest',
     withLeakCheck(async () => {
       const gateSrc = deferred();
       async function* src(): AsyncGenerator<Result<number>> {
@@ -418,7 +427,7 @@ describe('flow stage: pipe', () => {
         yield ok(2);
         yield ok(3);
       }
-      const stage = pipe(src(), (n: number) => n * 10, { capacity: 4 });
+      const stage = startFrom(src(), (n: number) => n * 10, { capacity: 4 });
       await stage.submit(100);
       await settle();
       assert.equal(stage.stats().received, 1);
@@ -452,7 +461,10 @@ describe('flow stage: pipe', () => {
   test(
     'ok values go through fn; errors are forwarded ahead of waiting results, never failing the stage',
     withLeakCheck(async () => {
-      const stage = pipe([ok(10), err<number>(new Error('oops')), ok(20)], (n: number) => n * 2);
+      const stage = startFrom(
+        [ok(10), err<number>(new Error('oops')), ok(20)],
+        (n: number) => n * 2,
+      );
       assert.deepEqual(show(await collect(stage)), ['error: oops', '20', '40']);
       await stage.wait();
       const s = stage.stats();
@@ -471,7 +483,7 @@ describe('flow stage: pipe', () => {
         yield ok(2);
         throw new Error('source broke');
       }
-      const stage = pipe(src(), (n: number) => n + 1, { capacity: 1 });
+      const stage = startFrom(src(), (n: number) => n + 1, { capacity: 1 });
       assert.deepEqual(show(await collect(stage)), ['2', '3', 'error: source broke']);
       await stage.wait();
       assertFinalInvariants(stage.stats());
@@ -488,7 +500,7 @@ describe('flow stage: pipe', () => {
           yield i === 5 ? err(new Error('upstream')) : ok(i);
         }
       }
-      const stage = pipe(
+      const stage = startFrom(
         src(),
         (n: number) => {
           if (n === 2) throw new Error('down');
@@ -511,8 +523,8 @@ describe('flow stage: pipe', () => {
     'pipes compose: the tail is drained, every stage waited in any order',
     withLeakCheck(async () => {
       const a = start((n: number) => n + 1, { capacity: 4 });
-      const b = pipe(a, (n: number) => n * 2, { workers: 2 });
-      const c = pipe(b, (n: number) => `<${n}>`);
+      const b = startFrom(a, (n: number) => n * 2, { workers: 2 });
+      const c = startFrom(b, (n: number) => `<${n}>`);
       void (async () => {
         for (let i = 0; i < 20; i++) await a.submit(i);
         a.closeInput();
