@@ -1,0 +1,422 @@
+/**
+ * `StageServer`: the worker's side of a cluster stage. It pulls one item per free slot from the
+ * stage's work consumer, runs `fn`, publishes the result to the result stream and only then
+ * acknowledges the item, so a worker that dies at any point leaves the item to be delivered
+ * again (at-least-once runs, exactly-once results after the coordinator's de-duplication).
+ */
+import { hostname } from 'node:os';
+import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { DEFAULT_GRACE_MS, InvalidOptionError } from '../proc/index.js';
+import { builtinCodecs, type Codec, type CodecOption, resolveCodec } from './codec.js';
+import {
+  H_CODEC,
+  H_ID,
+  HEADER_ROOM,
+  messageHeaders,
+  type ResultEnvelope,
+  wireError,
+} from './envelope.js';
+import { DeadLetterError, DecodeError, PayloadTooLargeError } from './errors.js';
+import { ServiceHistogram } from './histogram.js';
+import { checkName, type StageNames, stageNames } from './names.js';
+import { msgpackEncode, sleep } from './util.js';
+import type { WorkerReport, WorkerStats } from './worker-stats.js';
+
+/** A stage's work: called once per delivery of an item, with a signal aborted on a hard stop. */
+export type ClusterFn<T, R> = (item: T, signal: AbortSignal) => Promise<R> | R;
+
+/** Options of `cluster.serve()`. */
+export interface ServeOptions {
+  /** Items this server runs at once (async concurrency, like flow's `workers`). @default 1 */
+  workers?: number;
+  /**
+   * A custom codec to understand (items name their codec; `'msgpack'` and `'json'` are always
+   * understood). @default 'msgpack'
+   */
+  codec?: CodecOption;
+  /** How often it publishes its stats. @default 1000 */
+  statsIntervalMs?: number;
+  /**
+   * On stop, how long running items may take to finish before they are handed back (nak, so
+   * another worker gets them at once) and their signal aborted.
+   * @default DEFAULT_GRACE_MS (5000)
+   */
+  graceMs?: number;
+  /** How long one pull waits for an item before asking again (bounds how fast a stop is seen). @default 1000 */
+  pollMs?: number;
+  /** Aborting it stops the server gracefully, as `stop()`. */
+  signal?: AbortSignal;
+}
+
+/** A running worker for one stage. Stop it with `stop()` or `await using`. */
+export interface StageServer extends AsyncDisposable {
+  /** `host:pid:n`, the id in its stats and in the results it sends. */
+  readonly id: string;
+  /** Its counters now. */
+  stats(): WorkerStats;
+  /**
+   * Stops taking items; lets running ones finish for `graceMs`, then hands the rest back (nak)
+   * and aborts their signal; publishes a last stats report. Idempotent; never rejects.
+   */
+  stop(options?: { graceMs?: number }): Promise<void>;
+  /** Settles when the server has stopped. */
+  readonly done: Promise<void>;
+}
+
+/** @internal What a cluster hands its servers. */
+export interface ServeContext {
+  pipeline: string;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  forget(server: StageServer): void;
+}
+
+let serverCount = 0;
+
+interface Running {
+  ac: AbortController;
+  handBack: () => void;
+  handedBack: boolean;
+}
+
+/** @internal Use `cluster.serve()`. */
+export class Server<T, R> implements StageServer {
+  readonly id: string;
+  readonly #ctx: ServeContext;
+  readonly #names: StageNames;
+  readonly #fn: ClusterFn<T, R>;
+  readonly #codec: Codec;
+  readonly #slots: number;
+  readonly #graceMs: number;
+  readonly #pollMs: number;
+  readonly #stopCtl = new AbortController();
+  readonly #running = new Map<JsMsg, Running>();
+  readonly #hist = new ServiceHistogram();
+  #consumer:
+    | Promise<{ consumer: Consumer; ackWaitMs: number; maxDeliver: number } | undefined>
+    | undefined;
+  #stopping: Promise<void> | undefined;
+  readonly #loops: Promise<void>[] = [];
+  readonly #idleSince: (number | undefined)[] = [];
+  #statsTimer: NodeJS.Timeout | undefined;
+  readonly done: Promise<void>;
+  #resolveDone!: () => void;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onSignal: (() => void) | undefined;
+  // Counters.
+  #received = 0;
+  #done = 0;
+  #failed = 0;
+  #deadLettered = 0;
+  #handedBack = 0;
+  #maxInFlight = 0;
+  #serviceMs = 0;
+  #idleMs = 0;
+
+  constructor(ctx: ServeContext, stage: string, fn: ClusterFn<T, R>, options: ServeOptions = {}) {
+    checkName('stage', stage);
+    if (typeof fn !== 'function') throw new InvalidOptionError('fn', 'must be a function');
+    if (options === null || typeof options !== 'object')
+      throw new InvalidOptionError('options', 'must be an object');
+    const int = (name: string, v: unknown, d: number, min: number) => {
+      if (v === undefined) return d;
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+        throw new InvalidOptionError(name, `must be an integer >= ${min} (got ${String(v)})`);
+      }
+      return v;
+    };
+    this.#slots = int('workers', options.workers, 1, 1);
+    this.#graceMs = int('graceMs', options.graceMs, DEFAULT_GRACE_MS, 0);
+    this.#pollMs = int('pollMs', options.pollMs, 1000, 100);
+    const statsMs = int('statsIntervalMs', options.statsIntervalMs, 1000, 10);
+    this.#codec = resolveCodec(options.codec);
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      throw new InvalidOptionError('signal', 'must be an AbortSignal');
+    }
+    this.#ctx = ctx;
+    this.#names = stageNames(ctx.pipeline, stage);
+    this.#fn = fn;
+    this.id = `${hostname()}:${process.pid}:${++serverCount}`;
+    this.done = new Promise((r) => {
+      this.#resolveDone = r;
+    });
+    this.#signal = options.signal;
+    if (options.signal) {
+      this.#onSignal = () => void this.stop();
+      if (options.signal.aborted) queueMicrotask(this.#onSignal);
+      else options.signal.addEventListener('abort', this.#onSignal, { once: true });
+    }
+    for (let i = 0; i < this.#slots; i++) {
+      this.#idleSince.push(performance.now());
+      this.#loops.push(this.#loop(i));
+    }
+    this.#statsTimer = setInterval(() => this.#publishStats(false), statsMs);
+    this.#statsTimer.unref();
+    this.#publishStats(false);
+  }
+
+  /** The consumer, waiting for the coordinator to create it; undefined once stopping. */
+  #getConsumer() {
+    this.#consumer ??= (async () => {
+      const stop = this.#stopCtl.signal;
+      let backoff = 100;
+      while (!stop.aborted) {
+        try {
+          const consumer = await this.#ctx.js.consumers.get(
+            this.#names.workStream,
+            this.#names.workConsumer,
+          );
+          const info = await consumer.info(true);
+          return {
+            consumer,
+            ackWaitMs: (info.config.ack_wait ?? 30e9) / 1e6,
+            maxDeliver: Math.max(1, (info.config.max_deliver ?? 0) - 1),
+          };
+        } catch {
+          // Not created yet (or the server is away): look again.
+        }
+        await sleep(backoff, stop);
+        backoff = Math.min(backoff * 2, 1000);
+      }
+      return undefined;
+    })();
+    return this.#consumer;
+  }
+
+  async #loop(slot: number): Promise<void> {
+    const stop = this.#stopCtl.signal;
+    let backoff = 50;
+    while (!stop.aborted) {
+      const c = await this.#getConsumer();
+      if (c === undefined) break;
+      let msg: JsMsg | null;
+      try {
+        msg = await c.consumer.next({ expires: this.#pollMs });
+      } catch {
+        // Server gone, stage removed, or a pull that failed: look the consumer up again.
+        this.#consumer = undefined;
+        await sleep(backoff, stop);
+        backoff = Math.min(backoff * 2, 1000);
+        continue;
+      }
+      backoff = 50;
+      if (msg === null) continue;
+      if (stop.aborted) {
+        msg.nak();
+        this.#handedBack++;
+        break;
+      }
+      this.#idleMs += performance.now() - this.#idleSince[slot]!;
+      this.#idleSince[slot] = undefined;
+      await this.#handle(msg, c.ackWaitMs, c.maxDeliver);
+      this.#idleSince[slot] = performance.now();
+    }
+    const since = this.#idleSince[slot];
+    if (since !== undefined) this.#idleMs += performance.now() - since;
+    this.#idleSince[slot] = undefined;
+  }
+
+  async #handle(msg: JsMsg, ackWaitMs: number, maxDeliver: number): Promise<void> {
+    this.#received++;
+    const id = msg.headers?.get(H_ID) ?? `seq.${msg.seq}`;
+    const deliveries = msg.info.deliveryCount;
+    let envelope: ResultEnvelope;
+    let codec: Codec = this.#codec;
+    if (deliveries > maxDeliver) {
+      const e = new DeadLetterError(maxDeliver);
+      envelope = {
+        id,
+        ok: false,
+        deadLetter: true,
+        error: { name: e.name, message: e.message, code: e.code },
+        worker: this.id,
+        serviceMs: 0,
+      };
+      this.#deadLettered++;
+      if (await this.#publish(id, envelope, codec, msg)) msg.ack();
+      return;
+    }
+    const running: Running = { ac: new AbortController(), handedBack: false, handBack: () => {} };
+    const handedBack = new Promise<'handed-back'>((resolve) => {
+      running.handBack = () => {
+        running.handedBack = true;
+        resolve('handed-back');
+      };
+    });
+    this.#running.set(msg, running);
+    if (this.#running.size > this.#maxInFlight) this.#maxInFlight = this.#running.size;
+    const heartbeat = setInterval(() => msg.working(), Math.max(50, ackWaitMs / 3));
+    const t0 = performance.now();
+    let serviceMs = 0;
+    try {
+      const name = msg.headers?.get(H_CODEC) || this.#codec.name;
+      const known = name === this.#codec.name ? this.#codec : builtinCodecs.get(name);
+      if (known === undefined)
+        throw new DecodeError(
+          `an item in codec "${name}" (this worker knows msgpack, json and ${this.#codec.name})`,
+        );
+      codec = known;
+      let item: T;
+      try {
+        item = codec.decode(msg.data) as T;
+      } catch (error) {
+        throw new DecodeError(`an item (codec ${codec.name})`, { cause: error });
+      }
+      const outcome = await Promise.race([
+        (async () => {
+          try {
+            return { ok: true as const, value: await this.#fn(item, running.ac.signal) };
+          } catch (thrown) {
+            return { ok: false as const, thrown };
+          }
+        })(),
+        handedBack,
+      ]);
+      serviceMs = performance.now() - t0;
+      if (outcome === 'handed-back') return;
+      if (outcome.ok) envelope = { id, ok: true, value: outcome.value, worker: this.id, serviceMs };
+      else {
+        const w = wireError(outcome.thrown);
+        envelope = {
+          id,
+          ok: false,
+          error: w.error,
+          panicked: w.panicked,
+          worker: this.id,
+          serviceMs,
+        };
+      }
+    } catch (error) {
+      serviceMs = performance.now() - t0;
+      const w = wireError(error);
+      envelope = { id, ok: false, error: w.error, worker: this.id, serviceMs };
+    } finally {
+      clearInterval(heartbeat);
+    }
+    try {
+      if (running.handedBack) return;
+      if (await this.#publish(id, envelope, codec, msg, running)) {
+        msg.ack();
+        this.#done++;
+        if (!envelope.ok) this.#failed++;
+        this.#serviceMs += serviceMs;
+        this.#hist.record(serviceMs);
+      }
+    } finally {
+      this.#running.delete(msg);
+    }
+  }
+
+  /** Publishes a result, retrying until it is stored; false when the item was handed back meanwhile. */
+  async #publish(
+    id: string,
+    envelope: ResultEnvelope,
+    codec: Codec,
+    msg: JsMsg,
+    running?: Running,
+  ): Promise<boolean> {
+    let body: Uint8Array;
+    try {
+      body = codec.encode(envelope);
+    } catch (error) {
+      const w = wireError(
+        new DecodeError(`encode the result of ${id} (codec ${codec.name})`, { cause: error }),
+      );
+      body = codec.encode({ ...envelope, ok: false, value: undefined, error: w.error });
+    }
+    const max = (this.#ctx.nc.info?.max_payload ?? 1024 * 1024) - HEADER_ROOM;
+    if (body.length > max) {
+      const w = wireError(new PayloadTooLargeError(`the result of ${id}`, body.length, max));
+      body = codec.encode({ ...envelope, ok: false, value: undefined, error: w.error });
+    }
+    const headers = messageHeaders(id, codec, `r.${id}`);
+    headers.delete('Nats-Msg-Id');
+    let backoff = 20;
+    for (;;) {
+      if (running?.handedBack) return false;
+      try {
+        await this.#ctx.js.publish(this.#names.resultSubject, body, { msgID: `r.${id}`, headers });
+        return true;
+      } catch {
+        // Keep the lease while the server is away; the item is handed back on a hard stop.
+        msg.working();
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 1000);
+      }
+    }
+  }
+
+  stats(): WorkerStats {
+    const { hist: _h, underflow: _u, overflow: _o, ...rest } = this.#report(false);
+    return { ...rest, serviceTimeDist: this.#hist.summary() };
+  }
+
+  #report(stopped: boolean): WorkerReport {
+    const now = performance.now();
+    let idle = this.#idleMs;
+    for (const since of this.#idleSince) if (since !== undefined) idle += now - since;
+    return {
+      id: this.id,
+      host: hostname(),
+      pid: process.pid,
+      slots: stopped ? 0 : this.#slots,
+      received: this.#received,
+      done: this.#done,
+      failed: this.#failed,
+      deadLettered: this.#deadLettered,
+      handedBack: this.#handedBack,
+      inFlight: this.#running.size,
+      maxInFlight: this.#maxInFlight,
+      serviceTimeMs: this.#serviceMs,
+      idleTimeMs: idle,
+      at: Date.now(),
+      stopped,
+      hist: this.#hist.encode(),
+      underflow: this.#hist.underflow,
+      overflow: this.#hist.overflow,
+    };
+  }
+
+  #publishStats(stopped: boolean): void {
+    if (this.#ctx.nc.isClosed()) return;
+    try {
+      this.#ctx.nc.publish(this.#names.statsSubject, msgpackEncode(this.#report(stopped)));
+    } catch {}
+  }
+
+  stop(options?: { graceMs?: number }): Promise<void> {
+    this.#stopping ??= this.#stop(options?.graceMs ?? this.#graceMs);
+    return this.#stopping;
+  }
+
+  async #stop(graceMs: number): Promise<void> {
+    this.#stopCtl.abort();
+    if (this.#signal && this.#onSignal) this.#signal.removeEventListener('abort', this.#onSignal);
+    const all = Promise.all(this.#loops);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((r) => {
+      timer = setTimeout(r, graceMs);
+    });
+    await Promise.race([all, grace]);
+    clearTimeout(timer);
+    for (const [msg, r] of this.#running) {
+      if (r.handedBack) continue;
+      r.handBack();
+      r.ac.abort(new Error('sluice/cluster: the worker is stopping'));
+      msg.nak();
+      this.#handedBack++;
+      this.#running.delete(msg);
+    }
+    await all;
+    clearInterval(this.#statsTimer);
+    this.#publishStats(true);
+    if (!this.#ctx.nc.isClosed()) await this.#ctx.nc.flush().catch(() => {});
+    this.#ctx.forget(this);
+    this.#resolveDone();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Creating (or taking over) a stage's JetStream objects: the work stream and its workers'
+ * consumer, the result stream and the coordinator's consumer. See docs/cluster.md, "Mapping".
+ */
+import {
+  AckPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  type JetStreamManager,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
+import type { StageNames } from './names.js';
+
+/** What a coordinator asks for. */
+export interface StageSpec {
+  capacity: number;
+  maxWIP: number;
+  ackWaitMs: number;
+  maxDeliver: number;
+}
+
+const NS_PER_MS = 1_000_000;
+
+function notFound(error: unknown): boolean {
+  return error instanceof JetStreamApiError && (error.code === 10059 || error.code === 10014);
+}
+
+/**
+ * Makes sure both streams and both consumers exist with `spec` (updating them when they exist),
+ * then purges both streams: a coordinator always starts clean (items and results of an earlier
+ * run are dropped; see docs/cluster.md, "Coordinator restarts").
+ */
+export async function ensureStage(
+  jsm: JetStreamManager,
+  n: StageNames,
+  spec: StageSpec,
+): Promise<void> {
+  const work = {
+    name: n.workStream,
+    subjects: [n.workSubject],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    max_msgs: spec.capacity,
+    discard: DiscardPolicy.New,
+  };
+  const results = {
+    name: n.resultStream,
+    subjects: [n.resultSubject],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+  };
+  for (const cfg of [work, results]) {
+    try {
+      await jsm.streams.info(cfg.name);
+      await jsm.streams.update(cfg.name, cfg);
+    } catch (error) {
+      if (!notFound(error)) throw error;
+      await jsm.streams.add(cfg);
+    }
+  }
+  const workers = {
+    durable_name: n.workConsumer,
+    ack_policy: AckPolicy.Explicit,
+    max_ack_pending: spec.maxWIP,
+    ack_wait: spec.ackWaitMs * NS_PER_MS,
+    // One delivery more than maxDeliver: the worker that receives it reports a dead letter
+    // instead of running the item again.
+    max_deliver: spec.maxDeliver + 1,
+  };
+  const coordinator = {
+    durable_name: n.resultConsumer,
+    ack_policy: AckPolicy.Explicit,
+    max_ack_pending: -1,
+  };
+  for (const [stream, cfg] of [
+    [n.workStream, workers],
+    [n.resultStream, coordinator],
+  ] as const) {
+    try {
+      await jsm.consumers.info(stream, cfg.durable_name);
+      const { durable_name: _d, ...update } = cfg;
+      await jsm.consumers.update(stream, cfg.durable_name, update);
+    } catch (error) {
+      if (!notFound(error)) throw error;
+      await jsm.consumers.add(stream, cfg);
+    }
+  }
+  await jsm.streams.purge(n.workStream);
+  await jsm.streams.purge(n.resultStream);
+}
+
+/** Deletes both streams of a stage (their consumers go with them). Missing ones are fine. */
+export async function removeStage(jsm: JetStreamManager, n: StageNames): Promise<void> {
+  for (const name of [n.workStream, n.resultStream]) {
+    try {
+      await jsm.streams.delete(name);
+    } catch (error) {
+      if (!notFound(error)) throw error;
+    }
+  }
+}
+
+export { notFound as isNotFound };

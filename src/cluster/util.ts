@@ -1,0 +1,35 @@
+/** Small helpers shared by the coordinator and the workers. */
+import { decode, encode } from '@msgpack/msgpack';
+
+/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Calls `fn` when `signal` aborts (at once if it has); returns the way to stop listening. */
+export function stopOn(signal: AbortSignal, fn: () => void): () => void {
+  if (signal.aborted) {
+    fn();
+    return () => {};
+  }
+  signal.addEventListener('abort', fn, { once: true });
+  return () => signal.removeEventListener('abort', fn);
+}
+
+/** sluice's own control messages (worker stats) are always MessagePack. */
+export function msgpackEncode(value: unknown): Uint8Array {
+  return encode(value, { ignoreUndefined: true });
+}
+
+export function msgpackDecode(bytes: Uint8Array): unknown {
+  return decode(bytes);
+}
