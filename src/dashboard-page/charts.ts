@@ -1,0 +1,154 @@
+/**
+ * Per-stage live charts with uPlot: throughput, WIP against its limit, queue fill over the
+ * buffer zones, and service-time percentiles. Each chart takes the flow's whole history on
+ * every update (at most a few hundred points), so a reconnect or a late page draws the same.
+ */
+import uPlot from 'uplot';
+import type { FlowPoint } from './types.js';
+import { queueFill, RED_AT, YELLOW_AT } from './zones.js';
+
+const WIDTH = 260;
+const HEIGHT = 130;
+
+function base(
+  title: string,
+  series: uPlot.Series[],
+  extra: Partial<uPlot.Options> = {},
+): uPlot.Options {
+  return {
+    title,
+    width: WIDTH,
+    height: HEIGHT,
+    cursor: { show: false },
+    legend: { show: true, live: false },
+    scales: { x: { time: true } },
+    axes: [
+      {
+        size: 24,
+        font: '10px system-ui',
+        values: (_u, ticks) =>
+          ticks.map((t) =>
+            new Date(t * 1000).toLocaleTimeString([], { minute: '2-digit', second: '2-digit' }),
+          ),
+      },
+      { size: 40, font: '10px system-ui' },
+    ],
+    series: [{}, ...series],
+    ...extra,
+  };
+}
+
+/** Colours the y-ranges of the buffer zones behind the queue-fill line. */
+function zoneBands(u: uPlot): void {
+  const { ctx, bbox } = u;
+  const band = (from: number, to: number, colour: string) => {
+    const y1 = u.valToPos(to, 'y', true);
+    const y0 = u.valToPos(from, 'y', true);
+    ctx.fillStyle = colour;
+    ctx.fillRect(bbox.left, y1, bbox.width, y0 - y1);
+  };
+  ctx.save();
+  band(0, YELLOW_AT * 100, 'rgba(46, 160, 67, 0.12)');
+  band(YELLOW_AT * 100, RED_AT * 100, 'rgba(210, 153, 34, 0.16)');
+  band(RED_AT * 100, 100, 'rgba(218, 54, 51, 0.14)');
+  ctx.restore();
+}
+
+/** The four charts of one stage. */
+export class StageCharts {
+  readonly root: HTMLElement;
+  readonly #plots: uPlot[];
+  readonly #stage: string;
+
+  constructor(stage: string) {
+    this.#stage = stage;
+    this.root = document.createElement('div');
+    this.root.className = 'stage-charts';
+    this.root.dataset.stage = stage;
+    const heading = document.createElement('h4');
+    heading.textContent = stage;
+    this.root.append(heading);
+    const empty: uPlot.AlignedData = [[], []];
+    this.#plots = [
+      new uPlot(
+        base('throughput (items/s)', [
+          { label: 'done/s', stroke: '#1f6feb', width: 1.5 },
+          { label: 'failed/s', stroke: '#da3633', width: 1 },
+        ]),
+        [[], [], []],
+        this.root,
+      ),
+      new uPlot(
+        base('WIP vs limit', [
+          { label: 'WIP', stroke: '#8250df', width: 1.5 },
+          { label: 'limit', stroke: '#555', dash: [4, 3], width: 1 },
+        ]),
+        [[], [], []],
+        this.root,
+      ),
+      new uPlot(
+        base('queue fill (%)', [{ label: 'fill', stroke: '#9a6700', width: 1.5 }], {
+          scales: { x: { time: true }, y: { range: [0, 100] } },
+          hooks: { drawClear: [zoneBands] },
+        }),
+        empty,
+        this.root,
+      ),
+      new uPlot(
+        base('service time (ms)', [
+          { label: 'p50', stroke: '#2da44e', width: 1.5 },
+          { label: 'p95', stroke: '#bf8700', width: 1 },
+          { label: 'p99', stroke: '#cf222e', width: 1 },
+        ]),
+        [[], [], [], []],
+        this.root,
+      ),
+    ];
+  }
+
+  /** Redraws from the flow's history. */
+  update(history: FlowPoint[]): void {
+    const name = this.#stage;
+    const points = history.filter((p) => p.samples[name]);
+    const t: number[] = [];
+    const done: (number | null)[] = [];
+    const failed: (number | null)[] = [];
+    const wip: number[] = [];
+    const limit: number[] = [];
+    const fill: number[] = [];
+    const p50: (number | null)[] = [];
+    const p95: (number | null)[] = [];
+    const p99: (number | null)[] = [];
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i]!;
+      const s = p.samples[name]!;
+      const prev = points[i - 1];
+      t.push(p.t / 1000);
+      if (prev && p.t > prev.t) {
+        const ps = prev.samples[name]!;
+        const secs = (p.t - prev.t) / 1000;
+        done.push(Math.max(0, (s.completed - ps.completed) / secs));
+        failed.push(Math.max(0, (s.failed - ps.failed) / secs));
+      } else {
+        done.push(null);
+        failed.push(null);
+      }
+      wip.push(s.wip);
+      limit.push(s.wipLimit);
+      fill.push(queueFill(s) * 100);
+      p50.push(s.serviceTime?.p50Ms ?? null);
+      p95.push(s.serviceTime?.p95Ms ?? null);
+      p99.push(s.serviceTime?.p99Ms ?? null);
+    }
+    const [a, b, c, d] = this.#plots as [uPlot, uPlot, uPlot, uPlot];
+    a.setData([t, done, failed]);
+    b.setData([t, wip, limit]);
+    c.setData([t, fill]);
+    d.setData([t, p50, p95, p99]);
+    this.root.dataset.points = String(t.length);
+  }
+
+  dispose(): void {
+    for (const p of this.#plots) p.destroy();
+  }
+}
