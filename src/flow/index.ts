@@ -4,13 +4,15 @@
  * docs/flow.md.
  */
 
-// Stages: start, startFrom, Stage, options, results, stats and the Stage surface as interfaces.
+// Exports stay sorted by module. Stages: stage, options, result, stats, stage-like, from-iterable.
+// Operators: batcher, weighted-batcher, tee, merge, join. Control (finding the drum and holding
+// the rope): topology, analyzer, focusing, interval, zones, memory, rope, auto-rope, limits,
+// memory-rope, reporter, logger, ticker. Deprecated 0.1 names: ErrClosed, ErrStopping,
+// ErrWeightExceedsLimit, FlowConfigError, FlowControlError, pipe.
 export { type Clock, InvalidOptionError, PanicError } from '../proc/index.js';
-// Control: finding the drum, holding the rope, reporting.
 export {
   Analyzer,
   type AnalyzerOptions,
-  type ConstraintStatus,
   DEFAULT_THRESHOLDS,
   type Diagnosis,
   type StageDiagnosis,
@@ -22,12 +24,9 @@ export {
   type AutoRopeOptions,
   type AutoRopeStats,
   autoRope,
-  type ElevateOptions,
   type Elevation,
   type WindowRecord,
 } from './auto-rope.js';
-// Operators.
-export type { BatchHandle } from './batch-loop.js';
 export { Batcher, type BatcherStats, batcher } from './batcher.js';
 export type { OperatorOptions } from './channel.js';
 export {
@@ -62,36 +61,31 @@ export {
   LimitManager,
   type LimitManagerOptions,
   type LimitSnapshot,
-  type LimitTarget,
 } from './limits.js';
-export { type FlowLogger, type LogFn, lineLogger, silentLogger, type TextSink } from './logger.js';
+export { type FlowLogger, lineLogger, silentLogger } from './logger.js';
 export {
   currentMemoryFever,
   type MemoryFeverZone,
   type MemoryInfo,
-  type MemorySource,
   memoryFever,
-  type ReadMemoryOptions,
   readMemoryInfo,
 } from './memory.js';
 export { MemoryRope, type MemoryRopeOptions, type MemoryRopeStats } from './memory-rope.js';
 export { Merge, type MergeStats, merge } from './merge.js';
 export type { StageFn, StageOptions, SubmitOptions } from './options.js';
 export {
-  type ProcessSample,
   type Report,
   Reporter,
   type ReporterOptions,
   type StageReport,
 } from './reporter.js';
-export type { TtySink } from './reporter-view.js';
 export { err, ok, type Result } from './result.js';
 export { RopeController, type RopeControllerOptions, type RopeStats } from './rope.js';
 export { pipe, type Source, Stage, start, startFrom } from './stage.js';
-export type { StageHandle, StageLike, StageSource } from './stage-like.js';
+export type { StageLike, StageSource } from './stage-like.js';
 export type { ServiceTimeSummary, Stats } from './stats.js';
 export { Tee, type TeeStats, tee } from './tee.js';
-export { type ClockOptions, ManualTicker, type Ticker } from './ticker.js';
-export { type IncomingEdge, type RopeSegment, Topology } from './topology.js';
+export { ManualTicker, type Ticker } from './ticker.js';
+export { Topology } from './topology.js';
 export { WeightedBatcher, type WeightedBatcherStats, weightedBatcher } from './weighted-batcher.js';
 export { type BufferZone, bufferCapacity, bufferZone } from './zones.js';
