@@ -9,6 +9,7 @@ import { register as run } from './run.js';
 import { register as send } from './send.js';
 import { register as spawn } from './spawn.js';
 import { register as stop } from './stop.js';
+import { register as worker } from './worker.js';
 
 /**
  * Registers every subcommand. One line per subcommand, each implemented in its own file under
@@ -26,4 +27,5 @@ export function registerCommands(program: Command): void {
   rm(program);
   purge(program);
   run(program);
+  worker(program);
 }
