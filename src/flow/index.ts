@@ -18,7 +18,36 @@ export {
   type StageDiagnosis,
   type StageState,
   type Thresholds,
-} from './analyzer.js';
+} from './control/analysis/analyzer.js';
+export {
+  classifyStep,
+  type FocusingStep,
+  observe,
+  observeInterval,
+  type StageObservation,
+  type StepSignals,
+} from './control/analysis/focusing.js';
+export {
+  delta,
+  IntervalSampler,
+  type IntervalStats,
+  type StatsSources,
+} from './control/analysis/interval.js';
+export {
+  currentMemoryFever,
+  type MemoryFeverZone,
+  type MemoryInfo,
+  memoryFever,
+  readMemoryInfo,
+} from './control/analysis/memory.js';
+export { type BufferZone, bufferCapacity, bufferZone } from './control/analysis/zones.js';
+export { type FlowLogger, lineLogger, silentLogger } from './control/logger.js';
+export {
+  type Report,
+  Reporter,
+  type ReporterOptions,
+  type StageReport,
+} from './control/reporter/reporter.js';
 export {
   AutoRope,
   type AutoRopeOptions,
@@ -26,9 +55,26 @@ export {
   autoRope,
   type Elevation,
   type WindowRecord,
-} from './auto-rope.js';
-export { Batcher, type BatcherStats, batcher } from './batcher.js';
-export type { OperatorOptions } from './channel.js';
+} from './control/rope/auto-rope.js';
+export {
+  LIMIT_SOURCES,
+  type LimitHandle,
+  LimitManager,
+  type LimitManagerOptions,
+  type LimitSnapshot,
+} from './control/rope/limits.js';
+export {
+  MemoryRope,
+  type MemoryRopeOptions,
+  type MemoryRopeStats,
+} from './control/rope/memory-rope.js';
+export {
+  RopeController,
+  type RopeControllerOptions,
+  type RopeStats,
+} from './control/rope/rope-controller.js';
+export { ManualTicker, type Ticker } from './control/ticker.js';
+export { Topology } from './control/topology.js';
 export {
   ClosedError,
   ErrClosed,
@@ -44,48 +90,19 @@ export {
   type TopologyErrorReason,
   WeightExceedsLimitError,
 } from './errors.js';
+export { Batcher, type BatcherStats, batcher } from './operators/batcher.js';
+export type { OperatorOptions } from './operators/channel.js';
+export { Join, type JoinStats, join } from './operators/join.js';
+export { Merge, type MergeStats, merge } from './operators/merge.js';
+export { Tee, type TeeStats, tee } from './operators/tee.js';
 export {
-  classifyStep,
-  type FocusingStep,
-  observe,
-  observeInterval,
-  type StageObservation,
-  type StepSignals,
-} from './focusing.js';
-export { fromIterable } from './from-iterable.js';
-export { delta, IntervalSampler, type IntervalStats, type StatsSources } from './interval.js';
-export { Join, type JoinStats, join } from './join.js';
-export {
-  LIMIT_SOURCES,
-  type LimitHandle,
-  LimitManager,
-  type LimitManagerOptions,
-  type LimitSnapshot,
-} from './limits.js';
-export { type FlowLogger, lineLogger, silentLogger } from './logger.js';
-export {
-  currentMemoryFever,
-  type MemoryFeverZone,
-  type MemoryInfo,
-  memoryFever,
-  readMemoryInfo,
-} from './memory.js';
-export { MemoryRope, type MemoryRopeOptions, type MemoryRopeStats } from './memory-rope.js';
-export { Merge, type MergeStats, merge } from './merge.js';
-export type { StageFn, StageOptions, SubmitOptions } from './options.js';
-export {
-  type Report,
-  Reporter,
-  type ReporterOptions,
-  type StageReport,
-} from './reporter.js';
+  WeightedBatcher,
+  type WeightedBatcherStats,
+  weightedBatcher,
+} from './operators/weighted-batcher.js';
 export { err, ok, type Result } from './result.js';
-export { RopeController, type RopeControllerOptions, type RopeStats } from './rope.js';
-export { pipe, type Source, Stage, start, startFrom } from './stage.js';
+export { fromIterable } from './stage/from-iterable.js';
+export type { StageFn, StageOptions, SubmitOptions } from './stage/options.js';
+export { pipe, type Source, Stage, start, startFrom } from './stage/stage.js';
 export type { StageLike, StageSource } from './stage-like.js';
 export type { ServiceTimeSummary, Stats } from './stats.js';
-export { Tee, type TeeStats, tee } from './tee.js';
-export { ManualTicker, type Ticker } from './ticker.js';
-export { Topology } from './topology.js';
-export { WeightedBatcher, type WeightedBatcherStats, weightedBatcher } from './weighted-batcher.js';
-export { type BufferZone, bufferCapacity, bufferZone } from './zones.js';

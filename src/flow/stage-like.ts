@@ -3,7 +3,7 @@
  * LimitManager, Reporter) works with any stage that has it: flow's own `Stage`, a stage served
  * by remote workers, or a test double.
  */
-import { type BatcherStats, batcherStatsToStats, isBatcherStats } from './batcher.js';
+import { type BatcherStats, batcherStatsToStats, isBatcherStats } from './operators/batcher.js';
 import type { Result } from './result.js';
 import type { Stats } from './stats.js';
 

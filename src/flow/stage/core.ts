@@ -1,0 +1,484 @@
+/**
+ * The engine behind `Stage`: the input queue, the workers, the rope and the output, and the one
+ * loop (`drive`) that moves items between them. Everything runs on the event loop without locks:
+ * a section with no `await` is atomic, so every state change below is one step and `stats()` is
+ * a consistent snapshot. `drive` is not re-entrant — a call made while it runs (from inside `fn`,
+ * a listener, or a nested hand-off) only flags another pass — so user code called from here can
+ * never see half-done bookkeeping. Internal to flow; `stage.ts` is the face.
+ */
+
+import { toError } from '../../proc/index.js';
+import { Deque } from '../deque.js';
+import { ClosedError, StoppingError, WeightExceedsLimitError } from '../errors.js';
+import type { Result } from '../result.js';
+import type { Stats } from '../stats.js';
+import { checkInt, invalid } from '../validate.js';
+import { Admission } from './admission.js';
+import type { ResolvedOptions, StageFn } from './options.js';
+import { type Holder, Output } from './output.js';
+import { ServiceTimeHistogram } from './service-time.js';
+import { Timing } from './timing.js';
+import { Worker, type WorkerHost } from './workers.js';
+
+/** The one resolved promise every fast-path submit returns (no allocation per item). */
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** An upstream error a pipe forwards straight to the output. */
+export class Forward<R> implements Holder<R> {
+  result: Result<R> | undefined;
+  constructor(
+    result: Result<R>,
+    private readonly settle: (delivered: boolean) => void,
+  ) {
+    this.result = result;
+  }
+  taken(): void {
+    this.settle(true);
+  }
+  drop(): void {
+    this.result = undefined;
+    this.settle(false);
+  }
+}
+
+export class StageCore<T, R> implements WorkerHost<T, R> {
+  readonly fn: StageFn<T, R>;
+  readonly capacity: number;
+  readonly continueOnError: boolean;
+  readonly weightFn: ((item: T) => number) | undefined;
+  readonly hist: ServiceTimeHistogram | undefined;
+  readonly timing: Timing;
+  private readonly ctl = new AbortController();
+  readonly signal: AbortSignal = this.ctl.signal;
+  private readonly parent: AbortSignal | undefined;
+  private readonly onParentAbort: (() => void) | undefined;
+  readonly admission: Admission<T>;
+  readonly output = new Output<R>();
+  private readonly queue = new Deque<T>();
+  private readonly queueWeights: Deque<number> | undefined;
+  /** Live workers that are not retiring, oldest first (setWorkers retires from the end). */
+  private workers: Worker<T, R>[] = [];
+  private idle: Worker<T, R>[] = [];
+  activeWorkers = 0;
+  targetWorkers: number;
+
+  // Lifecycle.
+  inputClosed = false;
+  finished = false;
+  private hasFailure = false;
+  private failure: unknown = undefined;
+  /** The latched terminal cause (set when the stage finishes). */
+  causeValue: unknown = undefined;
+  /** Pipe feeders still reading their source. */
+  feeders = 0;
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private driving = false;
+  private again = false;
+  /** A feeder waiting for the queue to drain to half (see `lowWater`). */
+  private lowWaterResolve: (() => void) | undefined;
+
+  // Counters.
+  submitted = 0;
+  completed = 0;
+  failed = 0;
+  panicked = 0;
+  canceled = 0;
+  received = 0;
+  forwarded = 0;
+  dropped = 0;
+  serviceTimeMs = 0;
+  /** Lifetimes of retired workers (ms); idle time is derived from lifetimes (see idleTime). */
+  private retiredLifeMs = 0;
+  /** Every live worker, retiring ones included. */
+  private live: Worker<T, R>[] = [];
+  private finishedAt = 0;
+  outputBlockedTimeMs = 0;
+  inFlightWeight = 0;
+
+  constructor(fn: StageFn<T, R>, o: ResolvedOptions<T>) {
+    this.fn = fn;
+    this.capacity = o.capacity;
+    this.continueOnError = o.continueOnError;
+    this.weightFn = o.weight;
+    this.queueWeights = o.weight ? new Deque<number>() : undefined;
+    this.hist = o.trackServiceTime ? new ServiceTimeHistogram() : undefined;
+    this.timing = new Timing(o.trackServiceTime);
+    this.targetWorkers = o.workers;
+    this.admission = new Admission<T>(o.maxWIP, o.requestedMaxWIP, o.maxWIPWeight, () =>
+      this.drive(),
+    );
+    this.done = new Promise<void>((resolve) => {
+      this.resolveDone = resolve;
+    });
+    const t = performance.now();
+    for (let i = 0; i < o.workers; i++) this.addWorker(t);
+    // Idle workers are taken from the end: the oldest first, so the newest (retired first by
+    // setWorkers) are the likeliest to be idle.
+    this.idle.reverse();
+    this.parent = o.signal;
+    if (o.signal !== undefined) {
+      const parent = o.signal;
+      if (parent.aborted) {
+        this.onParentAbort = undefined;
+        this.abort(parent.reason);
+      } else {
+        this.onParentAbort = () => this.abort(parent.reason);
+        parent.addEventListener('abort', this.onParentAbort, { once: true });
+      }
+    }
+  }
+
+  /** Fail-fast latched or the signal aborted (a plain field: AbortSignal.aborted is a native getter). */
+  stopped = false;
+
+  get stopReason(): unknown {
+    return this.hasFailure ? this.failure : this.signal.reason;
+  }
+
+  /** The first failure while running (fail-fast mode) becomes the stage's error. */
+  latchFailure(error: unknown): boolean {
+    if (this.continueOnError || this.stopped) return false;
+    this.hasFailure = true;
+    this.failure = error;
+    this.stopped = true;
+    return true;
+  }
+
+  /** Cancels the stage: closes input, drops forwards not yet taken, cancels what is queued. */
+  abort(reason: unknown): void {
+    this.stopped = true;
+    if (!this.signal.aborted) this.ctl.abort(reason);
+    this.closeInput();
+    for (const h of this.output.takeForwards()) (h as Forward<R>).drop();
+    this.drive();
+  }
+
+  /** The fail-fast error, when there was one (what `wait()` rejects with). */
+  get failFastError(): { error: unknown } | undefined {
+    return this.hasFailure ? { error: this.failure } : undefined;
+  }
+
+  // ---- admission -------------------------------------------------------------------------
+
+  /** The item's weight, validated; a number, or an Error to reject the submit with. */
+  private weigh(item: T): number | Error {
+    const fn = this.weightFn;
+    if (fn === undefined) return 1;
+    let w: number;
+    try {
+      w = fn(item);
+    } catch (error) {
+      return toError(error, 'weight(item)').error;
+    }
+    if (typeof w !== 'number' || !(w >= 0) || !Number.isFinite(w)) {
+      return invalid('weight(item)', 'must return a finite number >= 0', w);
+    }
+    const limit = this.admission.maxWIPWeight;
+    if (limit > 0 && w > limit) return new WeightExceedsLimitError(w, limit);
+    return w;
+  }
+
+  submit(item: T, signal: AbortSignal | undefined): Promise<void> {
+    if (this.inputClosed) return Promise.reject(new ClosedError());
+    if (signal !== undefined) {
+      if (!(signal instanceof AbortSignal)) {
+        return Promise.reject(invalid('signal', 'must be an AbortSignal', signal));
+      }
+      if (signal.aborted) return Promise.reject(signal.reason);
+    }
+    const w = this.weightFn === undefined ? 1 : this.weigh(item);
+    if (typeof w !== 'number') return Promise.reject(w);
+    if (
+      this.admission.waiters.length === 0 &&
+      this.admission.permits(w) &&
+      this.queue.length < this.capacity + this.idle.length
+    ) {
+      this.admit(item, w);
+      return RESOLVED;
+    }
+    return this.admission.wait(item, w, signal);
+  }
+
+  /**
+   * The feeder's fast path: admits `item` at once when nothing waits and there is room, and
+   * returns true; false means the caller must go through `submit`.
+   */
+  tryAdmit(item: T): boolean {
+    if (this.inputClosed || this.admission.waiters.length !== 0) return false;
+    const w = this.weightFn === undefined ? 1 : this.weigh(item);
+    if (typeof w !== 'number') return false;
+    if (this.admission.permits(w) && this.queue.length < this.capacity + this.idle.length) {
+      this.admit(item, w);
+      return true;
+    }
+    return false;
+  }
+
+  private admit(item: T, w: number): void {
+    this.admission.take(w);
+    this.submitted++;
+    if (!this.driving && this.queue.length === 0 && this.idle.length > 0) {
+      const worker = this.idle.pop() as Worker<T, R>;
+      worker.start(item, w, Number.NaN);
+      return;
+    }
+    this.queue.push(item);
+    if (this.queueWeights !== undefined) this.queueWeights.push(w);
+    if (this.driving) this.again = true;
+    else if (this.idle.length > 0) this.drive();
+  }
+
+  closeInput(): void {
+    if (this.inputClosed) return;
+    this.inputClosed = true;
+    this.wakeLowWater();
+    this.admission.rejectAll(() => new ClosedError());
+    this.drive();
+  }
+
+  // ---- the loop ----------------------------------------------------------------------------
+
+  /** Starts queued items on idle workers and admits waiters, until neither can move. */
+  drive(): void {
+    if (this.driving) {
+      this.again = true;
+      return;
+    }
+    this.driving = true;
+    try {
+      do {
+        this.again = false;
+        while (this.queue.length > 0 && this.idle.length > 0) {
+          const worker = this.idle.pop() as Worker<T, R>;
+          const item = this.queue.shift() as T;
+          const w = this.queueWeights === undefined ? 1 : (this.queueWeights.shift() as number);
+          worker.start(item, w, Number.NaN);
+        }
+        const adm = this.admission;
+        while (adm.waiters.length > 0 && !this.inputClosed) {
+          const head = adm.waiters.peek()!;
+          if (!adm.permits(head.weight)) break;
+          if (this.queue.length >= this.capacity + this.idle.length) break;
+          adm.shiftHead();
+          this.admit(head.item, head.weight);
+          head.resolve();
+          this.again = true;
+        }
+      } while (this.again);
+    } finally {
+      this.driving = false;
+    }
+    if (this.lowWaterResolve !== undefined && this.queue.length <= this.capacity >> 1) {
+      this.wakeLowWater();
+    }
+    if (this.inputClosed && !this.finished) this.maybeFinish();
+  }
+
+  /** A worker's result was taken: free its permit, then give it the next item or let it rest. */
+  releaseWorker(worker: Worker<T, R>, now: number): void {
+    worker.busy = false;
+    this.admission.release(worker.weight);
+    if (worker.retiring) {
+      this.retire(worker);
+    } else if (!this.driving && this.queue.length > 0) {
+      // The hot path: chain straight into the next item, reusing the hand-off timestamp.
+      const item = this.queue.shift() as T;
+      const w = this.queueWeights === undefined ? 1 : (this.queueWeights.shift() as number);
+      worker.start(item, w, now);
+    } else {
+      this.idle.push(worker);
+    }
+    if (this.lowWaterResolve !== undefined && this.queue.length <= this.capacity >> 1) {
+      this.wakeLowWater();
+    }
+    if (
+      this.admission.waiters.length > 0 ||
+      (this.queue.length > 0 && this.idle.length > 0) ||
+      this.inputClosed
+    ) {
+      this.drive();
+    }
+  }
+
+  /**
+   * For a pipe's feeder that just had to wait: resolves once the queue has drained to half its
+   * capacity (or the input closed), so the feeder refills it in one synchronous burst instead of
+   * queueing one waiting submit per item as single slots free up. Admission rules are unchanged:
+   * the feeder still submits each item.
+   */
+  lowWater(): Promise<void> {
+    if (this.inputClosed || this.queue.length <= this.capacity >> 1) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.lowWaterResolve = resolve;
+    });
+  }
+
+  private wakeLowWater(): void {
+    const r = this.lowWaterResolve;
+    this.lowWaterResolve = undefined;
+    r?.();
+  }
+
+  // ---- workers -------------------------------------------------------------------------------
+
+  private addWorker(now: number): void {
+    const w = new Worker<T, R>(this, now);
+    this.workers.push(w);
+    this.live.push(w);
+    this.idle.push(w);
+    this.activeWorkers++;
+  }
+
+  setWorkers(n: number): number {
+    checkInt('workers', n, 1);
+    if (this.stopped || this.finished) throw new StoppingError();
+    this.targetWorkers = n;
+    const t = performance.now();
+    while (this.workers.length < n) this.addWorker(t);
+    while (this.workers.length > n) {
+      const w = this.workers.pop() as Worker<T, R>;
+      if (w.busy) {
+        w.retiring = true;
+      } else {
+        this.idle.splice(this.idle.indexOf(w), 1);
+        this.retire(w, t);
+      }
+    }
+    this.admission.setCeiling(this.capacity + n);
+    this.drive();
+    return n;
+  }
+
+  private retire(w: Worker<T, R>, now = performance.now()): void {
+    this.activeWorkers--;
+    this.live.splice(this.live.indexOf(w), 1);
+    this.retiredLifeMs += now - w.bornAt;
+  }
+
+  /**
+   * Idle time, derived rather than clocked at every idle/busy switch (which would cost two clock
+   * reads per item): a worker's life is idle, in fn, or holding a result, so idle = the workers'
+   * summed lifetimes - service time - output-blocked time - what busy workers are in the middle
+   * of. Exact whenever those are; never negative.
+   */
+  private idleTime(): number {
+    const now = this.finished ? this.finishedAt : performance.now();
+    let life = this.retiredLifeMs;
+    let busy = 0;
+    for (const w of this.live) {
+      life += now - w.bornAt;
+      if (w.busy) busy += w.busyFor(now);
+    }
+    return Math.max(0, life - this.serviceTimeMs - this.outputBlockedTimeMs - busy);
+  }
+
+  setMaxWIP(n: number): number {
+    if (typeof n !== 'number' || Number.isNaN(n)) throw invalid('maxWIP', 'must be a number', n);
+    const applied = this.admission.setMaxWIP(Math.floor(n), this.capacity + this.targetWorkers);
+    this.drive();
+    return applied;
+  }
+
+  setMaxWIPWeight(n: number): number {
+    if (typeof n !== 'number' || Number.isNaN(n)) {
+      throw invalid('maxWIPWeight', 'must be a number', n);
+    }
+    const applied = this.admission.setMaxWIPWeight(n);
+    this.drive();
+    return applied;
+  }
+
+  pauseAdmission(): void {
+    this.admission.paused = true;
+  }
+
+  resumeAdmission(): void {
+    if (!this.admission.paused) return;
+    this.admission.paused = false;
+    this.drive();
+  }
+
+  // ---- pipe's forwarding -------------------------------------------------------------------
+
+  /** Hands an upstream error to the reader; resolves true when taken, false when dropped. */
+  forward(result: Result<R>): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) =>
+      this.output.offer(new Forward<R>(result, resolve), true),
+    );
+  }
+
+  feederDone(): void {
+    this.feeders--;
+    this.closeInput();
+    this.maybeFinish();
+  }
+
+  // ---- the end -----------------------------------------------------------------------------
+
+  private maybeFinish(): void {
+    if (
+      this.finished ||
+      !this.inputClosed ||
+      this.feeders > 0 ||
+      this.queue.length > 0 ||
+      this.output.waiting > 0 ||
+      this.activeWorkers !== this.idle.length
+    ) {
+      return;
+    }
+    this.finished = true;
+    const t = performance.now();
+    for (const w of this.live) this.retiredLifeMs += t - w.bornAt;
+    this.finishedAt = t;
+    this.live = [];
+    this.idle = [];
+    this.workers = [];
+    this.activeWorkers = 0;
+    if (this.parent !== undefined && this.onParentAbort !== undefined) {
+      this.parent.removeEventListener('abort', this.onParentAbort);
+    }
+    this.causeValue = this.hasFailure
+      ? this.failure
+      : this.parent?.aborted
+        ? this.parent.reason
+        : undefined;
+    this.hist?.close();
+    this.output.close();
+    this.resolveDone();
+  }
+
+  stats(): Stats {
+    const adm = this.admission;
+    const s: Stats = {
+      submitted: this.submitted,
+      completed: this.completed,
+      failed: this.failed,
+      panicked: this.panicked,
+      canceled: this.canceled,
+      received: this.received,
+      forwarded: this.forwarded,
+      dropped: this.dropped,
+      serviceTimeMs: this.serviceTimeMs,
+      idleTimeMs: this.idleTime(),
+      outputBlockedTimeMs: this.outputBlockedTimeMs,
+      bufferedDepth: this.queue.length,
+      inFlightWeight: this.inFlightWeight,
+      queueCapacity: this.capacity,
+      paused: adm.paused,
+      maxWIP: adm.maxWIP,
+      maxWIPWeight: adm.maxWIPWeight,
+      admittedWeight: adm.admittedWeight,
+      admitted: adm.admitted,
+      waiterCount: adm.waiters.length,
+      maxWaiterCount: adm.maxWaiterCount,
+      targetWorkers: this.targetWorkers,
+      activeWorkers: this.activeWorkers,
+      wipWaitCount: adm.wipWaitCount,
+      wipWaitMs: adm.wipWaitMs,
+    };
+    if (this.hist !== undefined) s.serviceTimeDist = this.hist.summary();
+    return s;
+  }
+}

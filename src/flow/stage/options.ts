@@ -1,0 +1,95 @@
+/**
+ * The options of `start` and `pipe`, and their validation. Every bad option is an
+ * `InvalidOptionError` with one message naming it, thrown by `start`/`pipe` before anything runs.
+ */
+import { checkInt, checkSignal, invalid } from '../validate.js';
+
+/**
+ * A stage's work: called once per admitted item with the stage's signal (aborted on fail-fast or
+ * when the stage's own `signal` aborts — never by a submit's signal). It may return the result or
+ * a promise of it. Throwing an `Error` (or rejecting with one) makes an error result; throwing
+ * anything else is a panic (see `PanicError`).
+ */
+export type StageFn<T, R> = (item: T, signal: AbortSignal) => Promise<R> | R;
+
+export interface StageOptions<T> {
+  /**
+   * Items that may wait in the input queue. 0 (the default) is unbuffered: a submit waits until a
+   * worker takes the item. Total WIP is at most `capacity + workers`.
+   */
+  capacity?: number;
+  /** Calls of `fn` in flight at once (async concurrency, not threads). Default 1. */
+  workers?: number;
+  /**
+   * The rope: how many items may be admitted at once (queued, in `fn`, or holding a result not
+   * yet taken from `out()`). Default and ceiling `capacity + workers`; clamped to at least 1.
+   */
+  maxWIP?: number;
+  /** Limit on the summed `weight` of admitted items; 0 (default) turns it off. */
+  maxWIPWeight?: number;
+  /**
+   * An item's cost, called once per submit (keep it cheap and pure). It feeds
+   * `Stats.inFlightWeight`/`admittedWeight` and, when `maxWIPWeight > 0`, admission. Must return
+   * a finite number >= 0. Default: every item weighs 1.
+   */
+  weight?: (item: T) => number;
+  /** Keep going after `fn` fails (each failure is still an error result). Default: fail fast. */
+  continueOnError?: boolean;
+  /** Record each item's service time in an HDR histogram (`Stats.serviceTimeDist`). Default off. */
+  trackServiceTime?: boolean;
+  /** The stage's life: aborting it cancels the stage (fn sees it; queued items become canceled). */
+  signal?: AbortSignal;
+}
+
+/** Per-submit options. */
+export interface SubmitOptions {
+  /** Bounds only the wait for admission; once admitted, the item is processed regardless. */
+  signal?: AbortSignal;
+}
+
+/** Options validated and defaulted. */
+export interface ResolvedOptions<T> {
+  capacity: number;
+  workers: number;
+  maxWIP: number;
+  /** The maxWIP asked for (0 = default), kept so the clamp can follow setWorkers. */
+  requestedMaxWIP: number;
+  maxWIPWeight: number;
+  weight: ((item: T) => number) | undefined;
+  continueOnError: boolean;
+  trackServiceTime: boolean;
+  signal: AbortSignal | undefined;
+}
+
+/** Validates `options` and fills in defaults; throws `InvalidOptionError` on bad input. */
+export function resolveOptions<T>(options: StageOptions<T> | undefined): ResolvedOptions<T> {
+  const o = options ?? {};
+  if (typeof o !== 'object') throw invalid('options', 'must be an object', o);
+  const capacity = o.capacity === undefined ? 0 : checkInt('capacity', o.capacity, 0);
+  const workers = o.workers === undefined ? 1 : checkInt('workers', o.workers, 1);
+  const requestedMaxWIP = o.maxWIP === undefined ? 0 : checkInt('maxWIP', o.maxWIP, 0);
+  const maxWIPWeight = o.maxWIPWeight === undefined ? 0 : o.maxWIPWeight;
+  if (typeof maxWIPWeight !== 'number' || !(maxWIPWeight >= 0) || !Number.isFinite(maxWIPWeight)) {
+    throw invalid('maxWIPWeight', 'must be a finite number >= 0', o.maxWIPWeight);
+  }
+  if (o.weight !== undefined && typeof o.weight !== 'function') {
+    throw invalid('weight', 'must be a function', o.weight);
+  }
+  return {
+    capacity,
+    workers,
+    requestedMaxWIP,
+    maxWIP: clampWIP(requestedMaxWIP, capacity + workers),
+    maxWIPWeight,
+    weight: o.weight,
+    continueOnError: o.continueOnError === true,
+    trackServiceTime: o.trackServiceTime === true,
+    signal: checkSignal('signal', o.signal),
+  };
+}
+
+/** toc's clamp: 0 means the ceiling; otherwise max(1, min(n, ceiling)). */
+export function clampWIP(requested: number, ceiling: number): number {
+  if (requested <= 0) return Math.max(1, ceiling);
+  return Math.max(1, Math.min(requested, ceiling));
+}

@@ -1,0 +1,187 @@
+/**
+ * A stage's workers. A worker is not a loop of its own but a slot: the stage hands it an item,
+ * it calls `fn`, and it holds the result (and the item's permit) until a reader takes it — the
+ * unbuffered output of toc, where a worker blocks on send. A synchronous `fn` therefore costs no
+ * promise at all; an async one costs the `then` on its promise, with handlers made once per
+ * worker. Internal to flow.
+ */
+
+import { toError } from '../../proc/index.js';
+import { ok, type Result } from '../result.js';
+import type { Output } from './output.js';
+import type { ServiceTimeHistogram } from './service-time.js';
+import type { Timing } from './timing.js';
+
+/** What a worker needs from its stage (the stage core implements it). */
+export interface WorkerHost<T, R> {
+  readonly fn: (item: T, signal: AbortSignal) => Promise<R> | R;
+  readonly signal: AbortSignal;
+  readonly output: Output<R>;
+  readonly hist: ServiceTimeHistogram | undefined;
+  readonly timing: Timing;
+  completed: number;
+  failed: number;
+  panicked: number;
+  canceled: number;
+  serviceTimeMs: number;
+  outputBlockedTimeMs: number;
+  inFlightWeight: number;
+  /** True once fail-fast latched or the stage signal aborted: dequeued items are canceled. */
+  readonly stopped: boolean;
+  /** The reason canceled items carry: the fail-fast error or the signal's reason. */
+  readonly stopReason: unknown;
+  /** A failed item; returns whether it triggered fail-fast (then the host aborts after offer). */
+  latchFailure(error: unknown): boolean;
+  abort(reason: unknown): void;
+  /** `now` is NaN when the hand-off was not timed (the host reads the clock if it needs one). */
+  releaseWorker(w: Worker<T, R>, now: number): void;
+}
+
+export class Worker<T, R> {
+  /** The result waiting for a reader. */
+  result: Result<R> | undefined = undefined;
+  busy = false;
+  /** Asked to retire while busy: it leaves once its result is taken. */
+  retiring = false;
+  weight = 1;
+  readonly bornAt: number;
+  private t0 = 0;
+  /** When the result was ready; NaN when the call was not timed. */
+  private readyAt = 0;
+  /** Whether the current call is timed (see timing.ts). */
+  private timed = false;
+  /** Whether an untimed result's wait is counted at the running mean (not for canceled items). */
+  private estimate = false;
+  private readonly onFulfilled: (value: R) => void;
+  private readonly onRejected: (error: unknown) => void;
+
+  constructor(
+    private readonly host: WorkerHost<T, R>,
+    now: number,
+  ) {
+    this.bornAt = now;
+    this.onFulfilled = (value) => this.succeed(value);
+    this.onRejected = (error) => this.fail(error);
+  }
+
+  /**
+   * Takes `item` (at time `t0`, or NaN when the caller did not read the clock): calls fn, or,
+   * once the stage stopped, emits a canceled result.
+   */
+  start(item: T, weight: number, t0: number): void {
+    const host = this.host;
+    this.busy = true;
+    this.weight = weight;
+    if (host.stopped) {
+      host.canceled++;
+      this.result = { ok: false, error: host.stopReason };
+      this.readyAt = t0;
+      this.timed = !Number.isNaN(t0);
+      this.estimate = false;
+      host.output.offer(this);
+      return;
+    }
+    host.inFlightWeight += weight;
+    this.estimate = true;
+    this.timed = host.timing.timeNext();
+    if (this.timed) {
+      this.t0 = Number.isNaN(t0) ? performance.now() : t0;
+    }
+    let r: Promise<R> | R;
+    try {
+      r = host.fn(item, host.signal);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (r instanceof Promise) {
+      this.goAsync();
+      r.then(this.onFulfilled, this.onRejected);
+      return;
+    }
+    if (isThenable(r)) {
+      this.goAsync();
+      Promise.resolve(r).then(this.onFulfilled, this.onRejected);
+      return;
+    }
+    this.succeed(r as R);
+  }
+
+  /** fn went async: time this call from here (its sync prefix is lost once) and every later one. */
+  private goAsync(): void {
+    this.host.timing.sawAsync();
+    if (!this.timed) {
+      this.timed = true;
+      this.t0 = performance.now();
+    }
+  }
+
+  private finishTiming(): void {
+    const host = this.host;
+    host.completed++;
+    host.inFlightWeight -= this.weight;
+    if (this.timed) {
+      const t1 = performance.now();
+      const d = t1 - this.t0;
+      host.serviceTimeMs += d;
+      if (host.hist !== undefined) host.hist.record(d);
+      host.timing.service(d);
+      this.readyAt = t1;
+    } else {
+      host.serviceTimeMs += host.timing.serviceEstimate;
+      this.readyAt = Number.NaN;
+    }
+  }
+
+  private succeed(value: R): void {
+    this.finishTiming();
+    this.result = ok(value);
+    this.host.output.offer(this);
+  }
+
+  private fail(thrown: unknown): void {
+    const host = this.host;
+    this.finishTiming();
+    const { error, panicked } = toError(thrown, 'fn');
+    host.failed++;
+    if (panicked) host.panicked++;
+    this.result = { ok: false, error };
+    // Latch first so that anything dequeued while this result is handed over is canceled, offer
+    // next so the failing result comes before those canceled ones, then abort (listeners run).
+    const failFast = host.latchFailure(error);
+    host.output.offer(this);
+    if (failFast) host.abort(error);
+  }
+
+  /** How long the current item has kept this worker busy so far (0 when untimed). */
+  busyFor(now: number): number {
+    if (this.result !== undefined) return Number.isNaN(this.readyAt) ? 0 : now - this.readyAt;
+    return this.timed ? now - this.t0 : 0;
+  }
+
+  /** The reader took the result. */
+  taken(direct: boolean): void {
+    const host = this.host;
+    let t = this.readyAt;
+    if (!direct) {
+      if (this.timed && !Number.isNaN(this.readyAt) && host.timing.timeBlocked()) {
+        t = performance.now();
+        const d = t - this.readyAt;
+        host.outputBlockedTimeMs += d;
+        if (this.estimate) host.timing.blocked(d);
+      } else {
+        t = Number.NaN;
+        if (this.estimate) host.outputBlockedTimeMs += host.timing.blockedEstimate;
+      }
+    }
+    host.releaseWorker(this, t);
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    v !== null &&
+    (typeof v === 'object' || typeof v === 'function') &&
+    typeof (v as { then?: unknown }).then === 'function'
+  );
+}
