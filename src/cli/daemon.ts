@@ -14,6 +14,8 @@ interface DaemonFlags {
   shutdownGrace?: number;
   quiet?: boolean;
   untilStdinCloses?: boolean;
+  http?: string;
+  httpAllowRemote?: boolean;
 }
 
 export function register(program: Command): void {
@@ -38,6 +40,14 @@ export function register(program: Command): void {
       parseDuration,
     )
     .option('-q, --quiet', 'log nothing but errors')
+    .option(
+      '--http <[host:]port>',
+      'also serve the dashboard and /metrics here (loopback only unless --http-allow-remote; port 0 picks one)',
+    )
+    .option(
+      '--http-allow-remote',
+      'let --http listen on an address other machines can reach (anyone with the token drives every session)',
+    )
     .option(
       '--until-stdin-closes',
       'also shut down when stdin reaches EOF (a supervising process that dies takes the daemon with it)',
@@ -65,7 +75,14 @@ export function register(program: Command): void {
       },
       shutdownGraceMs: flags.shutdownGrace,
       log: quiet ? null : log,
+      http: flags.http
+        ? { listen: flags.http, allowRemote: flags.httpAllowRemote === true }
+        : undefined,
     });
+    if (daemon.dashboard) {
+      // The one line a user needs, on stdout even with --quiet: the address with its token.
+      process.stdout.write(`sluice dashboard: ${daemon.dashboard.url}\n`);
+    }
     const stop = (signal: NodeJS.Signals) => {
       void daemon.shutdown(signal);
     };

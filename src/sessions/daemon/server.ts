@@ -7,6 +7,9 @@
  * and SIGINT) stops accepting, removes the socket, stops every session — SIGTERM to its process
  * group, SIGKILL after the grace, and SIGKILL to any descendant that had left the group — tells
  * every attached client `end: shutdown`, and resolves once no child is left.
+ *
+ * With `http`, the daemon also serves the dashboard (src/sessions/dashboard): its module, and
+ * with it every HTTP module, is imported only then, so a daemon without it loads none of them.
  */
 
 import { chmodSync, readFileSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
@@ -14,6 +17,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { descendants, listProcesses, type ProcStat } from '../../proc/index.js';
 import { SessionRegistry } from '../core/registry.js';
+import type { DashboardServer } from '../dashboard/index.js';
 import { PROTOCOL_VERSION } from '../wire/protocol.js';
 import { defaultSocketPath } from '../wire/socket-path.js';
 import { ServerConnection } from './connection.js';
@@ -35,6 +39,12 @@ export interface DaemonOptions {
   shutdownGraceMs?: number;
   /** Where log lines go. Default: stderr with a timestamp. `null` silences them. */
   log?: ((line: string) => void) | null;
+  /**
+   * Serve the dashboard and `/metrics` over HTTP (docs/dashboard.md). `listen` is
+   * `[HOST:]PORT` (port 0 picks a free one); a host that is not loopback needs `allowRemote`.
+   * @default no dashboard, and no HTTP module loaded
+   */
+  http?: { listen: string; allowRemote?: boolean; token?: string };
 }
 
 function packageVersion(): string {
@@ -67,6 +77,8 @@ export class SessionDaemon {
   /** Whether the daemon made the socket's folder: then it removes it again when it stops. */
   private createdDir = false;
   private shutdownPromise: Promise<void> | undefined;
+  /** The dashboard, when the daemon serves one (`http`). */
+  dashboard: DashboardServer | undefined;
   private resolveClosed!: () => void;
 
   private constructor(options: DaemonOptions, socketPath: string) {
@@ -115,7 +127,46 @@ export class SessionDaemon {
         options.logDir ? `, spooling to ${options.logDir}` : ''
       })`,
     );
+    if (options.http) {
+      try {
+        await daemon.startDashboard(options.http);
+      } catch (e) {
+        // A dashboard that cannot start (bad address, port in use) leaves no daemon behind.
+        await daemon.shutdown('the dashboard could not start');
+        throw e;
+      }
+    }
     return daemon;
+  }
+
+  private async startDashboard(http: NonNullable<DaemonOptions['http']>): Promise<void> {
+    const { DashboardServer, isLoopbackHost, parseListenAddress } = await import(
+      '../dashboard/index.js'
+    );
+    const address = parseListenAddress(http.listen, { allowRemote: http.allowRemote });
+    this.dashboard = await DashboardServer.start({
+      listen: address,
+      allowRemote: http.allowRemote,
+      token: http.token,
+      log: this.logLine,
+      host: {
+        sessions: () => this.registry.list(),
+        session: (id) => this.registry.resolve(id),
+        // The same paths as the protocol's stop and remove, so other clients hear the same.
+        stop: async (id) => {
+          await this.handlers.handle({ id: 1, op: 'stop', session: id });
+        },
+        remove: async (id) => {
+          await this.handlers.handle({ id: 1, op: 'remove', session: id, force: true });
+        },
+      },
+    });
+    if (!isLoopbackHost(address.host)) {
+      this.logLine(
+        `warning: the dashboard listens on ${address.host}, reachable from other machines: anyone with its token can read and drive every session`,
+      );
+    }
+    this.logLine(`dashboard at ${this.dashboard.origin}/ (the token is in the printed address)`);
   }
 
   private listen(): Promise<void> {
@@ -177,6 +228,8 @@ export class SessionDaemon {
   private async doShutdown(reason: string): Promise<void> {
     this.logLine(`shutting down (${reason})`);
     this.handlers.shuttingDown = true;
+    // Browser terminals detach and pages close before the sessions stop.
+    await this.dashboard?.close();
     this.server.close();
     this.removeSocketFile();
 
