@@ -6,7 +6,7 @@
  */
 import { Terminal } from '@xterm/xterm';
 import { el, formatDuration, wsUrl } from './net.js';
-import type { ExitStateJson, SessionJson } from './types.js';
+import { type ExitStateJson, exitOf, type SessionJson } from './types.js';
 
 const MAX_TEXT = 2_000_000;
 
@@ -48,7 +48,8 @@ export class SessionPanel {
   update(s: SessionJson): void {
     const wasRunning = this.#session.state === 'running';
     this.#session = s;
-    if (wasRunning && s.exitState) this.#say(`Exited (${describeExit(s.exitState)}).`);
+    const exit = exitOf(s);
+    if (wasRunning && exit) this.#say(`Exited (${describeExit(exit)}).`);
   }
 
   dispose(): void {
@@ -204,7 +205,8 @@ export class SessionPanel {
         case 'attached': {
           this.#writer = m.readOnly === false;
           const s = m.session as SessionJson;
-          const up = s.exitState ? '' : ` · up ${formatDuration(Date.now() - s.createdAt)}`;
+          const up =
+            s.state === 'running' ? ` · up ${formatDuration(Date.now() - s.createdAt)}` : '';
           this.#say(
             this.#term
               ? this.#writer
@@ -227,7 +229,7 @@ export class SessionPanel {
           this.#note(`[${String(m.bytes)} bytes skipped: this page fell behind]`);
           return;
         case 'exit':
-          this.#say(`Exited (${describeExit(m.exitState as ExitStateJson)}).`);
+          this.#say(`Exited (${describeExit(m.exit as ExitStateJson)}).`);
           return;
         case 'end':
           if (m.reason === 'stolen') {

@@ -4,7 +4,7 @@
  */
 import { el, Feed, formatBytes, formatDuration } from './net.js';
 import { SessionPanel } from './session-panel.js';
-import type { SessionJson } from './types.js';
+import { exitOf, type SessionJson } from './types.js';
 
 const COLUMNS = [
   'ID',
@@ -85,9 +85,8 @@ export class SessionsView {
     const dropped = streams.reduce((n, a) => n + a.dropped, 0);
     const writers = streams.filter((a) => a.writer).length;
     const viewers = streams.reduce((n, a) => n + a.viewers, 0);
-    const state = s.exitState
-      ? `exited (${s.exitState.signal ?? s.exitState.exitCode})`
-      : 'running';
+    const exit = exitOf(s);
+    const state = exit ? `exited (${exit.signal ?? exit.exitCode})` : 'running';
     const stop = el('button', { type: 'button', class: 'stop' }, 'Stop');
     stop.disabled = s.state !== 'running';
     stop.addEventListener('click', (e) => {
@@ -119,7 +118,7 @@ export class SessionsView {
       el('td', { class: 'command', title: s.cwd }, s.command),
       el('td', {}, s.kind),
       el('td', { class: 'state' }, state),
-      el('td', {}, s.exitState?.outcome ?? '–'),
+      el('td', {}, exit?.outcome ?? '–'),
       el('td', {}, s.originator || '–'),
       el('td', { class: 'uptime', 'data-created': String(s.createdAt) }, this.#uptime(s)),
       el('td', { class: 'num' }, formatBytes(bytes)),
@@ -136,13 +135,14 @@ export class SessionsView {
   }
 
   #uptime(s: SessionJson): string {
-    const end = s.exitState ? s.exitState.exitedAt : Date.now() - this.#skew;
+    const exit = exitOf(s);
+    const end = exit ? exit.exitedAt : Date.now() - this.#skew;
     return formatDuration(end - s.createdAt);
   }
 
   #tickUptimes(): void {
     for (const s of this.#sessions) {
-      if (s.exitState) continue;
+      if (s.state !== 'running') continue;
       const cell = this.#tbody.querySelector(`tr[data-id="${s.id}"] .uptime`);
       if (cell) cell.textContent = this.#uptime(s);
     }

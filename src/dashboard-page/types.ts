@@ -19,7 +19,10 @@ export interface SessionJson {
   originator: string;
   createdAt: number;
   state: 'running' | 'exited';
-  exitState: ExitStateJson | null;
+  /** How it ended (protocol 2); older daemons send `exitState` instead. */
+  exitInfo?: Omit<ExitStateJson, 'exitedAt'> | null;
+  exitedAt?: number | null;
+  exitState?: ExitStateJson | null;
   streams: ('stdout' | 'stderr')[];
   attachments: Record<string, { writer: boolean; viewers: number; bytes: number; dropped: number }>;
   size: { rows: number; cols: number } | null;
@@ -55,4 +58,10 @@ export interface FlowHead {
 
 export interface FlowJson extends FlowHead {
   history: FlowPoint[];
+}
+
+/** A session's end, whichever shape the daemon sent; null while it runs. */
+export function exitOf(s: SessionJson): ExitStateJson | null {
+  if (s.exitInfo) return { ...s.exitInfo, exitedAt: s.exitedAt ?? Date.now() };
+  return s.exitState ?? null;
 }

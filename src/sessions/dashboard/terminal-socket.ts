@@ -7,7 +7,7 @@
  *
  * Server → page: first `{ type: 'attached', session, stream, readOnly, missedBytes }`, then
  * binary messages with output (the backlog first), and `{ type: 'missed', bytes }`,
- * `{ type: 'eof' }`, `{ type: 'exit', exitState }`, `{ type: 'end', reason, message? }` as they
+ * `{ type: 'eof' }`, `{ type: 'exit', exit }` (exit code, signal, outcome, exitedAt), `{ type: 'end', reason, message? }` as they
  * happen. Page → server: binary input (writers only) and `{ type: 'resize', rows, cols }`.
  *
  * A page that reads slowly loses output, never the daemon's memory: once more than
@@ -60,7 +60,7 @@ export function bindTerminal(
   req: TerminalRequest,
   log: (line: string) => void,
 ): void {
-  if (req.write && req.size && session.kind === 'pty' && session.exitState === null) {
+  if (req.write && req.size && session.kind === 'pty' && !session.hasExited) {
     // The replay should match the browser's terminal: resize before taking the backlog.
     session.resize(req.size.rows, req.size.cols);
   }
@@ -98,7 +98,8 @@ export function bindTerminal(
         control({ type: 'eof' });
         return;
       case 'exit':
-        control({ type: 'exit', exitState: f.exitState });
+        // `exitState` is the exit record and its time in one, in every protocol version.
+        control({ type: 'exit', exit: f.exitState });
         return;
       case 'stolen':
         control({ type: 'end', reason: 'stolen', message: 'another client took the writer role' });
@@ -126,7 +127,7 @@ export function bindTerminal(
     } catch {
       return;
     }
-    if (m.type === 'resize' && !a.readOnly && session.kind === 'pty' && !session.exitState) {
+    if (m.type === 'resize' && !a.readOnly && session.kind === 'pty' && !session.hasExited) {
       const rows = Number(m.rows);
       const cols = Number(m.cols);
       if (Number.isInteger(rows) && Number.isInteger(cols) && rows >= 1 && cols >= 1) {
