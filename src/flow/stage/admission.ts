@@ -1,6 +1,6 @@
 /**
- * Admission control for a stage (the stage's end of the rope). A submit is admitted when admission is not paused,
- * fewer than `maxWIP` permits are held, the summed weight stays within `maxWIPWeight` (when that
+ * Admission control for a stage (the stage's end of the rope). A submit is admitted when
+ * admission is not paused, fewer than `maxWIP` permits are held, the summed weight stays within `maxWIPWeight` (when that
  * is on) and the input queue has room. Waiting submits form one FIFO line: nobody jumps the
  * queue, so a heavy item at the head blocks lighter ones behind it (head-of-line blocking, as in
  * toc). A permit is held from admission until the item's result is taken from `out()`.

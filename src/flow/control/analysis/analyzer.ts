@@ -193,15 +193,7 @@ export class Analyzer {
       if (o.queueDepth !== undefined) this.#prevDepth.set(o.stage, o.queueDepth);
     }
 
-    let top: string | undefined;
-    let tied = false;
-    const saturated = stages.filter((s) => s.state === 'saturated');
-    if (saturated.length > 0) {
-      let best = saturated[0]!;
-      for (const s of saturated) if (s.utilization > best.utilization) best = s;
-      tied = saturated.some((s) => s !== best && best.utilization - s.utilization < t.tieMargin);
-      if (!tied) top = best.stage;
-    }
+    const { top, tied } = this.#topSaturated(stages);
 
     const states: Record<string, StageState> = {};
     for (const s of stages) states[s.stage] = s.state;
@@ -221,6 +213,43 @@ export class Analyzer {
       };
     }
 
+    this.#updatePick(top);
+
+    if (this.#incumbent !== undefined) this.#trackStarvation(this.#incumbent, states);
+
+    const building = this.#challenger !== undefined && this.#challengerN > 0;
+    return {
+      constraint: this.#incumbent,
+      confidence:
+        this.#incumbent === undefined ? 0 : Math.min(this.#support / t.confidenceWindows, 1),
+      states,
+      stages,
+      status: this.#status(observations.length, tied),
+      top,
+      candidate: building ? this.#challenger : undefined,
+      candidateWindows: building ? this.#challengerN : 0,
+      starvationCount: this.#starvation,
+    };
+  }
+
+  /** The saturated stage with the highest utilization, unless another is within `tieMargin`. */
+  #topSaturated(stages: readonly StageDiagnosis[]): { top: string | undefined; tied: boolean } {
+    const saturated = stages.filter((s) => s.state === 'saturated');
+    if (saturated.length === 0) return { top: undefined, tied: false };
+    let best = saturated[0]!;
+    for (const s of saturated) if (s.utilization > best.utilization) best = s;
+    const tied = saturated.some(
+      (s) => s !== best && best.utilization - s.utilization < this.thresholds.tieMargin,
+    );
+    return { top: tied ? undefined : best.stage, tied };
+  }
+
+  /**
+   * The hysteresis: a challenger must top `hysteresisWindows` windows in a row to become the
+   * constraint; an incumbent not on top for `demotionWindows` windows is demoted.
+   */
+  #updatePick(top: string | undefined): void {
+    const t = this.thresholds;
     // Challenger: a top stage that is not the constraint builds; any other window resets it.
     if (top !== undefined && top !== this.#incumbent) {
       if (top === this.#challenger) this.#challengerN++;
@@ -256,29 +285,14 @@ export class Analyzer {
         }
       }
     }
+  }
 
-    if (this.#incumbent !== undefined) this.#trackStarvation(this.#incumbent, states);
-
-    let status: ConstraintStatus;
-    if (observations.length === 0) status = 'unknown';
-    else if (this.#incumbent !== undefined) status = 'identified';
-    else if (this.#challenger !== undefined && this.#challengerN > 0) status = 'emerging';
-    else if (tied) status = 'ambiguous';
-    else status = 'unconstrained';
-
-    const building = this.#challenger !== undefined && this.#challengerN > 0;
-    return {
-      constraint: this.#incumbent,
-      confidence:
-        this.#incumbent === undefined ? 0 : Math.min(this.#support / t.confidenceWindows, 1),
-      states,
-      stages,
-      status,
-      top,
-      candidate: building ? this.#challenger : undefined,
-      candidateWindows: building ? this.#challengerN : 0,
-      starvationCount: this.#starvation,
-    };
+  /** What the pick amounts to after this window. */
+  #status(observed: number, tied: boolean): ConstraintStatus {
+    if (observed === 0) return 'unknown';
+    if (this.#incumbent !== undefined) return 'identified';
+    if (this.#challenger !== undefined && this.#challengerN > 0) return 'emerging';
+    return tied ? 'ambiguous' : 'unconstrained';
   }
 
   #trackStarvation(target: string, states: Record<string, StageState>): void {

@@ -6,10 +6,9 @@ import { performance } from 'node:perf_hooks';
 import { InvalidOptionError } from '../../../proc/index.js';
 import { FlowStateError } from '../../errors.js';
 import { readSource, type StageSource } from '../../stage-like.js';
-import type { Stats } from '../../stats.js';
-import { zeroStats } from '../../stats.js';
+import { type Stats, zeroStats } from '../../stats.js';
 import { assertPositive } from '../../validate.js';
-import { delta } from '../analysis/interval.js';
+import { delta, type IntervalStats } from '../analysis/interval.js';
 import { type MemoryFeverZone, memoryFever, readMemoryInfo } from '../analysis/memory.js';
 import { bufferZone } from '../analysis/zones.js';
 import { type FlowLogger, lineLogger, logAt } from '../logger.js';
@@ -203,45 +202,11 @@ export class Reporter {
       }
       const iv = delta(e.prev ?? s, s, e.prev ? elapsed : 0);
       e.prev = s;
-      stages.push({
-        stage: e.name,
-        submitted: s.submitted,
-        completed: s.completed,
-        failed: s.failed,
-        serviceTimeMs: s.serviceTimeMs,
-        idleTimeMs: s.idleTimeMs,
-        depth: s.bufferedDepth,
-        paused: s.paused,
-        throughput: iv.throughput,
-        utilization: iv.approxUtilization,
-      });
+      stages.push(stageReport(e.name, s, iv));
       parts.push(stageText(e.name, s));
-      rows.push({
-        stage: e.name,
-        drum: e.name === drum,
-        throughput: iv.throughput,
-        utilization: iv.approxUtilization,
-        depth: s.bufferedDepth,
-        capacity: s.queueCapacity,
-        zone: bufferZone(iv.currBufferPenetration),
-        workers: s.activeWorkers,
-        admitted: s.admitted,
-        maxWIP: s.maxWIP,
-        completed: s.completed,
-        failed: s.failed,
-        paused: s.paused,
-      });
+      rows.push(viewRow(e.name, e.name === drum, s, iv));
     }
-    const heap = proc.heapUsedBytes === undefined ? '' : ` heap=${formatBytes(proc.heapUsedBytes)}`;
-    const loop =
-      proc.loopUtilization === undefined ? '' : ` loop=${Math.round(proc.loopUtilization * 100)}%`;
-    const mem = proc.memory
-      ? ` free=${formatBytes(proc.memory.headroomBytes)}(${proc.memory.zone})`
-      : '';
-    const line = [
-      `[flow] mem: rss=${formatBytes(proc.rssBytes)}${heap}${mem}${loop}`,
-      ...parts,
-    ].join(' | ');
+    const line = [processText(proc), ...parts].join(' | ');
     const elapsedMs = at - this.#startedAt!;
     const report: Report = {
       elapsedMs,
@@ -285,6 +250,50 @@ export class Reporter {
       }
     }
   }
+}
+
+function stageReport(stage: string, s: Stats, iv: IntervalStats): StageReport {
+  return {
+    stage,
+    submitted: s.submitted,
+    completed: s.completed,
+    failed: s.failed,
+    serviceTimeMs: s.serviceTimeMs,
+    idleTimeMs: s.idleTimeMs,
+    depth: s.bufferedDepth,
+    paused: s.paused,
+    throughput: iv.throughput,
+    utilization: iv.approxUtilization,
+  };
+}
+
+function viewRow(stage: string, drum: boolean, s: Stats, iv: IntervalStats): ViewRow {
+  return {
+    stage,
+    drum,
+    throughput: iv.throughput,
+    utilization: iv.approxUtilization,
+    depth: s.bufferedDepth,
+    capacity: s.queueCapacity,
+    zone: bufferZone(iv.currBufferPenetration),
+    workers: s.activeWorkers,
+    admitted: s.admitted,
+    maxWIP: s.maxWIP,
+    completed: s.completed,
+    failed: s.failed,
+    paused: s.paused,
+  };
+}
+
+/** The process part of a report line: rss, heap, memory headroom and event-loop use. */
+function processText(proc: ProcessSample): string {
+  const heap = proc.heapUsedBytes === undefined ? '' : ` heap=${formatBytes(proc.heapUsedBytes)}`;
+  const loop =
+    proc.loopUtilization === undefined ? '' : ` loop=${Math.round(proc.loopUtilization * 100)}%`;
+  const mem = proc.memory
+    ? ` free=${formatBytes(proc.memory.headroomBytes)}(${proc.memory.zone})`
+    : '';
+  return `[flow] mem: rss=${formatBytes(proc.rssBytes)}${heap}${mem}${loop}`;
 }
 
 function stageText(name: string, s: Stats): string {
