@@ -1,0 +1,418 @@
+/**
+ * `ScreenModel`: the screen of a PTY session, kept by a headless terminal emulator
+ * (`@xterm/headless`, the xterm.js parser and buffers without a DOM) fed with every byte the
+ * program writes. It keeps both buffers (normal and alternate), the cursor, colours and
+ * attributes, the scroll region, the modes, and a bounded scrollback of the normal buffer, so that
+ * a client attaching at any time can be given a snapshot that draws the program's screen exactly
+ * as it is, instead of a replay of raw bytes (which re-sends queries, stale scroll regions, and
+ * loses the modes once the ring wraps).
+ *
+ * Offsets: every byte written advances `offset`. xterm.js parses asynchronously, in slices of
+ * about 12 ms; a snapshot is taken when the parser has reached the last byte written before the
+ * call, and it says at which offset that is. Bytes after that offset are live output: a client
+ * gets the snapshot, then the stream from `snapshot.offset`, and no byte is lost or repeated.
+ *
+ * Flow control: the parser is slower than a `yes` flood. `write` returns false once more than
+ * `highWaterMarkBytes` wait to be parsed, and the model emits `'drain'` when the backlog fell to a
+ * quarter of that; the owner pauses its reader in between (the program then blocks on its
+ * terminal, as it would under tmux) so memory stays bounded.
+ */
+import { EventEmitter } from 'node:events';
+import serializeModule from '@xterm/addon-serialize';
+import xtermHeadless from '@xterm/headless';
+import { InvalidOptionError } from '../../proc/index.js';
+import { SessionsError } from '../core/errors.js';
+import { TERMINAL_RESTORE } from './restore.js';
+import { readTerminalState, stateSequence, type TerminalState } from './terminal-state.js';
+import { renderText } from './text.js';
+
+const { Terminal } = xtermHeadless;
+const { SerializeAddon } = serializeModule;
+type HeadlessTerminal = InstanceType<typeof Terminal>;
+
+/** Default scrollback line budget of the normal buffer. */
+export const DEFAULT_SCROLLBACK_LINES = 10_000;
+/** Default byte budget of the scrollback (10,000 lines of 200 columns fit). */
+export const DEFAULT_MAX_SCROLLBACK_BYTES = 32 * 1024 * 1024;
+/** Default bound of written-but-unparsed bytes before `write` asks the owner to pause. */
+export const DEFAULT_SCREEN_HIGH_WATER_BYTES = 1024 * 1024;
+/** What one line of xterm.js's buffer costs: 12 bytes a cell, plus the line object. */
+const BYTES_PER_CELL = 12;
+const BYTES_PER_LINE = 96;
+
+/** Options of `new ScreenModel`. */
+export interface ScreenOptions {
+  /** Screen height in rows, 1..65535. */
+  rows: number;
+  /** Screen width in columns, 1..65535. */
+  cols: number;
+  /**
+   * How many lines of the normal buffer's scrollback to keep (the alternate buffer has none).
+   * @default 10000
+   */
+  scrollbackLines?: number;
+  /**
+   * Upper bound of the scrollback's memory: the line budget shrinks to fit it at the current
+   * width (a line costs about 12 bytes a column).
+   * @default 33554432 (32 MiB)
+   */
+  maxScrollbackBytes?: number;
+  /**
+   * Written-but-unparsed bytes above which `write` returns false (see the module comment).
+   * @default 1048576 (1 MiB)
+   */
+  highWaterMarkBytes?: number;
+}
+
+/** A drawable copy of the screen at one output offset (see `ScreenModel.snapshot`). */
+export interface ScreenSnapshot {
+  /** `data` without its prefix: what draws the screen into a fresh terminal of this size. */
+  body: string;
+  /**
+   * Bytes that, written to a terminal of `rows`×`cols`, reset its modes, push what it showed into
+   * its scrollback, then draw the scrollback lines, the screen (both buffers, cursor, colours and
+   * attributes, scroll region) and set the program's modes. Holds no query.
+   */
+  data: Buffer;
+  /** Output offset the snapshot reflects: live output continues from here. */
+  offset: number;
+  rows: number;
+  cols: number;
+  /** Scrollback lines included. */
+  scrollbackLines: number;
+  /** The modes the snapshot restores. */
+  state: TerminalState;
+}
+
+/** Options of `ScreenModel.snapshot`. */
+export interface SnapshotOptions {
+  /**
+   * Draw for a terminal of this size instead of the session's: a copy of the screen is reflowed
+   * to it (lines rewrap, the bottom rows are kept), the policy for viewers of another size.
+   * @default the model's size
+   */
+  rows?: number;
+  /** @default the model's size */
+  cols?: number;
+  /**
+   * Lines of scrollback to include, from the most recent.
+   * @default all the model keeps
+   */
+  scrollback?: number;
+}
+
+/** Events of a `ScreenModel`. */
+export interface ScreenEvents {
+  /** The parser caught up after `write` returned false: the owner may read again. */
+  drain: [];
+}
+
+/** The screen model was disposed while a snapshot or text waited for the parser. */
+export class ScreenClosedError extends SessionsError {
+  constructor() {
+    super('ERR_SLUICE_SESSIONS_SCREEN_CLOSED', 'the screen model was disposed');
+  }
+}
+
+function checkDimension(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) {
+    throw new InvalidOptionError(name, `must be an integer in 1..65535, got ${String(v)}`);
+  }
+  return v;
+}
+
+function checkCount(name: string, v: unknown, fallback: number, min: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+    throw new InvalidOptionError(name, `must be an integer >= ${min}, got ${String(v)}`);
+  }
+  return v;
+}
+
+function makeTerminal(
+  rows: number,
+  cols: number,
+  scrollback: number,
+  reflowCursorLine = false,
+): HeadlessTerminal {
+  return new Terminal({
+    rows,
+    cols,
+    scrollback,
+    allowProposedApi: true, // the buffer API the serializer and text rendering read
+    logLevel: 'off',
+    // The session's own screen leaves the cursor line alone on resize, as xterm does: the
+    // program (a shell redrawing its prompt on SIGWINCH) rewrites it. A viewer's scratch copy
+    // has no program behind it, so there the cursor line is rewrapped too.
+    reflowCursorLine,
+  });
+}
+
+/**
+ * A PTY session's screen (see the module comment). The owner feeds it every output chunk in
+ * order with `write`, tells it of every resize, and disposes it with the session. All reads
+ * (`snapshot`, `text`, `state`) wait for the parser to reach the bytes written before the call;
+ * they reject with `ScreenClosedError` if the model is disposed first.
+ *
+ * @example
+ * ```ts
+ * const screen = new ScreenModel({ rows: 24, cols: 80 });
+ * screen.write(Buffer.from('\x1b[?1049h\x1b[2;5Hhello'));
+ * const snap = await screen.snapshot();
+ * terminal.write(snap.data); // then live output from snap.offset
+ * screen.dispose();
+ * ```
+ */
+export class ScreenModel extends EventEmitter<ScreenEvents> {
+  readonly #term: HeadlessTerminal;
+  readonly #serializer: InstanceType<typeof SerializeAddon>;
+  readonly #scrollbackLines: number;
+  readonly #maxScrollbackBytes: number;
+  readonly #highWater: number;
+  #rows: number;
+  #cols: number;
+  #written = 0;
+  #pending = 0;
+  #needDrain = false;
+  #disposed = false;
+  #waiters = new Set<(e: Error) => void>();
+
+  /** Throws `InvalidOptionError` for a bad size or budget; holds no OS resource. */
+  constructor(options: ScreenOptions) {
+    super();
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidOptionError('options', 'must be an object with rows and cols');
+    }
+    this.#rows = checkDimension('rows', options.rows);
+    this.#cols = checkDimension('cols', options.cols);
+    this.#scrollbackLines = checkCount(
+      'scrollbackLines',
+      options.scrollbackLines,
+      DEFAULT_SCROLLBACK_LINES,
+      0,
+    );
+    this.#maxScrollbackBytes = checkCount(
+      'maxScrollbackBytes',
+      options.maxScrollbackBytes,
+      DEFAULT_MAX_SCROLLBACK_BYTES,
+      0,
+    );
+    this.#highWater = checkCount(
+      'highWaterMarkBytes',
+      options.highWaterMarkBytes,
+      DEFAULT_SCREEN_HIGH_WATER_BYTES,
+      1,
+    );
+    this.#term = makeTerminal(this.#rows, this.#cols, this.#lineBudget(this.#cols));
+    this.#serializer = new SerializeAddon();
+    this.#term.loadAddon(
+      this.#serializer as unknown as Parameters<HeadlessTerminal['loadAddon']>[0],
+    );
+  }
+
+  /** Bytes written so far: the output offset the model will reflect once parsed. */
+  get offset(): number {
+    return this.#written;
+  }
+
+  /** Bytes written and not parsed yet. */
+  get pendingBytes(): number {
+    return this.#pending;
+  }
+
+  /** The size the model has (or will have, once the bytes before the last resize are parsed). */
+  get size(): { rows: number; cols: number } {
+    return { rows: this.#rows, cols: this.#cols };
+  }
+
+  /** The scrollback line budget at the current width (the byte budget may lower it). */
+  get scrollbackLimit(): number {
+    return this.#lineBudget(this.#cols);
+  }
+
+  /**
+   * Feeds output bytes, in stream order. Returns false once more than `highWaterMarkBytes` wait
+   * to be parsed (pause the source until `'drain'`); the bytes are kept either way. The model
+   * holds `chunk` until parsed: do not modify it. Ignored after `dispose`.
+   */
+  write(chunk: Uint8Array): boolean {
+    if (this.#disposed || chunk.length === 0) return true;
+    const n = chunk.length;
+    this.#written += n;
+    this.#pending += n;
+    this.#term.write(chunk, () => {
+      this.#pending -= n;
+      if (this.#needDrain && this.#pending <= this.#highWater / 4) {
+        this.#needDrain = false;
+        this.emit('drain');
+      }
+    });
+    if (this.#pending > this.#highWater) {
+      this.#needDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Resizes the screen after the bytes written so far (they were drawn at the old size): lines of
+   * the normal buffer rewrap as in xterm.js, the scrollback budget follows the width. Throws
+   * `InvalidOptionError` unless both are integers in 1..65535.
+   */
+  resize(rows: number, cols: number): void {
+    checkDimension('rows', rows);
+    checkDimension('cols', cols);
+    if (this.#disposed) return;
+    this.#rows = rows;
+    this.#cols = cols;
+    const budget = this.#lineBudget(cols);
+    this.#term.write('', () => {
+      if (this.#disposed) return;
+      this.#term.resize(cols, rows);
+      if (this.#term.options.scrollback !== budget) this.#term.options.scrollback = budget;
+    });
+  }
+
+  /**
+   * A snapshot of the screen once the parser has reached every byte written before this call
+   * (see `ScreenSnapshot`); `offset` says where live output continues. Never consumes anything.
+   * Rejects with `ScreenClosedError` if disposed first, `InvalidOptionError` for a bad size.
+   */
+  snapshot(options: SnapshotOptions = {}): Promise<ScreenSnapshot> {
+    let rows: number | undefined;
+    let cols: number | undefined;
+    let scrollback: number | undefined;
+    try {
+      if (options.rows !== undefined) rows = checkDimension('rows', options.rows);
+      if (options.cols !== undefined) cols = checkDimension('cols', options.cols);
+      if (options.scrollback !== undefined) {
+        scrollback = checkCount('scrollback', options.scrollback, 0, 0);
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#whenParsed((offset) => this.#serialize(offset, scrollback)).then((snap) =>
+      (rows !== undefined && rows !== snap.rows) || (cols !== undefined && cols !== snap.cols)
+        ? reflowSnapshot(snap, rows ?? snap.rows, cols ?? snap.cols, this.#scrollbackLines)
+        : snap,
+    );
+  }
+
+  /**
+   * The screen as plain text, without escape sequences: the normal buffer's scrollback and
+   * screen (wrapped lines joined, trailing blanks trimmed) and, while a full-screen program shows
+   * the alternate screen, that screen after it. What `sluice logs` prints for a PTY session.
+   */
+  text(): Promise<{ text: string; offset: number }> {
+    return this.#whenParsed((offset) => ({ text: renderText(this.#term), offset }));
+  }
+
+  /** The modes and cursor state once every byte written before the call is parsed. */
+  state(): Promise<TerminalState> {
+    return this.#whenParsed(() => readTerminalState(this.#term));
+  }
+
+  /** Frees the emulator; pending reads reject with `ScreenClosedError`. Idempotent. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    const error = new ScreenClosedError();
+    for (const reject of this.#waiters) reject(error);
+    this.#waiters.clear();
+    this.#term.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  #lineBudget(cols: number): number {
+    const perLine = cols * BYTES_PER_CELL + BYTES_PER_LINE;
+    return Math.min(this.#scrollbackLines, Math.floor(this.#maxScrollbackBytes / perLine));
+  }
+
+  /**
+   * Runs `read` inside the parser's callback for an empty write queued now: every byte written
+   * before is parsed and none after has started, so the state matches `offset` exactly.
+   */
+  #whenParsed<T>(read: (offset: number) => T): Promise<T> {
+    if (this.#disposed) return Promise.reject(new ScreenClosedError());
+    const offset = this.#written;
+    return new Promise<T>((resolve, reject) => {
+      const fail = (e: Error) => reject(e);
+      this.#waiters.add(fail);
+      this.#term.write('', () => {
+        this.#waiters.delete(fail);
+        if (this.#disposed) return reject(new ScreenClosedError());
+        try {
+          resolve(read(offset));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+  }
+
+  #serialize(offset: number, scrollback: number | undefined): ScreenSnapshot {
+    const term = this.#term;
+    const state = readTerminalState(term);
+    const kept = term.buffer.normal.baseY;
+    const lines = scrollback === undefined ? kept : Math.min(scrollback, kept);
+    const body =
+      this.#serializer.serialize({ scrollback: lines, excludeModes: true }) +
+      stateSequence(state, term.rows);
+    return {
+      data: Buffer.from(drawPrefix(term.rows) + body, 'utf8'),
+      body,
+      offset,
+      rows: term.rows,
+      cols: term.cols,
+      scrollbackLines: lines,
+      state,
+    };
+  }
+}
+
+/**
+ * Before the cells: the restore sequence (whatever modes the user's terminal was left in), then
+ * enough line feeds at the bottom row to move what it showed into its scrollback, then home and
+ * erase, so the snapshot draws on an empty screen without destroying the user's history.
+ */
+function drawPrefix(rows: number): string {
+  return `${TERMINAL_RESTORE}\x1b[${rows};1H${'\n'.repeat(rows)}\x1b[H\x1b[2J`;
+}
+
+/**
+ * The policy for a viewer of another size: the snapshot is drawn into a scratch terminal of the
+ * session's size, which is then resized to the viewer's (xterm.js rewraps the normal buffer and
+ * keeps the bottom of the screen) and serialized again.
+ */
+async function reflowSnapshot(
+  snap: ScreenSnapshot,
+  rows: number,
+  cols: number,
+  scrollbackLines: number,
+): Promise<ScreenSnapshot> {
+  const scratch = makeTerminal(snap.rows, snap.cols, Math.max(scrollbackLines, 0), true);
+  const serializer = new SerializeAddon();
+  scratch.loadAddon(serializer as unknown as Parameters<HeadlessTerminal['loadAddon']>[0]);
+  try {
+    await new Promise<void>((resolve) => scratch.write(snap.body, resolve));
+    scratch.resize(cols, rows);
+    const state = readTerminalState(scratch);
+    const lines = scratch.buffer.normal.baseY;
+    const body =
+      serializer.serialize({ scrollback: lines, excludeModes: true }) + stateSequence(state, rows);
+    return {
+      data: Buffer.from(drawPrefix(rows) + body, 'utf8'),
+      body,
+      offset: snap.offset,
+      rows,
+      cols,
+      scrollbackLines: lines,
+      state,
+    };
+  } finally {
+    scratch.dispose();
+  }
+}
