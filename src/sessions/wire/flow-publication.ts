@@ -5,10 +5,11 @@
  * state a publisher must rebuild after a daemon restart, and a message is never more than a few
  * kilobytes (at most `MAX_FLOW_STAGES` stages).
  *
- * `parseFlowPublication` checks an incoming value and throws `ProtocolError` naming the first
- * thing wrong; the daemon trusts nothing else.
+ * `parseFlowPublication` checks an incoming value and calls `fail` with one message naming the
+ * first thing wrong (the daemon's parser throws its `ProtocolError` there); the daemon trusts
+ * nothing else. This file imports nothing, so the protocol's parser and the client can both use
+ * it without a cycle.
  */
-import { ProtocolError } from './protocol.js';
 
 /** Most stages one published flow may have. */
 export const MAX_FLOW_STAGES = 256;
@@ -63,94 +64,93 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }
 
-function fail(id: number, message: string): never {
-  throw new ProtocolError(`publishFlow: ${message}`, id, 'invalid');
-}
+/** Reports the first thing wrong; must throw. */
+type Fail = (message: string) => never;
 
-function name(id: number, v: unknown, what: string): string {
+function name(fail: Fail, v: unknown, what: string): string {
   if (typeof v !== 'string' || v === '' || v.length > MAX_FLOW_NAME) {
-    fail(id, `${what} must be a non-empty string of at most ${MAX_FLOW_NAME} characters`);
+    fail(`${what} must be a non-empty string of at most ${MAX_FLOW_NAME} characters`);
   }
   return v;
 }
 
-function count(id: number, o: Obj, k: string, where: string): number {
+function count(fail: Fail, o: Obj, k: string, where: string): number {
   const v = o[k];
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    fail(id, `${where}.${k} must be a finite number >= 0`);
+    fail(`${where}.${k} must be a finite number >= 0`);
   }
   return v;
 }
 
-function sample(id: number, v: unknown, stage: string): WireStageSample {
-  if (!isObj(v)) fail(id, `samples["${stage}"] must be a map`);
+function sample(fail: Fail, v: unknown, stage: string): WireStageSample {
+  if (!isObj(v)) fail(`samples["${stage}"] must be a map`);
   const where = `samples["${stage}"]`;
   let serviceTime: WireStageSample['serviceTime'] = null;
   if (v.serviceTime !== undefined && v.serviceTime !== null) {
-    if (!isObj(v.serviceTime)) fail(id, `${where}.serviceTime must be a map or null`);
+    if (!isObj(v.serviceTime)) fail(`${where}.serviceTime must be a map or null`);
     const st = v.serviceTime;
     serviceTime = {
-      count: count(id, st, 'count', `${where}.serviceTime`),
-      p50Ms: count(id, st, 'p50Ms', `${where}.serviceTime`),
-      p95Ms: count(id, st, 'p95Ms', `${where}.serviceTime`),
-      p99Ms: count(id, st, 'p99Ms', `${where}.serviceTime`),
+      count: count(fail, st, 'count', `${where}.serviceTime`),
+      p50Ms: count(fail, st, 'p50Ms', `${where}.serviceTime`),
+      p95Ms: count(fail, st, 'p95Ms', `${where}.serviceTime`),
+      p99Ms: count(fail, st, 'p99Ms', `${where}.serviceTime`),
     };
   }
   return {
-    submitted: count(id, v, 'submitted', where),
-    completed: count(id, v, 'completed', where),
-    failed: count(id, v, 'failed', where),
-    wip: count(id, v, 'wip', where),
-    wipLimit: count(id, v, 'wipLimit', where),
-    queueLength: count(id, v, 'queueLength', where),
-    queueCapacity: count(id, v, 'queueCapacity', where),
-    workers: count(id, v, 'workers', where),
-    serviceTimeMs: count(id, v, 'serviceTimeMs', where),
+    submitted: count(fail, v, 'submitted', where),
+    completed: count(fail, v, 'completed', where),
+    failed: count(fail, v, 'failed', where),
+    wip: count(fail, v, 'wip', where),
+    wipLimit: count(fail, v, 'wipLimit', where),
+    queueLength: count(fail, v, 'queueLength', where),
+    queueCapacity: count(fail, v, 'queueCapacity', where),
+    workers: count(fail, v, 'workers', where),
+    serviceTimeMs: count(fail, v, 'serviceTimeMs', where),
     serviceTime,
   };
 }
 
 /**
  * Checks that `value` is a well-formed publication and returns a clean copy (unknown fields
- * dropped). Throws `ProtocolError` with code `invalid` and the request's `id`.
+ * dropped). Calls `fail` (which must throw) with a message naming the first thing wrong.
  */
-export function parseFlowPublication(value: unknown, id = 0): WireFlowPublication {
-  if (!isObj(value)) fail(id, "'flow' must be a map");
-  const flowName = name(id, value.name, 'name');
+export function parseFlowPublication(value: unknown, fail: Fail): WireFlowPublication {
+  if (!isObj(value)) fail("'flow' must be a map");
+  const flowName = name(fail, value.name, 'name');
   const intervalMs = value.intervalMs;
   if (typeof intervalMs !== 'number' || !Number.isInteger(intervalMs) || intervalMs < 10) {
-    fail(id, 'intervalMs must be an integer >= 10');
+    fail('intervalMs must be an integer >= 10');
   }
   const at = value.at;
   if (typeof at !== 'number' || !Number.isFinite(at) || at < 0) {
-    fail(id, 'at must be a time in ms since the epoch');
+    fail('at must be a time in ms since the epoch');
   }
   if (!Array.isArray(value.stages) || value.stages.length === 0) {
-    fail(id, 'stages must be a non-empty array of names');
+    fail('stages must be a non-empty array of names');
   }
-  if (value.stages.length > MAX_FLOW_STAGES) fail(id, `at most ${MAX_FLOW_STAGES} stages`);
-  const stages = value.stages.map((s, i) => name(id, s, `stages[${i}]`));
+  if (value.stages.length > MAX_FLOW_STAGES) fail(`at most ${MAX_FLOW_STAGES} stages`);
+  const stages = value.stages.map((s, i) => name(fail, s, `stages[${i}]`));
   const known = new Set(stages);
-  if (known.size !== stages.length) fail(id, 'stage names must be unique');
-  if (!Array.isArray(value.edges)) fail(id, 'edges must be an array');
+  if (known.size !== stages.length) fail('stage names must be unique');
+  if (!Array.isArray(value.edges)) fail('edges must be an array');
   const edges = value.edges.map((e, i) => {
-    if (!isObj(e)) fail(id, `edges[${i}] must be a map`);
-    const from = name(id, e.from, `edges[${i}].from`);
-    const to = name(id, e.to, `edges[${i}].to`);
-    if (!known.has(from) || !known.has(to)) fail(id, `edges[${i}] names an unknown stage`);
+    if (!isObj(e)) fail(`edges[${i}] must be a map`);
+    const from = name(fail, e.from, `edges[${i}].from`);
+    const to = name(fail, e.to, `edges[${i}].to`);
+    if (!known.has(from) || !known.has(to)) fail(`edges[${i}] names an unknown stage`);
     const ratio = e.ratio ?? 1;
     if (typeof ratio !== 'number' || !Number.isSafeInteger(ratio) || ratio < 1) {
-      fail(id, `edges[${i}].ratio must be a positive integer`);
+      fail(`edges[${i}].ratio must be a positive integer`);
     }
     return { from, to, ratio };
   });
   let drum: string | null = null;
   if (value.drum !== undefined && value.drum !== null) {
-    drum = name(id, value.drum, 'drum');
-    if (!known.has(drum)) fail(id, `drum "${drum}" is not one of the stages`);
+    drum = name(fail, value.drum, 'drum');
+    if (!known.has(drum)) fail(`drum "${drum}" is not one of the stages`);
   }
-  if (!isObj(value.samples)) fail(id, 'samples must be a map of stage name to sample');
+  if (!isObj(value.samples)) fail('samples must be a map of stage name to sample');
   const samples: Record<string, WireStageSample> = {};
-  for (const s of stages) samples[s] = sample(id, value.samples[s], s);
+  for (const s of stages) samples[s] = sample(fail, value.samples[s], s);
   return { name: flowName, intervalMs, at, stages, edges, drum, samples };
 }
