@@ -1,0 +1,259 @@
+/**
+ * One simple command of a script as a pipeline stage: the program, its environment and its
+ * redirections, applied left to right to fds 0, 1 and 2 as bash applies them, around a
+ * `CommandStage` that does the spawning, the process group and the stopping.
+ *
+ * Failures bash reports without stopping the script are this stage's status, not a start
+ * failure of the whole pipeline: a redirection file that cannot be opened (status 1) and a
+ * program not found on PATH (127) close the stage's streams at once, so its neighbours see EOF
+ * or SIGPIPE and carry on, as in bash (`nosuchcmd | wc -l` prints 0).
+ */
+import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { Readable, type Writable } from 'node:stream';
+import { CommandStage, type StderrOption } from '../command.js';
+import type { Stage, StageContext, StagePreferences, WrapperStage } from '../stage.js';
+import { InputStream, OutputStream } from '../streams.js';
+import { StatusError } from './errors.js';
+import type { StreamValue } from './values.js';
+
+/** A redirection with its target expanded, ready to apply. */
+export type ResolvedRedirection =
+  | { fd: number; kind: 'file'; path: string; mode: 'r' | 'w' | 'a' | 'rw' }
+  | { fd: number; kind: 'dup'; from: number }
+  | { fd: number; kind: 'data'; data: Uint8Array }
+  | { fd: number; kind: 'value'; value: StreamValue };
+
+/** What a slot (fd 0, 1 or 2) of the command holds while redirections are applied. */
+type Slot =
+  | { t: 'stdin' }
+  | { t: 'stdout' }
+  | { t: 'stderr' }
+  | { t: 'fd'; fd: number }
+  | { t: 'data'; data: Uint8Array }
+  | { t: 'readable'; stream: Readable }
+  | { t: 'writable'; stream: Writable };
+
+/** Options of a shell command stage. */
+export interface ShellCommandOptions {
+  /** The redirections, in source order. */
+  redirections: readonly ResolvedRedirection[];
+  /**
+   * The command's environment over `process.env` (`undefined` removes a variable); the
+   * pipeline's own `env` layer is not used.
+   */
+  env: Record<string, string | undefined>;
+  /** Where stderr goes when no redirection moves it. */
+  stderr: StderrOption;
+  /** The stage's name in errors and events. */
+  name: string;
+}
+
+/** Finds `file` as bash would before running it: with a `/`, the path; else each PATH entry. */
+export function findProgram(
+  file: string,
+  path: string | undefined,
+  cwd: string,
+): string | undefined {
+  const usable = (p: string) => {
+    try {
+      return !statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  if (file.includes('/')) return usable(resolve(cwd, file)) ? resolve(cwd, file) : undefined;
+  let found: string | undefined;
+  for (const dir of (path ?? '').split(':')) {
+    const p = resolve(cwd, dir || '.', file);
+    if (!usable(p)) continue;
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      found ??= p; // exists but not executable: spawning it reports EACCES (126)
+    }
+  }
+  return found;
+}
+
+/** The stage; see the module comment. */
+export class ShellCommandStage implements WrapperStage {
+  readonly name: string;
+  readonly preferences: StagePreferences = { stdin: 'fd', stdout: 'fd' };
+  readonly argv: readonly string[];
+  readonly #options: ShellCommandOptions;
+  #inner: CommandStage | undefined;
+  #done: Promise<void> | undefined;
+
+  constructor(argv: readonly string[], options: ShellCommandOptions) {
+    this.argv = argv;
+    this.name = options.name;
+    this.#options = options;
+  }
+
+  /** The command stage inside, once started (for `processStageOf`, memory watchers, stats). */
+  get inner(): Stage {
+    return this.#inner ?? NOT_STARTED;
+  }
+
+  start(ctx: StageContext, stdin: InputStream, stdout: OutputStream): void {
+    const cwd = ctx.cwd ?? process.cwd();
+    const owned: number[] = [];
+    const closeOwned = () => {
+      for (const fd of owned.splice(0)) {
+        try {
+          closeSync(fd);
+        } catch {}
+      }
+    };
+    const softFail = (status: number, message: string, cause?: unknown) => {
+      closeOwned();
+      stdin.close();
+      stdout.close();
+      this.#done = Promise.reject(new StatusError(status, message, { cause, report: true }));
+      this.#done.catch(() => {});
+    };
+    const slots: Slot[] = [{ t: 'stdin' }, { t: 'stdout' }, { t: 'stderr' }];
+    for (const r of this.#options.redirections) {
+      if (r.kind === 'file') {
+        try {
+          const flags = { r: 'r', w: 'w', a: 'a', rw: 'r+' }[r.mode];
+          const path = isAbsolute(r.path) ? r.path : resolve(cwd, r.path);
+          let fd: number;
+          try {
+            fd = openSync(path, flags, 0o666);
+          } catch (e) {
+            // `<>` creates the file when it is missing.
+            if (r.mode !== 'rw' || (e as { code?: string }).code !== 'ENOENT') throw e;
+            fd = openSync(path, 'w+', 0o666);
+          }
+          owned.push(fd);
+          slots[r.fd] = { t: 'fd', fd };
+        } catch (e) {
+          softFail(1, `${r.path}: ${describeErrno(e)}`, e);
+          return;
+        }
+      } else if (r.kind === 'dup') slots[r.fd] = slots[r.from]!;
+      else if (r.kind === 'data') slots[r.fd] = { t: 'data', data: r.data };
+      else {
+        const v = r.value;
+        slots[r.fd] =
+          v.kind === 'bytes'
+            ? { t: 'data', data: v.data }
+            : v.kind === 'fd'
+              ? { t: 'fd', fd: v.fd }
+              : v.kind === 'readable'
+                ? { t: 'readable', stream: v.stream }
+                : { t: 'writable', stream: v.stream };
+      }
+    }
+    const [file, ...args] = this.argv;
+    const env = this.#options.env;
+    if (findProgram(file!, env.PATH, cwd) === undefined) {
+      softFail(127, `${file}: command not found`);
+      return;
+    }
+    // Where the original stdout ends up decides whether it is kept open until the command ends.
+    const usesStdin = slots[0]!.t === 'stdin';
+    const usesStdout = slots[1]!.t === 'stdout';
+    const stderrToStdout = slots[2]!.t === 'stdout';
+    let input: InputStream;
+    const s0 = slots[0]!;
+    if (s0.t === 'stdin') input = stdin;
+    else if (s0.t === 'fd') input = InputStream.fd(s0.fd, { closing: false });
+    else if (s0.t === 'data')
+      input = InputStream.stream(Readable.from([Buffer.from(s0.data)]), { closing: true });
+    else if (s0.t === 'readable') input = InputStream.stream(s0.stream, { closing: false });
+    else {
+      softFail(1, 'fd 0 cannot be redirected to an output');
+      return;
+    }
+    if (!usesStdin) stdin.close();
+
+    let output: OutputStream;
+    const s1 = slots[1]!;
+    const errDefault = this.#options.stderr;
+    if (s1.t === 'stdout') output = stdout;
+    else if (s1.t === 'fd') output = OutputStream.fd(s1.fd, { closing: false });
+    else if (s1.t === 'writable') output = OutputStream.stream(s1.stream, { closing: false });
+    else if (s1.t === 'stderr') output = outputOfStderr(errDefault);
+    else {
+      softFail(1, 'fd 1 cannot be redirected to an input');
+      return;
+    }
+
+    let stderr: StderrOption;
+    const s2 = slots[2]!;
+    if (s2.t === 'stderr') stderr = errDefault;
+    else if (s2.t === 'stdout') {
+      if (usesStdout) stderr = 'stdout';
+      else
+        stderr =
+          stdout.kind === 'fd' ? stdout.fd : stdout.kind === 'stream' ? stdout.stream! : 'ignore';
+    } else if (s2.t === 'fd') stderr = s2.fd;
+    else if (s2.t === 'writable') stderr = s2.stream;
+    else if (s1.t === 'stdout' && s2 === s1) stderr = 'stdout';
+    else {
+      softFail(1, 'fd 2 cannot be redirected to an input');
+      return;
+    }
+    const keepStdout = !usesStdout && stderrToStdout;
+    if (!usesStdout && !keepStdout) stdout.close();
+
+    const inner = new CommandStage(file!, args, { name: this.name, env, stderr });
+    this.#inner = inner;
+    try {
+      // The pipeline's env layer is empty for shell commands: `env` is complete.
+      inner.start({ ...ctx, env: {} }, input, output);
+    } catch (e) {
+      closeOwned();
+      if (keepStdout) stdout.close();
+      throw e;
+    }
+    closeOwned();
+    this.#done = keepStdout ? inner.wait().finally(() => stdout.close()) : inner.wait();
+  }
+
+  wait(): Promise<void> {
+    return this.#done ?? Promise.reject(new StatusError(1, `${this.name}: wait before start`));
+  }
+}
+
+/** fd 1 sent where stderr goes (`1>&2`). */
+function outputOfStderr(err: StderrOption): OutputStream {
+  if (err === 'inherit') return OutputStream.fd(2, { closing: false });
+  if (typeof err === 'number') return OutputStream.fd(err, { closing: false });
+  if (typeof err === 'object' && err !== null && 'write' in err) {
+    return OutputStream.stream(err as Writable, { closing: false });
+  }
+  return OutputStream.none();
+}
+
+const NOT_STARTED: Stage = {
+  name: 'not started',
+  preferences: { stdin: 'none', stdout: 'none' },
+  start() {
+    throw new Error('not a stage');
+  },
+  wait: () => Promise.resolve(),
+};
+
+/** bash's wording for the errno of a failed open. */
+export function describeErrno(e: unknown): string {
+  const code = (e as { code?: string }).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'No such file or directory';
+    case 'EACCES':
+      return 'Permission denied';
+    case 'EISDIR':
+      return 'Is a directory';
+    case 'ENOTDIR':
+      return 'Not a directory';
+    case 'EEXIST':
+      return 'cannot overwrite existing file';
+    default:
+      return code ?? String(e);
+  }
+}

@@ -1,0 +1,447 @@
+/**
+ * The `sh` tagged template: a script in sluice's shell language with values interpolated as
+ * words, run without a shell. The object it returns is a `Pipeline` (start, wait, run, output,
+ * text, lines, abort) and also a promise of a `ShellResult` (`await sh\`…\``), with Bun's and
+ * zx's conveniences: `.nothrow()`, `.quiet()`, `.json()`.
+ */
+import { PassThrough, type Readable, Writable } from 'node:stream';
+import type { StderrOption } from '../command.js';
+import { MaxBufferError, PipeUsageError } from '../errors.js';
+import { linesIterator } from '../lines.js';
+import { Pipeline, type PipelineOptions, type StageResult } from '../pipeline.js';
+import type { Script, Word } from './ast.js';
+import { ShellExitError, ShellExpansionError, ShellValueError, StatusError } from './errors.js';
+import { Interpreter, type InterpreterOptions } from './interpreter.js';
+import type { ShellIO } from './io.js';
+import { parseTemplate } from './parser.js';
+import { ShellState } from './state.js';
+import { describeValue, isStage, scalarWord, streamValue } from './values.js';
+
+/** Options of `sh(options)`: the pipeline's, and the script's. */
+export interface ShOptions extends PipelineOptions {
+  /**
+   * Where every command's stderr goes. By default it is collected (up to `maxBuffer` bytes,
+   * keeping the end) into the result's `stderr` and the tail of error messages.
+   * @default collected
+   */
+  stderr?: StderrOption;
+  /**
+   * What a glob that matches nothing does: `'error'` stops the script with a
+   * `ShellExpansionError` naming the pattern (bash's `failglob`, zsh's default), `'literal'`
+   * passes the pattern on as written (bash's default, which turns `rm *.tmp` into an error of
+   * `rm` at best).
+   * @default 'error'
+   */
+  noMatch?: 'error' | 'literal';
+  /** A non-zero exit status resolves instead of rejecting. @default false */
+  nothrow?: boolean;
+  /** Also copy the script's stdout and stderr to this process's while collecting them. @default false */
+  verbose?: boolean;
+  /** Grace between SIGTERM and SIGKILL when the script is stopped. @default 5000 */
+  graceMs?: number;
+  /** `$0`, `$1`, … of the script. @default ['sh'] */
+  args?: readonly string[];
+}
+
+/** What a finished script produced (`await sh\`…\``). */
+export interface ShellResult {
+  /** The script's exit status, as bash's `$?` at its end. */
+  readonly exitCode: number;
+  /** Everything the script wrote to stdout (empty when `stdout` was given as an option). */
+  readonly stdout: Buffer;
+  /** Everything written to stderr, when it was collected (the default). */
+  readonly stderr: Buffer;
+  /** `stdout` as UTF-8. */
+  text(): string;
+  /** `stdout` parsed as JSON. */
+  json<T = unknown>(): T;
+  /** `stdout` split into lines (without their `\n`; no empty last line). */
+  lines(): string[];
+}
+
+const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
+
+/** A bounded collector: keeps the first `max` bytes (or, with `keepEnd`, the last ones). */
+class Collector extends Writable {
+  readonly chunks: Buffer[] = [];
+  size = 0;
+  overflow = false;
+  readonly #max: number;
+  readonly #keepEnd: boolean;
+  readonly #onOverflow: (() => void) | undefined;
+  readonly #echo: Writable | undefined;
+  constructor(max: number, keepEnd: boolean, echo?: Writable, onOverflow?: () => void) {
+    super();
+    this.#max = max;
+    this.#keepEnd = keepEnd;
+    this.#echo = echo;
+    this.#onOverflow = onOverflow;
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.#echo?.write(chunk);
+    this.size += chunk.length;
+    if (!this.#keepEnd && this.size > this.#max) {
+      if (!this.overflow) {
+        this.overflow = true;
+        const room = this.#max - (this.size - chunk.length);
+        if (room > 0) this.chunks.push(chunk.subarray(0, room));
+        this.#onOverflow?.();
+      }
+      cb();
+      return;
+    }
+    this.chunks.push(chunk);
+    if (this.#keepEnd) {
+      let total = this.chunks.reduce((n, c) => n + c.length, 0);
+      while (total - this.chunks[0]!.length >= this.#max) total -= this.chunks.shift()!.length;
+    }
+    cb();
+  }
+  buffer(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+function makeResult(exitCode: number, stdout: Buffer, stderr: Buffer): ShellResult {
+  return {
+    exitCode,
+    stdout,
+    stderr,
+    text: () => stdout.toString('utf8'),
+    json: <T>() => JSON.parse(stdout.toString('utf8')) as T,
+    lines: () => {
+      const t = stdout.toString('utf8');
+      if (t === '') return [];
+      return t.replace(/\n$/, '').split('\n');
+    },
+  };
+}
+
+/**
+ * A script from the `sh` template. It is a `Pipeline` as far as running goes (`start`, `wait`,
+ * `run`, `output`, `text`, `lines`, `abort`, `await using`), and a promise of a `ShellResult`.
+ *
+ * Guarantees:
+ * - Nothing runs until it is started (`run()`, `text()`, …, or `await`); it runs at most once.
+ * - It rejects with a `ShellExitError` (a `PipelineError` naming the command whose failure
+ *   decided the status) when the script ends with a non-zero status, unless `nothrow`; with a
+ *   `ShellExpansionError` when a glob matched nothing or `${NAME:?}` stopped it (a status, too,
+ *   with `nothrow`).
+ * - Aborting `signal` or calling `abort()` stops the running pipeline's process groups
+ *   (SIGTERM, SIGKILL after `graceMs`) and the script; every promise settles once every child is
+ *   reaped.
+ * - `add()` is refused: put a stage in the template instead (`` sh`a | ${stage} | b` ``).
+ */
+export class ShellPipeline extends Pipeline implements PromiseLike<ShellResult> {
+  /** The parsed script (see `Script`); values appear as `ValuePart`s indexing `values`. */
+  readonly script: Script;
+  /** The template's values, in order. */
+  readonly values: readonly unknown[];
+  readonly #options: ShOptions;
+  #nothrow: boolean;
+  #verbose: boolean;
+  readonly #controller = new AbortController();
+  #running: Promise<ShellResult> | undefined;
+  #capture: PassThrough | undefined;
+  #captureWanted = false;
+
+  constructor(script: Script, values: readonly unknown[], options: ShOptions = {}) {
+    super({});
+    this.script = script;
+    this.values = values;
+    this.#options = options;
+    this.#nothrow = options.nothrow === true;
+    this.#verbose = options.verbose === true;
+    checkValues(script, values);
+  }
+
+  /** Resolve with the result even when the exit status is not 0 (Bun's and zx's `nothrow`). */
+  nothrow(): this {
+    this.#nothrow = true;
+    return this;
+  }
+
+  /** Do not copy output to this process's stdout and stderr (undoes `verbose`). */
+  quiet(): this {
+    this.#verbose = false;
+    return this;
+  }
+
+  override add(): this {
+    throw new PipeUsageError(
+      'add: a shell script takes stages in the template (sh`a | \u0024{stage}`)',
+    );
+  }
+
+  override abort(reason?: unknown): void {
+    this.#controller.abort(reason);
+  }
+
+  override start(): void {
+    if (this.#running) throw new PipeUsageError('start: the script has already started');
+    const stdout = this.#captureWanted ? this.#capture : this.#options.stdout;
+    this.#running = this.#execute(stdout, false);
+    this.#running.catch(() => {});
+  }
+
+  override wait(): Promise<void> {
+    if (!this.#running)
+      return Promise.reject(new PipeUsageError('wait: the script was not started'));
+    return this.#running.then(() => undefined);
+  }
+
+  override async run(): Promise<void> {
+    this.start();
+    return this.wait();
+  }
+
+  /** Runs the script and resolves with its stdout (at most `maxBuffer` bytes, else `MaxBufferError`). */
+  override async output(): Promise<Buffer> {
+    return (await this.#collect()).stdout;
+  }
+
+  override async text(): Promise<string> {
+    return (await this.#collect()).stdout.toString('utf8');
+  }
+
+  /** Runs the script and parses its stdout as JSON. */
+  async json<T = unknown>(): Promise<T> {
+    return (await this.#collect()).json<T>();
+  }
+
+  /** Results of the script's last pipeline are not kept; always empty for a script. */
+  override get results(): readonly StageResult[] {
+    return [];
+  }
+
+  override lines(): AsyncIterable<string> {
+    return { [Symbol.asyncIterator]: () => linesIterator(this) };
+  }
+
+  override _startCapture(): Readable {
+    if (this.#running) throw new PipeUsageError('the script has already started');
+    if (this.#options.stdout !== undefined) {
+      throw new PipeUsageError(
+        'output(), text() and lines() need a script without a stdout option',
+      );
+    }
+    this.#capture = new PassThrough();
+    this.#captureWanted = true;
+    this.start();
+    return this.#capture;
+  }
+
+  override async _finishEarly(): Promise<void> {
+    const reason = new Error('the consumer stopped reading');
+    this.#capture?.destroy();
+    this.abort(reason);
+    await this.#running?.catch((e: unknown) => {
+      if (e !== reason && !(e instanceof ShellExitError)) throw e;
+    });
+  }
+
+  // biome-ignore lint/suspicious/noThenProperty: a script is awaitable, as Bun's and zx's are
+  then<A = ShellResult, B = never>(
+    onfulfilled?: ((value: ShellResult) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.#collect().then(onfulfilled, onrejected);
+  }
+
+  /** Runs the script (as `await` does) and handles its rejection. */
+  catch<B = never>(
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<ShellResult | B> {
+    return this.#collect().catch(onrejected);
+  }
+
+  /** Runs the script (as `await` does) and calls `onfinally` when it settles. */
+  finally(onfinally?: (() => void) | null): Promise<ShellResult> {
+    return this.#collect().finally(onfinally);
+  }
+
+  #collect(): Promise<ShellResult> {
+    if (!this.#running) {
+      if (this.#options.stdout !== undefined)
+        this.#running = this.#execute(this.#options.stdout, false);
+      else this.#running = this.#execute(undefined, true);
+      this.#running.catch(() => {});
+    }
+    return this.#running;
+  }
+
+  async #execute(
+    stdoutTarget: number | Writable | undefined,
+    collect: boolean,
+  ): Promise<ShellResult> {
+    const o = this.#options;
+    const max = o.maxBuffer ?? DEFAULT_MAX_BUFFER;
+    let overflow: MaxBufferError | undefined;
+    const out = collect
+      ? new Collector(max, false, this.#verbose ? process.stdout : undefined, () => {
+          overflow = new MaxBufferError(max);
+          this.abort(overflow);
+        })
+      : undefined;
+    const err =
+      o.stderr === undefined
+        ? new Collector(max, true, this.#verbose ? process.stderr : undefined)
+        : undefined;
+    const signals = [this.#controller.signal, ...(o.signal ? [o.signal] : [])];
+    const signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
+    const state = new ShellState({
+      cwd: o.cwd ?? process.cwd(),
+      env: { ...process.env, ...o.env },
+      positional: [...(o.args ?? ['sh'])],
+    });
+    const options: InterpreterOptions = {
+      values: this.values,
+      noMatch: o.noMatch,
+      signal,
+      graceMs: o.graceMs ?? o.killGraceMs ?? 5000,
+    };
+    const interp = new Interpreter(options);
+    const stdin = typeof o.stdin === 'string' ? Buffer.from(o.stdin) : o.stdin;
+    const io: ShellIO = { stdin, stdout: out ?? stdoutTarget, stderr: o.stderr ?? err! };
+    let status: number;
+    try {
+      status = await interp.run(this.script, state, io);
+    } catch (e) {
+      if (e instanceof ShellExpansionError && this.#nothrow) status = e.status;
+      else {
+        if (overflow) throw overflow;
+        throw e;
+      }
+    } finally {
+      if (stdoutTarget instanceof PassThrough && stdoutTarget === this.#capture) stdoutTarget.end();
+      if (o.closeStdout && stdoutTarget !== undefined && stdoutTarget !== this.#capture) {
+        if (typeof stdoutTarget === 'object') stdoutTarget.end();
+      }
+    }
+    if (overflow) throw overflow;
+    const result = makeResult(
+      status,
+      out?.buffer() ?? Buffer.alloc(0),
+      err?.buffer() ?? Buffer.alloc(0),
+    );
+    if (status !== 0 && !this.#nothrow) {
+      const f = interp.lastFailure ?? {
+        stage: 'sh',
+        index: 0,
+        cause: new StatusError(status, `exit status ${status}`),
+      };
+      const error = new ShellExitError(f.stage, f.index, f.cause, result);
+      const tail = result.stderr.toString('utf8').trim().split('\n').slice(-5).join('\n');
+      if (tail && !error.message.includes(tail)) error.message += `: ${tail.slice(-500)}`;
+      throw error;
+    }
+    return result;
+  }
+}
+
+/** Checks every value against the place it is used in, before anything runs. */
+function checkValues(script: Script, values: readonly unknown[]): void {
+  const bad = (reason: string, w: { line: number; column: number }): never => {
+    throw new ShellValueError(reason, { line: w.line, column: w.column, offset: 0 });
+  };
+  const word = (w: Word, role: 'word' | 'command' | 'target' | 'string') => {
+    for (const p of w.parts) {
+      if (p.type === 'parameter' && p.word) word(p.word, 'string');
+      if (p.type === 'command-substitution') walk(p.body);
+      if (p.type !== 'value') continue;
+      const v = values[p.index];
+      const alone = w.parts.length === 1;
+      if (scalarWord(v) !== undefined) continue;
+      if (alone && Array.isArray(v) && role !== 'string' && role !== 'target') {
+        for (const x of v)
+          if (scalarWord(x) === undefined)
+            bad(
+              `a template array may hold only strings, numbers, bigints and booleans; got ${describeValue(x)}`,
+              w,
+            );
+        continue;
+      }
+      if (alone && role === 'command' && isStage(v)) continue;
+      if (alone && role === 'target' && streamValue(v)) continue;
+      const hint = isStage(v)
+        ? ' (a stage must stand alone between pipes)'
+        : streamValue(v)
+          ? ' (streams, bytes and file handles go right after < or >)'
+          : Array.isArray(v)
+            ? ' (an array must be a word by itself)'
+            : '';
+      bad(
+        `a template value here must be a string, number, bigint or boolean; got ${describeValue(v)}${hint}`,
+        w,
+      );
+    }
+  };
+  const walk = (s: Script) => {
+    for (const st of s.statements) {
+      for (const pl of [st.first, ...st.rest.map((r) => r.pipeline)]) {
+        for (const c of pl.commands) {
+          if (c.type === 'group') walk(c.body);
+          else {
+            for (const a of c.assignments) word(a.value, 'string');
+            for (const [i, w] of c.words.entries())
+              word(
+                w,
+                i === 0 &&
+                  c.words.length === 1 &&
+                  c.assignments.length === 0 &&
+                  c.redirections.length === 0
+                  ? 'command'
+                  : 'word',
+              );
+          }
+          for (const r of c.redirections) {
+            if (r.target.type === 'heredoc') word(r.target.body, 'string');
+            else word(r.target, r.op === '<<<' ? 'string' : 'target');
+          }
+        }
+      }
+    }
+  };
+  walk(script);
+}
+
+type Tag = (strings: TemplateStringsArray, ...values: unknown[]) => ShellPipeline;
+
+/**
+ * Runs shell-language text without a shell: `` sh`grep -c ${word} ${file} | sort` ``, or with
+ * options `` sh({ cwd, env, signal, nothrow })`…` ``. Every `${value}` is exactly one word
+ * (never split, globbed or parsed; an array standing alone is one word per element; a Stage
+ * standing alone between pipes is that stage; bytes, a Readable, a Writable or a file handle
+ * right after `<` or `>` is that redirection's source or target). Throws `ShellSyntaxError`,
+ * `ShellUnsupportedError` or `ShellValueError` at once for text or values outside the language;
+ * runs nothing until started. See docs/shell.md for the language.
+ *
+ * @example
+ * ```ts
+ * const { stdout, exitCode } = await sh`git log --oneline ${branch} | head -5`.nothrow();
+ * for await (const line of sh`find ${dir} -name ${'*.ts'}`.lines()) console.log(line);
+ * const n = await sh`cat *.txt | wc -l`.text();
+ * ```
+ */
+export function sh(strings: TemplateStringsArray, ...values: unknown[]): ShellPipeline;
+export function sh(options: ShOptions): Tag;
+export function sh(
+  first: TemplateStringsArray | ShOptions,
+  ...values: unknown[]
+): ShellPipeline | Tag {
+  if (Array.isArray(first)) return build({}, first as TemplateStringsArray, values);
+  if (typeof first !== 'object' || first === null) {
+    throw new PipeUsageError('sh: use it as a tag (sh`…`) or with options (sh({…})`…`)');
+  }
+  const options = first as ShOptions;
+  return (strings: TemplateStringsArray, ...vals: unknown[]) => build(options, strings, vals);
+}
+
+function build(
+  options: ShOptions,
+  strings: TemplateStringsArray,
+  values: unknown[],
+): ShellPipeline {
+  const pieces = strings.raw ?? strings;
+  return new ShellPipeline(parseTemplate(pieces, values.length), values, options);
+}
