@@ -2,9 +2,12 @@
  * The stats shapes shared by flow's stages (part 1) and its control loop (part 2). Durations are
  * milliseconds as floating-point numbers (from `performance.now()`), cumulative across workers.
  *
- * A `Stats` value is read from independent counters, so mid-flight it is not a consistent
- * snapshot; relationships between fields are only guaranteed after every `submit` has settled and
- * `wait()` has resolved (see docs/flow.md for the invariants).
+ * A `Stats` value is a consistent snapshot, also mid-flight: a stage runs on one thread and
+ * `stats()` reads every field in one synchronous step, so no item is half-counted (unlike toc,
+ * whose counters are read one atomic at a time while workers run). What holds only at the end
+ * are the conservation invariants (`submitted = completed + canceled`, zero gauges): mid-flight
+ * some items are still queued or in `fn`. They are guaranteed once every `submit` has settled and
+ * `wait()` has resolved (see docs/flow.md).
  */
 
 /** The distribution of per-item service times (hdr-histogram, ~1% precision). */
@@ -47,7 +50,7 @@ export interface Stats {
   idleTimeMs: number;
   /** Cumulative worker time waiting for the consumer to take a result. */
   outputBlockedTimeMs: number;
-  /** Items waiting in the input queue (approximate). */
+  /** Items waiting in the input queue (exact; always 0 when `capacity` is 0). */
   bufferedDepth: number;
   /** Summed weight of items now inside `fn`. */
   inFlightWeight: number;

@@ -369,3 +369,28 @@ describe('flow operators: join', () => {
     }),
   );
 });
+
+describe('flow operators: tee stats', () => {
+  test(
+    'branchBlockedTimeMs: the time the tee waited for each branch to take an item',
+    withLeakCheck(async () => {
+      const t = tee(fromIterable(['x']), 2);
+      const b1 = t.branch(1).next(); // branch 1's reader waits already: no wait on that side
+      // Branch 0 takes nothing yet: the tee is blocked on it.
+      while (t.stats().received < 1) await settle(1);
+      const since = performance.now();
+      while (performance.now() - since < 20) await settle(1);
+      assert.equal(t.stats().branchBlockedTimeMs[0], 0, 'counted when the wait ends');
+      const first = await t.branch(0).next();
+      assert.deepEqual(first.value, { ok: true, value: 'x' });
+      assert.deepEqual((await b1).value, { ok: true, value: 'x' });
+      const [rest0, rest1] = await Promise.all([collect(t.branch(0)), collect(t.branch(1))]);
+      assert.deepEqual([rest0, rest1], [[], []]);
+      await t.wait();
+      const s = t.stats();
+      assert.ok(s.branchBlockedTimeMs[0]! >= 20, `branch 0 blocked ${s.branchBlockedTimeMs[0]} ms`);
+      assert.equal(s.branchBlockedTimeMs[1], 0, 'a waiting reader costs no blocked time');
+      assert.deepEqual(s.branchDelivered, [1, 1]);
+    }),
+  );
+});

@@ -538,3 +538,32 @@ describe('flow stage: startFrom', () => {
     }),
   );
 });
+
+describe('flow stage: capacity 0', () => {
+  test(
+    'buffered depth is 0 with capacity 0: a submit waits for a worker instead of queueing',
+    withLeakCheck(async () => {
+      const g = gate((n: number) => n);
+      const stage = start(g.fn, { capacity: 0, workers: 1 });
+      await stage.submit(1); // straight into the worker
+      const second = stage.submit(2);
+      await settle();
+      assert.equal(await isSettled(second), false, 'no queue slot to wait in');
+      let s = stage.stats();
+      assert.deepEqual(
+        [s.bufferedDepth, s.queueCapacity, s.waiterCount, s.admitted, s.maxWIP],
+        [0, 0, 1, 1, 1],
+      );
+      const out = collect(stage);
+      g.release(1);
+      await second;
+      s = stage.stats();
+      assert.equal(s.bufferedDepth, 0, 'the waiter went to the worker, not to a queue');
+      stage.closeInput();
+      g.releaseAll();
+      assert.deepEqual(show(await out), ['1', '2']);
+      await stage.wait();
+      assertFinalInvariants(stage.stats());
+    }),
+  );
+});

@@ -175,6 +175,16 @@ describe('RopeController arithmetic', () => {
     rc.tick();
     assert.equal(rc.stats().ropeLength, 6); // 5.25 → 6
   });
+
+  it('ceils the product as written on paper: 3/s × 100 ms × 10 is 3 (toc: 4, from float noise)', () => {
+    const r = rig();
+    r.snaps.drum = iv({ goodput: 3, itemsCompleted: 3 });
+    r.snaps.head = iv({ itemsCompleted: 10, serviceTimeDeltaMs: 1000 });
+    const rc = r.make({ safetyFactor: 10 });
+    rc.tick();
+    assert.equal(3 * 0.1 * 10 > 3, true, 'the float product is 3.0000000000000004');
+    assert.equal(rc.stats().ropeLength, 3);
+  });
 });
 
 describe('RopeController run and wiring', () => {
