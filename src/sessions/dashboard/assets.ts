@@ -43,18 +43,21 @@ async function load(): Promise<PageAssets> {
   // A specifier in a variable: the compiled package never resolves esbuild unless it gets here.
   const name = 'esbuild';
   const esbuild = (await import(name)) as typeof import('esbuild');
-  const result = await esbuild.build({
-    entryPoints: [entry],
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    write: false,
-    outdir: pageDir,
-    logLevel: 'silent',
-    tsconfig: `${pageDir}tsconfig.json`,
-  });
+  const result = await esbuild
+    .build({
+      entryPoints: [entry],
+      bundle: true,
+      format: 'iife',
+      platform: 'browser',
+      target: 'es2022',
+      minify: true,
+      write: false,
+      outdir: pageDir,
+      logLevel: 'silent',
+      tsconfig: `${pageDir}tsconfig.json`,
+    })
+    // esbuild keeps a service process for later builds: this was the only one, end it.
+    .finally(() => esbuild.stop());
   const pick = (ext: string) => {
     const f = result.outputFiles.find((o) => o.path.endsWith(ext));
     if (!f) throw new Error(`bundling the dashboard page produced no ${ext}`);
