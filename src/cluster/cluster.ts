@@ -145,7 +145,18 @@ export class Cluster implements AsyncDisposable {
       await Promise.all([...this.#servers].map((s) => s.stop()));
       await Promise.all([...this.#stages].map((s) => s[Symbol.asyncDispose]()));
       if (!this.connection.isClosed()) {
-        await this.connection.drain().catch(() => this.connection.close());
+        // Drain flushes what is pending; a connection whose server is gone cannot drain, so
+        // give it a moment and then close it outright.
+        const drained = this.connection.drain().catch(() => {});
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          drained,
+          new Promise<void>((r) => {
+            timer = setTimeout(r, 2000);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (!this.connection.isClosed()) await this.connection.close();
       }
       await this.connection.closed();
     })();

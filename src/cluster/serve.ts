@@ -43,7 +43,7 @@ export interface ServeOptions {
    * @default DEFAULT_GRACE_MS (5000)
    */
   graceMs?: number;
-  /** How long one pull waits for an item before asking again (bounds how fast a stop is seen). @default 1000 */
+  /** How long one pull waits for an item before asking again (bounds how fast a stop is seen; at least 1000). @default 1000 */
   pollMs?: number;
   /** Aborting it stops the server gracefully, as `stop()`. */
   signal?: AbortSignal;
@@ -128,7 +128,7 @@ export class Server<T, R> implements StageServer {
     };
     this.#slots = int('workers', options.workers, 1, 1);
     this.#graceMs = int('graceMs', options.graceMs, DEFAULT_GRACE_MS, 0);
-    this.#pollMs = int('pollMs', options.pollMs, 1000, 100);
+    this.#pollMs = int('pollMs', options.pollMs, 1000, 1000);
     const statsMs = int('statsIntervalMs', options.statsIntervalMs, 1000, 10);
     this.#codec = resolveCodec(options.codec);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {

@@ -72,6 +72,8 @@ export async function ensureStage(
     durable_name: n.resultConsumer,
     ack_policy: AckPolicy.Explicit,
     max_ack_pending: -1,
+    // A result delivered while the connection broke comes again soon (duplicates are dropped).
+    ack_wait: 5000 * NS_PER_MS,
   };
   for (const [stream, cfg] of [
     [n.workStream, workers],
