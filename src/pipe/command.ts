@@ -6,9 +6,19 @@ import { setMaxListeners } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { createPipes, groupAlive, terminateGroup, trySignalGroup } from '../proc/index.js';
+import {
+  createPipes,
+  DEFAULT_GRACE_MS,
+  groupAlive,
+  InvalidOptionError,
+  type PipePair,
+  readStat,
+  terminateGroup,
+  trySignalGroup,
+} from '../proc/index.js';
 import { type Copy, type Pump, pooledCopy, pumpToFd } from './copy-pool.js';
 import { diagnoseSpawnFailure } from './diagnose.js';
+import { pipeStartError, RESOURCE_ERRNOS } from './ends.js';
 import { CommandError, PipeUsageError, StageStartError } from './errors.js';
 import type { ExitInfo, ProcessStage, StageContext, StagePreferences } from './stage.js';
 import { fdOfStream, type InputStream, type OutputStream } from './streams.js';
@@ -55,6 +65,21 @@ export interface CommandOptions {
 
 const STDERR_SETTLE_MS = 100;
 
+/** What `start` prepares before spawning, and must undo if it fails. */
+interface SpawnPlan {
+  stdio: StdioOptions & unknown[];
+  /** fds the parent must close once the child has its copies (or on failure). */
+  toClose: number[];
+  /** Undo steps for pipes whose parent side is kept (run only on failure). */
+  cleanups: (() => void)[];
+  /** The write end of a pipe a stdin stream is pumped into. */
+  pumpFd?: number;
+  /** The read end of a pipe copied out into a stdout stream. */
+  copyFd?: number;
+  /** A stderr stream without an fd, fed from a pipe. */
+  stderrStream?: Writable;
+}
+
 /**
  * A command stage: runs `file` with `args` (no shell, no globbing, no `$VAR`), in its own process
  * group (`detached: true`).
@@ -69,7 +94,7 @@ const STDERR_SETTLE_MS = 100;
  * - It fails with `StageStartError` (ENOENT for a missing command or cwd, EACCES, …) when it
  *   cannot be spawned, leaving no child and no fd; with `CommandError` (exit code or signal, and
  *   the tail of its stderr) when it exits unsuccessfully.
- * - When the pipeline is aborted its whole group gets SIGTERM, then SIGKILL after `killGraceMs`;
+ * - When the pipeline is aborted its whole group gets SIGTERM, then SIGKILL after `graceMs`;
  *   its error is then the abort reason. `wait()` resolves only once the child is reaped, its
  *   stderr drained and every copy finished.
  */
@@ -90,6 +115,8 @@ export class CommandStage implements ProcessStage {
   #killReason: unknown;
   #killed = false;
   #killedAt = 0;
+  /** Whether the leader had already exited when the stop began (outcome `'natural'`). */
+  #exitedBeforeKill = false;
   /** Whether SIGKILL was sent to the group (the grace ran out). */
   #hardKilled = false;
   #graceTimer: NodeJS.Timeout | undefined;
@@ -98,17 +125,27 @@ export class CommandStage implements ProcessStage {
   #stderrTailLen = 0;
   #pump: Pump | undefined;
   #copy: Copy | undefined;
-  #graceMs = 2000;
+  #graceMs = DEFAULT_GRACE_MS;
 
   constructor(file: string, args: readonly string[], options: CommandOptions) {
-    if (typeof file !== 'string' || file === '') {
-      throw new PipeUsageError('command: the file to run must be a non-empty string');
+    if (typeof file !== 'string' || file === '' || file.includes('\0')) {
+      throw new InvalidOptionError('file', 'must be a non-empty string without NUL');
     }
-    if (!Array.isArray(args)) throw new PipeUsageError(`${file}: args must be an array`);
-    for (const a of args) {
-      if (typeof a !== 'string') {
-        throw new PipeUsageError(`${file}: every argument must be a string, got ${typeof a}`);
+    if (!Array.isArray(args)) throw new InvalidOptionError('args', `${file}: must be an array`);
+    for (const [i, a] of args.entries()) {
+      if (typeof a !== 'string' || a.includes('\0')) {
+        throw new InvalidOptionError(
+          `args[${i}]`,
+          `${file}: must be a string without NUL, got ${typeof a === 'string' ? 'a NUL' : typeof a}`,
+        );
       }
+    }
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidOptionError('options', `${file}: must be an object`);
+    }
+    const tail = options.stderrTailBytes;
+    if (tail !== undefined && (!Number.isSafeInteger(tail) || tail < 0)) {
+      throw new InvalidOptionError('stderrTailBytes', 'must be a non-negative integer');
     }
     this.file = file;
     this.args = [...args];
@@ -136,123 +173,153 @@ export class CommandStage implements ProcessStage {
       throw new PipeUsageError(`${this.name}: stage started twice`);
     }
     this.#started = true;
-    this.#graceMs = ctx.killGraceMs;
-    const toClose: number[] = [];
-    const cleanups: (() => void)[] = [];
+    this.#graceMs = ctx.graceMs;
+    const plan: SpawnPlan = { stdio: ['ignore', 'ignore', 'pipe'], toClose: [], cleanups: [] };
     try {
       if (ctx.signal.aborted) throw ctx.signal.reason;
-      const stdio: StdioOptions = ['ignore', 'ignore', 'pipe'];
-      let pumpSource: { fd: number } | undefined;
-      let copyTarget: { fd: number } | undefined;
-
       const cwd = this.#cwd(ctx);
-      const o = this.#options;
-      // stdin
-      if (o.stdinFile !== undefined) {
-        const fd = this.#open(o.stdinFile, 'r', cwd);
-        toClose.push(fd);
-        stdio[0] = fd;
-        stdin.close();
-      } else if (stdin.kind === 'fd') {
-        stdio[0] = stdin.fd;
-      } else if (stdin.kind === 'stream') {
-        const [p] = createPipes(1);
-        stdio[0] = p!.readFd;
-        toClose.push(p!.readFd);
-        pumpSource = { fd: p!.writeFd };
-        cleanups.push(() => p!.closeWrite());
-      }
-      // stdout
-      if (o.stdoutFile !== undefined) {
-        const fd = this.#open(o.stdoutFile, o.stdoutAppend ? 'a' : 'w', cwd);
-        toClose.push(fd);
-        stdio[1] = fd;
-        stdout.close();
-      } else if (stdout.kind === 'fd') {
-        stdio[1] = stdout.fd;
-      } else if (stdout.kind === 'stream') {
-        const [p] = createPipes(1);
-        stdio[1] = p!.writeFd;
-        toClose.push(p!.writeFd);
-        copyTarget = { fd: p!.readFd };
-        cleanups.push(() => p!.closeRead());
-      }
-      // stderr
-      const err = this.#options.stderr ?? 'capture';
-      let stderrStream: Writable | undefined;
-      if (err === 'capture') stdio[2] = 'pipe';
-      else if (err === 'inherit') stdio[2] = 'inherit';
-      else if (err === 'ignore') stdio[2] = 'ignore';
-      else if (err === 'stdout') stdio[2] = stdio[1]!;
-      else if (typeof err === 'number') stdio[2] = err;
-      else if (isFileTarget(err)) {
-        const fd = this.#open(err.file, err.append ? 'a' : 'w', cwd);
-        toClose.push(fd);
-        stdio[2] = fd;
-      } else {
-        const fd = fdOfStream(err);
-        if (fd !== undefined) stdio[2] = fd;
-        else {
-          stdio[2] = 'pipe';
-          stderrStream = err;
-        }
-      }
-
+      this.#plumbStdin(plan, stdin, cwd);
+      this.#plumbStdout(plan, stdout, cwd);
+      this.#plumbStderr(plan, cwd);
       const env = this.#env(ctx);
-      let child: ChildProcess;
-      try {
-        child = spawn(this.file, this.args, { stdio, detached: true, cwd, env });
-      } catch (e) {
-        throw new StageStartError(this.name, (e as Error).message, (e as { code?: string }).code, {
-          cause: e,
-        });
-      }
-      this.#child = child;
-      // The child has its copies now: close the parent's right away.
-      for (const fd of toClose) closeQuietly(fd);
-      toClose.length = 0;
-      if (stdin.kind === 'fd') stdin.close();
-      // A caller's stream that owns the fd (a socket, a file stream) is closed only when the
-      // child is done: ending a socket shuts it down for the child too.
-      if (o.stdoutFile !== undefined || (stdout.kind === 'fd' && !stdout.stream)) stdout.close();
-
-      if (child.pid === undefined) {
-        child.on('error', () => {});
-        child.stderr?.destroy();
-        for (const c of cleanups) c();
-        cleanups.length = 0;
-        stdin.close();
-        stdout.close();
-        throw diagnoseSpawnFailure(this.name, this.file, cwd, env);
-      }
-      cleanups.length = 0;
-
-      if (pumpSource) {
-        const src = stdin.readable();
-        this.#pump = pumpToFd(src, pumpSource.fd, { destroySource: false });
-        this.#pump.done.then(() => stdin.close());
-      }
-      if (copyTarget) {
-        // The copy ends the destination only where this stage owns it.
-        const dst = stdout.stream as Writable;
-        this.#copy = pooledCopy(copyTarget.fd, dst, { end: stdout.closing });
-      }
-      if (child.stderr) {
-        if (stderrStream) {
-          child.stderr.pipe(stderrStream, { end: false });
-        } else {
-          const limit = this.#options.stderrTailBytes ?? 8192;
-          child.stderr.on('data', (chunk: Buffer) => this.#keepTail(chunk, limit));
-        }
-        child.stderr.on('error', () => {});
-      }
+      const child = this.#spawn(plan, stdin, stdout, cwd, env);
+      this.#startCopies(plan, child, stdin, stdout);
       this.#done = this.#watch(child, ctx, stdin, stdout);
     } catch (e) {
-      for (const fd of toClose) closeQuietly(fd);
-      for (const c of cleanups) c();
+      for (const fd of plan.toClose) closeQuietly(fd);
+      for (const c of plan.cleanups) c();
       stdin.close();
       stdout.close();
       throw e;
+    }
+  }
+
+  /** stdin: a `< file`, the fd given, or a pipe that a stream is pumped into. */
+  #plumbStdin(plan: SpawnPlan, stdin: InputStream, cwd: string | undefined): void {
+    const o = this.#options;
+    if (o.stdinFile !== undefined) {
+      const fd = this.#open(o.stdinFile, 'r', cwd);
+      plan.toClose.push(fd);
+      plan.stdio[0] = fd;
+      stdin.close();
+    } else if (stdin.kind === 'fd') {
+      plan.stdio[0] = stdin.fd;
+    } else if (stdin.kind === 'stream') {
+      const p = this.#pipe();
+      plan.stdio[0] = p.readFd;
+      plan.toClose.push(p.readFd);
+      plan.pumpFd = p.writeFd;
+      plan.cleanups.push(() => p.closeWrite());
+    }
+  }
+
+  /** stdout: a `> file`, the fd given, or a pipe copied into a stream. */
+  #plumbStdout(plan: SpawnPlan, stdout: OutputStream, cwd: string | undefined): void {
+    const o = this.#options;
+    if (o.stdoutFile !== undefined) {
+      const fd = this.#open(o.stdoutFile, o.stdoutAppend ? 'a' : 'w', cwd);
+      plan.toClose.push(fd);
+      plan.stdio[1] = fd;
+      stdout.close();
+    } else if (stdout.kind === 'fd') {
+      plan.stdio[1] = stdout.fd;
+    } else if (stdout.kind === 'stream') {
+      const p = this.#pipe();
+      plan.stdio[1] = p.writeFd;
+      plan.toClose.push(p.writeFd);
+      plan.copyFd = p.readFd;
+      plan.cleanups.push(() => p.closeRead());
+    }
+  }
+
+  /** stderr: captured (a tail kept), inherited, ignored, with stdout, an fd, a file or a stream. */
+  #plumbStderr(plan: SpawnPlan, cwd: string | undefined): void {
+    const err = this.#options.stderr ?? 'capture';
+    const { stdio } = plan;
+    if (err === 'capture') stdio[2] = 'pipe';
+    else if (err === 'inherit') stdio[2] = 'inherit';
+    else if (err === 'ignore') stdio[2] = 'ignore';
+    else if (err === 'stdout') stdio[2] = stdio[1]!;
+    else if (typeof err === 'number') stdio[2] = err;
+    else if (isFileTarget(err)) {
+      const fd = this.#open(err.file, err.append ? 'a' : 'w', cwd);
+      plan.toClose.push(fd);
+      stdio[2] = fd;
+    } else {
+      const fd = fdOfStream(err);
+      if (fd !== undefined) stdio[2] = fd;
+      else {
+        stdio[2] = 'pipe';
+        plan.stderrStream = err;
+      }
+    }
+  }
+
+  /** Spawns the child and closes the parent's copies of its fds; throws `StageStartError`. */
+  #spawn(
+    plan: SpawnPlan,
+    stdin: InputStream,
+    stdout: OutputStream,
+    cwd: string | undefined,
+    env: NodeJS.ProcessEnv | undefined,
+  ): ChildProcess {
+    let child: ChildProcess;
+    try {
+      child = spawn(this.file, this.args, { stdio: plan.stdio, detached: true, cwd, env });
+    } catch (e) {
+      const errno = (e as { code?: string }).code;
+      throw new StageStartError(this.name, (e as Error).message, errno, {
+        cause: e,
+        reason: errno && RESOURCE_ERRNOS.has(errno) ? 'resources' : 'other',
+      });
+    }
+    this.#child = child;
+    // The child has its copies now: close the parent's right away.
+    for (const fd of plan.toClose) closeQuietly(fd);
+    plan.toClose.length = 0;
+    if (stdin.kind === 'fd') stdin.close();
+    // A caller's stream that owns the fd (a socket, a file stream) is closed only when the
+    // child is done: ending a socket shuts it down for the child too.
+    const o = this.#options;
+    if (o.stdoutFile !== undefined || (stdout.kind === 'fd' && !stdout.stream)) stdout.close();
+    if (child.pid === undefined) {
+      child.on('error', () => {});
+      child.stderr?.destroy();
+      throw diagnoseSpawnFailure(this.name, this.file, cwd, env);
+    }
+    plan.cleanups.length = 0;
+    return child;
+  }
+
+  /** Starts the pump into stdin, the copy out of stdout and the stderr reader, as needed. */
+  #startCopies(plan: SpawnPlan, child: ChildProcess, stdin: InputStream, stdout: OutputStream) {
+    if (plan.pumpFd !== undefined) {
+      const src = stdin.readable();
+      this.#pump = pumpToFd(src, plan.pumpFd, { destroySource: false });
+      this.#pump.done.then(() => stdin.close());
+    }
+    if (plan.copyFd !== undefined) {
+      // The copy ends the destination only where this stage owns it.
+      const dst = stdout.stream as Writable;
+      this.#copy = pooledCopy(plan.copyFd, dst, { end: stdout.closing });
+    }
+    if (child.stderr) {
+      if (plan.stderrStream) {
+        child.stderr.pipe(plan.stderrStream, { end: false });
+      } else {
+        const limit = this.#options.stderrTailBytes ?? 8192;
+        child.stderr.on('data', (chunk: Buffer) => this.#keepTail(chunk, limit));
+      }
+      child.stderr.on('error', () => {});
+    }
+  }
+
+  /** One kernel pipe for a stream end; out of fds, a `StageStartError` naming this stage. */
+  #pipe(): PipePair {
+    try {
+      return createPipes(1)[0]!;
+    } catch (e) {
+      throw pipeStartError(this.name, e);
     }
   }
 
@@ -267,6 +334,8 @@ export class CommandStage implements ProcessStage {
     this.#killed = true;
     this.#killReason = reason;
     const pid = child.pid;
+    // A leader that already exited (a zombie Node has not reaped yet) ended on its own.
+    this.#exitedBeforeKill = readStat(pid)?.state === 'Z';
     // SIGTERM the group now and SIGKILL it when the grace ends; no polling while the leader
     // lives. When the leader exits, `#watch` checks the group once and, if a member survived
     // (a grandchild ignoring SIGTERM), hands the rest of the grace to terminateGroup.
@@ -366,7 +435,12 @@ export class CommandStage implements ProcessStage {
         this.#exit = {
           exitCode: code,
           signal: signal as NodeJS.Signals | null,
-          outcome: !this.#killed ? 'natural' : this.#hardKilled ? 'hard' : 'soft',
+          outcome:
+            !this.#killed || this.#exitedBeforeKill
+              ? 'natural'
+              : this.#hardKilled
+                ? 'hard'
+                : 'soft',
         };
         ctx.signal.removeEventListener('abort', onAbort);
         // A source that never ends must not hold the stage open once the child is gone.

@@ -1,27 +1,27 @@
 /**
  * Typed errors of sluice/pipe. Every failure a pipeline reports is one of these (or the abort
  * reason of its signal, or an error a function stage threw), so callers branch on the class or
- * `code`, never on the message.
+ * `code`, never on the message. Every class extends `PipeError`, which extends `SluiceError`;
+ * codes are `ERR_SLUICE_PIPE_<WHAT>`. A bad option is sluice's `InvalidOptionError`, as in every
+ * part.
  */
+import { SluiceError } from '../proc/index.js';
 
-/** Base class of sluice/pipe's own errors. `code` is stable; the message is for people. */
-export class PipeError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+/**
+ * Base class of sluice/pipe's own errors. `code` is stable (`ERR_SLUICE_PIPE_*`); the message is
+ * for people. `instanceof` works across two copies of sluice (see `SluiceError`).
+ */
+export class PipeError extends SluiceError {}
 
 /**
  * Misuse of the API, raised synchronously where the mistake is made: `add` after `start`, a
- * second `start`, an empty argv, a stage that forbids a stream that is connected, an invalid
- * preference. Nothing has been spawned or opened when it is thrown (or it has all been closed).
+ * second `start`, a stage that forbids a stream that is connected. Nothing has been spawned or
+ * opened when it is thrown (or it has all been closed). A bad option or argument is an
+ * `InvalidOptionError` instead.
  */
 export class PipeUsageError extends PipeError {
   constructor(message: string) {
-    super('ERR_PIPE_USAGE', message);
+    super('ERR_SLUICE_PIPE_USAGE', message);
   }
 }
 
@@ -54,7 +54,7 @@ export class CommandError extends PipeError {
       init.signal !== null ? `killed by signal ${init.signal}` : `exit status ${init.exitCode}`;
     const tail = init.stderrTail.trim();
     super(
-      init.signal === 'SIGPIPE' ? 'ERR_SIGPIPE' : 'ERR_COMMAND_FAILED',
+      init.signal === 'SIGPIPE' ? 'ERR_SLUICE_PIPE_SIGPIPE' : 'ERR_SLUICE_PIPE_COMMAND_FAILED',
       `${init.stage}: ${how}${tail ? `: ${lastLines(tail, 5, 500)}` : ''}`,
     );
     this.stage = init.stage;
@@ -67,26 +67,31 @@ export class CommandError extends PipeError {
   }
 }
 
+/** What a stage that could not start lacked; see `StageStartError.reason`. */
+export type StageStartReason = 'command' | 'cwd' | 'file' | 'resources' | 'other';
+
 /**
  * A stage that could not start: a command that does not exist or may not be executed, a cwd that
- * is missing, an fd that could not be opened. Nothing of that stage is left running or open.
- * `code` is the errno name (`ENOENT`, `EACCES`, `ENOTDIR`, …) where there is one.
+ * is missing, an fd that could not be opened, no fd left for its pipes (`EMFILE`). Nothing of
+ * that stage is left running or open. `errno` is the errno name (`ENOENT`, `EACCES`, `ENOTDIR`,
+ * `EMFILE`, …) where there is one.
  */
 export class StageStartError extends PipeError {
   readonly stage: string;
   readonly errno: string | undefined;
   /**
    * What could not be had: `'command'` (not found, or not executable), `'cwd'`, `'file'` (a
-   * redirection's file), or `'other'`.
+   * redirection's file), `'resources'` (out of fds or processes: `EMFILE`, `ENFILE`, `EAGAIN`),
+   * or `'other'`.
    */
-  readonly reason: 'command' | 'cwd' | 'file' | 'other';
+  readonly reason: StageStartReason;
   constructor(
     stage: string,
     message: string,
     errno?: string,
-    options?: { cause?: unknown; reason?: 'command' | 'cwd' | 'file' | 'other' },
+    options?: { cause?: unknown; reason?: StageStartReason },
   ) {
-    super('ERR_STAGE_START', `${stage}: ${message}`, options);
+    super('ERR_SLUICE_PIPE_STAGE_START', `${stage}: ${message}`, options);
     this.stage = stage;
     this.errno = errno;
     this.reason = options?.reason ?? 'other';
@@ -99,7 +104,7 @@ export class StageStartError extends PipeError {
  */
 export class ClosedPipeError extends PipeError {
   constructor(message = 'write on closed pipe') {
-    super('ERR_CLOSED_PIPE', message);
+    super('ERR_SLUICE_PIPE_CLOSED', message);
   }
 }
 
@@ -110,7 +115,7 @@ export class MemoryLimitError extends PipeError {
   readonly used: number;
   constructor(stage: string, limit: number, used: number) {
     super(
-      'ERR_MEMORY_LIMIT',
+      'ERR_SLUICE_PIPE_MEMORY_LIMIT',
       `${stage}: memory limit exceeded: ${formatBytes(used)} used, limit ${formatBytes(limit)}`,
     );
     this.stage = stage;
@@ -119,12 +124,42 @@ export class MemoryLimitError extends PipeError {
   }
 }
 
-/** `Pipeline.output()`/`text()` read more than `maxBuffer` bytes; the pipeline was stopped. */
+/**
+ * `Pipeline.output()`/`text()` read more than `maxBufferBytes` bytes; the pipeline was stopped.
+ */
 export class MaxBufferError extends PipeError {
-  readonly maxBuffer: number;
-  constructor(maxBuffer: number) {
-    super('ERR_MAX_BUFFER', `pipeline output exceeded maxBuffer (${formatBytes(maxBuffer)})`);
-    this.maxBuffer = maxBuffer;
+  /** The limit that was passed, in bytes. */
+  readonly maxBufferBytes: number;
+  constructor(maxBufferBytes: number) {
+    super(
+      'ERR_SLUICE_PIPE_MAX_BUFFER',
+      `pipeline output exceeded maxBufferBytes (${formatBytes(maxBufferBytes)})`,
+    );
+    this.maxBufferBytes = maxBufferBytes;
+  }
+  /** @deprecated Use `maxBufferBytes`; removed in 0.3. */
+  get maxBuffer(): number {
+    return this.maxBufferBytes;
+  }
+}
+
+/**
+ * A stage that had not settled `graceMs` after the pipeline was stopped (a function stage that
+ * ignores its signal and never returns): the pipeline stops waiting for it, so `wait()` always
+ * settles. Its streams were destroyed when the pipeline was stopped; the function itself cannot be
+ * killed, but it holds nothing of the pipeline's. `cause` is why the pipeline was stopped.
+ */
+export class StageStuckError extends PipeError {
+  readonly stage: string;
+  readonly graceMs: number;
+  constructor(stage: string, graceMs: number, options?: { cause?: unknown }) {
+    super(
+      'ERR_SLUICE_PIPE_STAGE_STUCK',
+      `${stage}: did not stop within ${graceMs} ms after the pipeline was stopped`,
+      options,
+    );
+    this.stage = stage;
+    this.graceMs = graceMs;
   }
 }
 
@@ -132,7 +167,7 @@ export class MaxBufferError extends PipeError {
 export class ShSyntaxError extends PipeError {
   readonly offset: number;
   constructor(message: string, offset: number) {
-    super('ERR_SH_SYNTAX', message);
+    super('ERR_SLUICE_SHELL_SYNTAX', message);
     this.offset = offset;
   }
 }
@@ -164,10 +199,10 @@ export class PipelineError extends PipeError {
   }
 }
 
+/** The cause's code where it is one of sluice's, else `ERR_SLUICE_PIPE_STAGE_FAILED`. */
 function code(cause: unknown): string {
-  if (cause instanceof PipeError) return cause.code;
-  const c = (cause as { code?: unknown } | null)?.code;
-  return typeof c === 'string' ? c : 'ERR_PIPELINE';
+  if (cause instanceof SluiceError) return cause.code;
+  return 'ERR_SLUICE_PIPE_STAGE_FAILED';
 }
 
 /**

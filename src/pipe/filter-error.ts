@@ -1,7 +1,7 @@
 /**
  * Wrappers that change the error a stage reports (go-pipe's FilterError and IgnoreError).
  */
-import { PipeUsageError } from './errors.js';
+import { InvalidOptionError } from '../proc/index.js';
 import type { ErrorMatcher } from './predicates.js';
 import type { ExitInfo, ProcessStage, Stage, StageContext, WrapperStage } from './stage.js';
 import { processStageOf } from './stage.js';
@@ -20,14 +20,14 @@ export type ErrorFilter = (error: unknown) => unknown;
  */
 export function filterError(stage: Stage, filter: ErrorFilter): Stage {
   if (typeof filter !== 'function')
-    throw new PipeUsageError('filterError: filter must be a function');
+    throw new InvalidOptionError('filter', 'filterError: must be a function');
   return new FilteredStage(stage, filter);
 }
 
 /** Wraps `stage` so that an error matching `matcher` counts as success. */
 export function ignoreError(stage: Stage, matcher: ErrorMatcher): Stage {
   if (typeof matcher !== 'function')
-    throw new PipeUsageError('ignoreError: matcher must be a function');
+    throw new InvalidOptionError('matcher', 'ignoreError: must be a function');
   return new FilteredStage(stage, (e) => (matcher(e) ? undefined : e));
 }
 

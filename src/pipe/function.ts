@@ -5,6 +5,7 @@ import net from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream';
+import { InvalidOptionError, toError } from '../proc/index.js';
 import { FinishEarly, PipeUsageError } from './errors.js';
 import { isFinishEarly } from './predicates.js';
 import type { Stage, StageContext, StagePreferences, StreamPreference } from './stage.js';
@@ -56,9 +57,10 @@ export interface FnOptions {
  *   the next stage sees every byte written before the error) and stdin is destroyed (a stage
  *   still writing into it gets EPIPE, SIGPIPE or `ClosedPipeError`). A caller's stream is never
  *   ended or destroyed, only flushed and let go.
- * - Throwing `FinishEarly` means success; any other exception goes through the pipeline's
- *   `onStageError` handler if it has one (what that returns becomes the stage's error, undefined
- *   meaning success), else it is the stage's error as thrown.
+ * - Throwing `FinishEarly` means success. Anything else thrown is a failure: an `Error` as it
+ *   is, any other value (`undefined` and `null` included) wrapped in a `PanicError` (sluice's one
+ *   panic rule). It goes through the pipeline's `onStageError` handler if there is one (what
+ *   that returns becomes the stage's error, undefined meaning success).
  * - A write error the function ignored (the reader went away) is still reported as the stage's
  *   error when `f` itself succeeded; it is a pipe error, so `ignoreError(…, isPipeError)` drops it.
  */
@@ -77,14 +79,15 @@ export class FunctionStage implements Stage {
 
   constructor(name: string, f: StageFunction, options: FnOptions = {}) {
     if (typeof name !== 'string' || name === '') {
-      throw new PipeUsageError('fn: a stage needs a non-empty name');
+      throw new InvalidOptionError('name', 'fn: a stage needs a non-empty name');
     }
-    if (typeof f !== 'function') throw new PipeUsageError(`${name}: not a function`);
+    if (typeof f !== 'function') throw new InvalidOptionError('f', `${name}: not a function`);
     const prefs = { stdin: options.stdin ?? 'any', stdout: options.stdout ?? 'any' };
     for (const side of ['stdin', 'stdout'] as const) {
       if (!validPreference(prefs[side])) {
-        throw new PipeUsageError(
-          `${name}: ${side}: invalid stream preference ${String(prefs[side])}`,
+        throw new InvalidOptionError(
+          side,
+          `${name}: invalid stream preference ${String(prefs[side])}`,
         );
       }
     }
@@ -118,25 +121,28 @@ export class FunctionStage implements Stage {
     const fctx = makeContext(this.name, ctx, this.#options);
     const f = this.#f;
     this.#done = (async () => {
+      // undefined: success. Anything thrown is a failure, `undefined` and `null` included
+      // (sluice's panic rule: a non-Error is wrapped in a PanicError), except FinishEarly.
       let error: unknown;
       try {
         await f(fctx, r, w);
-      } catch (e) {
-        error = e;
+      } catch (thrown) {
+        error = isFinishEarly(thrown) ? thrown : toError(thrown, `stage ${this.name}`).error;
       }
       ctx.signal.removeEventListener('abort', onAbort);
       if (error !== undefined && !isFinishEarly(error) && ctx.onStageError) {
+        // The handler decides: what it returns is the error, undefined (or null) success.
         try {
-          error = ctx.onStageError(error, this.name);
-        } catch (e) {
-          error = e;
+          error = ctx.onStageError(error, this.name) ?? undefined;
+        } catch (thrown) {
+          error = toError(thrown, `onStageError of ${this.name}`).error;
         }
       }
       // Flush and end stdout (the caller's stream is only flushed), then drop stdin.
       stdout.close();
       await settled(w);
       stdin.close();
-      if (error === undefined || error === null) {
+      if (error === undefined) {
         if (writeError) throw writeError;
         return;
       }

@@ -2,14 +2,23 @@
  * sluice/pipe: pipelines of commands and async functions, go-pipe v2's design in TypeScript.
  * Commands are joined by real kernel pipes and get the caller's fds directly; functions are
  * joined by in-memory streams. See docs/pipe.md.
+ *
+ * @example
+ * ```ts
+ * import { command, pipeline } from 'sluice/pipe';
+ * await using p = pipeline({ stdout: process.stdout }).add(command('yes'), command('head', ['-1']));
+ * await p.run(); // prints "y"; `yes` ends by SIGPIPE, which is not a failure
+ * ```
  */
 
-export { chooseError } from './choose-error.js';
-export { type CommandOptions, CommandStage, command, type StderrOption } from './command.js';
+export { InvalidOptionError, PanicError } from '../proc/index.js';
+export type { ErrorRule } from './choose-error.js';
+export { type CommandOptions, type CommandStage, command, type StderrOption } from './command.js';
 export {
   ClosedPipeError,
   CommandError,
   FinishEarly,
+  // Kept for the sluice CLI's tables; not part of the documented API.
   formatBytes,
   MaxBufferError,
   MemoryLimitError,
@@ -18,15 +27,11 @@ export {
   PipeUsageError,
   ShSyntaxError,
   StageStartError,
+  type StageStartReason,
+  StageStuckError,
 } from './errors.js';
 export { type ErrorFilter, filterError, ignoreError } from './filter-error.js';
-export {
-  type FnContext,
-  type FnOptions,
-  FunctionStage,
-  fn,
-  type StageFunction,
-} from './function.js';
+export { type FnContext, type FnOptions, fn, type StageFunction } from './function.js';
 export {
   type LineContext,
   type LineFunction,
@@ -45,13 +50,8 @@ export {
   memoryLimit,
   memoryObserver,
 } from './memory.js';
-export { type EdgeKind, planEdges } from './negotiate.js';
-export {
-  Pipeline,
-  type PipelineOptions,
-  pipeline,
-  type StageResult,
-} from './pipeline.js';
+export type { PipelineOptions } from './options.js';
+export { Pipeline, pipeline } from './pipeline.js';
 export {
   anyError,
   type ErrorMatcher,
@@ -68,20 +68,37 @@ export {
   type ParsedElement,
   parse,
   parseCommandLine,
+  ShellPipeline,
+  type ShellResult,
   type ShOptions,
   sh,
   toStages,
 } from './sh.js';
+export type * from './shell/ast.js';
+export {
+  Interpreter,
+  type InterpreterOptions,
+  type PipelineInstrument,
+  parseScript,
+  parseTemplate,
+  ShellExitError,
+  ShellExpansionError,
+  type ShellIO,
+  ShellState,
+  ShellSyntaxError,
+  ShellUnsupportedError,
+  ShellValueError,
+  StatusError,
+  statusOf,
+} from './shell/index.js';
 export type {
   ExitInfo,
   PipeEvent,
-  ProcessStage,
   Stage,
   StageContext,
   StageErrorHandler,
   StagePreferences,
   StreamPreference,
-  WrapperStage,
 } from './stage.js';
-export { processStageOf } from './stage.js';
-export { InputStream, OutputStream, type StreamKind } from './streams.js';
+export type { StageResult } from './stage-result.js';
+export type { InputStream, OutputStream, StreamKind } from './streams.js';

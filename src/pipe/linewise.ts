@@ -4,7 +4,8 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { PipeError, PipeUsageError } from './errors.js';
+import { InvalidOptionError } from '../proc/index.js';
+import { ClosedPipeError, PipeError } from './errors.js';
 import { type FnContext, FunctionStage } from './function.js';
 import type { Stage } from './stage.js';
 
@@ -64,7 +65,7 @@ export function scanner(
   f: LineFunction,
   options: ScannerOptions = {},
 ): Stage {
-  if (typeof f !== 'function') throw new PipeUsageError(`${name}: not a function`);
+  if (typeof f !== 'function') throw new InvalidOptionError('f', `${name}: not a function`);
   const splitter = makeSplitter(name, split);
   const maxLen = options.maxTokenLength ?? 16 * 1024 * 1024;
   return new FunctionStage(name, (ctx, stdin, stdout) =>
@@ -81,12 +82,12 @@ function makeSplitter(name: string, split: Split): Splitter {
   if (split === 'lines') return bySeparator('\n', false);
   if (split === 'words') return byRegExp(/\s+/);
   if (typeof split === 'string') {
-    if (split === '') throw new PipeUsageError(`${name}: empty separator`);
+    if (split === '') throw new InvalidOptionError('split', `${name}: empty separator`);
     return bySeparator(split, false);
   }
   if (split instanceof RegExp) return byRegExp(split);
   if (typeof split === 'function') return split;
-  throw new PipeUsageError(`${name}: invalid split ${String(split)}`);
+  throw new InvalidOptionError('split', `${name}: invalid split ${String(split)}`);
 }
 
 function bySeparator(sep: string, dropEmpty: boolean): Splitter {
@@ -211,7 +212,7 @@ async function scan(
       }
       if (buffered.length > maxLen) {
         throw new PipeError(
-          'ERR_TOKEN_TOO_LONG',
+          'ERR_SLUICE_PIPE_TOKEN_TOO_LONG',
           `${ctx.name}: a token is longer than ${maxLen} characters`,
         );
       }
@@ -250,7 +251,7 @@ export function drained(w: Writable): Promise<void> {
 }
 
 function brokenError(w: Writable): Error {
-  return w.errored ?? new PipeError('ERR_STREAM_DESTROYED', 'stdout is closed');
+  return w.errored ?? new ClosedPipeError('stdout is closed');
 }
 
 /**

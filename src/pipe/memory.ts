@@ -3,8 +3,8 @@
  * summed RssAnon of the command's process tree; kill the group past a limit; report the peak.
  */
 import { readFileSync } from 'node:fs';
-import { hasProcfs, treeRss } from '../proc/index.js';
-import { MemoryLimitError, PipeUsageError } from './errors.js';
+import { hasProcfs, InvalidOptionError, treeRss } from '../proc/index.js';
+import { MemoryLimitError } from './errors.js';
 import type {
   ExitInfo,
   PipeEvent,
@@ -46,7 +46,7 @@ export interface MemoryPeak {
  */
 export function memoryLimit(stage: Stage, bytes: number, options: MemoryLimitOptions = {}): Stage {
   if (!(bytes > 0))
-    throw new PipeUsageError(`memoryLimit: the limit must be a positive number of bytes`);
+    throw new InvalidOptionError('bytes', 'memoryLimit: must be a positive number of bytes');
   return new MemoryWatchStage(stage, bytes, options);
 }
 
@@ -86,12 +86,13 @@ export class MemoryWatchStage implements WrapperStage, ProcessStage {
 
   constructor(inner: Stage, limit: number | undefined, options: MemoryObserverOptions) {
     if (!inner || !processStageOf(inner)) {
-      throw new PipeUsageError(
+      throw new InvalidOptionError(
+        'stage',
         `${limit === undefined ? 'memoryObserver' : 'memoryLimit'}: ${inner?.name ?? 'stage'} is not a command stage`,
       );
     }
     const interval = options.intervalMs ?? 1000;
-    if (!(interval > 0)) throw new PipeUsageError('memory watch: intervalMs must be positive');
+    if (!(interval > 0)) throw new InvalidOptionError('intervalMs', 'must be a positive number');
     this.inner = inner;
     this.#limit = limit;
     this.#options = options;

@@ -2,113 +2,51 @@
  * The pipeline: stages joined stdout to stdin, started together, waited together.
  */
 import { setMaxListeners } from 'node:events';
-import { Readable, type Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline as streamPipeline } from 'node:stream/promises';
-import { createPipes, type PipePair } from '../proc/index.js';
-import { chooseError, type ErrorRule, failedStages } from './choose-error.js';
-import { MaxBufferError, PipelineError, PipeUsageError } from './errors.js';
+import { InvalidOptionError, toError } from '../proc/index.js';
+import { chooseError, failedStages } from './choose-error.js';
+import { Ends, type StdoutMode } from './ends.js';
+import { MaxBufferError, PipelineError, PipeUsageError, StageStuckError } from './errors.js';
 import { FunctionStage } from './function.js';
 import { linesIterator } from './lines.js';
-import { memoryPipe } from './memory-pipe.js';
-import { type EdgeKind, planEdges } from './negotiate.js';
+import { planEdges } from './negotiate.js';
+import { type PipelineOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { isFinishEarly, isPipeError } from './predicates.js';
-import {
-  type ExitInfo,
-  type PipeEvent,
-  processStageOf,
-  type Stage,
-  type StageContext,
-  type StageErrorHandler,
-} from './stage.js';
-import { fdOfStream, InputStream, OutputStream } from './streams.js';
+import { type PipeEvent, processStageOf, type Stage, type StageContext } from './stage.js';
+import { type StageResult, stageResult } from './stage-result.js';
 
-/** Options of `pipeline`. */
-export interface PipelineOptions {
-  /**
-   * What the first stage reads: an fd (borrowed, never closed), a Readable (borrowed: its fd is
-   * passed to a first command where it has one, else it is pumped), or a string or bytes.
-   * Default: nothing (a command reads /dev/null).
-   */
-  stdin?: number | Readable | string | Uint8Array;
-  /**
-   * Where the last stage writes: an fd or a Writable (its fd goes straight to a last command
-   * where it has one; otherwise the output is copied through pooled 64 KiB buffers). Default:
-   * nothing (a command writes to /dev/null). Not with `output()`, `text()`, `lines()`.
-   */
-  stdout?: number | Writable;
-  /** Close (end) `stdout` when the pipeline is done with it. Default false: it is borrowed. */
-  closeStdout?: boolean;
-  /** Working directory of every command (a stage's own relative `cwd` is resolved against it). */
-  cwd?: string;
-  /** Variables set over `process.env` for every stage; `undefined` removes one. */
-  env?: Record<string, string | undefined>;
-  /** Aborting it stops the pipeline: SIGTERM to every command's group, SIGKILL after the grace. */
-  signal?: AbortSignal;
-  /** Grace between SIGTERM and SIGKILL. Default 2000 ms. */
-  killGraceMs?: number;
-  /** Most bytes `output()`/`text()` collect before failing with `MaxBufferError`. Default 64 MiB. */
-  maxBuffer?: number;
-  /** Receives stage start/exit (with durations) and memory events. Exceptions are ignored. */
-  onEvent?: (event: PipeEvent) => void;
-  /** Turns exceptions thrown by function stages into their errors (go-pipe's panic handler). */
-  onStageError?: StageErrorHandler;
-  /**
-   * Kernel buffer size for the pipes between stages (F_SETPIPE_SZ, Linux). Default: the kernel's
-   * (64 KiB). 1 MiB moves bulk data about twice as fast, at 1 MiB of kernel memory per pipe.
-   */
-  pipeSize?: number;
-  /**
-   * Which stage errors fail the pipeline (see `ErrorRule`): `'sluice'` is pipefail, except that
-   * a stage ended by SIGPIPE/EPIPE is not a failure when every stage downstream of it
-   * succeeded; `'go-pipe'` is go-pipe's rule (a pipe error fails the pipeline when nothing else
-   * failed and no stage downstream finished early). Among failures, the one `wait()` reports is
-   * chosen by go-pipe's rule under both.
-   * @default 'sluice'
-   */
-  errorRule?: ErrorRule;
-}
+export type { PipelineOptions, StageResult };
 
-/** How one stage ended, in `Pipeline.results` once the pipeline is done. */
-export interface StageResult {
-  name: string;
-  index: number;
-  /** The stage's own error (after its filters), or undefined. */
-  error: unknown;
-  /** When it was started and when its `wait()` settled (`performance.now()` ms). */
-  startedAt: number;
-  endedAt: number;
-  durationMs: number;
-  /** For commands: pid, and exit code or signal. */
-  pid?: number;
-  exitCode?: number | null;
-  signal?: NodeJS.Signals | null;
-  /**
-   * For commands that ran: how the process ended (exit code or signal, and whether the
-   * pipeline had stopped it: `outcome` `'soft'`/`'hard'`, else `'natural'`). Undefined for
-   * function stages and stages that failed to start.
-   */
-  exitInfo?: ExitInfo;
-  /**
-   * Whether this stage counts as a failure under the pipeline's `errorRule`: false for a
-   * success, a `FinishEarly` and a forgiven pipe error. The pipeline fails exactly when one
-   * result has `failed: true` (a start failure always does).
-   */
-  failed: boolean;
-  /** Whether the stage failed to start. */
-  startFailed: boolean;
-}
-
-const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
+/**
+ * How long past `graceMs` a command stage may still take to settle after a stop before the
+ * pipeline gives up on it: SIGKILL was sent at `graceMs`, so only a copy into a caller's stream
+ * that never drains can hold it this long.
+ */
+const PROCESS_SETTLE_MS = 2000;
 
 /**
  * Makes an empty pipeline. Add stages with `add`, then `run()` (or `output()`, `text()`,
- * `lines()`, or `start()` and `wait()`).
+ * `lines()`, or `start()` and `wait()`). Throws `InvalidOptionError` for a bad option.
+ *
+ * @example
+ * ```ts
+ * import { command, pipeline } from 'sluice/pipe';
+ * const text = await pipeline().add(command('seq', ['3']), command('tac')).text(); // "3\n2\n1\n"
+ * ```
  */
 export function pipeline(options: PipelineOptions = {}): Pipeline {
   return new Pipeline(options);
 }
 
-type State = 'new' | 'started';
+type State = 'new' | 'started' | 'disposed';
+
+/** One stage's run: when it started and, once settled, its result. */
+interface Slot {
+  stage: Stage;
+  startedAt: number;
+  result?: StageResult;
+}
 
 /**
  * Stages joined stdout to stdin.
@@ -117,46 +55,41 @@ type State = 'new' | 'started';
  * - Each edge is negotiated before anything starts: a kernel pipe where either neighbour is a
  *   command, an in-memory pipe between two functions, the caller's own fd for the first stdin and
  *   last stdout of a command (no copy at all). A stream a stage forbids is refused up front.
- * - All of a pipeline's kernel pipes are made by one call; the parent's ends are closed as soon
- *   as the children that use them are spawned.
- * - `wait()` settles once every stage has finished and released what it held. Whether the
- *   pipeline failed is decided by `errorRule` (default `'sluice'`: pipefail, except that a stage
- *   ended by SIGPIPE/EPIPE is not a failure when every stage downstream of it succeeded); the
- *   `PipelineError` it rejects with is chosen by go-pipe's rules: stages are looked at in
- *   reverse; the earliest stage's non-pipe error wins; a pipe error is reported only where
- *   nothing else failed. A start failure wins over all.
+ * - Each pipe is made just before the stage that writes into it starts, and the parent's ends are
+ *   closed as soon as the children that use them are spawned, so the parent holds at most a couple
+ *   of pipe fds however long the pipeline is. Out of fds, the stage that could not get its pipe
+ *   fails to start (`StageStartError`, `errno` `EMFILE`).
+ * - `wait()` always settles: once every stage has finished and released what it held, or, after
+ *   the pipeline was stopped, once `graceMs` has passed for a stage that ignores the stop (it is
+ *   then reported as a `StageStuckError`). Whether the pipeline failed is decided by `errorRule`
+ *   (default `'sluice'`: pipefail, except that a stage ended by SIGPIPE/EPIPE is not a failure
+ *   when every stage downstream of it succeeded); the `PipelineError` it rejects with is chosen
+ *   by go-pipe's rules: stages are looked at in reverse; the earliest stage's non-pipe error wins;
+ *   a pipe error is reported only where nothing else failed. A start failure wins over all, then a
+ *   stuck stage.
  * - Aborting `signal` (or `abort()`) sends SIGTERM to every command's process group and SIGKILL
- *   after `killGraceMs`; function stages see their `signal` fire and their streams destroyed.
+ *   after `graceMs`; function stages see their `signal` fire and their streams destroyed.
+ * - `await using p = pipeline()…`: disposing stops a running pipeline (as `abort()`) and waits
+ *   for it; it never throws the pipeline's failure (read it from `wait()` or `results`).
  */
-export class Pipeline {
-  readonly #options: PipelineOptions;
+export class Pipeline implements AsyncDisposable {
+  readonly #options: ResolvedOptions;
   readonly #stages: Stage[] = [];
   #state: State = 'new';
   readonly #controller = new AbortController();
   #done: Promise<void> | undefined;
+  #settled = false;
   #results: StageResult[] = [];
-  #capture: Readable | undefined;
+  #ends: Ends | undefined;
   #captureWanted = false;
+  #slots: Slot[] = [];
+  #pending = 0;
+  #finish: (() => void) | undefined;
+  #stuckTimers: NodeJS.Timeout[] = [];
+  #unfollow: (() => void) | undefined;
 
   constructor(options: PipelineOptions = {}) {
-    if (options.maxBuffer !== undefined && !(options.maxBuffer >= 0)) {
-      throw new PipeUsageError(`maxBuffer must be a non-negative number, got ${options.maxBuffer}`);
-    }
-    if (
-      options.errorRule !== undefined &&
-      options.errorRule !== 'sluice' &&
-      options.errorRule !== 'go-pipe'
-    ) {
-      throw new PipeUsageError(
-        `errorRule must be 'sluice' or 'go-pipe', got ${String(options.errorRule)}`,
-      );
-    }
-    if (options.killGraceMs !== undefined && !(options.killGraceMs >= 0)) {
-      throw new PipeUsageError(
-        `killGraceMs must be a non-negative number, got ${options.killGraceMs}`,
-      );
-    }
-    this.#options = options;
+    this.#options = resolveOptions(options);
     setMaxListeners(0, this.#controller.signal);
   }
 
@@ -165,17 +98,20 @@ export class Pipeline {
     return this.#stages;
   }
 
-  /** How each stage ended; complete once `wait()` has settled. */
+  /** How each stage ended, in stage order; complete once `wait()` has settled. */
   get results(): readonly StageResult[] {
     return this.#results;
   }
 
-  /** Appends stages. Throws `PipeUsageError` after `start()`. */
+  /**
+   * Appends stages. Throws `PipeUsageError` after `start()`, `InvalidOptionError` for something
+   * that is not a stage (nothing is appended then).
+   */
   add(...stages: Stage[]): this {
     if (this.#state !== 'new') throw new PipeUsageError('add: the pipeline has already started');
-    for (const s of stages) {
+    for (const [i, s] of stages.entries()) {
       if (!s || typeof s.start !== 'function' || typeof s.wait !== 'function') {
-        throw new PipeUsageError(`add: not a stage: ${String(s)}`);
+        throw new InvalidOptionError(`stages[${i}]`, `not a stage: ${String(s)}`);
       }
     }
     this.#stages.push(...stages);
@@ -187,155 +123,46 @@ export class Pipeline {
    * error of the commands it kills. Does nothing once the pipeline is done.
    */
   abort(reason?: unknown): void {
-    this.#controller.abort(reason);
+    if (!this.#settled) this.#controller.abort(reason);
   }
 
   /**
    * Starts every stage. Throws `PipeUsageError` when called twice or when a stage forbids a
-   * stream that is connected (before anything starts); a stage that fails to spawn does not
+   * stream that is connected (before anything starts); a stage that fails to start does not
    * throw here: the stages before it are stopped and `wait()` rejects with its error.
    */
   start(): void {
-    if (this.#state !== 'new') throw new PipeUsageError('start: the pipeline has already started');
-    this.#state = 'started';
-    const o = this.#options;
-    const stdoutMode = this.#captureWanted ? 'capture' : o.stdout === undefined ? 'none' : 'caller';
-    if (this.#captureWanted && o.stdout !== undefined) {
-      throw new PipeUsageError(
-        'output(), text() and lines() need a pipeline without a stdout option',
-      );
+    if (this.#state !== 'new') {
+      throw new PipeUsageError(`start: the pipeline has already ${this.#state}`);
     }
+    this.#state = 'started';
     const stages = [...this.#stages];
+    const stdoutMode = this.#stdoutMode();
     if (stages.length === 0 && stdoutMode !== 'none') stages.push(identityStage());
-
-    let edges: EdgeKind[];
-    let pipes: PipePair[] = [];
+    let ends: Ends;
     try {
-      edges = planEdges(stages, { stdin: o.stdin !== undefined, stdout: stdoutMode });
-      const kernelCount = edges.filter((e) => e === 'kernel').length;
-      pipes = createPipes(kernelCount, o.pipeSize ? { size: o.pipeSize } : {});
+      ends = this.#plan(stages, stdoutMode);
     } catch (e) {
-      // Nothing started: let go of what the caller asked us to close.
-      this.#closeCallerStdout();
+      this.#settled = true;
       this.#done = Promise.reject(e);
       this.#done.catch(() => {});
       throw e;
     }
-
-    // Build every end up front, so a failure can close whatever was not handed over.
-    const inputs: InputStream[] = [];
-    const outputs: OutputStream[] = [];
-    let pipeIndex = 0;
-    for (let i = 0; i < edges.length; i++) {
-      const kind = edges[i]!;
-      let out: OutputStream | undefined; // the writer side of edge i (stage i-1's stdout)
-      let inp: InputStream | undefined; // the reader side (stage i's stdin)
-      if (kind === 'none') {
-        out = OutputStream.none();
-        inp = InputStream.none();
-      } else if (kind === 'caller') {
-        if (i === 0) inp = this.#callerStdin();
-        else out = this.#callerStdout();
-      } else if (kind === 'kernel') {
-        const p = pipes[pipeIndex++]!;
-        out = OutputStream.fd(p.writeFd, { closing: true, isPipe: true });
-        inp = InputStream.fd(p.readFd, { closing: true, isPipe: true });
-      } else {
-        const mp = memoryPipe();
-        out = OutputStream.stream(mp.writable, { closing: true });
-        inp = InputStream.stream(mp.readable, { closing: true });
-      }
-      if (i > 0) outputs.push(out ?? OutputStream.none());
-      if (i < stages.length) inputs.push(inp ?? InputStream.none());
-      else if (stdoutMode === 'capture' && inp) this.#capture = inp.readable();
-    }
-
-    const ctx: StageContext = {
-      signal: this.#controller.signal,
-      cwd: o.cwd,
-      env: o.env ?? {},
-      killGraceMs: o.killGraceMs ?? 2000,
-      emit: (e) => this.#emit(e),
-      onStageError: o.onStageError,
-    };
-    const external = o.signal;
-    const onExternalAbort = () => this.#controller.abort(external!.reason);
-    if (external) {
-      if (external.aborted) this.#controller.abort(external.reason);
-      else external.addEventListener('abort', onExternalAbort, { once: true });
-    }
-
-    const startedAt: number[] = [];
-    const waits: Promise<unknown>[] = [];
-    let startError: { index: number; error: unknown } | undefined;
-    for (let i = 0; i < stages.length; i++) {
-      const stage = stages[i]!;
-      const t0 = performance.now();
-      startedAt.push(t0);
-      try {
-        stage.start(ctx, inputs[i]!, outputs[i]!);
-      } catch (error) {
-        inputs[i]!.close();
-        outputs[i]!.close();
-        startError = { index: i, error };
-        this.#emit({ type: 'start-failed', stage: stage.name, index: i, error });
-        // Close every end not handed over, and stop the stages already running.
-        for (let j = i + 1; j < stages.length; j++) {
-          inputs[j]!.close();
-          outputs[j]!.close();
-        }
-        this.#capture?.destroy();
-        this.#controller.abort(error);
-        break;
-      }
-      this.#emit({
-        type: 'stage-start',
-        stage: stage.name,
-        index: i,
-        pid: processStageOf(stage)?.pid,
-        at: t0,
-      });
-      waits.push(
-        stage.wait().then(
-          () => this.#finished(stage, i, t0, undefined),
-          (error: unknown) => this.#finished(stage, i, t0, error ?? new Error('stage failed')),
-        ),
-      );
-    }
-
-    this.#done = Promise.all(waits).then(() => {
-      external?.removeEventListener('abort', onExternalAbort);
-      const results = this.#results;
-      if (startError) {
-        const s = stages[startError.index]!;
-        results.push({
-          name: s.name,
-          index: startError.index,
-          error: startError.error,
-          startedAt: startedAt[startError.index]!,
-          endedAt: startedAt[startError.index]!,
-          durationMs: 0,
-          failed: true,
-          startFailed: true,
-        });
-      }
-      results.sort((a, b) => a.index - b.index);
-      const rule = o.errorRule ?? 'sluice';
-      const failed = failedStages(results, rule);
-      for (let i = 0; i < results.length; i++) results[i]!.failed = failed[i]!;
-      if (startError) {
-        throw new PipelineError(stages[startError.index]!.name, startError.index, startError.error);
-      }
-      const chosen = chooseError(results, rule);
-      if (chosen) throw new PipelineError(chosen.name, chosen.index, chosen.error);
-    });
+    this.#ends = ends;
+    this.#done = new Promise<void>((resolve) => {
+      this.#finish = resolve;
+    }).then(() => this.#verdict());
     this.#done.catch(() => {});
+    this.#followSignals();
+    this.#startAll(stages, ends, this.#context());
+    this.#maybeFinish();
   }
 
-  /** Waits for every stage; see the class comment for the error it rejects with. */
+  /** Waits for every stage; see the class comment for when it settles and what it rejects with. */
   wait(): Promise<void> {
-    if (!this.#done)
+    if (!this.#done) {
       return Promise.reject(new PipeUsageError('wait: the pipeline was not started'));
+    }
     return this.#done;
   }
 
@@ -347,12 +174,12 @@ export class Pipeline {
 
   /**
    * Runs the pipeline and resolves with everything its last stage wrote, as one Buffer. Past
-   * `maxBuffer` bytes the pipeline is stopped and the promise rejects with `MaxBufferError` (once
+   * `maxBufferBytes` the pipeline is stopped and the promise rejects with `MaxBufferError` (once
    * every stage has finished).
    */
   async output(): Promise<Buffer> {
     const readable = this.#startCapture();
-    const max = this.#options.maxBuffer ?? DEFAULT_MAX_BUFFER;
+    const max = this.#options.maxBufferBytes;
     const chunks: Buffer[] = [];
     let size = 0;
     let overflow: MaxBufferError | undefined;
@@ -362,8 +189,6 @@ export class Pipeline {
         size += b.length;
         if (size > max) {
           overflow = new MaxBufferError(max);
-          const room = max - (size - b.length);
-          if (room > 0) chunks.push(b.subarray(0, room));
           break;
         }
         chunks.push(b);
@@ -400,6 +225,20 @@ export class Pipeline {
     };
   }
 
+  /**
+   * `await using`: a pipeline that was never started is marked disposed (`start()` then
+   * throws); a running one is stopped as by `abort()` and waited for. Never throws the
+   * pipeline's failure: it stays in `wait()` and `results`.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#state === 'new') {
+      this.#state = 'disposed';
+      return;
+    }
+    this.abort();
+    await this.#done?.catch(() => {});
+  }
+
   /** @internal Used by `lines()`. */
   _startCapture(): Readable {
     return this.#startCapture();
@@ -408,7 +247,7 @@ export class Pipeline {
   /** @internal Stops the pipeline after the consumer of `lines()` left early; reports real errors. */
   async _finishEarly(): Promise<void> {
     const reason = new EarlyExit();
-    this.#capture?.destroy();
+    this.#ends?.capture?.destroy();
     this.abort(reason);
     await this.wait().catch(() => {});
     for (const r of this.#results) {
@@ -422,71 +261,180 @@ export class Pipeline {
     if (this.#state !== 'new') throw new PipeUsageError('the pipeline has already started');
     this.#captureWanted = true;
     this.start();
-    return this.#capture!;
+    return this.#ends!.capture!;
   }
 
-  #callerStdin(): InputStream {
-    const s = this.#options.stdin;
-    if (typeof s === 'number') return InputStream.fd(s, { closing: false });
-    if (typeof s === 'string' || s instanceof Uint8Array) {
-      return InputStream.stream(Readable.from([Buffer.from(s)]), { closing: true });
+  #stdoutMode(): StdoutMode {
+    const raw = this.#options.raw;
+    if (this.#captureWanted && raw.stdout !== undefined) {
+      throw new PipeUsageError(
+        'output(), text() and lines() need a pipeline without a stdout option',
+      );
     }
-    if (s && typeof (s as Readable).on === 'function') {
-      const fd = fdOfStream(s);
-      if (fd !== undefined) return InputStream.fd(fd, { closing: false, stream: s });
-      return InputStream.stream(s, { closing: false });
+    return this.#captureWanted ? 'capture' : raw.stdout === undefined ? 'none' : 'caller';
+  }
+
+  /** Negotiates the edges; on a refusal, lets go of what the caller asked us to close. */
+  #plan(stages: Stage[], stdoutMode: StdoutMode): Ends {
+    const raw = this.#options.raw;
+    const ends = (edges: ReturnType<typeof planEdges>) =>
+      new Ends(
+        edges,
+        stages.map((s) => s.preferences),
+        raw,
+        this.#options.pipeSize,
+        stdoutMode,
+      );
+    try {
+      return ends(planEdges(stages, { stdin: raw.stdin !== undefined, stdout: stdoutMode }));
+    } catch (e) {
+      // Nothing started: an Ends over no stage closes the caller's stdout where it is ours.
+      ends(['none', stdoutMode === 'caller' ? 'caller' : 'none']).closeRest();
+      throw e;
     }
-    return InputStream.none();
   }
 
-  #callerStdout(): OutputStream {
-    const s = this.#options.stdout;
-    const closing = this.#options.closeStdout === true;
-    if (typeof s === 'number') return OutputStream.fd(s, { closing });
-    if (s && typeof (s as Writable).write === 'function') {
-      const fd = fdOfStream(s);
-      if (fd !== undefined) return OutputStream.fd(fd, { closing, stream: s });
-      return OutputStream.stream(s, { closing });
+  #context(): StageContext {
+    const raw = this.#options.raw;
+    const graceMs = this.#options.graceMs;
+    return {
+      signal: this.#controller.signal,
+      cwd: raw.cwd,
+      env: raw.env ?? {},
+      graceMs,
+      killGraceMs: graceMs,
+      emit: (e) => this.#emit(e),
+      onStageError: raw.onStageError,
+    };
+  }
+
+  /** Follows the caller's signal, and arms the stuck-stage deadlines when the pipeline stops. */
+  #followSignals(): void {
+    const external = this.#options.raw.signal;
+    const onExternalAbort = () => this.#controller.abort(external!.reason);
+    const onStop = () => this.#armStuckDeadlines();
+    if (this.#controller.signal.aborted) onStop();
+    else this.#controller.signal.addEventListener('abort', onStop, { once: true });
+    if (external) {
+      if (external.aborted) this.#controller.abort(external.reason);
+      else external.addEventListener('abort', onExternalAbort, { once: true });
     }
-    return OutputStream.none();
+    this.#unfollow = () => {
+      external?.removeEventListener('abort', onExternalAbort);
+      this.#controller.signal.removeEventListener('abort', onStop);
+    };
   }
 
-  #closeCallerStdout(): void {
-    if (this.#options.closeStdout && this.#options.stdout !== undefined)
-      this.#callerStdout().close();
+  /** Starts the stages in order; the first that fails to start stops the ones before it. */
+  #startAll(stages: Stage[], ends: Ends, ctx: StageContext): void {
+    for (let i = 0; i < stages.length; i++) {
+      const stage = stages[i]!;
+      const slot: Slot = { stage, startedAt: performance.now() };
+      this.#slots.push(slot);
+      const error = this.#startOne(stage, i, ends, ctx);
+      if (error !== undefined) {
+        slot.result = stageResult(stage, i, slot.startedAt, error, { startFailed: true });
+        this.#emit({ type: 'start-failed', stage: stage.name, index: i, error });
+        ends.closeRest();
+        this.#controller.abort(error);
+        return;
+      }
+      this.#emit({
+        type: 'stage-start',
+        stage: stage.name,
+        index: i,
+        pid: processStageOf(stage)?.pid,
+        at: slot.startedAt,
+      });
+      this.#pending++;
+      stage.wait().then(
+        () => this.#settle(slot, i, undefined),
+        (e: unknown) => this.#settle(slot, i, asStageError(e, stage.name)),
+      );
+    }
+    ends.closeRest();
   }
 
-  #finished(stage: Stage, index: number, startedAt: number, error: unknown): void {
-    const endedAt = performance.now();
-    const proc = processStageOf(stage);
-    const exit = proc?.exitInfo;
-    this.#results.push({
-      name: stage.name,
-      index,
-      error,
-      startedAt,
-      endedAt,
-      durationMs: endedAt - startedAt,
-      pid: proc?.pid,
-      exitCode: exit?.exitCode,
-      signal: exit?.signal,
-      exitInfo: exit,
-      failed: error !== undefined,
-      startFailed: false,
-    });
+  /** Starts one stage with its two ends; returns its start error, or undefined. */
+  #startOne(stage: Stage, i: number, ends: Ends, ctx: StageContext): unknown {
+    const inp = ends.input(i);
+    let out: ReturnType<Ends['output']> | undefined;
+    try {
+      out = ends.output(i, stage.name);
+      stage.start(ctx, inp, out);
+      return undefined;
+    } catch (e) {
+      // The stage owns its ends even when it throws; closing again is harmless.
+      inp.close();
+      out?.close();
+      return asStageError(e, stage.name);
+    }
+  }
+
+  #settle(slot: Slot, index: number, error: unknown, stuck = false): void {
+    if (slot.result) return; // already given up on as stuck
+    slot.result = stageResult(slot.stage, index, slot.startedAt, error, { stuck });
+    const r = slot.result;
     this.#emit({
       type: 'stage-exit',
-      stage: stage.name,
+      stage: r.name,
       index,
-      durationMs: endedAt - startedAt,
+      durationMs: r.durationMs,
       error,
-      exitCode: exit?.exitCode,
-      signal: exit?.signal,
+      exitCode: r.exitCode,
+      signal: r.signal,
     });
+    this.#pending--;
+    this.#maybeFinish();
+  }
+
+  /** After a stop: give up on function stages after `graceMs`, on commands a little later. */
+  #armStuckDeadlines(): void {
+    if (this.#settled) return;
+    const graceMs = this.#options.graceMs;
+    const reason = this.#controller.signal.reason;
+    const giveUp = (processes: boolean) => () => {
+      for (const [i, slot] of this.#slots.entries()) {
+        if (slot.result || (processStageOf(slot.stage) !== undefined) !== processes) continue;
+        this.#settle(
+          slot,
+          i,
+          new StageStuckError(slot.stage.name, graceMs, { cause: reason }),
+          true,
+        );
+      }
+    };
+    this.#stuckTimers.push(
+      setTimeout(giveUp(false), graceMs),
+      setTimeout(giveUp(true), graceMs + PROCESS_SETTLE_MS),
+    );
+  }
+
+  #maybeFinish(): void {
+    if (this.#pending > 0 || !this.#finish || this.#settled) return;
+    this.#settled = true;
+    for (const t of this.#stuckTimers) clearTimeout(t);
+    this.#stuckTimers = [];
+    this.#unfollow?.();
+    this.#ends?.release();
+    this.#finish();
+  }
+
+  /** Fills `results` and throws the error the pipeline reports, if any. */
+  #verdict(): void {
+    const results = this.#slots.map((s) => s.result!);
+    const failed = failedStages(results, this.#options.errorRule);
+    for (const [i, r] of results.entries()) r.failed = failed[i]! || r.startFailed || r.stuck;
+    this.#results = results;
+    const first =
+      results.find((r) => r.startFailed) ??
+      results.find((r) => r.stuck) ??
+      chooseError(results, this.#options.errorRule);
+    if (first) throw new PipelineError(first.name, first.index, first.error);
   }
 
   #emit(event: PipeEvent): void {
-    const h = this.#options.onEvent;
+    const h = this.#options.raw.onEvent;
     if (!h) return;
     try {
       h(event);
@@ -494,6 +442,16 @@ export class Pipeline {
       // An event handler cannot break the pipeline.
     }
   }
+}
+
+/**
+ * A stage's error as the pipeline records it: sluice's one panic rule (a thrown non-Error,
+ * `undefined` and `null` included, is wrapped in a `PanicError` and is a failure), except that
+ * `FinishEarly`, which go-pipe throws as a bare sentinel, is kept as it is.
+ */
+function asStageError(thrown: unknown, stage: string): unknown {
+  if (isFinishEarly(thrown)) return thrown;
+  return toError(thrown, `stage ${stage}`).error;
 }
 
 /** The abort reason used when the consumer of `lines()` stops early. */

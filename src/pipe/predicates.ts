@@ -10,6 +10,8 @@ export type ErrorMatcher = (error: unknown) => boolean;
 
 const PIPE_CODES = new Set([
   'EPIPE',
+  'ERR_SLUICE_PIPE_CLOSED',
+  // The code sluice 0.1 used, so errors from an older copy still count.
   'ERR_CLOSED_PIPE',
   'ERR_STREAM_DESTROYED',
   'ERR_STREAM_PREMATURE_CLOSE',

@@ -62,13 +62,15 @@ export type PipeEvent =
  * keep it past `wait()`.
  */
 export interface StageContext {
-  /** Aborted when the pipeline is aborted (its `signal`, a start failure, `maxBuffer`, …). */
+  /** Aborted when the pipeline is aborted (its `signal`, a start failure, `maxBufferBytes`, …). */
   readonly signal: AbortSignal;
   /** The pipeline's working directory (undefined: the process's). */
   readonly cwd: string | undefined;
   /** Variables the pipeline sets over `process.env`; `undefined` removes one. */
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Grace between SIGTERM and SIGKILL when a command's group is stopped. */
+  /** Milliseconds between SIGTERM and SIGKILL when a command's group is stopped. */
+  readonly graceMs: number;
+  /** @deprecated The same as `graceMs`; removed in 0.3. */
   readonly killGraceMs: number;
   /** Reports an event to the pipeline's `onEvent` (never throws). */
   readonly emit: (event: PipeEvent) => void;

@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   command,
+  InvalidOptionError,
   ignoreError,
   MemoryLimitError,
   memoryLimit,
   memoryObserver,
   type PipeEvent,
   PipelineError,
-  PipeUsageError,
   pipeline,
   println,
 } from '../../src/pipe/index.js';
@@ -88,8 +88,8 @@ describe('pipe: memory watch', () => {
   );
 
   test('memory watchers need a command stage', () => {
-    assert.throws(() => memoryLimit(println('x'), MB), PipeUsageError);
-    assert.throws(() => memoryObserver(println('x')), PipeUsageError);
-    assert.throws(() => memoryLimit(command('true'), 0), PipeUsageError);
+    assert.throws(() => memoryLimit(println('x'), MB), InvalidOptionError);
+    assert.throws(() => memoryObserver(println('x')), InvalidOptionError);
+    assert.throws(() => memoryLimit(command('true'), 0), InvalidOptionError);
   });
 });

@@ -15,10 +15,10 @@ import {
   type OutputStream,
   type PipelineOptions,
   pipeline,
-  planEdges,
   type Stage,
   type StreamPreference,
 } from '../../src/pipe/index.js';
+import { planEdges } from '../../src/pipe/negotiate.js';
 import { fdTarget } from '../../src/proc/index.js';
 import { withLeakCheck } from '../helpers/leaks.js';
 

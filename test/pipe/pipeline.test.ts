@@ -12,6 +12,7 @@ import {
   CommandError,
   command,
   fn,
+  InvalidOptionError,
   ignoreError,
   isSigpipe,
   PipelineError,
@@ -170,9 +171,14 @@ describe('pipe: pipelines (go-pipe pipeline_test)', () => {
     }),
   );
 
-  test('an empty argv is a PipeUsageError at once', () => {
-    assert.throws(() => command(''), PipeUsageError);
-    assert.throws(() => command('echo', [1 as unknown as string]), PipeUsageError);
+  test('an empty argv, a non-string or a NUL in argv is an InvalidOptionError at once', () => {
+    assert.throws(() => command(''), { name: 'InvalidOptionError', option: 'file' });
+    assert.throws(() => command('echo', [1 as unknown as string]), {
+      name: 'InvalidOptionError',
+      option: 'args[0]',
+    });
+    assert.throws(() => command('echo', ['a', 'b\0c']), InvalidOptionError);
+    assert.throws(() => command('ec\0ho'), InvalidOptionError);
   });
 
   test(
@@ -417,13 +423,13 @@ describe('pipe: pipelines (go-pipe pipeline_test)', () => {
   );
 
   test(
-    'big EPIPE: seq 100000 | true: "seq: killed by signal SIGPIPE" (go-pipe rule)',
+    'big EPIPE: seq 1000000 | true: "seq: killed by signal SIGPIPE" (go-pipe rule)',
     withLeakCheck(async () => {
       await pipeline()
-        .add(command('seq', ['100000']), command('true'))
+        .add(command('seq', ['1000000']), command('true'))
         .run();
       const err = await pipeline({ errorRule: 'go-pipe' })
-        .add(command('seq', ['100000']), command('true'))
+        .add(command('seq', ['1000000']), command('true'))
         .run()
         .catch((e) => e);
       assert.ok(err instanceof PipelineError);
