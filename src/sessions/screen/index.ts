@@ -17,4 +17,5 @@ export {
   type ScreenSnapshot,
   type SnapshotOptions,
 } from './screen-model.js';
+export { type TerminalSize, terminalSize } from './terminal-size.js';
 export type { TerminalState } from './terminal-state.js';

@@ -22,6 +22,7 @@ import serializeModule from '@xterm/addon-serialize';
 import xtermHeadless from '@xterm/headless';
 import { InvalidOptionError } from '../../proc/index.js';
 import { SessionsError } from '../core/errors.js';
+import { serializeScrollback } from './line-serializer.js';
 import { TERMINAL_RESTORE } from './restore.js';
 import { readTerminalState, stateSequence, type TerminalState } from './terminal-state.js';
 import { renderText } from './text.js';
@@ -67,7 +68,7 @@ export interface ScreenOptions {
 /** A drawable copy of the screen at one output offset (see `ScreenModel.snapshot`). */
 export interface ScreenSnapshot {
   /** `data` without its prefix: what draws the screen into a fresh terminal of this size. */
-  body: string;
+  body: Buffer;
   /**
    * Bytes that, written to a terminal of `rows`×`cols`, reset its modes, push what it showed into
    * its scrollback, then draw the scrollback lines, the screen (both buffers, cursor, colours and
@@ -356,13 +357,14 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
   #serialize(offset: number, scrollback: number | undefined): ScreenSnapshot {
     const term = this.#term;
     const state = readTerminalState(term);
-    const kept = term.buffer.normal.baseY;
-    const lines = scrollback === undefined ? kept : Math.min(scrollback, kept);
-    const body =
-      this.#serializer.serialize({ scrollback: lines, excludeModes: true }) +
-      stateSequence(state, term.rows);
+    const base = term.buffer.normal.baseY;
+    const lines = scrollback === undefined ? base : Math.min(scrollback, base);
+    const body = Buffer.concat([
+      serializeBody(term, this.#serializer, lines),
+      Buffer.from(stateSequence(state, term.rows)),
+    ]);
     return {
-      data: Buffer.from(drawPrefix(term.rows) + body, 'utf8'),
+      data: Buffer.concat([Buffer.from(drawPrefix(term.rows)), body]),
       body,
       offset,
       rows: term.rows,
@@ -371,6 +373,37 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
       state,
     };
   }
+}
+
+/**
+ * The cells, for a terminal whose screen is empty with the cursor at home: the last `lines` lines
+ * of scrollback (fast path, see line-serializer.ts), scrolled up into the terminal's own
+ * scrollback, then the screen rows of the normal buffer, then the alternate screen when shown.
+ */
+function serializeBody(
+  term: HeadlessTerminal,
+  serializer: InstanceType<typeof SerializeAddon>,
+  lines: number,
+): Buffer {
+  const base = term.buffer.normal.baseY;
+  const screen = serializer.serialize({
+    range: { start: base, end: base + term.rows - 1 },
+    excludeModes: true,
+  });
+  if (lines === 0) return Buffer.from(screen);
+  const history = serializeScrollback(term, base - lines, base);
+  if (history === undefined) {
+    // xterm.js's internals moved: the addon is slower but serializes the same lines.
+    return Buffer.from(serializer.serialize({ scrollback: lines, excludeModes: true }));
+  }
+  // Written from the top, the history ends on screen; scroll what shows of it up into the
+  // terminal's scrollback (k line feeds on the bottom row push the top k rows), then draw the
+  // screen from home.
+  const shown = Math.min(lines, term.rows - 1);
+  return Buffer.concat([
+    history,
+    Buffer.from(`\x1b[${term.rows};1H${'\n'.repeat(shown)}\x1b[H${screen}`),
+  ]);
 }
 
 /**
@@ -401,10 +434,12 @@ async function reflowSnapshot(
     scratch.resize(cols, rows);
     const state = readTerminalState(scratch);
     const lines = scratch.buffer.normal.baseY;
-    const body =
-      serializer.serialize({ scrollback: lines, excludeModes: true }) + stateSequence(state, rows);
+    const body = Buffer.concat([
+      serializeBody(scratch, serializer, lines),
+      Buffer.from(stateSequence(state, rows)),
+    ]);
     return {
-      data: Buffer.from(drawPrefix(rows) + body, 'utf8'),
+      data: Buffer.concat([Buffer.from(drawPrefix(rows)), body]),
       body,
       offset: snap.offset,
       rows,

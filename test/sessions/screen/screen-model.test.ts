@@ -121,6 +121,23 @@ describe('ScreenModel', () => {
     model.dispose();
   });
 
+  it('restores colourful scrollback: 16, 256 and true colours, flags, wide and combined characters', async () => {
+    const styled = [
+      '\x1b[1;3;4mbold italic under\x1b[0m \x1b[2;9mdim strike\x1b[0m \x1b[5;7;53mblink inv over\x1b[0m',
+      '\x1b[38;5;208m256 fg\x1b[48;5;22m and bg\x1b[0m \x1b[94;101mbright\x1b[0m',
+      '\x1b[38;2;1;2;3;48;2;250;128;0mrgb\x1b[0m 漢字 wide, e\u0301 combined, \x1b[44m   \x1b[0m blue blank',
+      `${'w'.repeat(40)}${'rapped '.repeat(8)}`,
+      '\x1b[8minvisible\x1b[0m visible',
+    ];
+    for (const n of [2, 12]) {
+      const feed = `${Array.from({ length: n }, (_, i) => styled[i % styled.length]).join('\r\n')}\r\nend`;
+      const { model } = await assertRestores(feed, 10, 40);
+      model.dispose();
+    }
+    const few = await assertRestores(`${lines(12)}`, 10, 40);
+    few.model.dispose();
+  });
+
   it('restores a full-screen program: alternate screen, hidden cursor, scroll region, keys, paste, mouse', async () => {
     const feed =
       `${lines(5, 'shell')}\r\n$ vim\x1b[?1049h\x1b[H\x1b[2J\x1b[?25l\x1b[?1h\x1b=\x1b[?2004h` +
@@ -141,11 +158,11 @@ describe('ScreenModel', () => {
     const snap = await pending;
     assert.equal(snap.offset, 6);
     assert.equal(m.offset, 12);
-    assert.match(snap.body, /before/);
-    assert.doesNotMatch(snap.body, /after/);
+    assert.match(snap.body.toString(), /before/);
+    assert.doesNotMatch(snap.body.toString(), /after/);
     const later = await m.snapshot();
     assert.equal(later.offset, 12);
-    assert.match(later.body, /before after/);
+    assert.match(later.body.toString(), /before after/);
     m.dispose();
   });
 
