@@ -1,36 +1,44 @@
 /**
- * `sluice run [--stats] [--pipefail] [--json] 'CMD | CMD ...'`: runs a pipeline written in the
- * `sh` grammar (quotes, escapes, `|`, `<`, `>`, `>>`, `2>`, `2>&1`; no `$VAR`, no globbing, no
- * shell), with this process's stdin, stdout and stderr handed straight to the commands. The exit
- * status is bash's: the last command's (128 + N for a signal, 127 for a command not found, 126
- * for one that cannot be executed), or with `--pipefail` the rightmost non-zero one. `--stats`
- * prints per stage, on stderr: bytes in and out, wall time, exit status and peak RSS.
+ * `sluice run [options] 'SCRIPT'` and `sluice run -f FILE [ARGS…]`: runs a script in sluice's
+ * shell language (docs/shell.md) without a shell, with this process's stdin, stdout and stderr
+ * handed straight to the commands. A file may start with `#!/usr/bin/env -S sluice run -f`.
+ *
+ * Exit status: the script's, as bash's `$?` under sluice's rule (pipefail, except that a stage
+ * ended by SIGPIPE is not a failure when every stage after it succeeded); 127 for a command not
+ * found, 126 for one that cannot be executed, 128 + N for a signal; 2 for text the language
+ * refuses (nothing runs then); 1 for a glob that matched nothing. `--check` parses only.
+ * `--stats` prints per stage of every pipeline, on stderr: bytes in and out, wall time, exit
+ * status and peak RSS.
  */
 
-import { fstatSync } from 'node:fs';
+import { fstatSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 import {
   fn,
   formatBytes,
+  Interpreter,
   MemoryWatchStage,
   memoryObserver,
-  type ParsedCommand,
-  parseCommandLine,
-  pipeline,
+  type PipelineInstrument,
+  parseScript,
+  type Script,
+  ShellExpansionError,
+  ShellState,
   ShSyntaxError,
   type Stage,
   type StageResult,
-  StageStartError,
-  toStages,
   write,
 } from '../pipe/index.js';
 
 interface RunFlags {
+  file?: string;
+  check?: boolean;
   stats?: boolean;
   pipefail?: boolean;
   json?: boolean;
+  literalGlobs?: boolean;
 }
 
 /** Byte counts of one metered edge. */
@@ -42,49 +50,65 @@ interface Meter {
 export function register(program: Command): void {
   program
     .command('run')
-    .description("run a pipeline of commands joined by real pipes, e.g. sluice run 'yes | head -1'")
-    .argument('<pipeline...>', 'the pipeline, quoted as one argument')
+    .description("run a script of commands joined by real pipes, e.g. sluice run 'yes | head -1'")
+    .argument(
+      '[script...]',
+      'the script, quoted as one argument (with -f: the arguments $1, $2, …)',
+    )
+    .option('-f, --file <path>', 'run the script in this file (a #! line is a comment)')
+    .option(
+      '--check',
+      'parse only: exit 0 if the language accepts the script, else 2 (with --json: print the syntax tree)',
+    )
+    .option('--literal-globs', 'pass a glob that matches nothing on as written instead of failing')
     .option('--stats', 'print per stage: bytes in and out, wall time, exit status, peak RSS')
-    .option('--pipefail', "exit with the rightmost non-zero status, as bash's set -o pipefail")
-    .option('--json', 'with --stats: print the stats as JSON')
+    .option(
+      '--pipefail',
+      'accepted for compatibility: the status rule is always pipefail (SIGPIPE forgiven)',
+    )
+    .option('--json', 'with --stats: print the stats as JSON; with --check: print the syntax tree')
     .action(async (words: string[], flags: RunFlags) => {
-      process.exitCode = await run(words.join(' '), flags);
+      process.exitCode = await run(words, flags);
     });
 }
 
-/** Runs one command line; resolves with the exit status. */
-export async function run(text: string, flags: RunFlags): Promise<number> {
-  let commands: ParsedCommand[];
+/** Runs one script (text, or `flags.file` with `words` as its arguments); resolves with the exit status. */
+export async function run(words: string[], flags: RunFlags): Promise<number> {
+  let text: string;
+  let positional: string[];
+  if (flags.file !== undefined) {
+    try {
+      text = readFileSync(flags.file, 'utf8');
+    } catch (e) {
+      process.stderr.write(
+        `sluice: ${flags.file}: ${(e as { code?: string }).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}\n`,
+      );
+      return 127;
+    }
+    positional = [flags.file, ...words];
+  } else {
+    if (words.length === 0) {
+      process.stderr.write('sluice: run: give a script or -f FILE (see --help)\n');
+      return 2;
+    }
+    text = words.join(' ');
+    positional = ['sluice'];
+  }
+  let script: Script;
   try {
-    commands = parseCommandLine(text);
+    script = parseScript(text);
   } catch (e) {
     if (e instanceof ShSyntaxError) {
-      process.stderr.write(`sluice: ${e.message.replace(/^sh: /, 'syntax error: ')}\n`);
+      process.stderr.write(`sluice: ${flags.file ? `${flags.file}: ` : ''}${e.message}\n`);
       return 2;
     }
     throw e;
   }
-  const stages = toStages(commands, 'inherit');
-  const meters: (Meter | undefined)[] = [];
-  let built: Stage[] = stages;
-  if (flags.stats) {
-    // Every command is observed for its peak RSS; every edge that sluice may copy without
-    // changing what the commands see (between two commands, and into a stdout that is not a
-    // terminal) gets a meter. The commands' own stdin stays untouched.
-    built = [];
-    const meterOut = !isatty(1);
-    stages.forEach((s, i) => {
-      built.push(memoryObserver(s, { intervalMs: 10, onEvent: () => {} }));
-      if (i < stages.length - 1 || meterOut) {
-        const m: Meter = { read: 0, written: 0 };
-        meters[i] = m;
-        built.push(meterStage(m));
-      }
-    });
+  if (flags.check) {
+    if (flags.json) process.stdout.write(`${JSON.stringify(script, null, 2)}\n`);
+    return 0;
   }
   const controller = new AbortController();
-  const p = pipeline({ stdin: hasFd(0) ? 0 : undefined, stdout: 1, signal: controller.signal });
-  p.add(...built);
   let interrupted = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     interrupted = 128 + (constants.signals[sig] ?? 0);
@@ -92,25 +116,32 @@ export async function run(text: string, flags: RunFlags): Promise<number> {
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const sig of signals) process.on(sig, onSignal);
+  const state = new ShellState({ cwd: process.cwd(), env: process.env, positional });
+  const interpreter = new Interpreter({
+    signal: controller.signal,
+    noMatch: flags.literalGlobs ? 'literal' : 'error',
+    instrument: flags.stats ? statsInstrument(flags.json === true) : undefined,
+  });
   try {
-    await p.run().catch(() => {});
+    return await interpreter.run(script, state, {
+      stdin: hasFd(0) ? 0 : undefined,
+      stdout: 1,
+      stderr: 'inherit',
+    });
+  } catch (e) {
+    if (interrupted) return interrupted;
+    if (e instanceof ShSyntaxError) {
+      process.stderr.write(`sluice: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof ShellExpansionError) {
+      process.stderr.write(`sluice: ${e.message}\n`);
+      return e.status;
+    }
+    throw e;
   } finally {
     for (const sig of signals) process.off(sig, onSignal);
   }
-  const results = p.results.filter((r) => !flags.stats || !r.name.startsWith('\0meter'));
-  const commandResults = commands.map((_, i) => results[i]);
-  for (const r of commandResults) {
-    if (r?.startFailed) process.stderr.write(`sluice: ${(r.error as Error).message}\n`);
-  }
-  // Stages after one that failed to start never ran: they take its status (127 for a command
-  // not found), so the failure is not hidden behind a stage that did nothing.
-  const failed = commandResults.find((r) => r?.startFailed);
-  const statuses = commandResults.map((r) => (r ? status(r) : failed ? status(failed) : 1));
-  if (flags.stats)
-    printStats(commands, commandResults, statuses, built, meters, flags.json === true);
-  if (interrupted) return interrupted;
-  if (flags.pipefail) return [...statuses].reverse().find((s) => s !== 0) ?? 0;
-  return statuses[statuses.length - 1] ?? 0;
 }
 
 function hasFd(fd: number): boolean {
@@ -122,17 +153,37 @@ function hasFd(fd: number): boolean {
   }
 }
 
-/** bash's status for one stage. */
-function status(r: StageResult | undefined): number {
-  if (!r) return 1;
-  if (r.startFailed) {
-    const e = r.error instanceof StageStartError ? r.error : undefined;
-    if (e?.reason !== 'command') return 1;
-    return e.errno === 'EACCES' ? 126 : 127;
-  }
-  if (r.signal) return 128 + (constants.signals[r.signal] ?? 0);
-  if (typeof r.exitCode === 'number') return r.exitCode;
-  return r.error === undefined ? 0 : 1;
+/**
+ * `--stats`: every command is observed for its peak RSS; every edge that sluice may copy without
+ * changing what the commands see (between two stages, and into a stdout that is not a terminal)
+ * gets a meter. A pipeline's first stdin stays untouched. One table per pipeline.
+ */
+function statsInstrument(json: boolean): PipelineInstrument {
+  const runs = new Map<readonly Stage[], { built: Stage[]; meters: (Meter | undefined)[] }>();
+  return {
+    wrap(stages) {
+      const built: Stage[] = [];
+      const meters: (Meter | undefined)[] = [];
+      const positions: number[] = [];
+      const meterOut = !isatty(1);
+      stages.forEach((s, i) => {
+        positions.push(built.length);
+        built.push(memoryObserver(s, { intervalMs: 10, onEvent: () => {} }));
+        if (i < stages.length - 1 || meterOut) {
+          const m: Meter = { read: 0, written: 0 };
+          meters[i] = m;
+          built.push(meterStage(m));
+        }
+      });
+      runs.set(stages, { built, meters });
+      return { stages: built, positions };
+    },
+    done(labels, results, statuses, stages) {
+      const r = runs.get(stages);
+      runs.delete(stages);
+      if (r) printStats(labels, results, statuses, r.built, r.meters, json);
+    },
+  };
 }
 
 /** A pass-through stage that counts what it reads and what the next stage accepted. */
@@ -148,19 +199,19 @@ function meterStage(m: Meter): Stage {
 }
 
 function printStats(
-  commands: ParsedCommand[],
-  results: (StageResult | undefined)[],
-  statuses: number[],
+  labels: readonly string[],
+  results: readonly (StageResult | undefined)[],
+  statuses: readonly number[],
   built: Stage[],
   meters: (Meter | undefined)[],
   json: boolean,
 ): void {
   const watchers = built.filter((s): s is MemoryWatchStage => s instanceof MemoryWatchStage);
-  const rows = commands.map((c, i) => {
+  const rows = labels.map((label, i) => {
     const r = results[i];
     const peak = watchers[i]?.peak;
     return {
-      stage: c.argv.join(' '),
+      stage: label,
       bytesIn: i === 0 ? null : (meters[i - 1]?.written ?? null),
       bytesOut: meters[i]?.read ?? null,
       wallMs: r ? Math.round(r.durationMs * 10) / 10 : null,

@@ -7,13 +7,21 @@
  * them in the C locale. Quoted characters never match as glob characters.
  */
 import { type Dirent, lstatSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import picomatch from 'picomatch';
+import type picomatchType from 'picomatch';
 
 /** A character of a pattern and whether it was quoted (quoted characters are literal). */
 export interface PatternChar {
   readonly ch: string;
   readonly quoted: boolean;
+}
+
+/** picomatch, loaded at the first glob (scripts without globs do not pay for it). */
+let pm: typeof picomatchType | undefined;
+function picomatch(): typeof picomatchType {
+  pm ??= createRequire(import.meta.url)('picomatch') as typeof picomatchType;
+  return pm;
 }
 
 const PM_OPTIONS = { dot: false, noextglob: true, nobrace: true, nonegate: true } as const;
@@ -167,7 +175,7 @@ function walk(segs: PatternChar[][], k: number, prefix: string, cwd: string, out
     } else if (isDir(resolve(cwd, p))) walk(segs, k + 1, p, cwd, out);
     return;
   }
-  const re = picomatch.makeRe(segmentPattern(seg), PM_OPTIONS);
+  const re = picomatch().makeRe(segmentPattern(seg), PM_OPTIONS);
   const explicitDot = seg[0]?.ch === '.';
   for (const e of list(real)) {
     if (e.name.startsWith('.') && !explicitDot) continue;
