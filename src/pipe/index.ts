@@ -27,7 +27,6 @@ export {
   PipeUsageError,
   ShSyntaxError,
   StageStartError,
-  type StageStartReason,
   StageStuckError,
 } from './errors.js';
 export { type ErrorFilter, filterError, ignoreError } from './filter-error.js';
@@ -101,4 +100,4 @@ export type {
   StreamPreference,
 } from './stage.js';
 export type { StageResult } from './stage-result.js';
-export type { InputStream, OutputStream, StreamKind } from './streams.js';
+export type { InputStream, OutputStream } from './streams.js';

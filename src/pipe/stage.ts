@@ -53,8 +53,10 @@ export type PipeEvent =
       type: 'memory-peak';
       stage: string;
       maxRssBytes: number;
+      maxHwmBytes: number;
       samples: number;
       errors: number;
+      limitExceeded: boolean;
     };
 
 /**

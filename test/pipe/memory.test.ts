@@ -9,6 +9,7 @@ import {
   InvalidOptionError,
   ignoreError,
   MemoryLimitError,
+  type MemoryPeak,
   memoryLimit,
   memoryObserver,
   type PipeEvent,
@@ -84,6 +85,59 @@ describe('pipe: memory watch', () => {
       assert.ok(peak && peak.type === 'memory-peak');
       assert.ok(peak.maxRssBytes > 60 * MB, `peak ${peak.maxRssBytes}`);
       assert.ok(peak.samples > 0);
+    }),
+  );
+
+  test(
+    'memoryLimit with observe reports the true peak when the limit kills the stage',
+    withLeakCheck(async () => {
+      const events: PipeEvent[] = [];
+      const peaks: MemoryPeak[] = [];
+      const err = await pipeline({ onEvent: (e) => events.push(e) })
+        .add(
+          memoryLimit(command(process.execPath, ['-e', hog(80, 20000)], { name: 'hog' }), 40 * MB, {
+            intervalMs: 20,
+            onPeak: (p) => peaks.push({ ...p }),
+          }),
+        )
+        .run()
+        .catch((e) => e);
+      assert.ok((err as PipelineError).cause instanceof MemoryLimitError, String(err));
+      const used = ((err as PipelineError).cause as MemoryLimitError).used;
+      const peak = events.find((e) => e.type === 'memory-peak');
+      assert.ok(peak && peak.type === 'memory-peak', 'a memory-peak event when the stage failed');
+      assert.ok(peak.maxRssBytes >= used, `peak ${peak.maxRssBytes} < used ${used}`);
+      assert.ok(peak.maxRssBytes > 40 * MB);
+      assert.equal(peak.limitExceeded, true);
+      assert.equal(peaks.length, 1);
+      assert.equal(peaks[0]!.maxRssBytes, peak.maxRssBytes);
+    }),
+  );
+
+  test(
+    'memoryObserver wrapped around memoryLimit reports the peak at the kill, not an earlier sample',
+    withLeakCheck(async () => {
+      const peaks: MemoryPeak[] = [];
+      const err = await pipeline()
+        .add(
+          memoryObserver(
+            memoryLimit(
+              command(process.execPath, ['-e', hog(80, 20000)], { name: 'hog' }),
+              40 * MB,
+              {
+                intervalMs: 20,
+              },
+            ),
+            // Samples far apart: on its own it would likely see nothing but the start.
+            { intervalMs: 60_000, onPeak: (p) => peaks.push({ ...p }) },
+          ),
+        )
+        .run()
+        .catch((e) => e);
+      assert.ok((err as PipelineError).cause instanceof MemoryLimitError, String(err));
+      assert.equal(peaks.length, 1);
+      assert.ok(peaks[0]!.maxRssBytes > 40 * MB, `peak ${peaks[0]!.maxRssBytes}`);
+      assert.equal(peaks[0]!.limitExceeded, true);
     }),
   );
 
