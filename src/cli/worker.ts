@@ -1,5 +1,6 @@
 /**
- * `sluice worker --servers URL --name NAME --stage STAGE MODULE [--workers N] [--grace DURATION]`:
+ * `sluice worker --servers URL --name NAME --stage STAGE MODULE [--workers N] [--grace DURATION]
+ * [--stats-interval DURATION]`:
  * serves one cluster stage with the default export of MODULE (`(item, signal) => result`), until
  * SIGTERM or SIGINT, then stops gracefully: no new items, running ones get the grace to finish,
  * the rest are handed back to the stream for another worker, and it exits 0.
@@ -14,7 +15,7 @@ interface WorkerFlags {
   stage: string;
   workers: number;
   grace?: number;
-  codec?: string;
+  statsInterval?: number;
 }
 
 function parsePositiveInt(text: string): number {
@@ -53,6 +54,11 @@ export function register(program: Command): void {
       'on stop, time running items get before being handed back (default 5s)',
       parseDuration,
     )
+    .option(
+      '--stats-interval <duration>',
+      'how often it publishes its stats (default 1s)',
+      parseDuration,
+    )
     .action(async (module: string, flags: WorkerFlags) => {
       const url = pathToFileURL(resolve(module)).href;
       const loaded = (await import(url)) as { default?: unknown };
@@ -79,6 +85,7 @@ export function register(program: Command): void {
         {
           workers: flags.workers,
           graceMs: flags.grace,
+          statsIntervalMs: flags.statsInterval,
         },
       );
       process.once('SIGTERM', stop);
