@@ -76,11 +76,11 @@ async function viaDaemon(client: SessionsClient): Promise<[number, number, numbe
   const a = await client.attach(s.id);
   const t0 = performance.now();
   const c0 = cpuMsOf(daemonPid);
-  a.write('go\n');
+  void a.write('go\n');
   let got = a.backlog.length;
   let missed = 0;
   for await (const ev of a) {
-    if (ev.type === 'data') got += ev.data.length;
+    if (ev.type === 'output') got += ev.data.length;
     else if (ev.type === 'missed') missed += ev.bytes;
   }
   const s1 = (performance.now() - t0) / 1000;

@@ -92,16 +92,13 @@ async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<vo
       const at = chunk.indexOf(detachKey);
       if (at >= 0) {
         data = chunk.subarray(0, at);
-        if (data.length > 0) attachment.write(data);
+        if (data.length > 0) void attachment.write(data).catch(() => {});
         detach();
         return;
       }
     }
-    try {
-      attachment.write(data);
-    } catch {
-      // The attachment ended meanwhile; the loop below reports how.
-    }
+    // A write after the attachment ended is refused; the loop below reports how it ended.
+    attachment.write(data).catch(() => {});
   };
   const onResize = () => {
     if (process.stdout.rows && process.stdout.columns) {
@@ -131,7 +128,7 @@ async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<vo
   try {
     await writeOut(attachment.backlog);
     for await (const ev of attachment) {
-      if (ev.type === 'data') await writeOut(ev.data);
+      if (ev.type === 'output') await writeOut(ev.data);
       else if (ev.type === 'missed' && process.stderr.isTTY) {
         process.stderr.write(`\r\n[fell behind: ${ev.bytes} bytes skipped]\r\n`);
       }
@@ -164,6 +161,14 @@ async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<vo
     case 'removed':
       throw new Error(`session ${id} was removed`);
     case 'shutdown':
+      if (end.exit) {
+        // The daemon stopped the session on its way out and said how: exit with its status.
+        process.stderr.write(
+          `sluice: the daemon shut down; session ${id} ended: ${end.exit.outcome} (${describeExit(end.exit)})\n`,
+        );
+        process.exitCode = exitCodeOf(end.exit, SIGNALS);
+        return;
+      }
       throw new Error(`the daemon shut down while attached to session ${id}`);
     default:
       throw new Error(

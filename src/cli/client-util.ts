@@ -3,7 +3,7 @@
  * clear error (and a hint to start the daemon when none answers), and small parsers.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { WireExitState, WireSessionInfo } from '../sessions/index.js';
+import type { ExitInfo, WireSessionInfo } from '../sessions/index.js';
 import { SessionsClient } from '../sessions/index.js';
 
 /** Adds `--socket PATH` to a subcommand. */
@@ -82,12 +82,12 @@ export function parseSize(text: string): number {
 }
 
 /** `exit 0`, `signal SIGTERM`: how a session ended, briefly. */
-export function describeExit(x: WireExitState): string {
+export function describeExit(x: ExitInfo): string {
   return x.signal ? `signal ${x.signal}` : `exit ${x.exitCode}`;
 }
 
 /** The process exit code that mirrors a session's: its code, or 128 + the signal number. */
-export function exitCodeOf(x: WireExitState, signals: Record<string, number>): number {
+export function exitCodeOf(x: ExitInfo, signals: Record<string, number>): number {
   if (x.signal) return 128 + (signals[x.signal] ?? 0);
   return x.exitCode ?? 1;
 }
@@ -99,8 +99,8 @@ export function printJson(value: unknown): void {
 
 /** The `state` column of `ls`: `running`, `exited(0)` or `exited(SIGTERM)`. */
 export function stateColumn(s: WireSessionInfo): string {
-  if (!s.exitState) return 'running';
-  return `exited(${s.exitState.signal ?? s.exitState.exitCode})`;
+  if (!s.exitInfo) return 'running';
+  return `exited(${s.exitInfo.signal ?? s.exitInfo.exitCode})`;
 }
 
 /** Writes `data` to stdout and resolves once it was accepted (waits on backpressure). */

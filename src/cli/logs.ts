@@ -29,7 +29,7 @@ export function register(program: Command): void {
     const stream = flags.stderr ? 'stderr' : 'stdout';
     await withClient(flags, async (client) => {
       if (!flags.follow) {
-        const { data, missedBytes } = await client.logs(id, { stream });
+        const { data, missedBytes } = await client.snapshot(id, { stream });
         if (missedBytes > 0) note(`${missedBytes} earlier bytes are no longer kept`);
         await writeOut(data);
         return;
@@ -46,7 +46,7 @@ export function register(program: Command): void {
         }
         await writeOut(attachment.backlog);
         for await (const ev of attachment) {
-          if (ev.type === 'data') await writeOut(ev.data);
+          if (ev.type === 'output') await writeOut(ev.data);
           else if (ev.type === 'missed') note(`fell behind: ${ev.bytes} bytes skipped`);
         }
         const end = attachment.ended;

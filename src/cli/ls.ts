@@ -28,7 +28,7 @@ export function register(program: Command): void {
       s.id,
       String(s.pid),
       stateColumn(s),
-      s.exitState?.outcome ?? '-',
+      s.exitInfo?.outcome ?? '-',
       s.command,
     ]);
     const header = ['ID', 'PID', 'STATE', 'OUTCOME', 'COMMAND'];

@@ -9,9 +9,7 @@ export function register(program: Command): void {
     .option('--originator <name>', 'only the sessions of this originator');
   jsonOption(socketOption(cmd)).action(
     async (flags: { originator?: string; json?: boolean; socket?: string }) => {
-      const removed = await withClient(flags, (client) =>
-        client.purge({ originator: flags.originator }),
-      );
+      const removed = await withClient(flags, (client) => client.purgeExited(flags.originator));
       if (flags.json) printJson(removed);
       else if (removed.length > 0) process.stdout.write(`${removed.join('\n')}\n`);
     },

@@ -31,14 +31,14 @@ export function register(program: Command): void {
       if (text === '-') {
         let sent = false;
         for await (const chunk of process.stdin) {
-          await client.send(id, chunk as Buffer);
+          await client.writeStdin(id, chunk as Buffer);
           sent = true;
         }
-        if (flags.eof || !sent) await client.send(id, '', { eof: flags.eof });
+        if (flags.eof || !sent) await client.writeStdin(id, '', { close: flags.eof });
         return;
       }
       const data = text === undefined ? '' : flags.newline ? `${text}\n` : text;
-      await client.send(id, data, { eof: flags.eof });
+      await client.writeStdin(id, data, { close: flags.eof });
     });
   });
 }

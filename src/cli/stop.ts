@@ -28,15 +28,17 @@ export function register(program: Command): void {
       'stop a session: SIGTERM (SIGHUP for a PTY), SIGKILL after the grace; prints the outcome',
     )
     .argument('<id>', 'the session id (or a unique prefix)')
-    .option('--grace <duration>', 'time between SIGTERM and SIGKILL (default 2s)', parseDuration)
+    .option('--grace <duration>', 'time between SIGTERM and SIGKILL (default 5s)', parseDuration)
     .option('--no-wait', 'return at once instead of waiting for the exit');
   jsonOption(socketOption(cmd)).action(async (id: string, flags: StopFlags) => {
     const session = await withClient(flags, (client) =>
-      client.stop(id, { graceMs: flags.grace, wait: flags.wait }),
+      client
+        .request({ op: 'stop', session: id, graceMs: flags.grace, wait: flags.wait })
+        .then((r) => r.session),
     );
     if (flags.json) printJson(session);
-    else if (session.exitState) {
-      process.stdout.write(`${session.exitState.outcome} (${describeExit(session.exitState)})\n`);
+    else if (session.exitInfo) {
+      process.stdout.write(`${session.exitInfo.outcome} (${describeExit(session.exitInfo)})\n`);
     } else process.stdout.write('stopping\n');
   });
 }

@@ -1,18 +1,22 @@
 /**
  * sluice/sessions: process sessions (pipes or a PTY) with ring-buffer backlogs that clients
- * attach to, detach from and re-attach to by offset. See docs/sessions.md.
+ * attach to, detach from and re-attach to by offset; a daemon that owns them behind a Unix
+ * socket; and its client, which speaks the library's verbs. See docs/sessions.md,
+ * docs/protocol.md and docs/security.md.
  *
- * The library: `SessionRegistry`, `Session` (`PipeSession`, `PtySession`), `Attachment`,
- * `RingBuffer`, the typed errors. The daemon, its protocol and the client build on it.
+ * The library: `SessionRegistry`, `Session`, `Attachment`, `RingBuffer`, the typed errors.
+ * The daemon: `SessionDaemon`. The client: `SessionsClient`, `ClientAttachment`.
  */
 
-export { SpawnError, type SpawnErrorCode } from '../supervisor/index.js';
-// The daemon, its wire protocol and its client (docs/protocol.md, docs/sessions.md).
 export {
-  type AttachEnd,
-  type AttachEvent,
-  ClientAttachment,
-} from './client/attachment.js';
+  DEFAULT_GRACE_MS,
+  type ExitInfo,
+  type ExitOutcome,
+  InvalidOptionError,
+  SpawnError,
+  type SpawnErrorCode,
+} from '../proc/index.js';
+export { type AttachEnd, type AttachEvent, ClientAttachment } from './client/attachment.js';
 export {
   type ClientAttachOptions,
   type ClientSpawnOptions,
@@ -29,10 +33,8 @@ export {
 export {
   Attachment,
   type AttachmentFrame,
-  type AttachmentHost,
   type AttachOptions,
   DEFAULT_ATTACH_QUEUE_BYTES,
-  MAX_OUTPUT_FRAME_BYTES,
 } from './core/attachment.js';
 export {
   AlreadyAttachedError,
@@ -45,28 +47,25 @@ export {
   SessionExitedError,
   SessionNotFoundError,
   SessionRunningError,
+  SessionsError,
   StdinClosedError,
   StreamUnavailableError,
 } from './core/errors.js';
-export { isSessionId, newSessionId } from './core/ids.js';
 export type { Snapshot } from './core/output-stream.js';
-export { PipeSession } from './core/pipe-session.js';
-export { PtySession } from './core/pty-session.js';
 export {
   type RemoveOptions,
   SessionRegistry,
   type SessionRegistryOptions,
+  type ShutdownOptions,
 } from './core/registry.js';
 export { DEFAULT_RING_BYTES, RingBuffer, type RingRead } from './core/ring-buffer.js';
 export {
-  DEFAULT_GRACE_MS,
   Session,
   type SessionEvents,
   type TerminateOptions,
   type WriteStdinOptions,
 } from './core/session.js';
 export type {
-  ExitOutcome,
   ExitState,
   PtySize,
   SessionInfo,
@@ -76,23 +75,14 @@ export type {
 } from './core/types.js';
 export { type DaemonOptions, SessionDaemon } from './daemon/server.js';
 export { SocketPathError } from './daemon/socket-claim.js';
-export { Spooler, type SpoolOptions } from './daemon/spool.js';
-export {
-  encodeFrame,
-  FrameDecoder,
-  FrameError,
-  type FrameErrorCode,
-  MAX_FRAME_BYTES,
-} from './wire/frames.js';
+export type { SpoolOptions } from './daemon/spool.js';
+export { ProtocolError } from './wire/parse.js';
 export {
   type EndReason,
   type ErrorCode,
   PROTOCOL_VERSION,
-  ProtocolError,
-  type Request,
+  type RequestBody,
   type ResultMap,
-  type StreamCommand,
-  type StreamEvent,
   type WireExitState,
   type WireSessionInfo,
 } from './wire/protocol.js';

@@ -41,13 +41,21 @@ describe('sluice CLI against a live daemon', () => {
         ]);
         assert.equal(a.code, 0, a.stderr);
         const idA = a.stdout.trim();
-        assert.match(idA, /^[0-9a-z]{9}-[0-9a-z]{4}$/);
+        assert.match(idA, /^[0-9a-z]{10}$/);
         assert.equal(b.code, 0, b.stderr);
         const infoB = JSON.parse(b.stdout) as { id: string; originator: string; kind: string };
         assert.equal(infoB.originator, 'beta');
         assert.equal(infoB.kind, 'pipe');
         const sleeper = sleeperInfo.id;
-        const order = [idA, infoB.id, sleeper].sort();
+        // Oldest first: the daemon's creation order (ids are random and say nothing of it).
+        const listed = await client.list();
+        const order = listed.map((x) => x.id);
+        assert.deepEqual([...order].sort(), [idA, infoB.id, sleeper].sort());
+        const created = listed.map((x) => x.createdAt);
+        assert.deepEqual(
+          created,
+          [...created].sort((x, y) => x - y),
+        );
 
         await waitFor(async () => (await client.get(infoB.id)).state === 'exited');
         await waitFor(async () => (await client.logs(idA, { stream: 'stderr' })).data.length > 0);
@@ -70,15 +78,15 @@ describe('sluice CLI against a live daemon', () => {
         assert.match(rowA, new RegExp(`^${idA}\\s+\\d+\\s+running\\s+-\\s+sh -c 'echo`));
         const lsJson = JSON.parse(lsAll.stdout) as {
           id: string;
-          exitState: { outcome: string; exitCode: number } | null;
+          exitInfo: { outcome: string; exitCode: number } | null;
         }[];
         assert.deepEqual(
           lsJson.map((x) => x.id),
           order,
         );
         const jsonB = lsJson.find((x) => x.id === infoB.id)!;
-        assert.equal(jsonB.exitState?.outcome, 'natural');
-        assert.equal(jsonB.exitState?.exitCode, 0);
+        assert.equal(jsonB.exitInfo?.outcome, 'natural');
+        assert.equal(jsonB.exitInfo?.exitCode, 0);
 
         // logs: the backlog, twice the same (not consumed), and stderr apart.
         assert.equal(l1.stdout, 'hi there from /tmp\n');
@@ -146,7 +154,7 @@ describe('sluice CLI against a live daemon', () => {
         assert.equal(hard.stdout, 'hard (signal SIGKILL)\n');
         assert.ok(performance.now() - t0 > 300, 'the grace was given');
         const json = await runCli(['stop', ...s, st.id, '--json']);
-        assert.equal(JSON.parse(json.stdout).exitState.outcome, 'hard');
+        assert.equal(JSON.parse(json.stdout).exitInfo.outcome, 'hard');
       } finally {
         await d.stop();
       }

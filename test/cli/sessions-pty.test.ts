@@ -99,7 +99,7 @@ describe('sluice attach in a real terminal', () => {
         });
         const after = screen().split('ATTACH-EXIT=0')[1]!;
         assert.match(after, /line:hello/, 're-attach replayed the history');
-        assert.equal((await c.get(s.id)).exitState?.exitCode, 3);
+        assert.equal((await c.get(s.id)).exitInfo?.exitCode, 3);
       } finally {
         spawnSync('tmux', ['-S', tmuxSock, 'kill-server'], { stdio: 'ignore', env });
         await d.stop();

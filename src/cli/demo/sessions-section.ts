@@ -53,7 +53,7 @@ function lines(data: Buffer): string[] {
 async function watch(att: ClientAttachment, ms: number, signal: AbortSignal): Promise<string[]> {
   const got: Buffer[] = [];
   const stop = delay(ms, signal).then(() => att.detach());
-  for await (const event of att) if (event.type === 'data') got.push(event.data);
+  for await (const event of att) if (event.type === 'output') got.push(event.data);
   await stop;
   return lines(Buffer.concat(got));
 }
@@ -89,8 +89,8 @@ export async function run(ctx: DemoContext): Promise<void> {
 
   const polite = await client.spawn({ argv: ['sh', '-c', POLITE], originator: 'demo' });
   const stubborn = await client.spawn({ argv: ['sh', '-c', STUBBORN], originator: 'demo' });
-  ctx.defer(() => client.stop(polite.id, { graceMs: 0, wait: true }).catch(() => {}));
-  ctx.defer(() => client.stop(stubborn.id, { graceMs: 0, wait: true }).catch(() => {}));
+  ctx.defer(() => client.terminate(polite.id, { graceMs: 0 }).catch(() => {}));
+  ctx.defer(() => client.terminate(stubborn.id, { graceMs: 0 }).catch(() => {}));
   ctx.say(
     `spawned ${polite.id} (pid ${polite.pid}) and ${stubborn.id} (pid ${stubborn.pid}); nobody attached`,
   );
@@ -122,11 +122,11 @@ export async function run(ctx: DemoContext): Promise<void> {
 
   const listed = await client.list({ originator: 'demo' });
   ctx.say(`ls --originator demo: ${listed.map((s) => `${s.id} ${s.state}`).join(', ')}`);
-  const soft = await client.stop(polite.id, { graceMs: 1000, wait: true });
-  const hard = await client.stop(stubborn.id, { graceMs: 300, wait: true });
-  ctx.say(`stop ${polite.id}: outcome ${soft.exitState?.outcome} (${soft.exitState?.signal})`);
+  const soft = await client.terminate(polite.id, { graceMs: 1000 });
+  const hard = await client.terminate(stubborn.id, { graceMs: 300 });
+  ctx.say(`stop ${polite.id}: outcome ${soft.outcome} (${soft.signal})`);
   ctx.say(
-    `stop ${stubborn.id}: outcome ${hard.exitState?.outcome} (${hard.exitState?.signal}; it ignored SIGTERM for 300 ms)`,
+    `stop ${stubborn.id}: outcome ${hard.outcome} (${hard.signal}; it ignored SIGTERM for 300 ms)`,
   );
   const purged = await client.purge({ originator: 'demo' });
   ctx.say(`purge --originator demo removed ${purged.length} exited sessions`);

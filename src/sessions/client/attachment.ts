@@ -1,34 +1,44 @@
 /**
- * The client side of an attach stream: the backlog, then live output as an async iterable.
+ * The client side of an attach stream: the backlog, then live output as an async iterable. It
+ * mirrors the library's `Attachment`: the same frame names (`output`, `missed`, `eof`, `exit`),
+ * `write`/`closeStdin` that resolve, `resize`, `detach()` returning a promise, `position`,
+ * and `await using`.
  */
 
+import type { ExitInfo } from '../../proc/index.js';
+import { AttachmentClosedError, ReadOnlyAttachmentError } from '../core/errors.js';
 import type {
   AttachResult,
   EndReason,
   StreamEvent,
   StreamName,
-  WireExitState,
   WireSessionInfo,
 } from '../wire/protocol.js';
 import type { Connection } from './connection.js';
 import { ConnectionClosedError } from './errors.js';
 
-/** What an attachment yields. */
+/** What an attachment yields: the library's `AttachmentFrame`s, as they come off the wire. */
 export type AttachEvent =
   /** Output; `offset` is the absolute stream offset of `data[0]`. */
-  | { type: 'data'; data: Buffer; offset: number }
+  | { type: 'output'; data: Buffer; offset: number }
   /** This client fell behind; `bytes` of output were skipped here; delivery resumes at `offset`. */
   | { type: 'missed'; bytes: number; offset: number }
   /** The stream ended (the child closed it); `exit` normally follows. */
   | { type: 'eof'; offset: number }
-  | { type: 'exit'; exitState: WireExitState };
+  /** The session exited: how, and when (ms since the epoch). */
+  | { type: 'exit'; exitInfo: ExitInfo; exitedAt: number };
 
 /** How an attachment ended. `closed`: the connection broke without an `end` from the daemon. */
 export interface AttachEnd {
   reason: EndReason | 'closed';
   message?: string;
-  /** The session's exit, when the daemon reported it on this stream. */
-  exit?: WireExitState;
+  /**
+   * The session's exit, when the daemon reported it on this stream: always before an `exited`
+   * end, and before a `shutdown` end for every session the shutdown stopped.
+   */
+  exit?: ExitInfo;
+  /** When the session exited (ms since the epoch), with `exit`. */
+  exitedAt?: number;
 }
 
 /** Queued bytes above which the socket is paused until the consumer catches up. */
@@ -68,7 +78,7 @@ export class ClientAttachment implements AsyncIterable<AttachEvent> {
   private end: AttachEnd | undefined;
   private wake: (() => void) | undefined;
   private resolveDone!: (end: AttachEnd) => void;
-  private exit: WireExitState | undefined;
+  private exit: { exitInfo: ExitInfo; exitedAt: number } | undefined;
   private pos: number;
 
   /** @internal Built by `SessionsClient.attach` once the backlog has arrived. */
@@ -106,7 +116,7 @@ export class ClientAttachment implements AsyncIterable<AttachEvent> {
     switch (event.ev) {
       case 'data': {
         const data = Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength);
-        this.queue.push({ type: 'data', data, offset: event.offset });
+        this.queue.push({ type: 'output', data, offset: event.offset });
         this.queuedBytes += data.byteLength;
         if (this.queuedBytes > HIGH_WATER && !this.paused) {
           this.paused = true;
@@ -121,12 +131,12 @@ export class ClientAttachment implements AsyncIterable<AttachEvent> {
         this.queue.push({ type: 'eof', offset: event.offset });
         break;
       case 'exit':
-        this.exit = event.exitState;
-        this.queue.push({ type: 'exit', exitState: event.exitState });
+        this.exit = { exitInfo: event.exitInfo, exitedAt: event.exitedAt };
+        this.queue.push({ type: 'exit', exitInfo: event.exitInfo, exitedAt: event.exitedAt });
         break;
       case 'end':
-        this.finish({ reason: event.reason, message: event.message, exit: this.exit });
-        this.conn.end();
+        this.finish({ reason: event.reason, message: event.message });
+        void this.conn.end();
         break;
     }
     this.notify();
@@ -135,38 +145,72 @@ export class ClientAttachment implements AsyncIterable<AttachEvent> {
   /** @internal The connection went away. */
   closed(error?: Error): void {
     if (this.end) return;
-    this.finish({ reason: 'closed', message: error?.message, exit: this.exit });
+    this.finish({ reason: 'closed', message: error?.message });
     this.notify();
   }
 
-  /** Writes to the session's input (stdin or the PTY). Throws on a read-only attachment. */
-  write(data: string | Uint8Array): void {
-    this.assertWriter('write');
+  /**
+   * Writes to the session's input (stdin or the PTY), as the library's `Attachment.write`:
+   * resolves with the byte count once the bytes are handed to the connection (the stream has no
+   * per-write answer; a write the daemon cannot apply ends the stream with reason `error`).
+   * Rejects with `ReadOnlyAttachmentError` on a read-only attachment and `AttachmentClosedError`
+   * once the attachment has ended.
+   */
+  write(data: string | Uint8Array): Promise<number> {
+    try {
+      this.assertWriter('write');
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    if (bytes.byteLength === 0) return;
+    if (bytes.byteLength === 0) return Promise.resolve(0);
     // Large writes go in pieces so each frame stays well under the 4 MiB limit.
     for (let at = 0; at < bytes.byteLength; at += 1024 * 1024) {
       this.conn.sendCommand({ op: 'input', data: bytes.subarray(at, at + 1024 * 1024) });
     }
+    return Promise.resolve(bytes.byteLength);
   }
 
-  /** Closes the session's stdin (pipe sessions). Throws on a read-only attachment. */
+  /**
+   * Closes the session's stdin (a PTY gets the EOF character). Rejects as `write` does.
+   */
+  closeStdin(): Promise<void> {
+    try {
+      this.assertWriter('close stdin');
+      this.conn.sendCommand({ op: 'eof' });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return Promise.resolve();
+  }
+
+  /** @deprecated Renamed `closeStdin()`, the library's name. Throws as `closeStdin` rejects. */
   eof(): void {
-    this.assertWriter('eof');
+    this.assertWriter('close stdin');
     this.conn.sendCommand({ op: 'eof' });
   }
 
-  /** Resizes the session's PTY. Throws on a read-only attachment. */
+  /** Resizes the session's PTY. Throws as `write` rejects. */
   resize(rows: number, cols: number): void {
     this.assertWriter('resize');
     this.conn.sendCommand({ op: 'resize', rows, cols });
   }
 
   /**
-   * Asks the daemon to detach and resolves with how the stream ended (normally `detached`; the
-   * session may have exited or been stolen first). The session keeps running.
+   * Asks the daemon to detach and resolves once the stream has ended (`done` and `ended` then say
+   * how: normally `detached`; the session may have exited or been stolen first). The session
+   * keeps running. Never rejects.
    */
-  async detach(): Promise<AttachEnd> {
+  async detach(): Promise<void> {
+    await this.#detach();
+  }
+
+  /** `await using`: the same as `detach()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#detach();
+  }
+
+  async #detach(): Promise<AttachEnd> {
     if (!this.end && !this.conn.closed) {
       try {
         this.conn.sendCommand({ op: 'detach' });
@@ -191,7 +235,7 @@ export class ClientAttachment implements AsyncIterable<AttachEvent> {
     return {
       next: () => this.next(),
       return: async (): Promise<IteratorResult<AttachEvent>> => {
-        await this.detach();
+        await this.#detach();
         return { done: true, value: undefined };
       },
     };
@@ -206,7 +250,7 @@ export class ClientAttachment implements AsyncIterable<AttachEvent> {
         this.head = 0;
       }
       if (value.type === 'missed') this.pos = value.offset;
-      if (value.type === 'data') {
+      if (value.type === 'output') {
         this.pos = value.offset + value.data.byteLength;
         this.queuedBytes -= value.data.byteLength;
         if (this.paused && this.queuedBytes < LOW_WATER) {
@@ -235,12 +279,15 @@ export class ClientAttachment implements AsyncIterable<AttachEvent> {
   }
 
   private finish(end: AttachEnd): void {
-    this.end = end;
-    this.resolveDone(end);
+    const full: AttachEnd = this.exit
+      ? { ...end, exit: this.exit.exitInfo, exitedAt: this.exit.exitedAt }
+      : end;
+    this.end = full;
+    this.resolveDone(full);
   }
 
   private assertWriter(what: string): void {
-    if (this.readOnly) throw new Error(`cannot ${what}: this attachment is read-only`);
-    if (this.end) throw new ConnectionClosedError(`cannot ${what}: the attachment has ended`);
+    if (this.readOnly) throw new ReadOnlyAttachmentError(what);
+    if (this.end) throw new AttachmentClosedError(`cannot ${what}: the attachment has ended`);
   }
 }

@@ -1,15 +1,9 @@
 /**
- * The typed, promise-based client of the sessions daemon.
- *
- * ```ts
- * const client = await SessionsClient.connect();            // $SLUICE_SOCKET, XDG, /tmp
- * const s = await client.spawn({ argv: ['make', 'test'], originator: 'ci' });
- * const a = await client.attach(s.id);                       // backlog, then live output
- * process.stdout.write(a.backlog);
- * for await (const ev of a) if (ev.type === 'data') process.stdout.write(ev.data);
- * await client.close();
- * ```
+ * The typed, promise-based client of the sessions daemon. It speaks the library's verbs:
+ * `spawn`, `list`, `get`, `snapshot`, `writeStdin`, `resize`, `terminate`, `remove`,
+ * `purgeExited`, `attach`, each taking the session id first.
  */
+import type { ExitInfo } from '../../proc/index.js';
 
 import type {
   AttachResult,
@@ -58,9 +52,19 @@ export interface ClientAttachOptions {
 
 /**
  * A connection to the daemon for requests. Methods may run concurrently; each resolves with the
- * daemon's answer or rejects with `SessionsRequestError` (whose `code` is the protocol's error
- * code) or `ConnectionClosedError`. `attach` opens a connection of its own, so an attachment
- * outlives nothing but itself. Call `close()` when done: the open connection keeps Node running.
+ * daemon's answer or rejects with `SessionsRequestError` (whose `wireCode` is the protocol's
+ * error code) or `ConnectionClosedError`. `attach` opens a connection of its own, so an
+ * attachment outlives nothing but itself. Call `close()` (or use `await using`) when done: the
+ * open connection keeps Node running.
+ *
+ * @example
+ * ```ts
+ * await using client = await SessionsClient.connect();       // $SLUICE_SOCKET, XDG, /tmp
+ * const s = await client.spawn({ argv: ['make', 'test'], originator: 'ci' });
+ * await using a = await client.attach(s.id);                 // backlog, then live output
+ * process.stdout.write(a.backlog);
+ * for await (const ev of a) if (ev.type === 'output') process.stdout.write(ev.data);
+ * ```
  */
 export class SessionsClient {
   private readonly conn: Connection;
@@ -110,8 +114,12 @@ export class SessionsClient {
     return this.request({ op: 'get', session: id });
   }
 
-  /** The backlog of one stream, without consuming it; `missedBytes` were dropped before it. */
-  async logs(
+  /**
+   * A copy of one stream's backlog (default `stdout`), as `Session.snapshot`: never consumes;
+   * `missedBytes` were dropped from the ring before it. Rejects `not-found`, or `invalid` for a
+   * stream the session does not have.
+   */
+  async snapshot(
     id: string,
     options: { stream?: StreamName } = {},
   ): Promise<{ data: Buffer; missedBytes: number }> {
@@ -122,12 +130,22 @@ export class SessionsClient {
     };
   }
 
+  /** @deprecated Renamed `snapshot`, the library's name. */
+  logs(id: string, options: { stream?: StreamName } = {}) {
+    return this.snapshot(id, options);
+  }
+
   /**
-   * Writes to the session's stdin (or PTY); with `eof`, closes stdin after. Resolves with the
-   * byte count once the daemon has handed the bytes to the child's pipe. Rejects `stdin-closed`
-   * or `exited`. Data over 1 MiB is sent in several requests, in order.
+   * Writes to the session's stdin (or PTY), as `Session.writeStdin`: with `{ close: true }`
+   * closes stdin after. Resolves with the byte count once the daemon has handed the bytes to the
+   * child; an empty write without `close` resolves with 0. Rejects `stdin-closed` or `exited`.
+   * Data over 1 MiB is sent in several requests, in order.
    */
-  async send(id: string, data: string | Uint8Array = '', options: { eof?: boolean } = {}) {
+  async writeStdin(
+    id: string,
+    data: string | Uint8Array,
+    options: { close?: boolean } = {},
+  ): Promise<number> {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     const piece = 1024 * 1024;
     let written = 0;
@@ -138,12 +156,17 @@ export class SessionsClient {
         op: 'send',
         session: id,
         data: chunk,
-        eof: last ? options.eof : undefined,
+        eof: last && options.close === true ? true : undefined,
       });
       written += r.bytesWritten;
       if (last) break;
     }
     return written;
+  }
+
+  /** @deprecated Renamed `writeStdin(id, data, { close })`, the library's name. */
+  send(id: string, data: string | Uint8Array = '', options: { eof?: boolean } = {}) {
+    return this.writeStdin(id, data, { close: options.eof === true });
   }
 
   /** Resizes a PTY session. Rejects `unsupported` for a pipe session. */
@@ -152,9 +175,22 @@ export class SessionsClient {
   }
 
   /**
-   * Stops a session: SIGTERM to its process group, then SIGKILL after `graceMs` (default 2000;
-   * 0 kills at once). Without `wait` it resolves at once with the session as it is; with `wait`,
-   * once it has exited, with its exit state and outcome (`natural`, `soft` or `hard`).
+   * Stops a session as `Session.terminate` does: the soft signal to its process group (SIGTERM;
+   * SIGHUP for a PTY), then SIGKILL after `graceMs` (default 5000; 0 kills at once). Resolves
+   * once it has exited, with how (`ExitInfo`); a session that had already exited resolves with
+   * its recorded exit. Rejects `not-found`.
+   */
+  async terminate(id: string, options: { graceMs?: number } = {}): Promise<ExitInfo> {
+    const session = await this.stop(id, { graceMs: options.graceMs, wait: true });
+    if (!session.exitInfo) {
+      throw new SessionsRequestError('internal', `session ${id} was not reported as exited`);
+    }
+    return session.exitInfo;
+  }
+
+  /**
+   * @deprecated Use `terminate` (which waits for the exit and resolves with its `ExitInfo`).
+   * Without `wait` this resolves at once with the session as it is; with `wait`, once exited.
    */
   async stop(
     id: string,
@@ -175,10 +211,18 @@ export class SessionsClient {
     return r.removed;
   }
 
-  /** Removes every exited session (of `originator` only, when given); resolves with their ids. */
-  async purge(filter: { originator?: string } = {}): Promise<string[]> {
-    const r: PurgeResult = await this.request({ op: 'purge', originator: filter.originator });
+  /**
+   * Removes every exited session (of `originator` only, when given), as
+   * `SessionRegistry.purgeExited`; resolves with their ids, oldest first.
+   */
+  async purgeExited(originator?: string): Promise<string[]> {
+    const r: PurgeResult = await this.request({ op: 'purge', originator });
     return r.removed;
+  }
+
+  /** @deprecated Renamed `purgeExited(originator)`, the library's name. */
+  purge(filter: { originator?: string } = {}): Promise<string[]> {
+    return this.purgeExited(filter.originator);
   }
 
   /** Round trip to the daemon. */
@@ -208,6 +252,11 @@ export class SessionsClient {
   /** Closes the request connection; outstanding requests reject with `ConnectionClosedError`. */
   async close(): Promise<void> {
     await this.conn.end();
+  }
+
+  /** `await using`: the same as `close()`. Attachments have their own connections. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
 
@@ -276,7 +325,10 @@ async function attachOver(
   return attachment;
 }
 
-/** Whether `error` is the daemon saying `code`. */
+/**
+ * Whether `error` is the daemon answering with the protocol error code `code` (`'not-found'`,
+ * …; any code when omitted).
+ */
 export function isRequestError(error: unknown, code?: string): error is SessionsRequestError {
-  return error instanceof SessionsRequestError && (code === undefined || error.code === code);
+  return error instanceof SessionsRequestError && (code === undefined || error.wireCode === code);
 }

@@ -4,18 +4,20 @@
  * users do not need it directly.
  */
 import { connect, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import { encodeFrame, FrameDecoder, FrameError } from '../wire/frames.js';
+import { parseResponse, parseStreamEvent } from '../wire/parse.js';
+import { ownUid, peerCredentials } from '../wire/peer-credentials.js';
 import {
   type ErrorCode,
   type HelloResult,
   PROTOCOL_VERSION,
-  parseResponse,
-  parseStreamEvent,
   type RequestBody,
   type StreamCommand,
   type StreamEvent,
 } from '../wire/protocol.js';
 import { defaultSocketPath } from '../wire/socket-path.js';
+import { unsafeFolderReason, unsafeSocketReason } from '../wire/socket-trust.js';
 import {
   ConnectionClosedError,
   DaemonAccessError,
@@ -68,35 +70,24 @@ export class Connection {
   }
 
   /**
-   * Connects and exchanges `hello`. Rejects with `DaemonNotRunningError` when nothing answers
-   * (with a hint to start the daemon), `DaemonAccessError` when the socket is another user's,
+   * Checks the socket, connects, checks the peer and exchanges `hello`. Nothing is sent before
+   * the checks pass (see `trustSocketFile` and `trustPeer`). Rejects with
+   * `DaemonNotRunningError` when nothing answers (with a hint to start the daemon),
+   * `DaemonAccessError` when the socket, its folder or the process answering is not this user's,
    * and `SessionsRequestError('version')` when the daemon speaks another protocol version. On
    * failure nothing is left open.
    */
   static async open(options: ConnectOptions = {}): Promise<Connection> {
     const socketPath = options.socketPath ?? defaultSocketPath();
     const timeoutMs = options.timeoutMs ?? 5000;
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = connect(socketPath);
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new DaemonNotRunningError(socketPath, 'no answer in time', startHint(socketPath)));
-      }, timeoutMs);
-      s.once('connect', () => {
-        clearTimeout(timer);
-        s.removeAllListeners('error');
-        resolve(s);
-      });
-      s.once('error', (e: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        s.destroy();
-        if (e.code === 'EACCES' || e.code === 'EPERM') reject(new DaemonAccessError(socketPath));
-        else if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'ENOTDIR') {
-          const cause = e.code === 'ECONNREFUSED' ? 'connection refused' : 'no socket there';
-          reject(new DaemonNotRunningError(socketPath, cause, startHint(socketPath)));
-        } else reject(new Error(`cannot connect to ${socketPath}: ${e.message}`));
-      });
-    });
+    trustSocketFile(socketPath);
+    const socket = await connectSocket(socketPath, timeoutMs);
+    try {
+      trustPeer(socket, socketPath);
+    } catch (e) {
+      socket.destroy();
+      throw e;
+    }
     const conn = new Connection(socket, socketPath);
     const timer = setTimeout(
       () => conn.destroy(new ConnectionClosedError('the daemon did not answer hello in time')),
@@ -219,6 +210,75 @@ export class Connection {
     const handlers = this.closeHandlers;
     this.closeHandlers = [];
     for (const h of handlers) h(cause);
+  }
+}
+
+/** Connects to `socketPath`; rejects with the typed error for why it could not. */
+function connectSocket(socketPath: string, timeoutMs: number): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const s = connect(socketPath);
+    const timer = setTimeout(() => {
+      s.destroy();
+      const cause = new Error(`no answer within ${timeoutMs} ms`);
+      reject(new DaemonNotRunningError(socketPath, cause, startHint(socketPath)));
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      s.removeAllListeners('error');
+      resolve(s);
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      s.destroy();
+      if (e.code === 'EACCES' || e.code === 'EPERM') {
+        reject(
+          new DaemonAccessError(socketPath, "permission denied (another user's daemon?)", {
+            cause: e,
+          }),
+        );
+      } else if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'ENOTDIR') {
+        reject(new DaemonNotRunningError(socketPath, e, startHint(socketPath)));
+      } else {
+        reject(
+          new ConnectionClosedError(`cannot connect to ${socketPath}: ${e.message}`, {
+            cause: e,
+          }),
+        );
+      }
+    });
+  });
+}
+
+/**
+ * Refuses, before anything is sent, a socket file or folder another user could have made or
+ * could swap: the socket must be this user's and not writable by others, and so must its folder
+ * (see socket-trust.ts). Throws `DaemonAccessError` saying what was wrong. A missing socket or
+ * folder is left to `connect`, which reports no daemon.
+ */
+function trustSocketFile(socketPath: string): void {
+  const uid = ownUid();
+  const socketReason = unsafeSocketReason(socketPath, uid);
+  if (socketReason) throw new DaemonAccessError(socketPath, socketReason);
+  const dir = dirname(socketPath);
+  const folderReason = unsafeFolderReason(dir, uid);
+  if (folderReason && !/ENOENT|ENOTDIR/.test(folderReason)) {
+    throw new DaemonAccessError(socketPath, folderReason);
+  }
+}
+
+/**
+ * Refuses a peer that runs as another user, by the kernel's account of it (`SO_PEERCRED`):
+ * even a socket file that passed `trustSocketFile` could have been swapped in between. Throws
+ * `DaemonAccessError`. Where the credentials cannot be read, the file checks stand alone.
+ */
+function trustPeer(socket: Socket, socketPath: string): void {
+  const peer = peerCredentials(socket);
+  const uid = ownUid();
+  if (peer && peer.uid !== uid) {
+    throw new DaemonAccessError(
+      socketPath,
+      `the process answering (pid ${peer.pid}) runs as uid ${peer.uid}, not as this user (uid ${uid})`,
+    );
   }
 }
 

@@ -2,6 +2,8 @@
  * The data types and limits of attachments: the frames a client receives, the options of
  * `Session.attach`, and what an attachment needs from its session.
  */
+
+import type { ExitInfo } from '../../proc/index.js';
 import type { Attachment } from './attachment.js';
 import type { ExitState } from './types.js';
 
@@ -22,8 +24,11 @@ export type AttachmentFrame =
   | { type: 'missed'; bytes: number; offset: number }
   /** The stream reached its end at `offset` (the child and its group closed it). */
   | { type: 'eof'; offset: number }
-  /** The session's child exited and its output was read to the end. The last frame. */
-  | { type: 'exit'; exitState: ExitState }
+  /**
+   * The session's child exited and its output was read to the end. The last frame. `exitState`
+   * is deprecated: the same as `exitInfo` with `exitedAt`.
+   */
+  | { type: 'exit'; exitInfo: ExitInfo; exitedAt: number; exitState: ExitState }
   /** Another client took the writer seat with `steal`. The last frame. */
   | { type: 'stolen' };
 

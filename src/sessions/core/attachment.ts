@@ -19,14 +19,16 @@
  * exactly what this attachment had not delivered: nothing lost, nothing repeated (as long as the
  * ring still keeps it; otherwise the gap is counted in `missedBytes`).
  */
+
 import { EventEmitter } from 'node:events';
+import { InvalidOptionError } from '../../proc/index.js';
 import {
   type AttachmentFrame,
   type AttachmentHost,
   DEFAULT_ATTACH_QUEUE_BYTES,
   MAX_OUTPUT_FRAME_BYTES,
 } from './attachment-types.js';
-import { AttachmentClosedError, InvalidArgumentError, ReadOnlyAttachmentError } from './errors.js';
+import { AttachmentClosedError, ReadOnlyAttachmentError } from './errors.js';
 import type { StreamName } from './types.js';
 
 export {
@@ -89,7 +91,7 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
     super();
     const max = init.maxQueueBytes ?? DEFAULT_ATTACH_QUEUE_BYTES;
     if (!Number.isSafeInteger(max) || max <= 0) {
-      throw new InvalidArgumentError(`maxQueueBytes must be a positive integer, got ${max}`);
+      throw new InvalidOptionError('maxQueueBytes', `must be a positive integer, got ${max}`);
     }
     this.#host = host;
     this.sessionId = host.sessionId;
@@ -175,9 +177,16 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
 
   /**
    * Lets go: frees the writer seat (when this holds it), drops what is queued and ends the
-   * iteration. Idempotent; never throws.
+   * iteration. The seat is free when this returns; the promise resolves at once (it is a promise
+   * so that a daemon client's `detach()`, which needs a round trip, has the same shape).
+   * Idempotent; never rejects.
    */
-  detach(): void {
+  detach(): Promise<void> {
+    this.#release();
+    return Promise.resolve();
+  }
+
+  #release(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#ended = true;
@@ -222,14 +231,15 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
         });
       },
       return: () => {
-        this.detach();
+        this.#release();
         return Promise.resolve({ value: undefined, done: true });
       },
     };
   }
 
+  /** `await using`: the same as `detach()`. */
   async [Symbol.asyncDispose](): Promise<void> {
-    this.detach();
+    await this.detach();
   }
 
   // ---- called by the output stream -------------------------------------------------------

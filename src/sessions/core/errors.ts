@@ -1,42 +1,50 @@
 /**
- * Typed errors of sluice/sessions. Every error the session library raises for bad input or a bad
- * state is one of these, so callers (the daemon, the CLI) branch on `code` without parsing
- * messages. Each message is one clear line.
+ * Typed errors of sluice/sessions. Every error the sessions library, its daemon and its client
+ * raise is a {@link SessionsError} (itself a `SluiceError`), except a bad option or argument,
+ * which is proc's `InvalidOptionError` as in every part of sluice. Callers (the daemon, the CLI)
+ * branch on the stable `code` (`ERR_SLUICE_SESSIONS_*` for the library, `ERR_SLUICE_DAEMON_*`
+ * for the daemon and its client) without parsing messages. Each message is one clear line.
  */
+import { InvalidOptionError, SluiceError } from '../../proc/index.js';
 
-/** Base class of every sessions error. `code` is stable; the message is for people. */
-export class SessionError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+/**
+ * Base class of every sessions error: the library's (`ERR_SLUICE_SESSIONS_*`) and the daemon's
+ * and client's (`ERR_SLUICE_DAEMON_*`). `code` is stable; the message is for people.
+ */
+export class SessionsError extends SluiceError {}
 
-/** A spawn request, attach option, size or buffer limit that can never be valid. */
-export class InvalidArgumentError extends SessionError {
-  constructor(message: string) {
-    super('ERR_INVALID_ARGUMENT', message);
-  }
-}
+/**
+ * @deprecated Renamed {@link SessionsError} (the one base of the part, named like the part).
+ * The old name stays for one minor version.
+ */
+export const SessionError = SessionsError;
+/** @deprecated Renamed {@link SessionsError}. */
+export type SessionError = SessionsError;
 
-/** No session has this id in the registry. */
-export class SessionNotFoundError extends SessionError {
+/**
+ * @deprecated A bad argument is now proc's `InvalidOptionError` (`ERR_SLUICE_INVALID_OPTION`),
+ * the same error every part raises for a bad option; this is the same class under its old name.
+ */
+export const InvalidArgumentError = InvalidOptionError;
+/** @deprecated Use `InvalidOptionError`. */
+export type InvalidArgumentError = InvalidOptionError;
+
+/** No session has this id (nor this unique id prefix) in the registry. */
+export class SessionNotFoundError extends SessionsError {
   readonly id: string;
   constructor(id: string) {
-    super('ERR_SESSION_NOT_FOUND', `no session ${JSON.stringify(id)}`);
+    super('ERR_SLUICE_SESSIONS_NOT_FOUND', `no session ${JSON.stringify(id)}`);
     this.id = id;
   }
 }
 
 /** The stream's writer seat is taken and the attach did not ask to steal it. */
-export class AlreadyAttachedError extends SessionError {
+export class AlreadyAttachedError extends SessionsError {
   readonly sessionId: string;
   readonly stream: string;
   constructor(sessionId: string, stream: string) {
     super(
-      'ERR_ALREADY_ATTACHED',
+      'ERR_SLUICE_SESSIONS_ALREADY_ATTACHED',
       `session ${sessionId} ${stream} already has a writer attached (steal it, or attach read-only)`,
     );
     this.sessionId = sessionId;
@@ -48,40 +56,43 @@ export class AlreadyAttachedError extends SessionError {
  * The session has no such stream: `stderr` of a session whose stderr is merged into stdout, or of
  * a PTY session (a terminal has one merged output stream, named `stdout`).
  */
-export class StreamUnavailableError extends SessionError {
+export class StreamUnavailableError extends SessionsError {
   readonly sessionId: string;
   readonly stream: string;
   constructor(sessionId: string, stream: string, why: string) {
-    super('ERR_STREAM_UNAVAILABLE', `session ${sessionId} has no ${stream} stream: ${why}`);
+    super(
+      'ERR_SLUICE_SESSIONS_STREAM_UNAVAILABLE',
+      `session ${sessionId} has no ${stream} stream: ${why}`,
+    );
     this.sessionId = sessionId;
     this.stream = stream;
   }
 }
 
 /** `writeStdin` after stdin was closed (by `{ close: true }`, by the child, or at exit). */
-export class StdinClosedError extends SessionError {
+export class StdinClosedError extends SessionsError {
   readonly sessionId: string;
   constructor(sessionId: string, why = 'stdin is closed') {
-    super('ERR_STDIN_CLOSED', `session ${sessionId}: ${why}`);
+    super('ERR_SLUICE_SESSIONS_STDIN_CLOSED', `session ${sessionId}: ${why}`);
     this.sessionId = sessionId;
   }
 }
 
 /** An operation that needs a running child (`resize`, writing) on a session that has exited. */
-export class SessionExitedError extends SessionError {
+export class SessionExitedError extends SessionsError {
   readonly sessionId: string;
   constructor(sessionId: string, what: string) {
-    super('ERR_SESSION_EXITED', `session ${sessionId} has exited: cannot ${what}`);
+    super('ERR_SLUICE_SESSIONS_EXITED', `session ${sessionId} has exited: cannot ${what}`);
     this.sessionId = sessionId;
   }
 }
 
 /** `remove` of a session whose child still runs, without `{ force: true }`. */
-export class SessionRunningError extends SessionError {
+export class SessionRunningError extends SessionsError {
   readonly sessionId: string;
   constructor(sessionId: string) {
     super(
-      'ERR_SESSION_RUNNING',
+      'ERR_SLUICE_SESSIONS_RUNNING',
       `session ${sessionId} is still running (terminate it first, or remove with force)`,
     );
     this.sessionId = sessionId;
@@ -89,31 +100,34 @@ export class SessionRunningError extends SessionError {
 }
 
 /** `resize` of a pipe session: only a PTY has a size. */
-export class NotAPtyError extends SessionError {
+export class NotAPtyError extends SessionsError {
   readonly sessionId: string;
   constructor(sessionId: string) {
-    super('ERR_NOT_A_PTY', `session ${sessionId} is a pipe session: only a PTY can be resized`);
+    super(
+      'ERR_SLUICE_SESSIONS_NOT_A_PTY',
+      `session ${sessionId} is a pipe session: only a PTY can be resized`,
+    );
     this.sessionId = sessionId;
   }
 }
 
-/** Input or resize through a read-only attachment, or any use of a detached/stolen one. */
-export class AttachmentClosedError extends SessionError {
+/** Any use of a detached or stolen attachment. */
+export class AttachmentClosedError extends SessionsError {
   constructor(message: string) {
-    super('ERR_ATTACHMENT_CLOSED', message);
+    super('ERR_SLUICE_SESSIONS_ATTACHMENT_CLOSED', message);
   }
 }
 
 /** Input or resize through an attachment made with `{ readOnly: true }`. */
-export class ReadOnlyAttachmentError extends SessionError {
+export class ReadOnlyAttachmentError extends SessionsError {
   constructor(what: string) {
-    super('ERR_READ_ONLY', `a read-only attachment cannot ${what}`);
+    super('ERR_SLUICE_SESSIONS_READ_ONLY', `a read-only attachment cannot ${what}`);
   }
 }
 
 /** The registry was shut down: it spawns nothing more. */
-export class RegistryClosedError extends SessionError {
+export class RegistryClosedError extends SessionsError {
   constructor() {
-    super('ERR_REGISTRY_CLOSED', 'the session registry is shut down');
+    super('ERR_SLUICE_SESSIONS_REGISTRY_CLOSED', 'the session registry is shut down');
   }
 }

@@ -1,37 +1,32 @@
 /**
- * Session ids: short, URL- and shell-safe, and sorting by creation. An id is the creation time in
- * milliseconds (base 36, 9 digits: fixed width until the year 5188) and a sequence number (base
- * 36, 4 digits), so plain string order is creation order across pipe and PTY sessions alike,
- * within this process and across daemon restarts. The clock going backwards never breaks the
- * order: a time earlier than the last id's reuses the last time and bumps the sequence.
+ * Session ids: random, short and typeable. An id is 10 characters from a 32-letter alphabet
+ * (digits and lowercase letters without `i`, `l`, `o`, `u`, which read as other characters), so
+ * 50 random bits from the system's CSPRNG: nobody can predict the next id (a spool file named
+ * after it cannot be planted in advance), and any unique prefix of it is enough to type.
+ * Ids say nothing about time or order; `SessionRegistry.list` keeps creation order itself.
  */
+import { randomBytes } from 'node:crypto';
 
-const TIME_WIDTH = 9;
-const SEQ_WIDTH = 4;
-const SEQ_LIMIT = 36 ** SEQ_WIDTH;
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+const ID_LENGTH = 10;
+const ID_PATTERN = /^[0-9a-hjkmnp-tv-z]{10}$/;
 
-let lastTime = 0;
-let seq = 0;
-
-/** A new session id, strictly greater (as a string) than every id this process made before. */
-export function newSessionId(now: number = Date.now()): string {
-  if (now > lastTime) {
-    lastTime = now;
-    seq = 0;
-  } else {
-    seq += 1;
-    if (seq >= SEQ_LIMIT) {
-      // 1.6 million ids in one millisecond: borrow the next millisecond.
-      lastTime += 1;
-      seq = 0;
-    }
-  }
-  return `${lastTime.toString(36).padStart(TIME_WIDTH, '0')}-${seq
-    .toString(36)
-    .padStart(SEQ_WIDTH, '0')}`;
+/**
+ * A new random session id (see the module comment).
+ *
+ * @example
+ * ```ts
+ * newSessionId(); // 'k3v9q2m7xa'
+ * ```
+ */
+export function newSessionId(): string {
+  const bytes = randomBytes(ID_LENGTH);
+  let id = '';
+  for (const b of bytes) id += ALPHABET[b & 31];
+  return id;
 }
 
 /** Whether `id` has the shape `newSessionId` makes (used to reject junk early). */
 export function isSessionId(id: unknown): id is string {
-  return typeof id === 'string' && /^[0-9a-z]{9}-[0-9a-z]{4}$/.test(id);
+  return typeof id === 'string' && ID_PATTERN.test(id);
 }

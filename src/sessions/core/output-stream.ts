@@ -6,10 +6,16 @@
  * Pushing never waits for a client: each attachment has its own bounded queue (see
  * `Attachment`), so a slow client can only lose its own frames.
  */
-import { Attachment, type AttachmentHost, type AttachOptions } from './attachment.js';
-import { AlreadyAttachedError, InvalidArgumentError } from './errors.js';
+import { type ExitInfo, InvalidOptionError } from '../../proc/index.js';
+import {
+  Attachment,
+  type AttachmentFrame,
+  type AttachmentHost,
+  type AttachOptions,
+} from './attachment.js';
+import { AlreadyAttachedError } from './errors.js';
 import { RingBuffer } from './ring-buffer.js';
-import type { ExitState, StreamName } from './types.js';
+import type { StreamName } from './types.js';
 
 /** What `Session.snapshot` returns. */
 export interface Snapshot {
@@ -36,7 +42,7 @@ export class OutputStream {
   #writer: Attachment | undefined;
   #viewers = new Set<Attachment>();
   #eof = false;
-  #exit: ExitState | undefined;
+  #exit: AttachmentFrame | undefined;
 
   constructor(host: AttachmentHost, name: StreamName, ringBytes?: number) {
     this.#host = host;
@@ -75,9 +81,15 @@ export class OutputStream {
   }
 
   /** The session exited: attachments get `exit` as their last frame. */
-  finish(exitState: ExitState): void {
-    this.#exit = exitState;
-    for (const a of this.#all()) a.pushControl({ type: 'exit', exitState }, true);
+  finish(exitInfo: ExitInfo, exitedAt: number): void {
+    const frame: AttachmentFrame = {
+      type: 'exit',
+      exitInfo,
+      exitedAt,
+      exitState: { ...exitInfo, exitedAt },
+    };
+    this.#exit = frame;
+    for (const a of this.#all()) a.pushControl(frame, true);
   }
 
   /** A non-consuming copy of the backlog. */
@@ -102,8 +114,9 @@ export class OutputStream {
     const readOnly = options.readOnly === true;
     if (options.fromOffset !== undefined) {
       if (!Number.isSafeInteger(options.fromOffset) || options.fromOffset < 0) {
-        throw new InvalidArgumentError(
-          `fromOffset must be a non-negative integer, got ${options.fromOffset}`,
+        throw new InvalidOptionError(
+          'fromOffset',
+          `must be a non-negative integer, got ${options.fromOffset}`,
         );
       }
     }
@@ -127,7 +140,7 @@ export class OutputStream {
       this.#viewers.add(attachment);
     }
     if (this.#eof) attachment.pushControl({ type: 'eof', offset: this.ring.end }, false);
-    if (this.#exit) attachment.pushControl({ type: 'exit', exitState: this.#exit }, true);
+    if (this.#exit) attachment.pushControl(this.#exit, true);
     return attachment;
   }
 
@@ -139,7 +152,7 @@ export class OutputStream {
 
   /** Detaches every attachment (the session is being removed). */
   detachAll(): void {
-    for (const a of this.#all()) a.detach();
+    for (const a of this.#all()) void a.detach();
   }
 
   #all(): Attachment[] {

@@ -1,7 +1,6 @@
 /**
- * `PipeSession`: a child on kernel pipes, started by the supervisor's process core
- * (`spawnGroup`: its own process group, typed spawn errors, always reaped, group stop with the
- * outcome classified). stdout and stderr are separate streams, or one (`mergeStderr`: both fds
+ * `PipeSession`: a child on kernel pipes, started by proc's `spawnGroup` (its own process
+ * group, typed spawn errors, always reaped, group stop with the outcome classified). stdout and stderr are separate streams, or one (`mergeStderr`: both fds
  * on the same real pipe, interleaved in write order). Bytes are kept exactly as written.
  *
  * The exit is recorded once the child was reaped *and* its pipes reached EOF (or were cut after
@@ -9,7 +8,7 @@
  * is always in the backlog before `exit` fires.
  */
 import type { Readable } from 'node:stream';
-import { type ExitInfo, type GroupProcess, spawnGroup } from '../../supervisor/index.js';
+import { type GroupProcess, spawnGroup } from '../../proc/index.js';
 import { NotAPtyError, SessionExitedError, StdinClosedError } from './errors.js';
 import { Session, type SessionInit } from './session.js';
 import type { SessionKind, StreamName } from './types.js';
@@ -107,7 +106,7 @@ export class PipeSession extends Session {
     );
     Promise.all([p.exited, p.closed, ...streams.map(settled)]).then(([info]) => {
       p.stdin?.destroy();
-      this.recordExit(toExitState(info));
+      this.recordExit(info);
     });
   }
 
@@ -117,15 +116,6 @@ export class PipeSession extends Session {
     stream.once('end', () => this.endStream(name));
     stream.once('close', () => this.endStream(name));
   }
-}
-
-function toExitState(info: ExitInfo) {
-  return {
-    exitCode: info.code,
-    signal: info.signal,
-    exitedAt: info.exitedAt,
-    outcome: info.outcome,
-  };
 }
 
 /** Resolves once `s` has emitted its last data: 'end' or 'close'. */

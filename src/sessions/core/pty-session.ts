@@ -18,13 +18,14 @@ import { constants as osConstants } from 'node:os';
 import { ReadStream } from 'node:tty';
 import {
   dupFd,
+  InvalidOptionError,
   killOnExit,
+  SpawnError,
   setCloseOnExec,
   signalSession,
   waitSessionGone,
 } from '../../proc/index.js';
-import { SpawnError } from '../../supervisor/index.js';
-import { InvalidArgumentError, SessionExitedError } from './errors.js';
+import { SessionExitedError } from './errors.js';
 import { ptyNative } from './pty-native.js';
 import { buildPtyEnv, checkArgvAndCwd, resolveProgram } from './pty-spawn.js';
 import { Session, type SessionInit } from './session.js';
@@ -50,7 +51,7 @@ export function checkSize(rows: unknown, cols: unknown): PtySize {
     ['cols', cols],
   ] as const) {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) {
-      throw new InvalidArgumentError(`${name} must be an integer in 1..65535, got ${String(v)}`);
+      throw new InvalidOptionError(name, `must be an integer in 1..65535, got ${String(v)}`);
     }
   }
   return { rows: rows as number, cols: cols as number };
@@ -88,7 +89,7 @@ export class PtySession extends Session {
       try {
         return ptyNative();
       } catch (e) {
-        throw new SpawnError('ERR_SPAWN_FAILED', `node-pty cannot load: ${String(e)}`, {
+        throw new SpawnError('ERR_SLUICE_SPAWN_FAILED', `node-pty cannot load: ${String(e)}`, {
           argv: [...o.argv],
           cause: e,
         });
@@ -113,7 +114,7 @@ export class PtySession extends Session {
         (code, signal) => this.#onReaped(code, signal),
       );
     } catch (e) {
-      throw new SpawnError('ERR_SPAWN_FAILED', `cannot start a PTY: ${String(e)}`, {
+      throw new SpawnError(resourceCode(e), `cannot start a PTY: ${String(e)}`, {
         argv: [...o.argv],
         cwd: this.cwd,
         cause: e,
@@ -264,7 +265,7 @@ export class PtySession extends Session {
     // Pending input can never be read now.
     this.#failWrites(new SessionExitedError(this.id, 'write to stdin'));
     this.#closeMaster();
-    this.recordExit({ exitCode: sig ? null : code, signal: sig, exitedAt: Date.now(), outcome });
+    this.recordExit({ exitCode: sig ? null : code, signal: sig, outcome });
     for (const w of this.#exitWaiters) w();
     this.#exitWaiters.clear();
   }
@@ -334,4 +335,14 @@ export class PtySession extends Session {
     this.#writeQueue = [];
     for (const j of jobs) j.done(error);
   }
+}
+
+/** Out of fds or processes (EMFILE, ENFILE, EAGAIN, ENOMEM) is worth a retry; anything else not. */
+function resourceCode(e: unknown): 'ERR_SLUICE_SPAWN_RESOURCES' | 'ERR_SLUICE_SPAWN_FAILED' {
+  const text = `${(e as NodeJS.ErrnoException)?.code ?? ''} ${String(e)}`;
+  return /\b(EMFILE|ENFILE|EAGAIN|ENOMEM)\b|Too many open files|Resource temporarily unavailable/.test(
+    text,
+  )
+    ? 'ERR_SLUICE_SPAWN_RESOURCES'
+    : 'ERR_SLUICE_SPAWN_FAILED';
 }

@@ -2,11 +2,12 @@
  * What a PTY spawn checks before forking. node-pty's fork reports a missing program only from
  * inside the child (it prints "execvp(3) failed" and exits 1), so the program is looked up here,
  * on the child's PATH, and a bad program or cwd is a typed `SpawnError` with nothing started —
- * the same errors a pipe session gets from the supervisor's core.
+ * the same errors a pipe session gets from proc's `spawnGroup`; a malformed argument (argv, env)
+ * is an `InvalidOptionError`, as there.
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { SpawnError } from '../../supervisor/index.js';
+import { InvalidOptionError, SpawnError, type SpawnErrorCode } from '../../proc/index.js';
 import type { SpawnSessionOptions } from './types.js';
 
 /** Variables that would confuse a program about which terminal it runs in (as node-pty drops). */
@@ -23,39 +24,45 @@ const TERMINAL_VARS = [
 
 function fail(
   o: SpawnSessionOptions,
-  code: ConstructorParameters<typeof SpawnError>[0],
+  code: SpawnErrorCode,
   message: string,
   errno?: string,
 ): SpawnError {
   return new SpawnError(code, message, {
-    argv: Array.isArray(o.argv) ? o.argv : [],
+    argv: Array.isArray(o.argv) ? [...o.argv] : [],
     ...(o.cwd === undefined ? {} : { cwd: o.cwd }),
     ...(errno === undefined ? {} : { errno }),
   });
 }
 
-/** Validates argv and cwd the way the supervisor's core does; throws `SpawnError`. */
+/**
+ * Validates argv and cwd the way `spawnGroup` does: a malformed argv is an
+ * `InvalidOptionError`, a cwd that cannot be used a `SpawnError`.
+ */
 export function checkArgvAndCwd(o: SpawnSessionOptions, cwd: string): void {
-  if (!Array.isArray(o.argv)) {
-    throw fail(o, 'ERR_SPAWN_INVALID_ARGUMENT', 'argv must be an array of strings');
-  }
+  if (!Array.isArray(o.argv)) throw new InvalidOptionError('argv', 'must be an array of strings');
   if (o.argv.length === 0 || o.argv[0] === '') {
-    throw fail(o, 'ERR_SPAWN_EMPTY_ARGV', 'argv is empty: nothing to run');
+    throw new InvalidOptionError('argv', 'is empty: nothing to run');
   }
   for (const [i, a] of o.argv.entries()) {
-    if (typeof a !== 'string' || a.includes('\0')) {
-      throw fail(o, 'ERR_SPAWN_INVALID_ARGUMENT', `argv[${i}] is not a string without NUL`);
-    }
+    if (typeof a !== 'string') throw new InvalidOptionError(`argv[${i}]`, 'is not a string');
+    if (a.includes('\0')) throw new InvalidOptionError(`argv[${i}]`, 'holds a NUL byte');
   }
+  if (cwd.includes('\0')) throw new InvalidOptionError('cwd', 'holds a NUL byte');
   try {
     if (!statSync(cwd).isDirectory()) {
-      throw fail(o, 'ERR_SPAWN_BAD_CWD', `cwd is not a directory: ${cwd}`, 'ENOTDIR');
+      throw fail(o, 'ERR_SLUICE_SPAWN_BAD_CWD', `cwd is not a directory: ${cwd}`, 'ENOTDIR');
     }
     accessSync(cwd, constants.X_OK);
   } catch (e) {
     if (e instanceof SpawnError) throw e;
     const errno = (e as NodeJS.ErrnoException).code;
-    throw fail(o, 'ERR_SPAWN_BAD_CWD', `cannot use cwd ${cwd}: ${errno ?? String(e)}`, errno);
+    throw fail(
+      o,
+      'ERR_SLUICE_SPAWN_BAD_CWD',
+      `cannot use cwd ${cwd}: ${errno ?? String(e)}`,
+      errno,
+    );
   }
 }
 
@@ -72,15 +79,15 @@ export function buildPtyEnv(o: SpawnSessionOptions, cwd: string): Record<string,
   }
   if (o.env !== undefined) {
     if (o.env === null || typeof o.env !== 'object') {
-      throw fail(o, 'ERR_SPAWN_INVALID_ARGUMENT', 'env must be an object of strings');
+      throw new InvalidOptionError('env', 'must be an object of strings');
     }
     for (const [k, v] of Object.entries(o.env)) {
       if (k === '' || k.includes('=') || k.includes('\0')) {
-        throw fail(o, 'ERR_SPAWN_INVALID_ARGUMENT', `env key ${JSON.stringify(k)} is not valid`);
+        throw new InvalidOptionError('env', `key ${JSON.stringify(k)} is not a valid name`);
       }
       if (v === undefined) delete env[k];
       else if (typeof v !== 'string' || v.includes('\0')) {
-        throw fail(o, 'ERR_SPAWN_INVALID_ARGUMENT', `env ${k} must be a string without NUL`);
+        throw new InvalidOptionError(`env.${k}`, 'must be a string without NUL');
       } else env[k] = v;
     }
   }
@@ -113,8 +120,8 @@ export function resolveProgram(
     const state = executable(path);
     if (state === 'ok') return path;
     if (state === 'missing')
-      throw fail(o, 'ERR_SPAWN_NOT_FOUND', `command not found: ${name}`, 'ENOENT');
-    throw fail(o, 'ERR_SPAWN_PERMISSION', `permission denied: ${name}`, 'EACCES');
+      throw fail(o, 'ERR_SLUICE_SPAWN_NOT_FOUND', `command not found: ${name}`, 'ENOENT');
+    throw fail(o, 'ERR_SLUICE_SPAWN_PERMISSION', `permission denied: ${name}`, 'EACCES');
   }
   let denied = false;
   for (const dir of (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
@@ -123,6 +130,6 @@ export function resolveProgram(
     if (state === 'ok') return path;
     if (state === 'denied') denied = true;
   }
-  if (denied) throw fail(o, 'ERR_SPAWN_PERMISSION', `permission denied: ${name}`, 'EACCES');
-  throw fail(o, 'ERR_SPAWN_NOT_FOUND', `command not found: ${name}`, 'ENOENT');
+  if (denied) throw fail(o, 'ERR_SLUICE_SPAWN_PERMISSION', `permission denied: ${name}`, 'EACCES');
+  throw fail(o, 'ERR_SLUICE_SPAWN_NOT_FOUND', `command not found: ${name}`, 'ENOENT');
 }

@@ -4,61 +4,109 @@
  * and free everything they held (fds, leftover group members); `shutdown` stops them all, so
  * nothing is left behind when the owner goes away.
  *
- * Sessions live in memory only; ids sort by creation (see `ids.ts`), and `list` returns them in
- * that order.
+ * Sessions live in memory only; ids are random (see `ids.ts`), and `list` returns sessions in
+ * creation order.
  */
+import { DEFAULT_GRACE_MS, InvalidOptionError } from '../../proc/index.js';
 import { DEFAULT_ATTACH_QUEUE_BYTES } from './attachment.js';
-import {
-  InvalidArgumentError,
-  RegistryClosedError,
-  SessionNotFoundError,
-  SessionRunningError,
-} from './errors.js';
+import { RegistryClosedError, SessionNotFoundError, SessionRunningError } from './errors.js';
 import { newSessionId } from './ids.js';
 import { PipeSession } from './pipe-session.js';
 import { PtySession } from './pty-session.js';
 import { DEFAULT_RING_BYTES } from './ring-buffer.js';
-import { DEFAULT_GRACE_MS, type Session } from './session.js';
+import type { Session } from './session.js';
 import type { SpawnSessionOptions } from './types.js';
 
 /** Options of `new SessionRegistry`. */
 export interface SessionRegistryOptions {
-  /** Backlog kept per output stream, in bytes. Default 1 MiB. */
+  /**
+   * Backlog kept per output stream, in bytes.
+   * @default DEFAULT_RING_BYTES (1 MiB)
+   */
+  maxRingBytes?: number;
+  /**
+   * Bound of each attachment's queue, in bytes, when `attach` names none.
+   * @default DEFAULT_ATTACH_QUEUE_BYTES (1 MiB)
+   */
+  maxAttachQueueBytes?: number;
+  /** @deprecated Renamed `maxRingBytes`. */
   ringBytes?: number;
-  /** Bound of each attachment's queue, in bytes, when `attach` names none. Default 1 MiB. */
+  /** @deprecated Renamed `maxAttachQueueBytes`. */
   attachQueueBytes?: number;
 }
 
 /** Options of `SessionRegistry.remove`. */
 export interface RemoveOptions {
-  /** Remove a session whose child still runs: it is SIGKILLed with its group. Default false. */
+  /**
+   * Remove a session whose child still runs: it is SIGKILLed with its group.
+   * @default false
+   */
   force?: boolean;
+}
+
+/** Options of `SessionRegistry.shutdown`. */
+export interface ShutdownOptions {
+  /**
+   * Wait between each session's soft signal and SIGKILL.
+   * @default DEFAULT_GRACE_MS (5000)
+   */
+  graceMs?: number;
 }
 
 function positiveInt(name: string, v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
-    throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(v)}`);
+    throw new InvalidOptionError(name, `must be a positive integer, got ${String(v)}`);
   }
   return v;
 }
 
-/** The sessions one owner holds (see the module comment); `shutdown` leaves nothing running. */
+/**
+ * The sessions one owner holds (see the module comment); `shutdown` leaves nothing running.
+ *
+ * @example
+ * ```ts
+ * await using registry = new SessionRegistry();
+ * const s = await registry.spawn({ argv: ['make', 'test'], originator: 'ci' });
+ * const info = await s.exited;            // { exitCode, signal, outcome }
+ * console.log(s.snapshot().data.toString());
+ * ```
+ */
 export class SessionRegistry {
-  readonly ringBytes: number;
-  readonly attachQueueBytes: number;
+  /** Backlog kept per output stream, in bytes, unless a spawn names its own. */
+  readonly maxRingBytes: number;
+  /** Bound of each attachment's queue, in bytes, unless the attach names its own. */
+  readonly maxAttachQueueBytes: number;
   #sessions = new Map<string, Session>();
   #closed = false;
   #releasing = new Set<Promise<void>>();
 
-  /** Throws `InvalidArgumentError` for a size that is not a positive integer. */
+  /** Throws `InvalidOptionError` for a size that is not a positive integer. */
   constructor(options: SessionRegistryOptions = {}) {
-    this.ringBytes = positiveInt('ringBytes', options.ringBytes, DEFAULT_RING_BYTES);
-    this.attachQueueBytes = positiveInt(
-      'attachQueueBytes',
-      options.attachQueueBytes,
+    this.maxRingBytes = positiveInt(
+      options.maxRingBytes === undefined && options.ringBytes !== undefined
+        ? 'ringBytes'
+        : 'maxRingBytes',
+      options.maxRingBytes ?? options.ringBytes,
+      DEFAULT_RING_BYTES,
+    );
+    this.maxAttachQueueBytes = positiveInt(
+      options.maxAttachQueueBytes === undefined && options.attachQueueBytes !== undefined
+        ? 'attachQueueBytes'
+        : 'maxAttachQueueBytes',
+      options.maxAttachQueueBytes ?? options.attachQueueBytes,
       DEFAULT_ATTACH_QUEUE_BYTES,
     );
+  }
+
+  /** @deprecated Renamed `maxRingBytes`. */
+  get ringBytes(): number {
+    return this.maxRingBytes;
+  }
+
+  /** @deprecated Renamed `maxAttachQueueBytes`. */
+  get attachQueueBytes(): number {
+    return this.maxAttachQueueBytes;
   }
 
   /** How many sessions the registry holds. */
@@ -70,26 +118,32 @@ export class SessionRegistry {
    * Starts a session (a PTY when `pty` is given, pipes otherwise) and registers it. Resolves once
    * the child runs; its output accumulates in the backlog from its first byte, attached or not.
    * Rejects with `SpawnError` (bad argv, program not found or not executable, bad cwd; then
-   * nothing is registered or left open), `InvalidArgumentError` for a bad size or option, and
+   * nothing is registered or left open), `InvalidOptionError` for a bad size or option, and
    * `RegistryClosedError` after `shutdown`.
    */
   async spawn(options: SpawnSessionOptions): Promise<Session> {
     if (this.#closed) throw new RegistryClosedError();
     if (options === null || typeof options !== 'object') {
-      throw new InvalidArgumentError('spawn options must be an object');
+      throw new InvalidOptionError('options', 'spawn options must be an object');
     }
     if (options.originator !== undefined && typeof options.originator !== 'string') {
-      throw new InvalidArgumentError('originator must be a string');
+      throw new InvalidOptionError('originator', 'must be a string');
     }
     if (!Array.isArray(options.argv)) {
-      throw new InvalidArgumentError('argv must be an array of strings');
+      throw new InvalidOptionError('argv', 'must be an array of strings');
     }
-    const ringBytes = positiveInt('ringBytes', options.ringBytes, this.ringBytes);
+    const maxRingBytes = positiveInt(
+      options.maxRingBytes === undefined && options.ringBytes !== undefined
+        ? 'ringBytes'
+        : 'maxRingBytes',
+      options.maxRingBytes ?? options.ringBytes,
+      this.maxRingBytes,
+    );
     const init = {
-      id: newSessionId(),
+      id: this.#freshId(),
       options,
-      ringBytes,
-      attachQueueBytes: this.attachQueueBytes,
+      maxRingBytes,
+      maxAttachQueueBytes: this.maxAttachQueueBytes,
     };
     const session: Session =
       options.pty !== undefined ? new PtySession(init) : await PipeSession.start(init);
@@ -126,7 +180,8 @@ export class SessionRegistry {
     const all = [...this.#sessions.values()];
     const out =
       filter.originator === undefined ? all : all.filter((s) => s.originator === filter.originator);
-    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    // Insertion order is when each spawn finished; sort (stably) by when each began.
+    return out.sort((a, b) => a.createdAt - b.createdAt);
   }
 
   /**
@@ -163,7 +218,7 @@ export class SessionRegistry {
    * and refuses further spawns. Resolves when no child, group member or fd of any session is
    * left. Idempotent.
    */
-  async shutdown(options: { graceMs?: number } = {}): Promise<void> {
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
     this.#closed = true;
     const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     const all = [...this.#sessions.values()];
@@ -177,8 +232,17 @@ export class SessionRegistry {
     await Promise.all(this.#releasing);
   }
 
+  /** `await using`: the same as `shutdown()` with the default grace. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
+  }
+
+  /** A new random id no session of this registry has (ids are random: a clash is retried). */
+  #freshId(): string {
+    for (;;) {
+      const id = newSessionId();
+      if (!this.#sessions.has(id)) return id;
+    }
   }
 
   #release(session: Session): Promise<void> {

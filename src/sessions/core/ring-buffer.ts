@@ -10,7 +10,7 @@
  *
  * Memory grows with what was written (doubling) up to `capacity`, so an idle session costs little.
  */
-import { InvalidArgumentError } from './errors.js';
+import { InvalidOptionError } from '../../proc/index.js';
 
 /** The default capacity of one stream's ring: 1 MiB, as the seed. */
 export const DEFAULT_RING_BYTES = 1024 * 1024;
@@ -36,10 +36,13 @@ export class RingBuffer {
   #length = 0;
   #start = 0;
 
-  /** Throws `InvalidArgumentError` unless `capacity` is a positive safe integer. */
+  /** Throws `InvalidOptionError` unless `capacity` is a positive safe integer. */
   constructor(capacity: number = DEFAULT_RING_BYTES) {
     if (!Number.isSafeInteger(capacity) || capacity <= 0) {
-      throw new InvalidArgumentError(`ring capacity must be a positive integer, got ${capacity}`);
+      throw new InvalidOptionError(
+        'capacity',
+        `ring capacity must be a positive integer, got ${capacity}`,
+      );
     }
     this.capacity = capacity;
     this.#buf = Buffer.allocUnsafe(Math.min(capacity, INITIAL_BYTES));
@@ -109,7 +112,7 @@ export class RingBuffer {
    */
   read(from: number = this.#start): RingRead {
     if (!Number.isSafeInteger(from) || from < 0) {
-      throw new InvalidArgumentError(`offset must be a non-negative integer, got ${from}`);
+      throw new InvalidOptionError('fromOffset', `must be a non-negative integer, got ${from}`);
     }
     const end = this.end;
     const offset = Math.min(Math.max(from, this.#start), end);

@@ -5,17 +5,14 @@
  * what both share: attach and snapshot, stdin bookkeeping, the exit record and its events.
  *
  * Events: `'output'` `(stream, chunk, offset)` for every chunk read (after it entered the ring);
- * `'exit'` `(exitState)` once, after the last output was read. `exited` is the same as a promise.
+ * `'exit'` `(exitInfo)` once, after the last output was read. `exited` is the same as a promise.
  */
+
 import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
+import { DEFAULT_GRACE_MS, type ExitInfo, InvalidOptionError } from '../../proc/index.js';
 import type { Attachment, AttachmentHost, AttachOptions } from './attachment.js';
-import {
-  InvalidArgumentError,
-  SessionExitedError,
-  StdinClosedError,
-  StreamUnavailableError,
-} from './errors.js';
+import { SessionExitedError, StdinClosedError, StreamUnavailableError } from './errors.js';
 import { OutputStream, type Snapshot } from './output-stream.js';
 import type {
   ExitState,
@@ -26,23 +23,27 @@ import type {
   StreamName,
 } from './types.js';
 
-/** Default time between the soft signal and SIGKILL in `terminate`. */
-export const DEFAULT_GRACE_MS = 2000;
-
 /** Options of `Session.terminate`. */
 export interface TerminateOptions {
   /**
-   * How long the group may take to end after the soft signal before SIGKILL. Default 2000 ms;
-   * 0 means SIGKILL at once (outcome `'hard'`).
+   * How long the group may take to end after the soft signal before SIGKILL; 0 means SIGKILL at
+   * once (outcome `'hard'`).
+   * @default DEFAULT_GRACE_MS (5000), sluice's one grace for every part
    */
   graceMs?: number;
-  /** The soft signal. Default SIGTERM for a pipe session, SIGHUP for a PTY (a hung-up terminal). */
+  /**
+   * The soft signal.
+   * @default 'SIGTERM' for a pipe session, 'SIGHUP' for a PTY (a hung-up terminal)
+   */
   softSignal?: NodeJS.Signals;
 }
 
 /** Options of `Session.writeStdin`. */
 export interface WriteStdinOptions {
-  /** Close stdin after writing (a PTY gets its EOF character, Ctrl-D). */
+  /**
+   * Close stdin after writing (a PTY gets its EOF character, Ctrl-D).
+   * @default false
+   */
   close?: boolean;
 }
 
@@ -50,9 +51,9 @@ export interface WriteStdinOptions {
 export interface SessionInit {
   id: string;
   options: SpawnSessionOptions;
-  ringBytes: number;
+  maxRingBytes: number;
   /** Default bound of an attachment's queue. */
-  attachQueueBytes?: number;
+  maxAttachQueueBytes?: number;
 }
 
 /** Quotes one argv word for display the way a POSIX shell would need it. */
@@ -64,7 +65,7 @@ export function quoteWord(word: string): string {
 /** The events a session emits: `output` per chunk read, `exit` once after the last output. */
 export interface SessionEvents {
   output: [stream: StreamName, chunk: Buffer, offset: number];
-  exit: [exitState: ExitState];
+  exit: [exitInfo: ExitInfo];
 }
 
 /**
@@ -81,10 +82,15 @@ export abstract class Session extends EventEmitter<SessionEvents> {
   readonly originator: string;
   /** When the session was spawned, in ms since the epoch. */
   readonly createdAt: number;
-  /** Resolves (never rejects) with the exit record, after the last output was read. */
-  readonly exited: Promise<ExitState>;
-  #exitState: ExitState | null = null;
-  #resolveExited!: (s: ExitState) => void;
+  /** Resolves (never rejects) with how the child ended, after the last output was read. */
+  readonly exited: Promise<ExitInfo>;
+  #exitInfo: ExitInfo | null = null;
+  #exitedAt: number | null = null;
+  /** Whether sluice closed stdin (`writeStdin(…, { close: true })`): an exit after it is `'eof'`. */
+  #closedStdin = false;
+  /** Whether a stop began: an exit after it is never `'eof'`. */
+  #stopBegan = false;
+  #resolveExited!: (s: ExitInfo) => void;
   protected readonly streamMap = new Map<StreamName, OutputStream>();
   protected stdinClosedFlag = false;
   #host: AttachmentHost;
@@ -99,7 +105,7 @@ export abstract class Session extends EventEmitter<SessionEvents> {
     this.cwd = init.options.cwd ?? process.cwd();
     this.originator = init.options.originator ?? '';
     this.createdAt = Date.now();
-    this.#attachQueueBytes = init.attachQueueBytes;
+    this.#attachQueueBytes = init.maxAttachQueueBytes;
     this.exited = new Promise((r) => {
       this.#resolveExited = r;
     });
@@ -111,21 +117,38 @@ export abstract class Session extends EventEmitter<SessionEvents> {
       release: (a) => this.streamMap.get(a.stream)?.release(a),
     };
     for (const name of streams) {
-      this.streamMap.set(name, new OutputStream(this.#host, name, init.ringBytes));
+      this.streamMap.set(name, new OutputStream(this.#host, name, init.maxRingBytes));
     }
   }
 
   /** The child's pid; it leads its own process group (pgid = pid). */
   abstract get pid(): number;
 
-  /** Null while the child runs; its exit record once the exit and its last output were read. */
+  /**
+   * Null while the child runs; how it ended once the exit and its last output were read. The
+   * outcome: `'natural'` when it ended on its own; `'eof'` when it ended after
+   * `writeStdin(…, { close: true })` and before any `terminate`; `'soft'` when it ended after
+   * `terminate` began and before SIGKILL was sent; `'hard'` when SIGKILL was sent before the
+   * exit was seen (the grace ran out, or `graceMs` was 0). The rule is causal, not timed: an
+   * exit is `'hard'` only if SIGKILL was actually sent first.
+   */
+  get exitInfo(): ExitInfo | null {
+    return this.#exitInfo;
+  }
+
+  /** When the exit was recorded, in ms since the epoch; null while the child runs. */
+  get exitedAt(): number | null {
+    return this.#exitedAt;
+  }
+
+  /** @deprecated Use `exitInfo` and `exitedAt`: this is the two together, as `exitState` was. */
   get exitState(): ExitState | null {
-    return this.#exitState;
+    return this.#exitInfo ? { ...this.#exitInfo, exitedAt: this.#exitedAt ?? 0 } : null;
   }
 
   /** Whether the exit has been recorded. */
   get hasExited(): boolean {
-    return this.#exitState !== null;
+    return this.#exitInfo !== null;
   }
 
   /** The streams this session has, in order. */
@@ -135,7 +158,7 @@ export abstract class Session extends EventEmitter<SessionEvents> {
 
   /** Whether stdin was closed (by `writeStdin(…, { close: true })`, the child or the exit). */
   get stdinClosed(): boolean {
-    return this.stdinClosedFlag || this.#exitState !== null;
+    return this.stdinClosedFlag || this.#exitInfo !== null;
   }
 
   /** For a PTY its size; null for a pipe session. */
@@ -172,24 +195,31 @@ export abstract class Session extends EventEmitter<SessionEvents> {
    * Writes `data` (a string is UTF-8) to the child's stdin and resolves with the bytes written
    * once the kernel took them; with `{ close: true }` then closes stdin (a PTY gets Ctrl-D).
    * Rejects with `StdinClosedError` once stdin was closed (by an earlier close, or by the child),
-   * `SessionExitedError` after the exit, `InvalidArgumentError` for data that is not a string or
+   * `SessionExitedError` after the exit, `InvalidOptionError` for data that is not a string or
    * bytes. Writes are delivered in call order. A child that never reads makes the promise wait
    * (the kernel buffer is full); it never blocks this process.
    */
   writeStdin(data: string | Uint8Array, options: WriteStdinOptions = {}): Promise<number> {
     if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
-      return Promise.reject(new InvalidArgumentError('stdin data must be a string or bytes'));
+      return Promise.reject(new InvalidOptionError('data', 'stdin data must be a string or bytes'));
     }
-    if (this.#exitState) return Promise.reject(new SessionExitedError(this.id, 'write to stdin'));
+    if (this.#exitInfo) return Promise.reject(new SessionExitedError(this.id, 'write to stdin'));
     if (this.stdinClosedFlag) return Promise.reject(new StdinClosedError(this.id));
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
-    if (options.close === true) this.stdinClosedFlag = true;
-    return this.writeInput(buf, options.close === true);
+    const close = options.close === true;
+    // Nothing to write and nothing to close: settle at once (a zero-length write would never
+    // call back on some streams).
+    if (buf.length === 0 && !close) return Promise.resolve(0);
+    if (close) {
+      this.stdinClosedFlag = true;
+      this.#closedStdin = true;
+    }
+    return this.writeInput(buf, close);
   }
 
   /**
    * Resizes the PTY (rows, cols: note the order, unlike node-pty's). Throws `NotAPtyError` for a
-   * pipe session, `SessionExitedError` after the exit, `InvalidArgumentError` unless both are
+   * pipe session, `SessionExitedError` after the exit, `InvalidOptionError` unless both are
    * integers in 1..65535.
    */
   abstract resize(rows: number, cols: number): void;
@@ -200,18 +230,19 @@ export abstract class Session extends EventEmitter<SessionEvents> {
    * with the exit record once the child's output was read and no member of its group runs. The
    * outcome is `'soft'` when it ended before SIGKILL, `'hard'` when SIGKILL was needed. Called
    * again, it joins the stop under way; called after the exit, it sweeps what is left in the
-   * group and resolves with the recorded exit. Throws `InvalidArgumentError` for a negative or
+   * group and resolves with the recorded exit. Throws `InvalidOptionError` for a negative or
    * non-finite `graceMs` or a `softSignal` that is not a signal name.
    */
-  terminate(options: TerminateOptions = {}): Promise<ExitState> {
+  terminate(options: TerminateOptions = {}): Promise<ExitInfo> {
     const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     if (typeof graceMs !== 'number' || !Number.isFinite(graceMs) || graceMs < 0) {
-      throw new InvalidArgumentError(`graceMs must be a finite number >= 0, got ${graceMs}`);
+      throw new InvalidOptionError('graceMs', `must be a finite number >= 0, got ${graceMs}`);
     }
     const soft = options.softSignal;
     if (soft !== undefined && !(typeof soft === 'string' && soft in osConstants.signals)) {
-      throw new InvalidArgumentError(`softSignal must be a signal name, got ${String(soft)}`);
+      throw new InvalidOptionError('softSignal', `must be a signal name, got ${String(soft)}`);
     }
+    this.#stopBegan = true;
     const done = this.stop(graceMs, soft);
     return Promise.all([done, this.exited]).then(([, s]) => s);
   }
@@ -236,8 +267,9 @@ export abstract class Session extends EventEmitter<SessionEvents> {
       cwd: this.cwd,
       originator: this.originator,
       createdAt: this.createdAt,
-      state: this.#exitState ? 'exited' : 'running',
-      exitState: this.#exitState,
+      state: this.#exitInfo ? 'exited' : 'running',
+      exitInfo: this.#exitInfo,
+      exitedAt: this.#exitedAt,
       streams: this.streams,
       attachments,
       stdinClosed: this.stdinClosed,
@@ -286,23 +318,30 @@ export abstract class Session extends EventEmitter<SessionEvents> {
     this.streamMap.get(stream)?.end();
   }
 
-  /** Records the exit once, after the kind has read the last output. */
-  protected recordExit(state: ExitState): void {
-    if (this.#exitState) return;
-    this.#exitState = state;
+  /**
+   * Records the exit once, after the kind has read the last output. A `'natural'` exit after
+   * sluice closed stdin (and before any stop) becomes `'eof'`.
+   */
+  protected recordExit(info: ExitInfo): void {
+    if (this.#exitInfo) return;
+    const outcome =
+      info.outcome === 'natural' && this.#closedStdin && !this.#stopBegan ? 'eof' : info.outcome;
+    const exit: ExitInfo = { exitCode: info.exitCode, signal: info.signal, outcome };
+    this.#exitInfo = exit;
+    this.#exitedAt = Date.now();
     for (const s of this.streamMap.values()) {
       s.end();
-      s.finish(state);
+      s.finish(exit, this.#exitedAt);
     }
-    this.#resolveExited(state);
-    this.emit('exit', state);
+    this.#resolveExited(exit);
+    this.emit('exit', exit);
   }
 
   #stream(stream: StreamName): OutputStream {
     const s = this.streamMap.get(stream);
     if (s) return s;
     if (stream !== 'stdout' && stream !== 'stderr') {
-      throw new InvalidArgumentError(`stream must be 'stdout' or 'stderr', got ${String(stream)}`);
+      throw new InvalidOptionError('stream', `must be 'stdout' or 'stderr', got ${String(stream)}`);
     }
     throw new StreamUnavailableError(
       this.id,

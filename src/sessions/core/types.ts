@@ -2,6 +2,7 @@
  * The plain data types of sluice/sessions, shared by the library, the daemon's protocol and the
  * CLI. Everything here is JSON-friendly except `Buffer` payloads.
  */
+import type { ExitInfo } from '../../proc/index.js';
 
 /** What a session runs on: kernel pipes, or a pseudo-terminal. */
 export type SessionKind = 'pipe' | 'pty';
@@ -12,24 +13,13 @@ export type SessionKind = 'pipe' | 'pty';
  */
 export type StreamName = 'stdout' | 'stderr';
 
-/** How a session's child ended. */
-export type ExitOutcome =
-  /** It ended on its own, before any `terminate` (even if it crashed or an outsider killed it). */
-  | 'natural'
-  /** It ended after `terminate` began and before SIGKILL was needed. */
-  | 'soft'
-  /** SIGKILL ended it (the grace ran out, or `graceMs` was 0). */
-  | 'hard';
-
-/** The exit of a session's child, as recorded once its last output was read. */
-export interface ExitState {
-  /** The exit code, or null when a signal ended it. */
-  exitCode: number | null;
-  /** The signal that ended it (`'SIGTERM'`, …), or null. */
-  signal: NodeJS.Signals | null;
+/**
+ * @deprecated A session's exit is now proc's `ExitInfo` (`session.exitInfo`) plus
+ * `session.exitedAt`; this is the two together, the shape `exitState` had. Kept one minor version.
+ */
+export interface ExitState extends ExitInfo {
   /** When the exit was seen, in ms since the epoch. */
-  exitedAt: number;
-  outcome: ExitOutcome;
+  readonly exitedAt: number;
 }
 
 /** A PTY's size in character cells. */
@@ -62,7 +52,12 @@ export interface SpawnSessionOptions {
   pty?: PtySize;
   /** For a PTY: the `TERM` the child sees. Default `env.TERM`, else `xterm-256color`. */
   term?: string;
-  /** Backlog kept per output stream, in bytes. Default: the registry's (1 MiB). */
+  /**
+   * Backlog kept per output stream, in bytes.
+   * @default the registry's `maxRingBytes` (1 MiB)
+   */
+  maxRingBytes?: number;
+  /** @deprecated Renamed `maxRingBytes` (every byte limit is named `max<What>Bytes`). */
   ringBytes?: number;
 }
 
@@ -79,7 +74,10 @@ export interface SessionInfo {
   createdAt: number;
   /** `'running'` until the exit is recorded, then `'exited'`. */
   state: 'running' | 'exited';
-  exitState: ExitState | null;
+  /** How the child ended; null while it runs. */
+  exitInfo: ExitInfo | null;
+  /** When the exit was recorded, in ms since the epoch; null while it runs. */
+  exitedAt: number | null;
   /** The streams this session has. */
   streams: StreamName[];
   /** Per stream: whether a writer is attached, how many read-only viewers, bytes written so far. */

@@ -11,12 +11,10 @@
  */
 import type { Socket } from 'node:net';
 import { encodeBinaryHead, encodeFrame, FrameDecoder, FrameError } from '../wire/frames.js';
+import { ProtocolError, parseRequest, parseStreamCommand } from '../wire/parse.js';
 import {
   type ErrorCode,
   PROTOCOL_VERSION,
-  type ProtocolError,
-  parseRequest,
-  parseStreamCommand,
   type Request,
   type StreamCommand,
   type StreamEvent,
@@ -24,8 +22,8 @@ import {
 
 /** Answers beyond this many unsent bytes pause reading from the client. */
 const WRITE_HIGH_WATER = 8 * 1024 * 1024;
-/** How long a new connection may take to send `hello`. */
-const HELLO_TIMEOUT_MS = 10_000;
+/** How long a new connection may take to send `hello`, unless the daemon says otherwise. */
+export const DEFAULT_HELLO_TIMEOUT_MS = 10_000;
 /** How long a closing connection may take to flush its last reply before it is destroyed. */
 const CLOSE_FLUSH_MS = 1000;
 
@@ -105,7 +103,7 @@ export class ServerConnection {
   private readonly inflight = new Set<Promise<void>>();
   private drainWaiters: (() => void)[] = [];
 
-  constructor(socket: Socket, host: ConnectionHost) {
+  constructor(socket: Socket, host: ConnectionHost, helloTimeoutMs = DEFAULT_HELLO_TIMEOUT_MS) {
     this.socket = socket;
     this.host = host;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -117,10 +115,10 @@ export class ServerConnection {
     // A connection that never says hello does not hold an fd forever.
     const helloTimer = setTimeout(() => {
       if (!this.greeted && !this.closing) {
-        this.replyError(0, 'protocol', `no hello within ${HELLO_TIMEOUT_MS} ms`);
+        this.replyError(0, 'protocol', `no hello within ${helloTimeoutMs} ms`);
         this.close();
       }
-    }, HELLO_TIMEOUT_MS);
+    }, helloTimeoutMs);
     helloTimer.unref();
     socket.once('close', () => clearTimeout(helloTimer));
   }
@@ -243,8 +241,8 @@ export class ServerConnection {
     try {
       request = parseRequest(value);
     } catch (e) {
-      const pe = e as ProtocolError;
-      this.replyError(pe.id ?? 0, pe.code ?? 'protocol', pe.message);
+      const pe = e instanceof ProtocolError ? e : new ProtocolError(String(e));
+      this.replyError(pe.id, pe.wireCode, pe.message);
       if (!pe.id || !this.greeted) this.close();
       return;
     }

@@ -3,48 +3,56 @@
  * `SessionRegistry` and its `Session`s. Library errors become protocol error codes here
  * (`errorCodeOf`), so every failure reaches the client as one clear line with a stable code.
  */
-import type { Attachment, AttachmentFrame } from '../core/attachment.js';
-import { SessionError } from '../core/errors.js';
+import type { ExitInfo } from '../../proc/index.js';
+import { InvalidOptionError, SpawnError } from '../../proc/index.js';
+import type { Attachment } from '../core/attachment.js';
+import { SessionsError } from '../core/errors.js';
 import type { SessionRegistry } from '../core/registry.js';
 import type { Session } from '../core/session.js';
-import type { ExitState } from '../core/types.js';
 import type {
   AttachRequest,
   ErrorCode,
+  PurgeRequest,
+  RemoveRequest,
   Request,
-  StreamCommand,
+  SpawnRequest,
   WireSessionInfo,
 } from '../wire/protocol.js';
 import { PROTOCOL_VERSION } from '../wire/protocol.js';
+import { bindAttachment, type EndReasonByDaemon } from './attach-stream.js';
 import {
   type AttachBinding,
   type ConnectionHost,
-  type OutgoingEvent,
   RequestFailure,
   type ServerConnection,
 } from './connection.js';
 import type { Spooler } from './spool.js';
 
-/** Library error codes (errors.ts) and what the protocol calls them. */
+/** Library error codes (core/errors.ts) and what the protocol calls them. */
 const CODE_MAP: Record<string, ErrorCode> = {
-  ERR_INVALID_ARGUMENT: 'invalid',
-  ERR_SPAWN_FAILED: 'spawn-failed',
-  ERR_SESSION_NOT_FOUND: 'not-found',
-  ERR_ALREADY_ATTACHED: 'already-attached',
-  ERR_STREAM_UNAVAILABLE: 'invalid',
-  ERR_STDIN_CLOSED: 'stdin-closed',
-  ERR_SESSION_EXITED: 'exited',
-  ERR_SESSION_RUNNING: 'running',
-  ERR_NOT_A_PTY: 'unsupported',
-  ERR_ATTACHMENT_CLOSED: 'invalid',
-  ERR_READ_ONLY: 'invalid',
-  ERR_REGISTRY_CLOSED: 'shutting-down',
+  ERR_SLUICE_SESSIONS_NOT_FOUND: 'not-found',
+  ERR_SLUICE_SESSIONS_ALREADY_ATTACHED: 'already-attached',
+  ERR_SLUICE_SESSIONS_STREAM_UNAVAILABLE: 'invalid',
+  ERR_SLUICE_SESSIONS_STDIN_CLOSED: 'stdin-closed',
+  ERR_SLUICE_SESSIONS_EXITED: 'exited',
+  ERR_SLUICE_SESSIONS_RUNNING: 'running',
+  ERR_SLUICE_SESSIONS_NOT_A_PTY: 'unsupported',
+  ERR_SLUICE_SESSIONS_ATTACHMENT_CLOSED: 'invalid',
+  ERR_SLUICE_SESSIONS_READ_ONLY: 'invalid',
+  ERR_SLUICE_SESSIONS_REGISTRY_CLOSED: 'shutting-down',
 };
 
-/** The protocol code for a library error (`internal` for anything unexpected). */
+/**
+ * The protocol code for a library error: a bad argument (a NUL byte, an empty argv, a bad env
+ * key, a bad size) is `invalid`; a spawn the system refused (not found, no permission, bad cwd,
+ * out of fds or processes) is `spawn-failed`, for that request only; `internal` only for the
+ * unexpected.
+ */
 export function errorCodeOf(e: unknown): ErrorCode {
   if (e instanceof RequestFailure) return e.code;
-  if (e instanceof SessionError) return CODE_MAP[e.code] ?? 'internal';
+  if (e instanceof InvalidOptionError) return 'invalid';
+  if (e instanceof SpawnError) return 'spawn-failed';
+  if (e instanceof SessionsError) return CODE_MAP[e.code] ?? 'internal';
   return 'internal';
 }
 
@@ -57,31 +65,7 @@ function fail(e: unknown): never {
 /** A session as sent on the wire. */
 export function wireInfo(s: Session): WireSessionInfo {
   const info = s.info();
-  return { ...info, exitState: info.exitState ? { ...info.exitState } : null };
-}
-
-/** Output gathered into one `data` event at most (from frames already queued). */
-const BATCH_BYTES = 1024 * 1024;
-/** Below this, a batch waits one event-loop turn for more output before it is sent. */
-const SMALL_BATCH = 256 * 1024;
-
-/** Turns one library frame into the stream events it stands for. */
-function toEvents(frame: AttachmentFrame): OutgoingEvent[] {
-  switch (frame.type) {
-    case 'output':
-      return [{ ev: 'data', parts: [frame.data], length: frame.data.length, offset: frame.offset }];
-    case 'missed':
-      return [{ ev: 'missed', bytes: frame.bytes, offset: frame.offset }];
-    case 'eof':
-      return [{ ev: 'eof', offset: frame.offset }];
-    case 'exit':
-      return [
-        { ev: 'exit', exitState: { ...frame.exitState } },
-        { ev: 'end', reason: 'exited' },
-      ];
-    case 'stolen':
-      return [{ ev: 'end', reason: 'stolen', message: 'another client attached with steal' }];
-  }
+  return { ...info, exitInfo: info.exitInfo ? { ...info.exitInfo } : null };
 }
 
 /** Shared state the handlers need from the daemon. */
@@ -98,7 +82,7 @@ export class DaemonHandlers {
   private readonly registry: SessionRegistry;
   private readonly ctx: HandlerContext;
   /** Attachments whose end reason the daemon decided (removed, shutdown). */
-  private readonly endReasons = new WeakMap<Attachment, 'removed' | 'shutdown' | 'detached'>();
+  private readonly endReasons = new WeakMap<Attachment, EndReasonByDaemon>();
 
   constructor(registry: SessionRegistry, ctx: HandlerContext) {
     this.registry = registry;
@@ -116,8 +100,8 @@ export class DaemonHandlers {
   }
 
   /** Stops `s` (if running) and resolves once it has exited. */
-  async terminateAndWait(s: Session, graceMs: number): Promise<ExitState> {
-    if (s.exitState) return s.exitState;
+  async terminateAndWait(s: Session, graceMs: number): Promise<ExitInfo> {
+    if (s.exitInfo) return s.exitInfo;
     return s.terminate({ graceMs });
   }
 
@@ -138,29 +122,8 @@ export class DaemonHandlers {
     switch (request.op) {
       case 'ping':
         return { now: Date.now() };
-      case 'spawn': {
-        if (this.shuttingDown) {
-          throw new RequestFailure('shutting-down', 'the daemon is shutting down');
-        }
-        const s = await this.registry.spawn({
-          argv: request.argv,
-          cwd: request.cwd,
-          env: request.env,
-          originator: request.originator,
-          mergeStderr: request.mergeStderr,
-          pty: request.pty,
-        });
-        this.ctx.spooler?.track(s);
-        this.ctx.log(`spawned ${s.kind} session ${s.id} (pid ${s.pid}): ${s.command}`);
-        void s.exited.then((x) =>
-          this.ctx.log(
-            `session ${s.id} exited (${x.outcome}, ${
-              x.signal ? `signal ${x.signal}` : `code ${x.exitCode}`
-            })`,
-          ),
-        );
-        return wireInfo(s);
-      }
+      case 'spawn':
+        return this.spawn(request);
       case 'list':
         return this.registry.list({ originator: request.originator }).map(wireInfo);
       case 'get':
@@ -185,30 +148,57 @@ export class DaemonHandlers {
         else void done;
         return { session: wireInfo(s) };
       }
-      case 'remove': {
-        const s = this.session(request.session);
-        if (s.exitState === null && !request.force) {
-          throw new RequestFailure(
-            'running',
-            `session ${s.id} is still running (stop it first, or remove with force)`,
-          );
-        }
-        this.markEnding(s, 'removed');
-        await this.registry.remove(s.id, { force: request.force === true });
-        return { removed: s.id };
-      }
-      case 'purge': {
-        const doomed = this.registry
-          .list({ originator: request.originator })
-          .filter((s) => s.exitState !== null);
-        for (const s of doomed) this.markEnding(s, 'removed');
-        const removed = await this.registry.purgeExited(request.originator);
-        return { removed };
-      }
+      case 'remove':
+        return this.remove(request);
+      case 'purge':
+        return this.purge(request);
       case 'shutdown':
         queueMicrotask(() => this.ctx.shutdown());
         return {};
     }
+  }
+
+  /** Starts a session; a spawn the system refuses fails this request only. */
+  private async spawn(request: SpawnRequest): Promise<WireSessionInfo> {
+    if (this.shuttingDown) throw new RequestFailure('shutting-down', 'the daemon is shutting down');
+    const s = await this.registry.spawn({
+      argv: request.argv,
+      cwd: request.cwd,
+      env: request.env,
+      originator: request.originator,
+      mergeStderr: request.mergeStderr,
+      pty: request.pty,
+    });
+    this.ctx.spooler?.track(s);
+    this.ctx.log(`spawned ${s.kind} session ${s.id} (pid ${s.pid}): ${s.command}`);
+    void s.exited.then((x) =>
+      this.ctx.log(
+        `session ${s.id} exited (${x.outcome}, ${x.signal ? `signal ${x.signal}` : `code ${x.exitCode}`})`,
+      ),
+    );
+    return wireInfo(s);
+  }
+
+  private async remove(request: RemoveRequest): Promise<{ removed: string }> {
+    const s = this.session(request.session);
+    if (s.exitInfo === null && !request.force) {
+      throw new RequestFailure(
+        'running',
+        `session ${s.id} is still running (stop it first, or remove with force)`,
+      );
+    }
+    this.markEnding(s, 'removed');
+    await this.registry.remove(s.id, { force: request.force === true });
+    return { removed: s.id };
+  }
+
+  private async purge(request: PurgeRequest): Promise<{ removed: string[] }> {
+    const doomed = this.registry
+      .list({ originator: request.originator })
+      .filter((s) => s.exitInfo !== null);
+    for (const s of doomed) this.markEnding(s, 'removed');
+    const removed = await this.registry.purgeExited(request.originator);
+    return { removed };
   }
 
   /** Every live attachment of `s` will end with `reason` (used when the daemon ends them). */
@@ -221,18 +211,21 @@ export class DaemonHandlers {
   /** The daemon's attachments per session, to tell why an iteration ended. */
   private readonly attachments = new Map<Session, Set<Attachment>>();
 
+  /**
+   * Attaches `conn` to one stream of a session: resizes a PTY to the client's terminal first (so
+   * the replay matches it), takes the seat, and hands the connection an `AttachBinding` that
+   * pumps the attachment's frames as stream events (see attach-stream.ts).
+   */
   async attach(request: AttachRequest, conn: ServerConnection): Promise<AttachBinding> {
     if (this.shuttingDown) throw new RequestFailure('shutting-down', 'the daemon is shutting down');
     let s: Session;
     let attachment: Attachment;
-    const stream = request.stream ?? 'stdout';
     try {
       s = this.session(request.session);
       if (request.rows !== undefined && request.cols !== undefined && !request.readOnly) {
-        // The replay should match the client's terminal: resize before taking the backlog.
-        if (s.kind === 'pty' && s.exitState === null) s.resize(request.rows, request.cols);
+        if (s.kind === 'pty' && s.exitInfo === null) s.resize(request.rows, request.cols);
       }
-      attachment = s.attach(stream, {
+      attachment = s.attach(request.stream ?? 'stdout', {
         steal: request.steal === true,
         readOnly: request.readOnly === true,
         fromOffset: request.fromOffset,
@@ -240,111 +233,32 @@ export class DaemonHandlers {
     } catch (e) {
       fail(e);
     }
+    this.track(s, attachment);
+    return bindAttachment({
+      session: s,
+      attachment,
+      info: wireInfo(s),
+      conn,
+      log: this.ctx.log,
+      endReason: () => this.endReasons.get(attachment),
+      setEndReason: (reason) => this.endReasons.set(attachment, reason),
+      forget: () => this.untrack(s, attachment),
+    });
+  }
+
+  private track(s: Session, attachment: Attachment): void {
     let set = this.attachments.get(s);
     if (!set) {
       set = new Set();
       this.attachments.set(s, set);
     }
     set.add(attachment);
-    const forget = () => {
-      set.delete(attachment);
-      if (set.size === 0) this.attachments.delete(s);
-    };
-    const endReasons = this.endReasons;
-    const log = this.ctx.log;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      attachment.detach();
-      forget();
-    };
-    const it = attachment[Symbol.asyncIterator]();
-    let finished = false;
-    /** Waits for one frame, then takes what else is queued, up to BATCH_BYTES of output. */
-    const next = async (): Promise<OutgoingEvent[] | undefined> => {
-      if (finished) return undefined;
-      const first = await it.next();
-      if (first.done) {
-        finished = true;
-        // The iteration stopped without exit or steal: the daemon detached it.
-        return [{ ev: 'end', reason: endReasons.get(attachment) ?? 'detached' }];
-      }
-      const out: OutgoingEvent[] = [];
-      let data: Extract<OutgoingEvent, { ev: 'data' }> | undefined;
-      let bytes = 0;
-      const add = (frame: AttachmentFrame) => {
-        if (frame.type === 'output') {
-          bytes += frame.data.length;
-          if (data && data.offset + data.length === frame.offset) {
-            data.parts.push(frame.data);
-            data.length += frame.data.length;
-          } else {
-            data = {
-              ev: 'data',
-              parts: [frame.data],
-              length: frame.data.length,
-              offset: frame.offset,
-            };
-            out.push(data);
-          }
-          return;
-        }
-        data = undefined;
-        for (const ev of toEvents(frame)) {
-          out.push(ev);
-          if (ev.ev === 'end') finished = true;
-        }
-      };
-      add(first.value);
-      for (let turn = 0; ; turn++) {
-        while (!finished && bytes < BATCH_BYTES) {
-          const frame = attachment.read();
-          if (frame === undefined) break;
-          add(frame);
-        }
-        // A small batch waits one turn of the event loop for the reads already under way:
-        // fewer, larger writes cost the daemon less per byte than one write per pipe read.
-        if (finished || bytes >= SMALL_BATCH || turn > 0) break;
-        await new Promise<void>((r) => setImmediate(r));
-      }
-      return out;
-    };
-    return {
-      result: {
-        session: wireInfo(s),
-        stream,
-        readOnly: attachment.readOnly,
-        missedBytes: attachment.missedBytes,
-        backlogOffset: attachment.backlogOffset,
-        backlogBytes: attachment.backlog.byteLength,
-      },
-      backlog: attachment.backlog,
-      backlogOffset: attachment.backlogOffset,
-      next,
-      command: (c: StreamCommand) => {
-        switch (c.op) {
-          case 'detach':
-            endReasons.set(attachment, 'detached');
-            attachment.detach();
-            return;
-          case 'input':
-            attachment.write(c.data).catch((e: unknown) => {
-              log(`session ${s.id}: input from connection ${conn.id} failed: ${String(e)}`);
-              conn.endStream('error', (e as Error).message);
-            });
-            return;
-          case 'eof':
-            attachment.closeStdin().catch((e: unknown) => {
-              conn.endStream('error', (e as Error).message);
-            });
-            return;
-          case 'resize':
-            attachment.resize(c.rows, c.cols);
-            return;
-        }
-      },
-      release,
-    };
+  }
+
+  private untrack(s: Session, attachment: Attachment): void {
+    const set = this.attachments.get(s);
+    if (!set) return;
+    set.delete(attachment);
+    if (set.size === 0) this.attachments.delete(s);
   }
 }

@@ -3,10 +3,13 @@
  *
  * `SessionDaemon.start` claims the socket path (folder 0700, socket 0600; a stale socket is
  * replaced, a live one refused with `SocketPathError`), listens, and serves every connection with
- * the protocol of protocol.ts. `shutdown()` (which the `sluice daemon` command calls on SIGTERM
- * and SIGINT) stops accepting, removes the socket, stops every session — SIGTERM to its process
- * group, SIGKILL after the grace, and SIGKILL to any descendant that had left the group — tells
- * every attached client `end: shutdown`, and resolves once no child is left.
+ * the protocol of protocol.ts. Only processes of this user are served: a peer of another uid
+ * (by `SO_PEERCRED`) is refused with `access`; past `maxConnections` a new connection is refused
+ * with `busy`; one that does not say hello in `helloTimeoutMs` is closed. `shutdown()` (which
+ * the `sluice daemon` command calls on SIGTERM and SIGINT) stops accepting, removes the socket,
+ * stops every session — the soft signal to its process group, SIGKILL after the grace, and
+ * SIGKILL to any descendant that had left the group — sends every attached client its session's
+ * `exit` (with its `ExitInfo`) and then `end: shutdown`, and resolves once no child is left.
  *
  * With `http`, the daemon also serves the dashboard (src/sessions/dashboard): its module, and
  * with it every HTTP module, is imported only then, so a daemon without it loads none of them.
@@ -15,29 +18,68 @@
 import { chmodSync, readFileSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { descendants, listProcesses, type ProcStat } from '../../proc/index.js';
+import {
+  DEFAULT_GRACE_MS,
+  descendants,
+  InvalidOptionError,
+  listProcesses,
+  type ProcStat,
+} from '../../proc/index.js';
 import { SessionRegistry } from '../core/registry.js';
 import type { DashboardServer } from '../dashboard/index.js';
-import { PROTOCOL_VERSION } from '../wire/protocol.js';
+import { encodeFrame } from '../wire/frames.js';
+import { ownUid, peerCredentials } from '../wire/peer-credentials.js';
+import { type ErrorCode, PROTOCOL_VERSION } from '../wire/protocol.js';
 import { defaultSocketPath } from '../wire/socket-path.js';
-import { ServerConnection } from './connection.js';
+import { DEFAULT_HELLO_TIMEOUT_MS, ServerConnection } from './connection.js';
 import { DaemonHandlers } from './handlers.js';
 import { claimSocketPath } from './socket-claim.js';
 import { Spooler, type SpoolOptions } from './spool.js';
 
+/** How many clients the daemon serves at once unless told otherwise (`maxConnections`). */
+export const DEFAULT_MAX_CONNECTIONS = 256;
+
 /** Options of `SessionDaemon.start`. */
 export interface DaemonOptions {
-  /** Where to listen. Default `defaultSocketPath()`. */
+  /**
+   * Where to listen.
+   * @default defaultSocketPath()
+   */
   socketPath?: string;
-  /** Spool every stream of every session to files here (see spool.ts). Default: no spooling. */
+  /**
+   * Spool every stream of every session to files here (see spool.ts).
+   * @default no spooling
+   */
   logDir?: string;
   /** Size cap and rotation of spooled files. */
   spool?: Omit<SpoolOptions, 'dir'>;
-  /** The registry to serve; the daemon shuts it down at shutdown. Default: a new one. */
+  /**
+   * The registry to serve; the daemon shuts it down at shutdown.
+   * @default a new `SessionRegistry`
+   */
   registry?: SessionRegistry;
-  /** Grace between SIGTERM and SIGKILL for each session at shutdown. Default 2000 ms. */
+  /**
+   * Wait between each session's soft signal and SIGKILL at shutdown.
+   * @default DEFAULT_GRACE_MS (5000)
+   */
+  graceMs?: number;
+  /** @deprecated Renamed `graceMs` (sluice's one name for the stop grace). */
   shutdownGraceMs?: number;
-  /** Where log lines go. Default: stderr with a timestamp. `null` silences them. */
+  /**
+   * Connections served at once (request connections and attach streams together). One more is
+   * answered `busy` and closed, so a flood of connections cannot use up the daemon's fds.
+   * @default DEFAULT_MAX_CONNECTIONS (256)
+   */
+  maxConnections?: number;
+  /**
+   * How long a new connection may stay silent before its `hello`; then it is closed.
+   * @default 10000
+   */
+  helloTimeoutMs?: number;
+  /**
+   * Where log lines go; `null` silences them.
+   * @default stderr, each line with a timestamp
+   */
   log?: ((line: string) => void) | null;
   /**
    * Serve the dashboard and `/metrics` over HTTP (docs/dashboard.md). `listen` is
@@ -70,7 +112,11 @@ export class SessionDaemon {
   private readonly server: Server;
   private readonly connections = new Set<ServerConnection>();
   private readonly handlers: DaemonHandlers;
-  private readonly shutdownGraceMs: number;
+  private readonly graceMs: number;
+  private readonly maxConnections: number;
+  private readonly helloTimeoutMs: number;
+  /** Connections refused (another uid, or over `maxConnections`) and not closed yet. */
+  private readonly refused = new Set<Socket>();
   private readonly logLine: (line: string) => void;
   private readonly spooler: Spooler | undefined;
   private socketIno = 0;
@@ -84,7 +130,9 @@ export class SessionDaemon {
   private constructor(options: DaemonOptions, socketPath: string) {
     this.socketPath = socketPath;
     this.registry = options.registry ?? new SessionRegistry();
-    this.shutdownGraceMs = options.shutdownGraceMs ?? 2000;
+    this.graceMs = options.graceMs ?? options.shutdownGraceMs ?? DEFAULT_GRACE_MS;
+    this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.helloTimeoutMs = options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
     const log = options.log;
     this.logLine =
       log === null
@@ -116,6 +164,7 @@ export class SessionDaemon {
    * or a live daemon answers there; nothing is left behind on failure.
    */
   static async start(options: DaemonOptions = {}): Promise<SessionDaemon> {
+    checkDaemonOptions(options);
     const socketPath = options.socketPath ?? defaultSocketPath();
     if (options.logDir) Spooler.prepare(options.logDir);
     const createdDir = await claimSocketPath(socketPath);
@@ -205,9 +254,42 @@ export class SessionDaemon {
       socket.destroy();
       return;
     }
-    const conn = new ServerConnection(socket, this.handlers.hostFor(this.version));
+    const peer = peerCredentials(socket);
+    const uid = ownUid();
+    if (peer && peer.uid !== uid) {
+      this.logLine(`refused a connection from pid ${peer.pid}, uid ${peer.uid}: not this user`);
+      this.refuse(socket, 'access', `this daemon serves uid ${uid} only`);
+      return;
+    }
+    if (this.connections.size >= this.maxConnections) {
+      this.refuse(
+        socket,
+        'busy',
+        `the daemon serves ${this.maxConnections} connections at most; retry later`,
+      );
+      return;
+    }
+    const conn = new ServerConnection(
+      socket,
+      this.handlers.hostFor(this.version),
+      this.helloTimeoutMs,
+    );
     this.connections.add(conn);
     socket.once('close', () => this.connections.delete(conn));
+  }
+
+  /** Answers one error frame and closes at once: a refused peer holds no fd for long. */
+  private refuse(socket: Socket, code: ErrorCode, message: string): void {
+    this.refused.add(socket);
+    socket.on('error', () => {});
+    socket.once('close', () => this.refused.delete(socket));
+    socket.end(encodeFrame({ id: 0, ok: false, error: { code, message } }), () => socket.destroy());
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  /** `await using`: the same as `shutdown()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown('disposed');
   }
 
   /** Connected clients now (request connections and attach streams). */
@@ -239,12 +321,22 @@ export class SessionDaemon {
     const table = listProcesses();
     const tree = new Map<number, ProcStat[]>();
     for (const s of sessions) {
-      if (s.exitState === null) tree.set(s.pid, descendants(s.pid, table));
+      if (s.exitInfo === null) tree.set(s.pid, descendants(s.pid, table));
     }
     for (const s of sessions) this.handlers.markEnding(s, 'shutdown');
-    // Stops every session (the soft signal to each group, the grace, SIGKILL) and releases them.
+    // Stops every session (the soft signal to each group, the grace, SIGKILL) while it is still
+    // registered, so each attached client is sent its session's exit, then `end: shutdown`...
+    await Promise.all(
+      sessions.map((s) =>
+        s.terminate({ graceMs: this.graceMs }).catch((e: unknown) => {
+          this.logLine(`stopping session ${s.id}: ${(e as Error).message}`);
+        }),
+      ),
+    );
+    await this.streamsEnded(1000);
+    // ...then releases them all.
     try {
-      await this.registry.shutdown({ graceMs: this.shutdownGraceMs });
+      await this.registry.shutdown({ graceMs: this.graceMs });
     } catch (e) {
       this.logLine(`stopping sessions: ${(e as Error).message}`);
     }
@@ -262,24 +354,38 @@ export class SessionDaemon {
       else conn.close();
     }
     await this.spooler?.close();
-    await new Promise<void>((resolve) => {
-      if (this.connections.size === 0) resolve();
-      else {
-        const timer = setTimeout(() => {
-          for (const c of this.connections) c.destroy();
-          resolve();
-        }, 1000);
-        const check = setInterval(() => {
-          if (this.connections.size === 0) {
-            clearInterval(check);
-            clearTimeout(timer);
-            resolve();
-          }
-        }, 5);
-      }
-    });
+    if (!(await this.connectionsGone(() => this.connections.size, 1000))) {
+      for (const c of this.connections) c.destroy();
+    }
+    for (const socket of this.refused) socket.destroy();
     this.logLine('stopped');
     this.resolveClosed();
+  }
+
+  /**
+   * Waits, up to `ms`, until every attach stream has sent its last event (the session's exit,
+   * then `end`) and closed. Resolves false when some were still open at the deadline.
+   */
+  private streamsEnded(ms: number): Promise<boolean> {
+    return this.connectionsGone(() => [...this.connections].filter((c) => c.streaming).length, ms);
+  }
+
+  /** Polls `count()` every 5 ms until it is 0 (true) or `ms` have passed (false). */
+  private connectionsGone(count: () => number, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (count() === 0) {
+        resolve(true);
+        return;
+      }
+      const deadline = Date.now() + ms;
+      const check = setInterval(() => {
+        const left = count();
+        if (left === 0 || Date.now() >= deadline) {
+          clearInterval(check);
+          resolve(left === 0);
+        }
+      }, 5);
+    });
   }
 
   private removeSocketFile(): void {
@@ -308,4 +414,22 @@ function killIfSame(p: ProcStat, now: ProcStat | undefined): boolean {
   } catch {
     return false;
   }
+}
+
+/** Refuses daemon options that can never work, before anything is claimed or started. */
+function checkDaemonOptions(options: DaemonOptions): void {
+  const positive = (name: string, v: unknown) => {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0)) {
+      throw new InvalidOptionError(name, `must be a positive integer, got ${String(v)}`);
+    }
+  };
+  const nonNegative = (name: string, v: unknown) => {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
+      throw new InvalidOptionError(name, `must be a finite number >= 0, got ${String(v)}`);
+    }
+  };
+  positive('maxConnections', options.maxConnections);
+  positive('helloTimeoutMs', options.helloTimeoutMs);
+  nonNegative('graceMs', options.graceMs);
+  nonNegative('shutdownGraceMs', options.shutdownGraceMs);
 }

@@ -2,23 +2,29 @@
  * How the daemon claims its socket path: the folder is made safe, a live daemon is refused, a
  * stale socket file is removed. (Where the path is: `../wire/socket-path.ts`.)
  *
- * The folder holding it is created mode 0700; a folder sluice
- * names itself (`.../sluice`, `/tmp/sluice-<uid>`) must then be owned by this user and not open
- * to group or others, or the daemon refuses to use it: another user could otherwise have made it
- * first and watch or replace the socket. The socket file is 0600.
+ * The folder holding the socket is created mode 0700. Any folder, made now or found, must belong
+ * to this user and not be writable by others, or the daemon refuses it (clients refuse it too,
+ * see `../wire/socket-trust.ts`): another user could otherwise have made it first and watch or
+ * replace the socket. A folder sluice names itself (`.../sluice`, `/tmp/sluice-<uid>`) must
+ * moreover be closed to group and others entirely. The socket file is 0600.
  */
 
 import { lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
+import { SessionsError } from '../core/errors.js';
+import { ownUid } from '../wire/peer-credentials.js';
 import { MAX_SOCKET_PATH_BYTES } from '../wire/socket-path.js';
+import { unsafeFolderReason } from '../wire/socket-trust.js';
 
-/** The socket path cannot be used: its folder is unsafe, or a daemon is already there. */
-export class SocketPathError extends Error {
+/**
+ * The socket path cannot be used (`ERR_SLUICE_DAEMON_SOCKET_PATH`): its folder is unsafe, the
+ * path is too long, something else is there, or a daemon already listens there.
+ */
+export class SocketPathError extends SessionsError {
   readonly path: string;
   constructor(path: string, message: string) {
-    super(message);
-    this.name = 'SocketPathError';
+    super('ERR_SLUICE_DAEMON_SOCKET_PATH', message);
     this.path = path;
   }
 }
@@ -29,11 +35,9 @@ function isOwnFolderName(dir: string): boolean {
 }
 
 /**
- * Makes sure the socket's folder exists with mode 0700 (creating missing parents too). A folder
- * named `sluice` or `sluice-*` that already exists must belong to this user with no group or
- * other access; any other existing folder (say the caller chose `--socket /srv/app/d.sock`) is
- * left as it is, and the socket's own 0600 mode protects it. Throws `SocketPathError`.
- * Returns whether it created the socket's own folder (the daemon removes it again at exit).
+ * Makes sure the socket's folder exists with mode 0700 (creating missing parents too) and is
+ * safe (see the module comment). Throws `SocketPathError`. Returns whether it created the
+ * socket's own folder (the daemon removes it again at exit).
  */
 export function prepareSocketDir(socketPath: string): boolean {
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
@@ -54,20 +58,14 @@ export function prepareSocketDir(socketPath: string): boolean {
   if (!st.isDirectory()) {
     throw new SocketPathError(socketPath, `${dir} is not a directory`);
   }
-  if (created || isOwnFolderName(dir)) {
-    const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
-    if (st.uid !== uid) {
-      throw new SocketPathError(
-        socketPath,
-        `${dir} belongs to uid ${st.uid}, not to this user (uid ${uid}); refusing to use it`,
-      );
-    }
-    if ((st.mode & 0o077) !== 0) {
-      throw new SocketPathError(
-        socketPath,
-        `${dir} has mode ${(st.mode & 0o777).toString(8)}; it must be 700 (chmod 700 ${dir})`,
-      );
-    }
+  const uid = ownUid();
+  const unsafe = unsafeFolderReason(dir, uid);
+  if (unsafe) throw new SocketPathError(socketPath, `refusing the socket folder: ${unsafe}`);
+  if ((created || isOwnFolderName(dir)) && (st.mode & 0o077) !== 0) {
+    throw new SocketPathError(
+      socketPath,
+      `${dir} has mode ${(st.mode & 0o777).toString(8)}; it must be 700 (chmod 700 ${dir})`,
+    );
   }
   return created;
 }

@@ -12,9 +12,17 @@
  * Writes are synchronous, from the session's `output` event, so nothing is queued in memory and
  * nothing is dropped however slow clients are. A write error (a full disk) stops spooling that
  * stream, is logged once, and never disturbs the session.
+ *
+ * The folder is trusted only as the socket's folder is: it must belong to this user and not be
+ * writable by others (it is created 0700). Each file is created new, `O_CREAT | O_EXCL |
+ * O_NOFOLLOW` and mode 0600: a file or symlink someone planted under a session's name is never
+ * opened, appended to or followed (spooling that stream stops, and says why). Session ids are
+ * random, so the names cannot be guessed in advance anyway.
  */
 import {
   closeSync,
+  constants,
+  fstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -24,18 +32,38 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { InvalidOptionError } from '../../proc/index.js';
 import type { Session } from '../core/session.js';
 import type { StreamName } from '../core/types.js';
+import { ownUid } from '../wire/peer-credentials.js';
+import { unsafeFolderReason } from '../wire/socket-trust.js';
+
+/** New file only, never through a symlink, closed on exec. */
+const CREATE_FLAGS =
+  constants.O_WRONLY |
+  constants.O_APPEND |
+  constants.O_CREAT |
+  constants.O_EXCL |
+  constants.O_NOFOLLOW;
 
 /** Options of the spooler. */
 export interface SpoolOptions {
-  /** The folder; created (mode 0700) when missing. */
+  /** The folder; created (mode 0700) when missing; must be this user's and closed to others. */
   dir: string;
-  /** Largest size of one file before rotation. Default 10 MiB. */
+  /**
+   * Largest size of one file before rotation.
+   * @default 10 MiB
+   */
   maxBytes?: number;
-  /** Rotated files kept per stream. Default 3. */
+  /**
+   * Rotated files kept per stream.
+   * @default 3
+   */
   keep?: number;
-  /** Budget for every spooled file in the folder together. Default 1 GiB. */
+  /**
+   * Budget for every spooled file in the folder together.
+   * @default 1 GiB
+   */
   maxTotalBytes?: number;
 }
 
@@ -63,19 +91,41 @@ export class Spooler {
     this.keep = options.keep ?? 3;
     this.maxTotalBytes = options.maxTotalBytes ?? 1024 * 1024 * 1024;
     if (!Number.isSafeInteger(this.maxBytes) || this.maxBytes < 1) {
-      throw new RangeError(`log file size cap must be a positive integer, got ${this.maxBytes}`);
+      throw new InvalidOptionError(
+        'maxBytes',
+        `log file size cap must be a positive integer, got ${this.maxBytes}`,
+      );
     }
     if (!Number.isSafeInteger(this.keep) || this.keep < 0) {
-      throw new RangeError(`rotated files kept must be an integer >= 0, got ${this.keep}`);
+      throw new InvalidOptionError(
+        'keep',
+        `rotated files kept must be an integer >= 0, got ${this.keep}`,
+      );
+    }
+    if (!Number.isSafeInteger(this.maxTotalBytes) || this.maxTotalBytes < 1) {
+      throw new InvalidOptionError(
+        'maxTotalBytes',
+        `must be a positive integer, got ${this.maxTotalBytes}`,
+      );
     }
     this.log = log;
     Spooler.prepare(this.dir);
   }
 
-  /** Creates `dir` (0700) if missing; throws a clear error when it is not a usable folder. */
+  /**
+   * Creates `dir` (0700) if missing; throws `InvalidOptionError` (option `logDir`) when it is
+   * not a folder, belongs to another user, or others can write to it.
+   */
   static prepare(dir: string): void {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (!statSync(dir).isDirectory()) throw new Error(`--log-dir ${dir} is not a directory`);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new InvalidOptionError('logDir', `cannot create ${dir}: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+    const unsafe = unsafeFolderReason(dir, ownUid());
+    if (unsafe) throw new InvalidOptionError('logDir', `refusing the spool folder: ${unsafe}`);
   }
 
   /** The file a stream of a session is spooled to (the current one, before rotation). */
@@ -101,7 +151,7 @@ export class Spooler {
       session.off('output', onOutput);
       session.off('exit', onExit);
     });
-    if (session.exitState) this.untrack(session);
+    if (session.exitInfo) this.untrack(session);
   }
 
   /** Stops spooling `session` and closes its files. */
@@ -164,9 +214,10 @@ export class Spooler {
     }
   }
 
+  /** Creates the stream's file anew (see the module comment); EEXIST if anything is there. */
   private open(f: SpoolFile): void {
-    f.fd = openSync(f.path, 'a', 0o600);
-    f.size = statSync(f.path).size;
+    f.fd = openSync(f.path, CREATE_FLAGS, 0o600);
+    f.size = fstatSync(f.fd).size;
   }
 
   private rotate(f: SpoolFile): void {

@@ -10,26 +10,34 @@
  * late without holding up the others). A successful `attach` turns the connection into a stream
  * for the rest of its life: the daemon sends `StreamEvent`s, the client sends `StreamCommand`s.
  *
- * `parseRequest` and `parseStreamCommand` check an incoming value's shape and throw
- * `ProtocolError` with one clear message; the daemon trusts nothing else.
+ * `parse.ts` checks an incoming value's shape and throws `ProtocolError` with one clear message;
+ * the daemon trusts nothing else.
  */
+import type { ExitInfo, ExitOutcome } from '../../proc/index.js';
 
-/** The protocol version this build speaks. Bumped when a message changes incompatibly. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The protocol version this build speaks. Bumped when a message changes incompatibly: version 2
+ * carries a session's end as `exitInfo` (sluice's one `ExitInfo`) and `exitedAt`, where version 1
+ * had `exitState`.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Which output stream of a session. PTY sessions have only `stdout`. */
 export type StreamName = 'stdout' | 'stderr';
 
-/** How a session ended: on its own, within the grace after the soft signal, or by SIGKILL. */
-export type Outcome = 'natural' | 'soft' | 'hard';
+/** How a session ended: sluice's one `ExitOutcome` (`natural`, `eof`, `soft`, `hard`). */
+export type Outcome = ExitOutcome;
 
-/** A session's end, as sent on the wire. */
-export interface WireExitState {
-  exitCode: number | null;
-  signal: string | null;
+/** A session's end, as sent on the wire: sluice's one `ExitInfo`. */
+export type WireExitInfo = ExitInfo;
+
+/**
+ * @deprecated Protocol version 1's exit record; version 2 sends `exitInfo` and `exitedAt`
+ * side by side.
+ */
+export interface WireExitState extends ExitInfo {
   /** Milliseconds since the epoch. */
   exitedAt: number;
-  outcome: Outcome;
 }
 
 /** One session as `list`, `get` and `spawn` describe it (the library's `SessionInfo`). */
@@ -45,8 +53,10 @@ export interface WireSessionInfo {
   /** Milliseconds since the epoch. */
   createdAt: number;
   state: 'running' | 'exited';
-  /** Present once the session has exited. */
-  exitState: WireExitState | null;
+  /** How it ended; null while it runs. */
+  exitInfo: WireExitInfo | null;
+  /** When the exit was recorded, in ms since the epoch; null while it runs. */
+  exitedAt: number | null;
   /** The output streams the session has (`stdout` only for a PTY or merged stderr). */
   streams: StreamName[];
   /** Per stream: a writer attached, read-only viewers, bytes written, bytes dropped from the ring. */
@@ -82,6 +92,10 @@ export type ErrorCode =
   | 'spawn-failed'
   /** The daemon is shutting down and takes no new work. */
   | 'shutting-down'
+  /** The daemon serves as many connections as it allows; the connection is closed. Retry later. */
+  | 'busy'
+  /** The peer runs as another user: the daemon serves only its own user; it closes. */
+  | 'access'
   /** Anything else; the message says what. */
   | 'internal';
 
@@ -154,7 +168,7 @@ export interface StopRequest {
   id: number;
   op: 'stop';
   session: string;
-  /** SIGTERM to the group, then SIGKILL after this long. Default 2000. 0 kills at once. */
+  /** SIGTERM to the group, then SIGKILL after this long. Default 5000. 0 kills at once. */
   graceMs?: number;
   /** Answer only once the session has exited, with its exit state. Default false. */
   wait?: boolean;
@@ -318,7 +332,8 @@ export type StreamEvent =
   | { ev: 'missed'; bytes: number; offset: number }
   /** The stream reached its end (the child closed it); `exit` normally follows. */
   | { ev: 'eof'; offset: number }
-  | { ev: 'exit'; exitState: WireExitState }
+  /** The session exited; the last event before `end`. */
+  | { ev: 'exit'; exitInfo: WireExitInfo; exitedAt: number }
   | { ev: 'end'; reason: EndReason; message?: string };
 
 /** Client → daemon on an attach stream. Read-only attachments may only send `detach`. */
@@ -328,244 +343,3 @@ export type StreamCommand =
   | { op: 'eof' }
   | { op: 'resize'; rows: number; cols: number }
   | { op: 'detach' };
-
-// ---------------------------------------------------------------------------------------------
-// Validation
-// ---------------------------------------------------------------------------------------------
-
-/** A message of the wrong shape. `id` is the request's id when it had a usable one. */
-export class ProtocolError extends Error {
-  readonly id: number;
-  readonly code: ErrorCode;
-  constructor(message: string, id = 0, code: ErrorCode = 'protocol') {
-    super(message);
-    this.name = 'ProtocolError';
-    this.id = id;
-    this.code = code;
-  }
-}
-
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-}
-
-class Fields {
-  constructor(
-    readonly o: Obj,
-    readonly id: number,
-    readonly where: string,
-  ) {}
-  fail(message: string, code: ErrorCode = 'protocol'): never {
-    throw new ProtocolError(`${this.where}: ${message}`, this.id, code);
-  }
-  str(k: string): string {
-    const v = this.o[k];
-    if (typeof v !== 'string') this.fail(`'${k}' must be a string`);
-    return v;
-  }
-  optStr(k: string): string | undefined {
-    return this.o[k] === undefined || this.o[k] === null ? undefined : this.str(k);
-  }
-  optBool(k: string): boolean | undefined {
-    const v = this.o[k];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'boolean') this.fail(`'${k}' must be a boolean`);
-    return v;
-  }
-  int(k: string, min: number, max: number): number {
-    const v = this.o[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      this.fail(`'${k}' must be an integer from ${min} to ${max}`, 'invalid');
-    }
-    return v;
-  }
-  optInt(k: string, min: number, max: number): number | undefined {
-    return this.o[k] === undefined || this.o[k] === null ? undefined : this.int(k, min, max);
-  }
-  optBytes(k: string): Uint8Array | undefined {
-    const v = this.o[k];
-    if (v === undefined || v === null) return undefined;
-    if (v instanceof Uint8Array) return v;
-    if (typeof v === 'string') return Buffer.from(v, 'utf8');
-    this.fail(`'${k}' must be binary or a string`);
-  }
-  optStream(k: string): StreamName | undefined {
-    const v = this.o[k];
-    if (v === undefined || v === null) return undefined;
-    if (v !== 'stdout' && v !== 'stderr') this.fail(`'${k}' must be 'stdout' or 'stderr'`);
-    return v;
-  }
-}
-
-const MAX_ROWS_COLS = 65535;
-const MAX_GRACE_MS = 24 * 60 * 60 * 1000;
-
-/**
- * Checks that `value` is a well-formed request and returns it typed. Throws `ProtocolError`
- * (with the request's id when it had one) naming the first thing wrong. Unknown extra fields are
- * ignored, so newer clients can add optional fields.
- */
-export function parseRequest(value: unknown): Request {
-  if (!isObj(value)) throw new ProtocolError('a request must be a map');
-  const rawId = value.id;
-  if (typeof rawId !== 'number' || !Number.isSafeInteger(rawId) || rawId < 1) {
-    throw new ProtocolError("a request needs a positive integer 'id'");
-  }
-  const id = rawId;
-  const op = value.op;
-  if (typeof op !== 'string') throw new ProtocolError("a request needs a string 'op'", id);
-  const f: Fields = new Fields(value, id, op);
-  switch (op) {
-    case 'hello':
-      return { id, op, version: f.int('version', 0, 2 ** 31), client: f.optStr('client') };
-    case 'ping':
-    case 'shutdown':
-      return { id, op };
-    case 'spawn': {
-      const argv = value.argv;
-      if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) {
-        f.fail("'argv' must be an array of strings");
-      }
-      if (argv.length === 0) f.fail("'argv' must not be empty", 'invalid');
-      let env: Record<string, string> | undefined;
-      if (value.env !== undefined && value.env !== null) {
-        if (!isObj(value.env)) f.fail("'env' must be a map of strings");
-        env = {};
-        for (const [k, v] of Object.entries(value.env)) {
-          if (typeof v !== 'string') f.fail(`env '${k}' must be a string`);
-          env[k] = v;
-        }
-      }
-      let pty: { rows: number; cols: number } | undefined;
-      if (value.pty !== undefined && value.pty !== null) {
-        if (!isObj(value.pty)) f.fail("'pty' must be a map with rows and cols");
-        const p = new Fields(value.pty, id, 'spawn pty');
-        pty = { rows: p.int('rows', 1, MAX_ROWS_COLS), cols: p.int('cols', 1, MAX_ROWS_COLS) };
-      }
-      return {
-        id,
-        op,
-        argv: argv as string[],
-        cwd: f.optStr('cwd'),
-        env,
-        originator: f.optStr('originator'),
-        mergeStderr: f.optBool('mergeStderr'),
-        pty,
-      };
-    }
-    case 'list':
-    case 'purge':
-      return { id, op, originator: f.optStr('originator') };
-    case 'get':
-      return { id, op, session: f.str('session') };
-    case 'logs':
-      return { id, op, session: f.str('session'), stream: f.optStream('stream') };
-    case 'send':
-      return {
-        id,
-        op,
-        session: f.str('session'),
-        data: f.optBytes('data'),
-        eof: f.optBool('eof'),
-      };
-    case 'resize':
-      return {
-        id,
-        op,
-        session: f.str('session'),
-        rows: f.int('rows', 1, MAX_ROWS_COLS),
-        cols: f.int('cols', 1, MAX_ROWS_COLS),
-      };
-    case 'stop':
-      return {
-        id,
-        op,
-        session: f.str('session'),
-        graceMs: f.optInt('graceMs', 0, MAX_GRACE_MS),
-        wait: f.optBool('wait'),
-      };
-    case 'remove':
-      return { id, op, session: f.str('session'), force: f.optBool('force') };
-    case 'attach':
-      return {
-        id,
-        op,
-        session: f.str('session'),
-        stream: f.optStream('stream'),
-        steal: f.optBool('steal'),
-        readOnly: f.optBool('readOnly'),
-        rows: f.optInt('rows', 1, MAX_ROWS_COLS),
-        cols: f.optInt('cols', 1, MAX_ROWS_COLS),
-        fromOffset: f.optInt('fromOffset', 0, Number.MAX_SAFE_INTEGER),
-      };
-    default:
-      throw new ProtocolError(`unknown op '${op}'`, id);
-  }
-}
-
-/** Checks one client → daemon message on an attach stream. Throws `ProtocolError`. */
-export function parseStreamCommand(value: unknown): StreamCommand {
-  if (!isObj(value)) throw new ProtocolError('a stream command must be a map');
-  const op = value.op;
-  const f: Fields = new Fields(value, 0, `stream ${String(op)}`);
-  switch (op) {
-    case 'input': {
-      const data = f.optBytes('data');
-      if (!data) f.fail("'data' is required");
-      return { op, data };
-    }
-    case 'eof':
-    case 'detach':
-      return { op };
-    case 'resize':
-      return { op, rows: f.int('rows', 1, MAX_ROWS_COLS), cols: f.int('cols', 1, MAX_ROWS_COLS) };
-    default:
-      throw new ProtocolError(`unknown stream command '${String(op)}'`);
-  }
-}
-
-function num(v: unknown): number {
-  return typeof v === 'number' ? v : 0;
-}
-
-/** Checks one daemon → client message on an attach stream. Throws `ProtocolError`. */
-export function parseStreamEvent(value: unknown): StreamEvent {
-  if (!isObj(value)) throw new ProtocolError('a stream event must be a map');
-  switch (value.ev) {
-    case 'data':
-      if (!(value.data instanceof Uint8Array)) throw new ProtocolError("data event without 'data'");
-      return { ev: 'data', data: value.data, offset: num(value.offset) };
-    case 'missed':
-      if (typeof value.bytes !== 'number') throw new ProtocolError("missed event without 'bytes'");
-      return { ev: 'missed', bytes: value.bytes, offset: num(value.offset) };
-    case 'eof':
-      return { ev: 'eof', offset: num(value.offset) };
-    case 'exit':
-      if (!isObj(value.exitState)) throw new ProtocolError("exit event without 'exitState'");
-      return { ev: 'exit', exitState: value.exitState as unknown as WireExitState };
-    case 'end':
-      if (typeof value.reason !== 'string') throw new ProtocolError("end event without 'reason'");
-      return {
-        ev: 'end',
-        reason: value.reason as EndReason,
-        message: typeof value.message === 'string' ? value.message : undefined,
-      };
-    default:
-      throw new ProtocolError(`unknown stream event '${String(value.ev)}'`);
-  }
-}
-
-/** Checks a daemon → client response frame. Throws `ProtocolError`. */
-export function parseResponse(value: unknown): Response {
-  if (!isObj(value) || typeof value.id !== 'number' || typeof value.ok !== 'boolean') {
-    throw new ProtocolError('a response must be a map with a numeric id and ok');
-  }
-  if (value.ok) return { id: value.id, ok: true, result: value.result };
-  const e = value.error;
-  if (!isObj(e) || typeof e.code !== 'string' || typeof e.message !== 'string') {
-    throw new ProtocolError('an error response needs error.code and error.message');
-  }
-  return { id: value.id, ok: false, error: { code: e.code as ErrorCode, message: e.message } };
-}

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
-import type { ClientAttachment } from '../../../src/sessions/client/attachment.js';
-import { isRequestError } from '../../../src/sessions/client/client.js';
+import {
+  AttachmentClosedError,
+  type ClientAttachment,
+  isRequestError,
+  ReadOnlyAttachmentError,
+} from '../../../src/sessions/index.js';
 import { withLeakCheck } from '../../helpers/leaks.js';
 import { waitFor } from '../../helpers/wait.js';
 import { ROOT, startDaemon } from '../daemon-harness.js';
@@ -14,7 +18,7 @@ async function readUntil(a: ClientAttachment, until: (text: string) => boolean):
   while (!until(text)) {
     const r = await it.next();
     if (r.done) break;
-    if (r.value.type === 'data') text += r.value.data.toString('utf8');
+    if (r.value.type === 'output') text += r.value.data.toString('utf8');
   }
   return text;
 }
@@ -30,7 +34,7 @@ describe('attach through the client', () => {
       try {
         const c = await d.client();
         const s = await c.spawn({ argv: ECHO });
-        await waitFor(async () => (await c.logs(s.id)).data.length > 0);
+        await waitFor(async () => (await c.snapshot(s.id)).data.length > 0);
         const a1 = await c.attach(s.id);
         assert.equal(a1.backlog.toString(), 'ready\n');
         assert.equal(a1.backlogOffset, 0);
@@ -38,11 +42,12 @@ describe('attach through the client', () => {
         assert.equal(await readUntil(a1, (t) => t.includes('one\n')), 'echo: one\n');
         const seen = a1.position;
         assert.equal(seen, 'ready\necho: one\n'.length);
-        assert.equal((await a1.detach()).reason, 'detached');
+        await a1.detach();
+        assert.equal((await a1.done).reason, 'detached');
 
         // While nobody is attached, output accumulates.
-        await c.send(s.id, 'two\n');
-        await waitFor(async () => (await c.logs(s.id)).data.toString().includes('two'));
+        await c.writeStdin(s.id, 'two\n');
+        await waitFor(async () => (await c.snapshot(s.id)).data.toString().includes('two'));
 
         // A plain re-attach sees the whole history again (attaching never erases it)...
         const a2 = await c.attach(s.id);
@@ -53,12 +58,13 @@ describe('attach through the client', () => {
         assert.equal(a3.backlog.toString(), 'echo: two\n');
         assert.equal(a3.backlogOffset, seen);
         assert.equal(a3.missedBytes, 0);
-        a3.eof();
+        await a3.closeStdin();
         const events: string[] = [];
         for await (const ev of a3) events.push(ev.type);
         assert.deepEqual(events, ['eof', 'exit']);
         assert.equal(a3.ended?.reason, 'exited');
-        assert.equal(a3.ended?.exit?.outcome, 'natural');
+        // stdin closed by us, then the child exited on its own: the outcome says so
+        assert.equal(a3.ended?.exit?.outcome, 'eof');
       } finally {
         await d.stop();
       }
@@ -76,12 +82,12 @@ describe('attach through the client', () => {
         await assert.rejects(c.attach(s.id), (e: unknown) => isRequestError(e, 'already-attached'));
         const viewer = await c.attach(s.id, { readOnly: true });
         assert.equal(viewer.readOnly, true);
-        assert.throws(() => viewer.write('x\n'), /read-only/);
+        await assert.rejects(viewer.write('x\n'), ReadOnlyAttachmentError);
 
         const w2 = await c.attach(s.id, { steal: true });
         const end1 = await w1.done;
         assert.equal(end1.reason, 'stolen');
-        assert.throws(() => w1.write('late\n'), /ended/);
+        await assert.rejects(w1.write('late\n'), AttachmentClosedError);
         w2.write('hello\n');
         assert.match(await readUntil(w2, (t) => t.includes('hello')), /echo: hello\n$/);
         // The viewer saw the same output, and stayed attached through the steal.
@@ -120,9 +126,9 @@ describe('attach through the client', () => {
         const end = await viewer.done;
         assert.equal(end.reason, 'error');
         assert.match(end.message ?? '', /read-only/);
-        await c.send(s.id, 'fine\n');
-        await waitFor(async () => (await c.logs(s.id)).data.toString().includes('echo: fine'));
-        assert.doesNotMatch((await c.logs(s.id)).data.toString(), /sneaky/);
+        await c.writeStdin(s.id, 'fine\n');
+        await waitFor(async () => (await c.snapshot(s.id)).data.toString().includes('echo: fine'));
+        assert.doesNotMatch((await c.snapshot(s.id)).data.toString(), /sneaky/);
         await c.stop(s.id, { graceMs: 0, wait: true });
       } finally {
         await d.stop();
@@ -178,8 +184,8 @@ describe('attach through the client', () => {
         assert.equal((await c.get(s.id)).state, 'running');
         await w.detach();
         await viewer.detach();
-        const stopped = await c.stop(s.id, { wait: true });
-        assert.equal(stopped.exitState?.outcome, 'soft');
+        const stopped = await c.terminate(s.id);
+        assert.equal(stopped.outcome, 'soft');
       } finally {
         await d.stop();
       }
@@ -200,7 +206,7 @@ describe('attach through the client', () => {
         let missed = a.missedBytes;
         let position = a.backlogOffset + a.backlog.length;
         for await (const ev of a) {
-          if (ev.type === 'data') {
+          if (ev.type === 'output') {
             assert.equal(ev.offset, position, 'no gap without a missed event');
             got += ev.data.length;
             position += ev.data.length;

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import type { AttachmentHost } from '../../../src/sessions/core/attachment.js';
 import { OutputStream } from '../../../src/sessions/core/output-stream.js';
 import {
   AlreadyAttachedError,
   type Attachment,
   AttachmentClosedError,
   type AttachmentFrame,
-  type AttachmentHost,
   ReadOnlyAttachmentError,
 } from '../../../src/sessions/index.js';
 import { outputOf } from '../lib-helpers.js';
@@ -111,10 +111,10 @@ describe('attachments', () => {
     assert.equal(outputOf(drain(thief)).toString(), 'after');
     await assert.rejects(viewer.write('x'), ReadOnlyAttachmentError);
     assert.throws(() => viewer.resize(10, 10), ReadOnlyAttachmentError);
-    thief.detach();
+    void thief.detach();
     const again = stream.attach(); // the seat is free once the writer detaches
-    again.detach();
-    viewer.detach();
+    void again.detach();
+    void viewer.detach();
   });
 
   it('detach and re-attach from the old position neither loses nor repeats output', () => {
@@ -127,13 +127,13 @@ describe('attachments', () => {
       seen.push(outputOf(drain(a)));
       stream.push(Buffer.from(`while-detached-${round};`));
       const at = a.position;
-      a.detach();
+      void a.detach();
       stream.push(Buffer.from(`still-detached-${round};`));
       a = stream.attach({ fromOffset: at });
       assert.equal(a.missedBytes, 0);
       seen.push(a.backlog);
     }
-    a.detach();
+    void a.detach();
     assert.deepEqual(Buffer.concat(seen), stream.snapshot().data);
   });
 
@@ -154,8 +154,7 @@ describe('attachments', () => {
     })();
     stream.push(Buffer.from('y'));
     stream.end();
-    const exitState = { exitCode: 0, signal: null, exitedAt: 1, outcome: 'natural' as const };
-    stream.finish(exitState);
+    stream.finish({ exitCode: 0, signal: null, outcome: 'natural' }, 1);
     assert.deepEqual(
       (await done).map((f) => f.type),
       ['output', 'eof', 'exit'],
@@ -164,7 +163,12 @@ describe('attachments', () => {
     assert.equal(late.backlog.toString(), 'xy', 'attaching after the exit still replays');
     assert.deepEqual(drain(late), [
       { type: 'eof', offset: 2 },
-      { type: 'exit', exitState },
+      {
+        type: 'exit',
+        exitInfo: { exitCode: 0, signal: null, outcome: 'natural' },
+        exitedAt: 1,
+        exitState: { exitCode: 0, signal: null, outcome: 'natural', exitedAt: 1 },
+      },
     ]);
   });
 
@@ -177,7 +181,7 @@ describe('attachments', () => {
     const snap = stream.snapshot();
     assert.equal(snap.missedBytes, 5);
     assert.equal(snap.end, 13);
-    a.detach();
+    void a.detach();
   });
 });
 
@@ -228,7 +232,7 @@ describe('attachment invariants (property)', () => {
           assert.equal(delivered + missed, pushed);
           assert.equal(a.missedBytes, missed);
           assert.equal(a.position, pushed);
-          a.detach();
+          void a.detach();
         },
       ),
       { numRuns: 300 },
@@ -253,7 +257,7 @@ describe('attachment invariants (property)', () => {
     a.resume();
     assert.equal(outputOf(got).toString(), 'abc');
     stream.end();
-    stream.finish({ exitCode: 0, signal: null, exitedAt: 1, outcome: 'natural' });
+    stream.finish({ exitCode: 0, signal: null, outcome: 'natural' }, 1);
     await null;
     await null;
     assert.deepEqual(

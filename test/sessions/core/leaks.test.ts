@@ -26,7 +26,7 @@ describe('sessions leave nothing behind', () => {
               (p) => (p.pgrp === s.pid || p.session === s.pid) && p.state !== 'Z',
             );
             assert.deepEqual(left, [], `session ${i} left processes behind`);
-            viewer.detach();
+            void viewer.detach();
           }
           assert.equal((await reg.purgeExited('loop')).length, 100);
         } finally {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   AlreadyAttachedError,
-  InvalidArgumentError,
+  InvalidOptionError,
   NotAPtyError,
   SessionExitedError,
   SessionRegistry,
@@ -49,13 +49,9 @@ describe('pipe sessions', () => {
           frames.slice(-2).map((f) => f.type),
           ['eof', 'exit'],
         );
-        err.detach();
-        assert.deepEqual(s.exitState && { ...s.exitState, exitedAt: 0 }, {
-          exitCode: 0,
-          signal: null,
-          exitedAt: 0,
-          outcome: 'natural',
-        });
+        await err.detach();
+        assert.deepEqual(s.exitInfo, { exitCode: 0, signal: null, outcome: 'natural' });
+        assert.ok(s.exitedAt !== null && s.exitedAt <= Date.now());
       } finally {
         await reg.shutdown();
       }
@@ -76,7 +72,7 @@ describe('pipe sessions', () => {
           await waitFor(() => s.snapshot().end > before + 20);
           for (let f = a.read(); f; f = a.read()) if (f.type === 'output') parts.push(f.data);
           const at = a.position;
-          a.detach();
+          void a.detach();
           await waitFor(() => s.snapshot().end > at + 20); // output flows while detached
           const snap1 = s.snapshot();
           const snap2 = s.snapshot();
@@ -86,7 +82,7 @@ describe('pipe sessions', () => {
           parts.push(a.backlog);
         }
         const end = a.position;
-        a.detach();
+        void a.detach();
         const all = Buffer.concat(parts).toString();
         assert.equal(all, s.snapshot().data.subarray(0, end).toString());
         const lines = all.trimEnd().split('\n');
@@ -122,7 +118,8 @@ describe('pipe sessions', () => {
         assert.equal(outputOf(tf!).toString(), 'second\n');
         assert.equal(outputOf(v0!).toString(), 'first\nsecond\n');
         assert.equal(outputOf(v1!).toString(), 'first\nsecond\n');
-        assert.equal((await s.exited).outcome, 'natural');
+        // It ended on the EOF the thief sent: outcome 'eof', not 'natural'.
+        assert.equal((await s.exited).outcome, 'eof');
         assert.equal(s.info().attachments.stdout?.writer, false);
       } finally {
         await reg.shutdown();
@@ -144,7 +141,7 @@ describe('pipe sessions', () => {
         await s.exited;
         assert.equal(s.snapshot().data.toString().trim(), '300003');
         await assert.rejects(s.writeStdin('late'), SessionExitedError);
-        await assert.rejects(s.writeStdin(42 as unknown as string), InvalidArgumentError);
+        await assert.rejects(s.writeStdin(42 as unknown as string), InvalidOptionError);
         assert.throws(() => s.resize(10, 10), NotAPtyError);
       } finally {
         await reg.shutdown();
@@ -248,20 +245,20 @@ describe('pipe sessions', () => {
       const reg = new SessionRegistry();
       try {
         const s = await reg.spawn({ argv: ['sleep', '1000'] });
-        assert.throws(() => s.terminate({ graceMs: -1 }), InvalidArgumentError);
+        assert.throws(() => s.terminate({ graceMs: -1 }), InvalidOptionError);
         assert.throws(
           () => s.terminate({ softSignal: 'SIGNOPE' as NodeJS.Signals }),
-          InvalidArgumentError,
+          InvalidOptionError,
         );
         assert.equal((await s.terminate({ graceMs: 0 })).outcome, 'hard');
         await assert.rejects(reg.spawn({ argv: ['no-such-program-sluice'] }), (e: unknown) => {
           assert.ok(e instanceof SpawnError);
-          assert.equal(e.code, 'ERR_SPAWN_NOT_FOUND');
+          assert.equal(e.code, 'ERR_SLUICE_SPAWN_NOT_FOUND');
           return true;
         });
-        await assert.rejects(reg.spawn({ argv: [] }), SpawnError);
+        await assert.rejects(reg.spawn({ argv: [] }), InvalidOptionError);
         await assert.rejects(reg.spawn({ argv: ['true'], cwd: '/no/such/dir' }), SpawnError);
-        await assert.rejects(reg.spawn({ argv: ['true'], ringBytes: 0 }), InvalidArgumentError);
+        await assert.rejects(reg.spawn({ argv: ['true'], maxRingBytes: 0 }), InvalidOptionError);
         assert.equal(reg.size, 1);
       } finally {
         await reg.shutdown();
@@ -272,7 +269,7 @@ describe('pipe sessions', () => {
   it(
     'a slow attachment misses bytes and says how many, while a fast one misses none',
     withLeakCheck(async () => {
-      const reg = new SessionRegistry({ ringBytes: 4 << 20 });
+      const reg = new SessionRegistry({ maxRingBytes: 4 << 20 });
       try {
         const total = 2_000_000;
         const s = await reg.spawn({ argv: ['head', '-c', String(total), '/dev/urandom'] });

@@ -3,7 +3,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { readStat } from '../../../src/proc/index.js';
 import {
-  InvalidArgumentError,
+  InvalidOptionError,
   SessionExitedError,
   SessionRegistry,
   SpawnError,
@@ -54,8 +54,8 @@ describe('PTY sessions', () => {
         await a.write('\n');
         const out = outputOf(await allFrames(a)).toString();
         assert.match(out, /50 132/);
-        assert.throws(() => s.resize(0, 10), InvalidArgumentError);
-        assert.throws(() => s.resize(10, 1.5), InvalidArgumentError);
+        assert.throws(() => s.resize(0, 10), InvalidOptionError);
+        assert.throws(() => s.resize(10, 1.5), InvalidOptionError);
         assert.throws(() => s.resize(10, 10), SessionExitedError);
         assert.throws(() => s.attach('stderr'), StreamUnavailableError);
       } finally {
@@ -107,7 +107,7 @@ describe('PTY sessions', () => {
         const s = await reg.spawn({ argv: ['cat'], pty: { rows: 24, cols: 80 } });
         await s.writeStdin('hello\n', { close: true });
         const state = await s.exited;
-        assert.equal(state.outcome, 'natural');
+        assert.equal(state.outcome, 'eof', 'it ended on the EOF sluice sent, before any signal');
         assert.equal(state.exitCode, 0);
         assert.match(s.snapshot().data.toString(), /hello\r\nhello\r\n/);
         await assert.rejects(s.writeStdin('x'), SessionExitedError);
@@ -208,19 +208,19 @@ describe('PTY sessions', () => {
       try {
         await assert.rejects(
           reg.spawn({ argv: ['no-such-program-sluice'], pty: { rows: 24, cols: 80 } }),
-          (e: unknown) => e instanceof SpawnError && e.code === 'ERR_SPAWN_NOT_FOUND',
+          (e: unknown) => e instanceof SpawnError && e.code === 'ERR_SLUICE_SPAWN_NOT_FOUND',
         );
         await assert.rejects(
           reg.spawn({ argv: ['/etc'], pty: { rows: 24, cols: 80 } }),
-          (e: unknown) => e instanceof SpawnError && e.code === 'ERR_SPAWN_PERMISSION',
+          (e: unknown) => e instanceof SpawnError && e.code === 'ERR_SLUICE_SPAWN_PERMISSION',
         );
         await assert.rejects(
           reg.spawn({ argv: ['true'], cwd: '/no/such/dir', pty: { rows: 24, cols: 80 } }),
-          (e: unknown) => e instanceof SpawnError && e.code === 'ERR_SPAWN_BAD_CWD',
+          (e: unknown) => e instanceof SpawnError && e.code === 'ERR_SLUICE_SPAWN_BAD_CWD',
         );
         await assert.rejects(
           reg.spawn({ argv: ['true'], pty: { rows: 0, cols: 80 } }),
-          InvalidArgumentError,
+          InvalidOptionError,
         );
         assert.equal(reg.size, 0);
       } finally {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { InvalidArgumentError, RingBuffer } from '../../../src/sessions/index.js';
+import { InvalidOptionError, RingBuffer } from '../../../src/sessions/index.js';
 
 describe('RingBuffer', () => {
   it('keeps bytes exactly, \\r\\n included, and reads without consuming', () => {
@@ -43,9 +43,9 @@ describe('RingBuffer', () => {
   });
 
   it('rejects a bad capacity or offset with a typed error', () => {
-    assert.throws(() => new RingBuffer(0), InvalidArgumentError);
-    assert.throws(() => new RingBuffer(1.5), InvalidArgumentError);
-    assert.throws(() => new RingBuffer(4).read(-1), InvalidArgumentError);
+    assert.throws(() => new RingBuffer(0), InvalidOptionError);
+    assert.throws(() => new RingBuffer(1.5), InvalidOptionError);
+    assert.throws(() => new RingBuffer(4).read(-1), InvalidOptionError);
   });
 
   it('matches a plain concatenation for any sequence of writes (property)', () => {
