@@ -74,6 +74,21 @@ export type {
   StreamName,
 } from './core/types.js';
 export { type DaemonOptions, SessionDaemon } from './daemon/server.js';
+// The screen of a PTY session (docs/screens.md).
+export {
+  QueryFilter,
+  restoreTerminal,
+  ScreenClosedError,
+  ScreenModel,
+  type ScreenOptions,
+  type ScreenSnapshot,
+  type SnapshotOptions,
+  stripQueries,
+  TERMINAL_RESTORE,
+  type TerminalSize,
+  type TerminalState,
+  terminalSize,
+} from './screen/index.js';
 export { SocketPathError } from './daemon/socket-claim.js';
 export type { SpoolOptions } from './daemon/spool.js';
 export { ProtocolError } from './wire/parse.js';

@@ -36,7 +36,7 @@ export const DEFAULT_SCROLLBACK_LINES = 10_000;
 /** Default byte budget of the scrollback (10,000 lines of 200 columns fit). */
 export const DEFAULT_MAX_SCROLLBACK_BYTES = 32 * 1024 * 1024;
 /** Default bound of written-but-unparsed bytes before `write` asks the owner to pause. */
-export const DEFAULT_SCREEN_HIGH_WATER_BYTES = 1024 * 1024;
+export const DEFAULT_SCREEN_HIGH_WATER_BYTES = 256 * 1024;
 /** What one line of xterm.js's buffer costs: 12 bytes a cell, plus the line object. */
 const BYTES_PER_CELL = 12;
 const BYTES_PER_LINE = 96;
@@ -60,7 +60,7 @@ export interface ScreenOptions {
   maxScrollbackBytes?: number;
   /**
    * Written-but-unparsed bytes above which `write` returns false (see the module comment).
-   * @default 1048576 (1 MiB)
+   * @default 262144 (256 KiB)
    */
   highWaterMarkBytes?: number;
 }
