@@ -64,8 +64,8 @@ async function once(): Promise<string> {
         return pipeline()
           .add(command('cat', [file]), command('wc', ['-c']))
           .text();
-      case 'sluice-1mib':
-        return pipeline({ pipeSize: 1 << 20 })
+      case 'sluice-kernel':
+        return pipeline({ pipeSize: 0 })
           .add(command('cat', [file]), command('wc', ['-c']))
           .text();
       case 'bash':
@@ -106,10 +106,39 @@ async function once(): Promise<string> {
       }
     }
   }
+  if (kind === 'tiny') {
+    // A tiny output: `echo hi | cat`.
+    switch (peer) {
+      case 'sluice':
+      case 'sluice-kernel':
+        return pipeline(peer === 'sluice' ? {} : { pipeSize: 0 })
+          .add(command('echo', ['hi']), command('cat'))
+          .text();
+      case 'bash':
+        return bashRun('echo hi | cat');
+    }
+  }
+  if (kind === 'many') {
+    // Many stages, little data: `seq 10000 | cat | … | cat | wc -l`, 50 stages.
+    switch (peer) {
+      case 'sluice':
+      case 'sluice-kernel':
+        return pipeline(peer === 'sluice' ? {} : { pipeSize: 0 })
+          .add(
+            command('seq', ['10000']),
+            ...Array.from({ length: 48 }, () => command('cat')),
+            command('wc', ['-l']),
+          )
+          .text();
+      case 'bash':
+        return bashRun(`seq 10000 | ${Array(48).fill('cat').join(' | ')} | wc -l`);
+    }
+  }
   if (kind === 'ten') {
     switch (peer) {
       case 'sluice':
-        await pipeline()
+      case 'sluice-kernel':
+        await pipeline(peer === 'sluice' ? {} : { pipeSize: 0 })
           .add(...Array.from({ length: 10 }, () => command('true')))
           .run();
         return '';
@@ -174,6 +203,9 @@ for (let i = -warmup; i < runs; i++) {
 }
 if (kind === 'gib' && Number(output.trim()) !== GIB)
   throw new Error(`${peer}: wrong count ${output}`);
+if (kind === 'many' && Number(output.trim()) !== 10000)
+  throw new Error(`${peer}: wrong count ${output}`);
+if (kind === 'tiny' && output !== 'hi\n') throw new Error(`${peer}: wrong output ${output}`);
 process.stdout.write(
   `${JSON.stringify({ wallMs, cpuMs, maxRssMB: process.resourceUsage().maxRSS / 1024, output: output.trim() })}\n`,
 );

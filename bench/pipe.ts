@@ -1,10 +1,13 @@
 /**
  * sluice/pipe against bash, execa and zx on the same work, in one run:
  * 1. 1 GiB through `cat FILE | wc -c` (a sparse file, so the page cache serves zeros): wall
- *    time, the Node process's own CPU time, its peak RSS. One fresh process per run.
+ *    time, the Node process's own CPU time, its peak RSS. One fresh process per run. sluice with
+ *    its default pipes (enlarged between commands) and with the kernel's 64 KiB (`pipeSize: 0`).
  * 2. 1,000,000 lines through command → uppercase → command (`cat | … | wc -c`): sluice's
  *    `linewise` against the same transform hand-written with Node streams and execa's generator.
  * 3. A pipeline of ten `true`: sluice, bash, execa `.pipe()` chained, zx `.pipe()` chained.
+ * 4. Where larger pipes cannot help: a tiny output (`echo hi | cat`) and many stages with
+ *    little data (`seq 10000 | cat ×48 | wc -l`), sluice's default pipes against 64 KiB ones.
  * Every peer runs in its own plain `node` process (the driver, bundled by esbuild, no tsx), so
  * each one's RSS and CPU are its own. Figures are medians. Runs: PIPE_BENCH_RUNS (default 5).
  */
@@ -103,11 +106,11 @@ try {
   // Warm up: read the file once and run each fast peer once, unmeasured, so that the first
   // measured run is not the one that pays for cold caches.
   spawnSync('cat', [gib], { stdio: ['ignore', 'ignore', 'inherit'] });
-  for (const p of ['sluice', 'bash']) driverRun(driver, 'gib', p, 1, gib);
+  for (const p of ['sluice', 'sluice-kernel', 'bash']) driverRun(driver, 'gib', p, 1, gib);
 
   let body = '';
   // 1. 1 GiB
-  const gibPeers = ['sluice', 'sluice-1mib', 'bash', 'execa', 'zx'];
+  const gibPeers = ['sluice', 'sluice-kernel', 'bash', 'execa', 'zx'];
   const zxRuns = Math.min(RUNS, 3);
   const g = perProcess(driver, 'gib', gibPeers, RUNS, gib, { zx: zxRuns });
   const gm = (p: string, k: 'wall' | 'cpu' | 'rss') => median(g.get(p)![k]);
@@ -115,11 +118,13 @@ try {
   body += table(
     ['peer', 'wall', 'vs bash', 'Node CPU', 'CPU vs execa', 'peak RSS'],
     gibPeers.map((p) => [
-      p === 'sluice-1mib'
-        ? 'sluice, `pipeSize: 1 MiB`'
-        : p === 'execa'
-          ? 'execa `buffer: false`'
-          : p,
+      p === 'sluice'
+        ? 'sluice (default options)'
+        : p === 'sluice-kernel'
+          ? 'sluice, `pipeSize: 0` (64 KiB pipes)'
+          : p === 'execa'
+            ? 'execa `buffer: false`'
+            : p,
       fmt(gm(p, 'wall'), 'ms'),
       p === 'bash' ? '1' : `${fmt(gm(p, 'wall') / gm('bash', 'wall'))}×`,
       fmt(gm(p, 'cpu'), 'ms'),
@@ -160,7 +165,7 @@ try {
   );
 
   // 3. ten `true`
-  const tenPeers = ['sluice', 'node-spawn', 'bash', 'execa', 'zx'];
+  const tenPeers = ['sluice', 'sluice-kernel', 'node-spawn', 'bash', 'execa', 'zx'];
   const tenRuns = 30;
   const t = new Map(tenPeers.map((p) => [p, driverRun(driver, 'ten', p, tenRuns, '', 5)]));
   const tm = (p: string) => median(t.get(p)!.wallMs);
@@ -170,12 +175,38 @@ try {
     tenPeers.map((p) => [
       p === 'execa' || p === 'zx'
         ? `${p} \`.pipe()\` ×9`
-        : p === 'node-spawn'
-          ? 'ten bare Node `spawn`s on the same pipes (the floor)'
-          : p,
+        : p === 'sluice-kernel'
+          ? 'sluice, `pipeSize: 0`'
+          : p === 'node-spawn'
+            ? 'ten bare Node `spawn`s on the same pipes (the floor)'
+            : p,
       fmt(tm(p), 'ms'),
       `${fmt(tm(p) / tm('bash'))}×`,
     ]),
+  );
+
+  // 4. tiny outputs and many stages: does enlarging pipes cost anything?
+  const smallRuns = 30;
+  body += `\n\n### Where larger pipes cannot help (medians of ${smallRuns}, after five warm-ups)\n\n`;
+  const smallRows: string[][] = [];
+  for (const [kind, label] of [
+    ['tiny', '`echo hi | cat`'],
+    ['many', '`seq 10000 | cat` ×48 `| wc -l` (50 stages)'],
+  ] as const) {
+    const peers = ['sluice', 'sluice-kernel', 'bash'];
+    const m = new Map(peers.map((p) => [p, driverRun(driver, kind, p, smallRuns, '', 5)]));
+    const w = (p: string) => median(m.get(p)!.wallMs);
+    smallRows.push([
+      label,
+      fmt(w('sluice'), 'ms'),
+      fmt(w('sluice-kernel'), 'ms'),
+      fmt(w('bash'), 'ms'),
+      `${fmt(w('sluice') / w('sluice-kernel'))}×`,
+    ]);
+  }
+  body += table(
+    ['work', 'sluice (default)', 'sluice, `pipeSize: 0`', 'bash', 'default vs 64 KiB pipes'],
+    smallRows,
   );
   section('sluice/pipe against bash, execa and zx', 'npm run bench -- pipe', body);
 } finally {
