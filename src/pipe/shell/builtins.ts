@@ -193,6 +193,8 @@ async function setFlags(
         if (!flag)
           return fail(`-o ${opt ?? ''}: only errexit, nounset and pipefail are supported`, 2);
         // pipefail (with SIGPIPE forgiven downstream of successes) is always on.
+        if (flag === 'pipefail' && !on)
+          return fail('+o pipefail: the status rule is always pipefail', 2);
         if (flag !== 'pipefail') state.flags[flag] = on;
         continue;
       }

@@ -193,7 +193,6 @@ export class ShellCommandStage implements WrapperStage {
           stdout.kind === 'fd' ? stdout.fd : stdout.kind === 'stream' ? stdout.stream! : 'ignore';
     } else if (s2.t === 'fd') stderr = s2.fd;
     else if (s2.t === 'writable') stderr = s2.stream;
-    else if (s1.t === 'stdout' && s2 === s1) stderr = 'stdout';
     else {
       softFail(1, 'fd 2 cannot be redirected to an input');
       return;

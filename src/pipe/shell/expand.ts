@@ -147,7 +147,7 @@ async function pieceOf(
     case 'value':
       return [{ text: valueWord(ctx.values[part.index], word), quoted: true, split: false }];
     case 'tilde':
-      return [{ text: tilde(part.user), quoted: true, split: false }];
+      return [{ text: tilde(part.user, ctx.state), quoted: true, split: false }];
     case 'command-substitution': {
       const text = (await ctx.substitute(part.body)).replace(/\n+$/, '');
       return [{ text, quoted: part.quoted || asString, split: !part.quoted && !asString }];
@@ -159,8 +159,8 @@ async function pieceOf(
   }
 }
 
-function tilde(user: string): string {
-  if (user === '') return process.env.HOME ?? homedir();
+function tilde(user: string, state: ShellState): string {
+  if (user === '') return state.vars.get('HOME') ?? homedir();
   if (user === userInfo().username) return homedir();
   try {
     const line = execFileSync('getent', ['passwd', user], {
@@ -199,7 +199,7 @@ async function parameter(part: ParameterPart, ctx: ExpandContext): Promise<strin
       throw new ShellExpansionError(
         'ERR_SLUICE_SHELL_UNSET',
         `${part.name}: unbound variable (line ${part.line}, column ${part.column})`,
-        1,
+        127,
       );
     }
     return value ?? '';

@@ -303,9 +303,11 @@ class Parser {
     const op = t.op as RedirectionOp;
     const at = lx.at(t.offset);
     const fd = t.fd ?? (op.startsWith('<') ? 0 : 1);
+    if (fd > 2)
+      lx.refuse(`'${fd}${op}'`, 'only file descriptors 0, 1 and 2 can be redirected', t.offset);
     const target = lx.next();
     if (target.kind !== 'word') {
-      lx.fail(
+      return lx.fail(
         `'${op}' needs a ${op === '<<' || op === '<<-' ? 'delimiter' : 'file name'}`,
         target.offset,
       );
@@ -330,6 +332,14 @@ class Parser {
         },
       } as HereDocument;
       return { type: 'redirection', op, fd, target: doc, line: at.line, column: at.column };
+    }
+    if (op === '>&' || op === '<&') {
+      const text = literalText(target.word);
+      if (text === '-')
+        lx.refuse(`'${op}-'`, 'closing a file descriptor is not part of the language', t.offset);
+      if (text !== undefined && /^[0-9]+$/.test(text) && Number(text) > 2) {
+        lx.refuse(`'${op}${text}'`, 'only file descriptors 0, 1 and 2 can be duplicated', t.offset);
+      }
     }
     return { type: 'redirection', op, fd, target: target.word, line: at.line, column: at.column };
   }
