@@ -25,6 +25,7 @@ import {
   signalSession,
   waitSessionGone,
 } from '../../proc/index.js';
+import { ScreenModel } from '../screen/screen-model.js';
 import { SessionExitedError } from './errors.js';
 import { ptyNative } from './pty-native.js';
 import { buildPtyEnv, checkArgvAndCwd, resolveProgram } from './pty-spawn.js';
@@ -70,6 +71,8 @@ export class PtySession extends Session {
   #readerFd = -1;
   #reader: ReadStream;
   #size: PtySize;
+  /** The screen model fed with every output byte (see docs/screens.md); absent when disabled. */
+  readonly #screen: ScreenModel | undefined;
   #reaped = false;
   #stopBegan = false;
   #killSent = false;
@@ -123,6 +126,7 @@ export class PtySession extends Session {
     this.#pid = term.pid;
     this.#fd = term.fd;
     this.#size = size;
+    this.#screen = init.screen === false ? undefined : new ScreenModel(size);
     this.#untrack = killOnExit(this.#pid, 'session');
     // Before anything else can spawn: no later child may inherit the master.
     setCloseOnExec(term.fd);
@@ -136,7 +140,12 @@ export class PtySession extends Session {
     // Linux can return 0 from the master (the terminal is being hung up) with output still
     // buffered; the drain at reaping time reads it. Closing there is what loses the last output.
     this.#reader = new ReadStream(this.#readerFd, { allowHalfOpen: true });
-    this.#reader.on('data', (chunk: Buffer) => this.pushOutput('stdout', chunk));
+    this.#reader.on('data', (chunk: Buffer) => this.#output(chunk));
+    // The emulator parses slower than a flood arrives: stop reading the terminal while it
+    // catches up (the program then blocks on its terminal, as under tmux), so memory stays bounded.
+    this.#screen?.on('drain', () => {
+      if (!this.#reader.destroyed) this.#reader.resume();
+    });
     // EIO is how a master reads "every slave fd closed, everything read"; the stream destroys
     // itself (closing its fd) and the exit is still awaited from the reaper.
     this.#reader.on('error', () => {});
@@ -155,11 +164,23 @@ export class PtySession extends Session {
     return { ...this.#size };
   }
 
+  /** The session's screen (a headless terminal fed with its output), unless disabled. */
+  override get screen(): ScreenModel | undefined {
+    return this.#screen;
+  }
+
   resize(rows: number, cols: number): void {
     const size = checkSize(rows, cols);
     if (this.hasExited || !this.#fdUsable()) throw new SessionExitedError(this.id, 'resize');
     ptyNative().native.resize(this.#fd, size.cols, size.rows);
     this.#size = size;
+    this.#screen?.resize(size.rows, size.cols);
+  }
+
+  /** One chunk read from the terminal: to the ring and attachments, then to the screen. */
+  #output(chunk: Buffer): void {
+    this.pushOutput('stdout', chunk);
+    if (this.#screen && !this.#screen.write(chunk)) this.#reader.pause();
   }
 
   protected writeInput(data: Buffer, close: boolean): Promise<number> {
@@ -196,6 +217,7 @@ export class PtySession extends Session {
     this.#signal('SIGKILL');
     await waitSessionGone(this.#pid, AFTER_KILL_MS);
     this.#closeMaster();
+    this.#screen?.dispose();
   }
 
   async #runStop(graceMs: number, soft: NodeJS.Signals): Promise<void> {
@@ -284,7 +306,7 @@ export class PtySession extends Session {
         break; // EAGAIN: empty; EIO: every slave closed and everything read
       }
       if (n <= 0) break;
-      this.pushOutput('stdout', Buffer.from(buf.subarray(0, n)));
+      this.#output(Buffer.from(buf.subarray(0, n)));
     }
   }
 

@@ -29,6 +29,12 @@ export interface SessionRegistryOptions {
    * @default DEFAULT_ATTACH_QUEUE_BYTES (1 MiB)
    */
   maxAttachQueueBytes?: number;
+  /**
+   * Whether PTY sessions keep a screen model, so attaches draw the screen instead of replaying
+   * raw bytes (docs/screens.md). Off, attaches replay the ring as in 0.1.
+   * @default true
+   */
+  screens?: boolean;
   /** @deprecated Renamed `maxRingBytes`. */
   ringBytes?: number;
   /** @deprecated Renamed `maxAttachQueueBytes`. */
@@ -75,6 +81,8 @@ function positiveInt(name: string, v: unknown, fallback: number): number {
 export class SessionRegistry {
   /** Backlog kept per output stream, in bytes, unless a spawn names its own. */
   readonly maxRingBytes: number;
+  /** Whether PTY sessions keep a screen model. */
+  readonly screens: boolean;
   /** Bound of each attachment's queue, in bytes, unless the attach names its own. */
   readonly maxAttachQueueBytes: number;
   #sessions = new Map<string, Session>();
@@ -97,6 +105,10 @@ export class SessionRegistry {
       options.maxAttachQueueBytes ?? options.attachQueueBytes,
       DEFAULT_ATTACH_QUEUE_BYTES,
     );
+    if (options.screens !== undefined && typeof options.screens !== 'boolean') {
+      throw new InvalidOptionError('screens', 'must be a boolean');
+    }
+    this.screens = options.screens ?? true;
   }
 
   /** @deprecated Renamed `maxRingBytes`. */
@@ -143,6 +155,7 @@ export class SessionRegistry {
       id: this.#freshId(),
       options,
       maxRingBytes,
+      screen: this.screens,
       maxAttachQueueBytes: this.maxAttachQueueBytes,
     };
     const session: Session =

@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
 import { DEFAULT_GRACE_MS, type ExitInfo, InvalidOptionError } from '../../proc/index.js';
+import type { ScreenModel } from '../screen/screen-model.js';
 import type { Attachment, AttachmentHost, AttachOptions } from './attachment.js';
 import { SessionExitedError, StdinClosedError, StreamUnavailableError } from './errors.js';
 import { OutputStream, type Snapshot } from './output-stream.js';
@@ -52,6 +53,8 @@ export interface SessionInit {
   id: string;
   options: SpawnSessionOptions;
   maxRingBytes: number;
+  /** Whether a PTY session keeps a screen model (default true). */
+  screen?: boolean;
   /** Default bound of an attachment's queue. */
   maxAttachQueueBytes?: number;
 }
@@ -164,6 +167,42 @@ export abstract class Session extends EventEmitter<SessionEvents> {
   /** For a PTY its size; null for a pipe session. */
   get size(): PtySize | null {
     return null;
+  }
+
+  /**
+   * A PTY session's screen model (docs/screens.md); undefined for a pipe session or when the
+   * registry runs without screens.
+   */
+  get screen(): ScreenModel | undefined {
+    return undefined;
+  }
+
+  /**
+   * Attaches with a drawing of the screen instead of the raw backlog: waits until the screen
+   * model has parsed every byte written before the call, serializes it (reflowed to `rows` ×
+   * `cols` when given and different from the session's size: the policy for viewers of another
+   * size), then attaches from exactly that offset, so `attachment.backlog` holds only what was
+   * written after the drawing and nothing is lost or repeated between the two. The drawing never
+   * holds a terminal query. Without a screen (a pipe session, screens off) it is `attach` with an
+   * empty `screen`. Rejects as `attach` throws; the seat is only taken once the drawing is ready.
+   */
+  async attachScreen(
+    stream: StreamName = 'stdout',
+    options: AttachOptions & { rows?: number; cols?: number } = {},
+  ): Promise<{ attachment: Attachment; screen: Buffer }> {
+    const { rows, cols, ...attachOptions } = options;
+    const model = this.screen;
+    if (!model || stream !== 'stdout' || attachOptions.fromOffset !== undefined) {
+      return { attachment: this.attach(stream, attachOptions), screen: Buffer.alloc(0) };
+    }
+    const size = this.size;
+    const fit =
+      rows !== undefined && cols !== undefined && (rows !== size?.rows || cols !== size?.cols)
+        ? { rows, cols }
+        : {};
+    const snap = await model.snapshot(fit);
+    const attachment = this.attach(stream, { ...attachOptions, fromOffset: snap.offset });
+    return { attachment, screen: snap.data };
   }
 
   /**
