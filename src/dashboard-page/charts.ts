@@ -54,20 +54,42 @@ function zoneBands(u: uPlot): void {
   ctx.restore();
 }
 
+/** Charts scrolled out of view skip their redraws, and catch up when scrolled back. */
+const behind = new Set<StageCharts>();
+let scrollFrame = 0;
+addEventListener(
+  'scroll',
+  () => {
+    if (scrollFrame) return;
+    scrollFrame = requestAnimationFrame(() => {
+      scrollFrame = 0;
+      for (const c of behind) c.catchUp();
+    });
+  },
+  { passive: true },
+);
+
+function inView(e: Element): boolean {
+  const r = e.getBoundingClientRect();
+  return r.height > 0 && r.bottom > 0 && r.top < innerHeight;
+}
+
 /** The four charts of one stage. */
 export class StageCharts {
   readonly root: HTMLElement;
   readonly #plots: uPlot[];
-  readonly #stage: string;
+  readonly #heading: HTMLHeadingElement;
+  #stage: string;
+  #behind: FlowPoint[] | undefined;
 
   constructor(stage: string) {
     this.#stage = stage;
     this.root = document.createElement('div');
     this.root.className = 'stage-charts';
     this.root.dataset.stage = stage;
-    const heading = document.createElement('h4');
-    heading.textContent = stage;
-    this.root.append(heading);
+    this.#heading = document.createElement('h4');
+    this.#heading.textContent = stage;
+    this.root.append(this.#heading);
     const empty: uPlot.AlignedData = [[], []];
     this.#plots = [
       new uPlot(
@@ -106,8 +128,32 @@ export class StageCharts {
     ];
   }
 
-  /** Redraws from the flow's history. */
+  /** Shows another stage (of another flow) in the same charts; `update` draws its data. */
+  setStage(stage: string): void {
+    this.#stage = stage;
+    this.root.dataset.stage = stage;
+    delete this.root.dataset.points;
+    this.#heading.textContent = stage;
+  }
+
+  /** Redraws from the flow's history (later, if the charts are scrolled out of view). */
   update(history: FlowPoint[]): void {
+    if (!inView(this.root)) {
+      this.#behind = history;
+      behind.add(this);
+      return;
+    }
+    this.#behind = undefined;
+    behind.delete(this);
+    this.#draw(history);
+  }
+
+  /** Draws what it skipped while out of view, once it is in view. */
+  catchUp(): void {
+    if (this.#behind && inView(this.root)) this.update(this.#behind);
+  }
+
+  #draw(history: FlowPoint[]): void {
     const name = this.#stage;
     const points = history.filter((p) => p.samples[name]);
     const t: number[] = [];
@@ -149,6 +195,7 @@ export class StageCharts {
   }
 
   dispose(): void {
+    behind.delete(this);
     for (const p of this.#plots) p.destroy();
   }
 }

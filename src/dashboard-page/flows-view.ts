@@ -26,10 +26,11 @@ export class FlowsView {
   #dirty = new Set<string>();
   #frame = 0;
   #visible = false;
+  readonly #feed: Feed;
 
   constructor(onStatus: (connected: boolean) => void) {
     this.root.append(this.#empty, this.#cards, this.#chartsHost);
-    new Feed('/ws/flows', (m) => this.#onMessage(m), onStatus);
+    this.#feed = new Feed('/ws/flows', (m) => this.#onMessage(m), onStatus);
   }
 
   /** Whether the view is on screen: charts are only drawn then. */
@@ -48,7 +49,18 @@ export class FlowsView {
         for (const f of m.flows as FlowJson[]) this.#flows.set(f.name, f);
         for (const name of this.#flows.keys()) this.#dirty.add(name);
         this.#structure();
+        if (this.#selected !== undefined)
+          this.#feed.send({ type: 'history', name: this.#selected });
         break;
+      case 'history': {
+        // The whole history of the charted flow; points that came meanwhile are in it too.
+        const f = this.#flows.get(m.name as string);
+        if (f) {
+          f.history = m.history as FlowPoint[];
+          this.#dirty.add(f.name);
+        }
+        break;
+      }
       case 'point': {
         const name = m.name as string;
         const head = m.flow as FlowHead | undefined;
@@ -62,7 +74,9 @@ export class FlowsView {
         }
         const point = m.point as FlowPoint;
         f.history.push(point);
-        if (f.history.length > MAX_POINTS) f.history.splice(0, f.history.length - MAX_POINTS);
+        // Only the charted flow needs its past; the others draw their graph from two points.
+        const keep = name === this.#selected ? MAX_POINTS : 2;
+        if (f.history.length > keep) f.history.splice(0, f.history.length - keep);
         f.lastSeen = point.t;
         f.state = 'live';
         this.#dirty.add(name);
@@ -97,6 +111,7 @@ export class FlowsView {
     if (this.#selected === undefined || !this.#flows.has(this.#selected)) {
       this.#selected = this.#flows.keys().next().value;
       this.#buildCharts();
+      if (this.#selected !== undefined) this.#feed.send({ type: 'history', name: this.#selected });
     }
     this.#empty.hidden = this.#flows.size > 0;
     const want = [...this.#flows.keys()];
@@ -113,6 +128,7 @@ export class FlowsView {
       if (this.#selected === name) return;
       this.#selected = name;
       this.#buildCharts();
+      this.#feed.send({ type: 'history', name });
       for (const c of this.#cards.children)
         (c as HTMLElement).classList.toggle('selected', (c as HTMLElement).dataset.flow === name);
       this.#dirty.add(name);
@@ -126,18 +142,18 @@ export class FlowsView {
     return card;
   }
 
+  /** Points the charts at the selected flow, reusing the charts already made (cheap). */
   #buildCharts(): void {
-    for (const c of this.#charts) c.dispose();
-    this.#charts = [];
     const f = this.#selected === undefined ? undefined : this.#flows.get(this.#selected);
-    if (!f) {
-      this.#chartsHost.replaceChildren();
-      return;
-    }
-    this.#charts = f.stages.map((s) => new StageCharts(s));
+    const stages = f?.stages ?? [];
+    while (this.#charts.length > stages.length) this.#charts.pop()!.dispose();
+    stages.forEach((stage, i) => {
+      const c = this.#charts[i];
+      if (c) c.setStage(stage);
+      else this.#charts.push(new StageCharts(stage));
+    });
     this.#chartsHost.replaceChildren(
-      el('h3', {}, `Stages of ${f.name}`),
-      ...this.#charts.map((c) => c.root),
+      ...(f ? [el('h3', {}, `Stages of ${f.name}`), ...this.#charts.map((c) => c.root)] : []),
     );
   }
 

@@ -1,11 +1,14 @@
 /**
- * `/ws/flows`: the published flows for every open page. A page gets every flow with its
- * history when it connects, then each new point as it arrives and each state change; with no
- * page open the feed does not listen to the board at all.
+ * `/ws/flows`: the published flows for every open page. A page gets every flow with its last
+ * two points when it connects (enough to draw its graph), the whole history of a flow when it
+ * asks (the one it charts), then each new point as it arrives and each state change; with no
+ * page open the feed does not listen to the board at all. Ten flows of ten stages with ten
+ * minutes of history are about 15 MB of JSON: a page fetches only what it draws.
  *
- * Server → page: `{ type: 'flows', flows }` (every `FlowView`), `{ type: 'point', name, point,
- * flow? }` (`flow` without its history when the topology changed), `{ type: 'state', name,
- * state }`, `{ type: 'gone', name }`.
+ * Server → page: `{ type: 'flows', flows }` (every `FlowView`, history cut to two points),
+ * `{ type: 'history', name, history }`, `{ type: 'point', name, point, flow? }` (`flow` without
+ * its history when the topology changed), `{ type: 'state', name, state }`, `{ type: 'gone',
+ * name }`. Page → server: `{ type: 'history', name }`.
  */
 import type { WebSocket } from 'ws';
 import type { FlowBoard, FlowPoint, FlowView } from './flow-board.js';
@@ -41,7 +44,23 @@ export class FlowsFeed {
           .off('gone', this.#onGone);
       }
     });
-    ws.send(JSON.stringify({ type: 'flows', flows: this.#board.list() }));
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      let m: { type?: unknown; name?: unknown };
+      try {
+        m = JSON.parse(String(data)) as typeof m;
+      } catch {
+        ws.close(1003, 'expected JSON');
+        return;
+      }
+      if (m.type !== 'history' || typeof m.name !== 'string') return;
+      const flow = this.#board.get(m.name);
+      if (flow && ws.readyState === ws.OPEN) {
+        ws.send(JSON.stringify({ type: 'history', name: flow.name, history: flow.history }));
+      }
+    });
+    const flows = this.#board.list().map((f) => ({ ...f, history: f.history.slice(-2) }));
+    ws.send(JSON.stringify({ type: 'flows', flows }));
   }
 
   /** Closes every page's socket. */
