@@ -57,133 +57,158 @@ function streamsLines(path: string): Promise<string> {
   return streamPipeline(cat.stdout, upper, wc.stdin).then(() => done.then(() => out));
 }
 
+/** 1 GiB through `cat | wc -c`. */
+async function gibOnce(): Promise<string | undefined> {
+  switch (peer) {
+    case 'sluice':
+      return pipeline()
+        .add(command('cat', [file]), command('wc', ['-c']))
+        .text();
+    case 'sluice-kernel':
+      return pipeline({ pipeSize: 0 })
+        .add(command('cat', [file]), command('wc', ['-c']))
+        .text();
+    case 'bash':
+      return bashRun(`cat '${file}' | wc -c`);
+    case 'execa': {
+      const { execa } = await import('execa');
+      return (await execa('cat', [file], { buffer: false }).pipe('wc', ['-c'])).stdout;
+    }
+    case 'zx': {
+      const { $ } = await import('zx');
+      $.verbose = false;
+      return (await $`cat ${file}`.pipe($`wc -c`)).stdout;
+    }
+  }
+  return undefined;
+}
+
+/** 1,000,000 lines through command → uppercase → command. */
+async function linesOnce(): Promise<string | undefined> {
+  switch (peer) {
+    case 'sluice':
+      return pipeline()
+        .add(
+          command('cat', [file]),
+          linewise('upper', (l) => l.toUpperCase()),
+          command('wc', ['-c']),
+        )
+        .text();
+    case 'streams':
+      return streamsLines(file);
+    case 'execa': {
+      const { execa } = await import('execa');
+      return (
+        await execa('cat', [file], {
+          buffer: false,
+          stdout: function* (line: unknown) {
+            yield String(line).toUpperCase();
+          },
+        }).pipe('wc', ['-c'])
+      ).stdout;
+    }
+  }
+  return undefined;
+}
+
+/** A tiny output: `echo hi | cat`. */
+async function tinyOnce(): Promise<string | undefined> {
+  // A tiny output: `echo hi | cat`.
+  switch (peer) {
+    case 'sluice':
+    case 'sluice-kernel':
+      return pipeline(peer === 'sluice' ? {} : { pipeSize: 0 })
+        .add(command('echo', ['hi']), command('cat'))
+        .text();
+    case 'bash':
+      return bashRun('echo hi | cat');
+  }
+  return undefined;
+}
+
+/** Many stages, little data: `seq 10000 | cat` ×48 `| wc -l`. */
+async function manyOnce(): Promise<string | undefined> {
+  // Many stages, little data: `seq 10000 | cat | … | cat | wc -l`, 50 stages.
+  switch (peer) {
+    case 'sluice':
+    case 'sluice-kernel':
+      return pipeline(peer === 'sluice' ? {} : { pipeSize: 0 })
+        .add(
+          command('seq', ['10000']),
+          ...Array.from({ length: 48 }, () => command('cat')),
+          command('wc', ['-l']),
+        )
+        .text();
+    case 'bash':
+      return bashRun(`seq 10000 | ${Array(48).fill('cat').join(' | ')} | wc -l`);
+  }
+  return undefined;
+}
+
+/** A pipeline of ten `true`. */
+async function tenOnce(): Promise<string | undefined> {
+  switch (peer) {
+    case 'sluice':
+    case 'sluice-kernel':
+      await pipeline(peer === 'sluice' ? {} : { pipeSize: 0 })
+        .add(...Array.from({ length: 10 }, () => command('true')))
+        .run();
+      return '';
+    case 'bash':
+      return bashRun(Array(10).fill('true').join(' | '));
+    case 'node-spawn': {
+      // The floor: ten bare spawns joined by the same pipes, no pipeline around them.
+      const { createPipes } = await import('../src/proc/index.js');
+      const pipes = createPipes(9);
+      const exits: Promise<unknown>[] = [];
+      for (let j = 0; j < 10; j++) {
+        const c = spawn('true', [], {
+          stdio: [
+            j ? pipes[j - 1]!.readFd : 'ignore',
+            j < 9 ? pipes[j]!.writeFd : 'ignore',
+            'pipe',
+          ],
+          detached: true,
+        });
+        exits.push(new Promise((r) => c.on('close', r)));
+        if (j) pipes[j - 1]!.closeRead();
+        if (j < 9) pipes[j]!.closeWrite();
+      }
+      await Promise.all(exits);
+      return '';
+    }
+    case 'execa': {
+      const { execa } = await import('execa');
+      // Each .pipe() returns the destination's promise; chain them as a user would.
+      let p: PromiseLike<unknown> & { pipe(file: string): PromiseLike<unknown> } = execa('true');
+      for (let i = 0; i < 9; i++) p = p.pipe('true') as typeof p;
+      await p;
+      return '';
+    }
+    case 'zx': {
+      const { $ } = await import('zx');
+      $.verbose = false;
+      let p = $`true`;
+      for (let i = 0; i < 9; i++) p = p.pipe($`true`);
+      await p;
+      return '';
+    }
+  }
+  return undefined;
+}
+
+/** One run of the case: the peer's output (a count, a line), or '' where there is none. */
 async function once(): Promise<string> {
-  if (kind === 'gib') {
-    switch (peer) {
-      case 'sluice':
-        return pipeline()
-          .add(command('cat', [file]), command('wc', ['-c']))
-          .text();
-      case 'sluice-kernel':
-        return pipeline({ pipeSize: 0 })
-          .add(command('cat', [file]), command('wc', ['-c']))
-          .text();
-      case 'bash':
-        return bashRun(`cat '${file}' | wc -c`);
-      case 'execa': {
-        const { execa } = await import('execa');
-        return (await execa('cat', [file], { buffer: false }).pipe('wc', ['-c'])).stdout;
-      }
-      case 'zx': {
-        const { $ } = await import('zx');
-        $.verbose = false;
-        return (await $`cat ${file}`.pipe($`wc -c`)).stdout;
-      }
-    }
-  }
-  if (kind === 'lines') {
-    switch (peer) {
-      case 'sluice':
-        return pipeline()
-          .add(
-            command('cat', [file]),
-            linewise('upper', (l) => l.toUpperCase()),
-            command('wc', ['-c']),
-          )
-          .text();
-      case 'streams':
-        return streamsLines(file);
-      case 'execa': {
-        const { execa } = await import('execa');
-        return (
-          await execa('cat', [file], {
-            buffer: false,
-            stdout: function* (line: unknown) {
-              yield String(line).toUpperCase();
-            },
-          }).pipe('wc', ['-c'])
-        ).stdout;
-      }
-    }
-  }
-  if (kind === 'tiny') {
-    // A tiny output: `echo hi | cat`.
-    switch (peer) {
-      case 'sluice':
-      case 'sluice-kernel':
-        return pipeline(peer === 'sluice' ? {} : { pipeSize: 0 })
-          .add(command('echo', ['hi']), command('cat'))
-          .text();
-      case 'bash':
-        return bashRun('echo hi | cat');
-    }
-  }
-  if (kind === 'many') {
-    // Many stages, little data: `seq 10000 | cat | … | cat | wc -l`, 50 stages.
-    switch (peer) {
-      case 'sluice':
-      case 'sluice-kernel':
-        return pipeline(peer === 'sluice' ? {} : { pipeSize: 0 })
-          .add(
-            command('seq', ['10000']),
-            ...Array.from({ length: 48 }, () => command('cat')),
-            command('wc', ['-l']),
-          )
-          .text();
-      case 'bash':
-        return bashRun(`seq 10000 | ${Array(48).fill('cat').join(' | ')} | wc -l`);
-    }
-  }
-  if (kind === 'ten') {
-    switch (peer) {
-      case 'sluice':
-      case 'sluice-kernel':
-        await pipeline(peer === 'sluice' ? {} : { pipeSize: 0 })
-          .add(...Array.from({ length: 10 }, () => command('true')))
-          .run();
-        return '';
-      case 'bash':
-        return bashRun(Array(10).fill('true').join(' | '));
-      case 'node-spawn': {
-        // The floor: ten bare spawns joined by the same pipes, no pipeline around them.
-        const { createPipes } = await import('../src/proc/index.js');
-        const pipes = createPipes(9);
-        const exits: Promise<unknown>[] = [];
-        for (let j = 0; j < 10; j++) {
-          const c = spawn('true', [], {
-            stdio: [
-              j ? pipes[j - 1]!.readFd : 'ignore',
-              j < 9 ? pipes[j]!.writeFd : 'ignore',
-              'pipe',
-            ],
-            detached: true,
-          });
-          exits.push(new Promise((r) => c.on('close', r)));
-          if (j) pipes[j - 1]!.closeRead();
-          if (j < 9) pipes[j]!.closeWrite();
-        }
-        await Promise.all(exits);
-        return '';
-      }
-      case 'execa': {
-        const { execa } = await import('execa');
-        // Each .pipe() returns the destination's promise; chain them as a user would.
-        let p: PromiseLike<unknown> & { pipe(file: string): PromiseLike<unknown> } = execa('true');
-        for (let i = 0; i < 9; i++) p = p.pipe('true') as typeof p;
-        await p;
-        return '';
-      }
-      case 'zx': {
-        const { $ } = await import('zx');
-        $.verbose = false;
-        let p = $`true`;
-        for (let i = 0; i < 9; i++) p = p.pipe($`true`);
-        await p;
-        return '';
-      }
-    }
-  }
-  throw new Error(`unknown case ${kind}/${peer}`);
+  const cases: Record<string, () => Promise<string | undefined>> = {
+    gib: gibOnce,
+    lines: linesOnce,
+    tiny: tinyOnce,
+    many: manyOnce,
+    ten: tenOnce,
+  };
+  const out = await cases[kind]?.();
+  if (out === undefined) throw new Error(`unknown case ${kind}/${peer}`);
+  return out;
 }
 
 const wallMs: number[] = [];

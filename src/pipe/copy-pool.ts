@@ -56,95 +56,107 @@ export interface Copy {
  * pipe end is closed at once, so the writing command dies of SIGPIPE as in a shell.
  */
 export function pooledCopy(fd: number, dst: Writable, options: { end: boolean }): Copy {
-  const recycle = doesNotKeepChunks(dst);
-  let bytes = 0;
-  let pending = 0;
-  let spare: Buffer | undefined;
-  let finished = false;
-  let resolveDone!: (e: Error | undefined) => void;
-  const done = new Promise<Error | undefined>((r) => {
-    resolveDone = r;
-  });
-  let eof = false;
-  let firstError: Error | undefined;
+  return new PooledCopy(fd, dst, options.end);
+}
 
-  const finish = (err?: Error) => {
-    if (finished) return;
-    finished = true;
-    dst.off('error', onDstError);
-    dst.off('close', onDstClose);
-    dst.off('drain', onDrain);
-    if (!src.destroyed) src.destroy();
-    if (spare) {
-      release(spare);
-      spare = undefined;
-    }
-    resolveDone(err);
+/** The state of one `pooledCopy`: the socket over the pipe, the writes in flight, the end. */
+class PooledCopy implements Copy {
+  readonly done: Promise<Error | undefined>;
+  readonly #dst: Writable;
+  readonly #end: boolean;
+  readonly #recycle: boolean;
+  readonly #src: net.Socket;
+  #bytes = 0;
+  #pending = 0;
+  #spare: Buffer | undefined;
+  #finished = false;
+  #eof = false;
+  #firstError: Error | undefined;
+  #resolveDone!: (e: Error | undefined) => void;
+  readonly #onDstError = (err: Error) => {
+    this.#firstError ??= err;
+    this.#finish(err);
   };
-  const onDstError = (err: Error) => {
-    firstError ??= err;
-    finish(err);
-  };
-  const onDstClose = () => {
-    if (!eof || pending > 0) finish(firstError ?? new Error('destination closed before the end'));
-  };
-  const onDrain = () => {
-    if (!finished) src.resume();
-  };
-  const maybeDone = () => {
-    if (!eof || pending > 0 || finished) return;
-    if (options.end) {
-      dst.end(() => finish(firstError));
-    } else {
-      finish(firstError);
+  readonly #onDstClose = () => {
+    if (!this.#eof || this.#pending > 0) {
+      this.#finish(this.#firstError ?? new Error('destination closed before the end'));
     }
   };
+  readonly #onDrain = () => {
+    if (!this.#finished) this.#src.resume();
+  };
 
-  const src = new net.Socket({
-    fd,
-    readable: true,
-    writable: false,
-    onread: {
-      buffer: () => {
-        spare = acquire();
-        return spare;
-      },
-      callback: (n: number, buf: Buffer) => {
+  constructor(fd: number, dst: Writable, end: boolean) {
+    this.#dst = dst;
+    this.#end = end;
+    this.#recycle = doesNotKeepChunks(dst);
+    this.done = new Promise<Error | undefined>((r) => {
+      this.#resolveDone = r;
+    });
+    this.#src = new net.Socket({
+      fd,
+      readable: true,
+      writable: false,
+      onread: {
+        buffer: () => {
+          this.#spare = acquire();
+          return this.#spare;
+        },
         // `buf` is the buffer the kernel just filled; the socket already asked for the next one.
-        bytes += n;
-        pending++;
-        const chunk = buf.subarray(0, n);
-        const ok = dst.write(chunk, (err) => {
-          if (err) firstError ??= err;
-          if (recycle) release(buf);
-          pending--;
-          maybeDone();
-        });
-        if (!ok) {
-          dst.once('drain', onDrain);
-          return false;
-        }
-        return true;
+        callback: (n: number, buf: Buffer) => this.#write(n, buf),
       },
-    },
-  } as net.SocketConstructorOpts);
-  src.on('error', (err) => finish(err));
-  src.on('end', () => {
-    eof = true;
-    maybeDone();
-  });
-  dst.on('error', onDstError);
-  dst.on('close', onDstClose);
+    } as net.SocketConstructorOpts);
+    this.#src.on('error', (err) => this.#finish(err));
+    this.#src.on('end', () => {
+      this.#eof = true;
+      this.#maybeDone();
+    });
+    dst.on('error', this.#onDstError);
+    dst.on('close', this.#onDstClose);
+  }
 
-  return {
-    done,
-    get bytes() {
-      return bytes;
-    },
-    stop() {
-      finish(firstError);
-    },
-  };
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  stop(): void {
+    this.#finish(this.#firstError);
+  }
+
+  /** Writes one filled buffer on; false pauses reading until the destination drains. */
+  #write(n: number, buf: Buffer): boolean {
+    this.#bytes += n;
+    this.#pending++;
+    const ok = this.#dst.write(buf.subarray(0, n), (err) => {
+      if (err) this.#firstError ??= err;
+      if (this.#recycle) release(buf);
+      this.#pending--;
+      this.#maybeDone();
+    });
+    if (ok) return true;
+    this.#dst.once('drain', this.#onDrain);
+    return false;
+  }
+
+  #maybeDone(): void {
+    if (!this.#eof || this.#pending > 0 || this.#finished) return;
+    if (this.#end) this.#dst.end(() => this.#finish(this.#firstError));
+    else this.#finish(this.#firstError);
+  }
+
+  #finish(err?: Error): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#dst.off('error', this.#onDstError);
+    this.#dst.off('close', this.#onDstClose);
+    this.#dst.off('drain', this.#onDrain);
+    if (!this.#src.destroyed) this.#src.destroy();
+    if (this.#spare) {
+      release(this.#spare);
+      this.#spare = undefined;
+    }
+    this.#resolveDone(err);
+  }
 }
 
 /** A pump from a Node stream into a pipe's write end. */

@@ -142,6 +142,82 @@ function isThenable(v: unknown): v is Promise<LineResult> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
+/** The output side of a scan: lines produced for the current chunk, written in one piece. */
+class ScanOutput {
+  /** Output of the current chunk, built as one string (V8 concatenates in O(1) per piece). */
+  out = '';
+  lineNumber = 0;
+  writeError: Error | undefined;
+  readonly #stdout: Writable;
+
+  constructor(stdout: Writable) {
+    this.#stdout = stdout;
+    stdout.on('error', (e) => {
+      this.writeError ??= e;
+    });
+  }
+
+  emit(r: LineResult): void {
+    if (r === undefined || r === null) return;
+    if (typeof r === 'string') this.out += `${r}\n`;
+    else for (const l of r as readonly string[]) this.out += `${l}\n`;
+  }
+
+  async flush(): Promise<void> {
+    if (this.out === '') return;
+    const text = this.out;
+    this.out = '';
+    if (this.writeError) throw this.writeError;
+    if (!this.#stdout.write(text)) await drained(this.#stdout);
+    if (this.writeError) throw this.writeError;
+  }
+}
+
+/** The context a line callback gets: the stage's, plus the line number and `push`. */
+function lineContext(ctx: FnContext, o: ScanOutput): LineContext {
+  return Object.create(ctx, {
+    lineNumber: { get: () => o.lineNumber },
+    push: {
+      value: (...lines: string[]) => {
+        for (const l of lines) o.out += `${l}\n`;
+      },
+    },
+  });
+}
+
+/** Calls `f` on each token, in order, awaiting an async result before the next. */
+async function feed(o: ScanOutput, lctx: LineContext, f: LineFunction, tokens: string[]) {
+  for (const t of tokens) {
+    o.lineNumber++;
+    const r = f(t, lctx);
+    o.emit(isThenable(r) ? await r : r);
+  }
+}
+
+/**
+ * The common case (a plain separator, lines): splits `text` inline without token arrays, calls
+ * `f` on each complete token, and returns the unfinished rest.
+ */
+async function feedSeparated(
+  o: ScanOutput,
+  lctx: LineContext,
+  f: LineFunction,
+  text: string,
+  sep: string,
+): Promise<string> {
+  let from = 0;
+  for (let at = text.indexOf(sep); at >= 0; at = text.indexOf(sep, from)) {
+    const line = text.slice(from, at);
+    from = at + sep.length;
+    o.lineNumber++;
+    const r = f(line, lctx);
+    // Strings first: most callbacks return one, and probing a string for `then` is slow.
+    if (typeof r === 'string') o.out += `${r}\n`;
+    else if (r !== undefined && r !== null) o.emit(isThenable(r) ? await r : r);
+  }
+  return from === 0 ? text : text.slice(from);
+}
+
 async function scan(
   ctx: FnContext,
   stdin: Readable,
@@ -151,64 +227,20 @@ async function scan(
   maxLen: number,
 ): Promise<void> {
   const decoder = new StringDecoder('utf8');
-  let buffered = '';
-  // Output of the current chunk, built as one string (V8 concatenates in O(1) per piece).
-  let out = '';
-  let lineNumber = 0;
-  let writeError: Error | undefined;
-  stdout.on('error', (e) => {
-    writeError ??= e;
-  });
-  const lctx: LineContext = Object.create(ctx, {
-    lineNumber: { get: () => lineNumber },
-    push: {
-      value: (...lines: string[]) => {
-        for (const l of lines) out += `${l}\n`;
-      },
-    },
-  });
-  const emit = (r: LineResult) => {
-    if (r === undefined || r === null) return;
-    if (typeof r === 'string') out += `${r}\n`;
-    else for (const l of r as readonly string[]) out += `${l}\n`;
-  };
-  const flush = async () => {
-    if (out === '') return;
-    const text = out;
-    out = '';
-    if (writeError) throw writeError;
-    if (!stdout.write(text)) await drained(stdout);
-    if (writeError) throw writeError;
-  };
-  const feed = async (tokens: string[]) => {
-    for (const t of tokens) {
-      lineNumber++;
-      const r = f(t, lctx);
-      emit(isThenable(r) ? await r : r);
-    }
-  };
+  const o = new ScanOutput(stdout);
+  const lctx = lineContext(ctx, o);
   const sep = split.separator;
+  let buffered = '';
   try {
     for await (const chunk of stdin) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const text = buffered + (typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
       if (sep !== undefined) {
-        // The common case (lines): split inline, no token arrays.
-        let from = 0;
-        for (let at = text.indexOf(sep); at >= 0; at = text.indexOf(sep, from)) {
-          const line = text.slice(from, at);
-          from = at + sep.length;
-          lineNumber++;
-          const r = f(line, lctx);
-          // Strings first: most callbacks return one, and probing a string for `then` is slow.
-          if (typeof r === 'string') out += `${r}\n`;
-          else if (r !== undefined && r !== null) emit(isThenable(r) ? await r : r);
-        }
-        buffered = from === 0 ? text : text.slice(from);
+        buffered = await feedSeparated(o, lctx, f, text, sep);
       } else {
         const { tokens, rest } = split(text, false);
         buffered = rest;
-        await feed(tokens);
+        await feed(o, lctx, f, tokens);
       }
       if (buffered.length > maxLen) {
         throw new PipeError(
@@ -216,15 +248,15 @@ async function scan(
           `${ctx.name}: a token is longer than ${maxLen} characters`,
         );
       }
-      await flush();
+      await o.flush();
     }
     buffered += decoder.end();
-    await feed(split(buffered, true).tokens);
+    await feed(o, lctx, f, split(buffered, true).tokens);
   } finally {
     // Whatever was produced before an error (or FinishEarly) still goes out.
-    if (!writeError) await flush().catch(() => {});
+    if (!o.writeError) await o.flush().catch(() => {});
   }
-  if (writeError) throw writeError;
+  if (o.writeError) throw o.writeError;
 }
 
 /**
