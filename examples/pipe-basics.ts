@@ -16,8 +16,15 @@ for await (const line of pipeline()
   console.log('line', line);
 }
 
-// `yes | head -1` ends at once: `yes` dies of SIGPIPE, which a shell would not report.
+// `yes | head -1` ends at once: `yes` dies of SIGPIPE, which is not a failure because the
+// stage after it succeeded (the default errorRule, 'sluice').
 const first = await pipeline()
-  .add(ignoreError(command('yes'), isPipeError), command('head', ['-1']))
+  .add(command('yes'), command('head', ['-1']))
   .text();
 console.log('first:', first.trim());
+
+// Under go-pipe's rule that SIGPIPE would fail the pipeline; ignoreError forgives it per stage.
+const strict = await pipeline({ errorRule: 'go-pipe' })
+  .add(ignoreError(command('yes'), isPipeError), command('head', ['-1']))
+  .text();
+console.log('strict:', strict.trim());

@@ -11,7 +11,7 @@ import {
   pipeline,
 } from '../src/pipe/index.js'; // in your project: 'sluice/pipe'
 
-const slow = pipeline({ signal: AbortSignal.timeout(200), killGraceMs: 500 }).add(
+const slow = pipeline({ signal: AbortSignal.timeout(200), graceMs: 500 }).add(
   command('sh', ['-c', 'sleep 30 & sleep 30; wait']),
 );
 const t0 = performance.now();
@@ -22,7 +22,13 @@ await slow.run().catch((e: unknown) => {
 
 const hog = `const b = Buffer.alloc(200 * 1024 * 1024, 1); setTimeout(() => b.length, 10000)`;
 await pipeline({ onEvent: (e) => e.type === 'memory-limit' && console.log('event:', e) })
-  .add(memoryLimit(command(process.execPath, ['-e', hog]), 50 * 1024 * 1024, { intervalMs: 50 }))
+  .add(
+    memoryLimit(command(process.execPath, ['-e', hog]), 50 * 1024 * 1024, {
+      intervalMs: 50,
+      // The peak it reached, the sample that passed the limit included.
+      onPeak: (peak) => console.log(`peak: ${(peak.maxRssBytes / 2 ** 20).toFixed(0)} MiB`),
+    }),
+  )
   .run()
   .catch((e: unknown) => {
     if (e instanceof PipelineError && e.cause instanceof MemoryLimitError) {
