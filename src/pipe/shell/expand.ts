@@ -154,7 +154,10 @@ async function pieceOf(
     }
     case 'parameter': {
       const text = await parameter(part, ctx);
-      return [{ text, quoted: part.quoted || asString, split: !part.quoted && !asString }];
+      // A template value in the word of `${NAME:-word}` stays one word: no splitting, no globs.
+      const literal =
+        part.quoted || asString || (part.word?.parts.some((p) => p.type === 'value') ?? false);
+      return [{ text, quoted: literal, split: !literal }];
     }
   }
 }

@@ -235,15 +235,10 @@ export class Lexer {
       const c = s[p]!;
       if (mode === 'plain' && META.has(c)) break;
       if (mode === 'brace' && c === '}') break;
-      if (c === "'" && mode === 'plain') {
+      if (c === "'") {
         const end = s.indexOf("'", p + 1);
         if (end < 0) this.fail('unterminated single quote', p);
-        lit(s.slice(p + 1, end), true);
-        this.pos = end + 1;
-      } else if (c === "'" && mode === 'brace') {
-        const end = s.indexOf("'", p + 1);
-        if (end < 0) this.fail('unterminated single quote', p);
-        lit(s.slice(p + 1, end), true);
+        this.#pushQuoted(parts, s.slice(p + 1, end), p + 1);
         this.pos = end + 1;
       } else if (c === '"') {
         this.pos++;
@@ -282,6 +277,26 @@ export class Lexer {
       }
     }
     return { type: 'word', parts, ...pos(this.at(start)) };
+  }
+
+  /**
+   * Appends quoted literal text in which template values may stand (single quotes, `$'…'`, a
+   * quoted here-document): each value stays a value (quoted), never its stand-in character.
+   */
+  #pushQuoted(parts: WordPart[], text: string, _at: number): void {
+    let buf = '';
+    pushLiteral(parts, '', true);
+    for (const ch of text) {
+      const v = this.source.valueCount > 0 ? valueIndex(ch, this.source.valueCount) : -1;
+      if (v < 0) {
+        buf += ch;
+        continue;
+      }
+      pushLiteral(parts, buf, true);
+      buf = '';
+      parts.push({ type: 'value', index: v, quoted: true });
+    }
+    pushLiteral(parts, buf, true);
   }
 
   /** Reads the inside of `"…"` (after the quote) or a here-document body (to the end). */
@@ -340,7 +355,7 @@ export class Lexer {
     const at = this.at(p);
     if (n === "'" && !quoted) {
       this.pos = p + 2;
-      pushLiteral(parts, this.#readAnsiC(p), true);
+      this.#pushQuoted(parts, this.#readAnsiC(p), -1);
       return;
     }
     if (n === '"' && !quoted) {
@@ -549,11 +564,9 @@ export class Lexer {
       if (!found)
         this.fail(`here-document delimited by '${doc.delimiter}' has no end line`, bodyStart - 1);
       if (doc.quoted) {
-        doc.body = {
-          type: 'word',
-          parts: [{ type: 'literal', text: body, quoted: true }],
-          ...pos(this.at(bodyStart)),
-        };
+        const parts: WordPart[] = [];
+        this.#pushQuoted(parts, body, -1);
+        doc.body = { type: 'word', parts, ...pos(this.at(bodyStart)) };
       } else {
         const sub = new Lexer(new Source(body, this.source.valueCount), this.#parseSub);
         const parts: WordPart[] = [];
@@ -562,6 +575,12 @@ export class Lexer {
       }
     }
   }
+}
+
+/** The value index a stand-in character means, or -1. */
+function valueIndex(ch: string, count: number): number {
+  const i = ch.charCodeAt(0) - 0xe000;
+  return ch.length === 1 && i >= 0 && i < count ? i : -1;
 }
 
 function pos(p: { line: number; column: number }): Position {

@@ -43,7 +43,8 @@ export class Source {
           src.position(at),
         );
       }
-      text += piece;
+      // In a template `\${` only stops JavaScript's interpolation: the shell sees `${`.
+      text += piece.replaceAll('\\${', '${');
       if (i < valueCount) text += String.fromCharCode(VALUE_BASE + i);
     }
     return new Source(text, valueCount);
