@@ -92,6 +92,11 @@ export class Server<T, R> implements StageServer {
   readonly #pollMs: number;
   readonly #stopCtl = new AbortController();
   readonly #running = new Map<JsMsg, Running>();
+  /** Results being published (their items are acknowledged once stored). */
+  readonly #finishing = new Set<Promise<void>>();
+  /** Set after the grace on stop: results not yet stored are given up (their items come again). */
+  #abandon = false;
+  readonly #abandonCtl = new AbortController();
   readonly #hist = new ServiceHistogram();
   #consumer:
     | Promise<{ consumer: Consumer; ackWaitMs: number; maxDeliver: number } | undefined>
@@ -294,18 +299,27 @@ export class Server<T, R> implements StageServer {
     } finally {
       clearInterval(heartbeat);
     }
-    try {
-      if (running.handedBack) return;
-      if (await this.#publish(id, envelope, codec, msg, running)) {
-        msg.ack();
-        this.#done++;
-        if (!envelope.ok) this.#failed++;
-        this.#serviceMs += serviceMs;
-        this.#hist.record(serviceMs);
+    this.#running.delete(msg);
+    if (running.handedBack) return;
+    // The slot is free as soon as fn is done: the result is published and the item acknowledged
+    // in the background (the item keeps its lease meanwhile), so a slot's next pull overlaps it.
+    const result = envelope;
+    const finishing = (async () => {
+      const lease = setInterval(() => msg.working(), Math.max(50, ackWaitMs / 3));
+      try {
+        if (await this.#publish(id, result, codec, msg)) {
+          msg.ack();
+          this.#done++;
+          if (!result.ok) this.#failed++;
+          this.#serviceMs += serviceMs;
+          this.#hist.record(serviceMs);
+        }
+      } finally {
+        clearInterval(lease);
       }
-    } finally {
-      this.#running.delete(msg);
-    }
+    })();
+    this.#finishing.add(finishing);
+    void finishing.finally(() => this.#finishing.delete(finishing));
   }
 
   /** Publishes a result, retrying until it is stored; false when the item was handed back meanwhile. */
@@ -334,14 +348,14 @@ export class Server<T, R> implements StageServer {
     headers.delete('Nats-Msg-Id');
     let backoff = 20;
     for (;;) {
-      if (running?.handedBack) return false;
+      if (running?.handedBack || this.#abandon) return false;
       try {
         await this.#ctx.js.publish(this.#names.resultSubject, body, { msgID: `r.${id}`, headers });
         return true;
       } catch {
         // Keep the lease while the server is away; the item is handed back on a hard stop.
         msg.working();
-        await sleep(backoff);
+        await sleep(backoff, this.#abandonCtl.signal);
         backoff = Math.min(backoff * 2, 1000);
       }
     }
@@ -399,6 +413,10 @@ export class Server<T, R> implements StageServer {
       timer = setTimeout(r, graceMs);
     });
     await Promise.race([all, grace]);
+    const publishing = async () => {
+      while (this.#finishing.size > 0) await Promise.all([...this.#finishing]);
+    };
+    await Promise.race([publishing(), grace]);
     clearTimeout(timer);
     for (const [msg, r] of this.#running) {
       if (r.handedBack) continue;
@@ -409,6 +427,9 @@ export class Server<T, R> implements StageServer {
       this.#running.delete(msg);
     }
     await all;
+    this.#abandon = true;
+    this.#abandonCtl.abort();
+    while (this.#finishing.size > 0) await Promise.all([...this.#finishing]);
     clearInterval(this.#statsTimer);
     this.#publishStats(true);
     if (!this.#ctx.nc.isClosed()) await this.#ctx.nc.flush().catch(() => {});
