@@ -3,7 +3,7 @@
  * then stops every session (grandchildren included) and exits 0.
  */
 import type { Command } from 'commander';
-import { parseDuration, parseSize, socketOption } from './client-util.js';
+import { parseDuration, parsePositiveInt, parseSize, socketOption } from './client-util.js';
 
 interface DaemonFlags {
   socket?: string;
@@ -11,7 +11,10 @@ interface DaemonFlags {
   logMaxBytes?: number;
   logKeep?: number;
   logMaxTotal?: number;
+  grace?: number;
   shutdownGrace?: number;
+  maxConnections?: number;
+  helloTimeout?: number;
   quiet?: boolean;
   untilStdinCloses?: boolean;
   http?: string;
@@ -35,8 +38,19 @@ export function register(program: Command): void {
       parseSize,
     )
     .option(
-      '--shutdown-grace <duration>',
-      'at shutdown, SIGTERM then SIGKILL after this long (default 2s)',
+      '--grace <duration>',
+      'at shutdown, each session gets SIGTERM, then SIGKILL after this long (default 5s)',
+      parseDuration,
+    )
+    .option('--shutdown-grace <duration>', 'the old name of --grace (deprecated)', parseDuration)
+    .option(
+      '--max-connections <n>',
+      'clients served at once; one more is refused as busy (default 256)',
+      parsePositiveInt,
+    )
+    .option(
+      '--hello-timeout <duration>',
+      'close a connection that has not said hello after this long (default 10s)',
       parseDuration,
     )
     .option('-q, --quiet', 'log nothing but errors')
@@ -73,7 +87,9 @@ export function register(program: Command): void {
         keep: flags.logKeep,
         maxTotalBytes: flags.logMaxTotal,
       },
-      shutdownGraceMs: flags.shutdownGrace,
+      graceMs: flags.grace ?? flags.shutdownGrace,
+      maxConnections: flags.maxConnections,
+      helloTimeoutMs: flags.helloTimeout,
       log: quiet ? null : log,
       http: flags.http
         ? { listen: flags.http, allowRemote: flags.httpAllowRemote === true }
