@@ -1,68 +1,116 @@
 /**
- * sluice/flow against p-queue and p-map: a no-op `fn` over 1,000,000 items, one worker and four,
- * with backpressure on every side (sluice: a bounded stage, `await submit`; p-queue: `add` behind
- * `await onSizeLessThan(capacity)`; p-map: its own bounded iteration), every result consumed.
- * Then the cost of the service-time histogram (`trackServiceTime`) against the bare stage.
- * Runs are interleaved, so load on the machine hits every contender alike; figures are medians.
+ * sluice/flow against a plain loop and p-queue 8, 9 and 10 (and p-map): an async no-op `fn`
+ * over 1,000,000 items, every result consumed on every side, with backpressure where the
+ * contender has it (sluice: a bounded stage and `await submit`; p-queue: `add` behind
+ * `await onSizeLessThan(capacity)`, each result taken with `.then`; p-map: its own bounded
+ * iteration). The reference is the fastest thing that can do the same work: a `for` loop that
+ * awaits the same fn one item at a time. Then the cost of the service-time histogram
+ * (`trackServiceTime`) against the bare stage on the same fn.
+ *
+ * Runs are interleaved (every contender once, then again), so load on the machine hits every
+ * contender alike; figures are medians. `FLOW_BENCH_ITEMS` and `FLOW_BENCH_RUNS` shorten it.
  */
 import pMap from 'p-map';
-import PQueue from 'p-queue';
-import { ok, pipe, start } from '../src/flow/index.js';
+import PQueue8 from 'p-queue';
+import PQueue9 from 'p-queue-9';
+import PQueue10 from 'p-queue-10';
+import { ok, start, startFrom } from '../src/flow/index.js';
 import { fmt, median, section, table } from './lib.js';
 
 const N = Number(process.env.FLOW_BENCH_ITEMS ?? 1_000_000);
-const RUNS = Number(process.env.FLOW_BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.FLOW_BENCH_RUNS ?? 5);
 const CAPACITY = 1024;
-const noop = (i: number) => i;
+const EXPECTED_SUM = (N * (N - 1)) / 2;
+/** The work: an async no-op, the same function for every contender. */
+const fn = async (i: number): Promise<number> => i;
+
+function rate(ms: number): number {
+  return (N / ms) * 1000;
+}
+
+function check(name: string, count: number, sum: number): void {
+  if (count !== N || sum !== EXPECTED_SUM) throw new Error(`${name} lost items (${count} of ${N})`);
+}
+
+/** The reference: one item at a time, each awaited; no concurrency, no bound, no stats. */
+async function loop(): Promise<number> {
+  let sum = 0;
+  let count = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    sum += await fn(i);
+    count++;
+  }
+  const ms = performance.now() - t0;
+  check('loop', count, sum);
+  return rate(ms);
+}
 
 async function sluice(workers: number, trackServiceTime: boolean): Promise<number> {
-  const stage = start(noop, { workers, capacity: CAPACITY, trackServiceTime });
+  const stage = start(fn, { workers, capacity: CAPACITY, trackServiceTime });
   let sum = 0;
+  let count = 0;
   const t0 = performance.now();
   const producer = (async () => {
     for (let i = 0; i < N; i++) await stage.submit(i);
     stage.closeInput();
   })();
-  for await (const r of stage) if (r.ok) sum += r.value;
+  for await (const r of stage) {
+    if (r.ok) sum += r.value;
+    count++;
+  }
   await producer;
   await stage.wait();
   const ms = performance.now() - t0;
-  if (stage.stats().completed !== N || sum !== (N * (N - 1)) / 2) throw new Error('lost items');
-  return (N / ms) * 1000;
+  check('sluice', count, sum);
+  if (stage.stats().completed !== N) throw new Error('sluice: stats disagree');
+  return rate(ms);
 }
 
-async function sluicePipe(workers: number): Promise<number> {
+async function sluiceFrom(workers: number): Promise<number> {
   function* source() {
     for (let i = 0; i < N; i++) yield ok(i);
   }
   let sum = 0;
+  let count = 0;
   const t0 = performance.now();
-  const stage = pipe(source(), noop, { workers, capacity: CAPACITY });
-  for await (const r of stage) if (r.ok) sum += r.value;
+  const stage = startFrom(source(), fn, { workers, capacity: CAPACITY });
+  for await (const r of stage) {
+    if (r.ok) sum += r.value;
+    count++;
+  }
   await stage.wait();
   const ms = performance.now() - t0;
-  if (stage.stats().completed !== N || sum !== (N * (N - 1)) / 2) throw new Error('lost items');
-  return (N / ms) * 1000;
+  check('sluice startFrom', count, sum);
+  return rate(ms);
 }
 
-async function pQueue(workers: number): Promise<number> {
-  const queue = new PQueue({ concurrency: workers });
+interface QueueLike {
+  readonly size: number;
+  add(task: () => Promise<number>): Promise<unknown>;
+  onSizeLessThan(limit: number): Promise<void>;
+  onIdle(): Promise<void>;
+}
+
+async function pQueue(make: (concurrency: number) => QueueLike, workers: number): Promise<number> {
+  const queue = make(workers);
   let sum = 0;
   let count = 0;
-  const add = (v: number) => {
-    sum += v;
+  const take = (v: unknown) => {
+    sum += v as number;
     count++;
   };
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
     if (queue.size >= CAPACITY) await queue.onSizeLessThan(CAPACITY);
-    queue.add(() => noop(i)).then((v) => add(v as number));
+    queue.add(() => fn(i)).then(take);
   }
   await queue.onIdle();
-  await Promise.resolve();
+  // onIdle settles when the last task settled; its `.then(take)` runs a turn later.
+  while (count < N) await new Promise<void>((r) => setImmediate(r));
   const ms = performance.now() - t0;
-  if (count !== N || sum !== (N * (N - 1)) / 2) throw new Error('p-queue lost items');
-  return (N / ms) * 1000;
+  check('p-queue', count, sum);
+  return rate(ms);
 }
 
 async function pMapRun(workers: number): Promise<number> {
@@ -70,10 +118,12 @@ async function pMapRun(workers: number): Promise<number> {
     for (let i = 0; i < N; i++) yield i;
   }
   const t0 = performance.now();
-  const out = await pMap(items(), noop, { concurrency: workers });
+  const out = await pMap(items(), fn, { concurrency: workers });
   const ms = performance.now() - t0;
-  if (out.length !== N) throw new Error('p-map lost items');
-  return (N / ms) * 1000;
+  let sum = 0;
+  for (const v of out) sum += v;
+  check('p-map', out.length, sum);
+  return rate(ms);
 }
 
 type Contender = { name: string; run: () => Promise<number> };
@@ -91,52 +141,81 @@ async function measure(contenders: Contender[]): Promise<Map<string, number>> {
   return new Map([...results].map(([k, v]) => [k, median(v)]));
 }
 
-const rows: (string | number)[][] = [];
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+const q8 = (c: number) => new PQueue8({ concurrency: c }) as unknown as QueueLike;
+const q9 = (c: number) => new PQueue9({ concurrency: c }) as unknown as QueueLike;
+const q10 = (c: number) => new PQueue10({ concurrency: c }) as unknown as QueueLike;
+
+const rateRows: (string | number)[][] = [];
+const ratioRows: (string | number)[][] = [];
 const histRows: (string | number)[][] = [];
 for (const workers of [1, 4]) {
   const m = await measure([
-    { name: 'sluice', run: () => sluice(workers, false) },
-    { name: 'sluice+hist', run: () => sluice(workers, true) },
-    { name: 'sluice pipe', run: () => sluicePipe(workers) },
-    { name: 'p-queue', run: () => pQueue(workers) },
-    { name: 'p-map', run: () => pMapRun(workers) },
+    { name: 'loop', run: loop },
+    { name: 'start', run: () => sluice(workers, false) },
+    { name: 'hist', run: () => sluice(workers, true) },
+    { name: 'from', run: () => sluiceFrom(workers) },
+    { name: 'pq8', run: () => pQueue(q8, workers) },
+    { name: 'pq9', run: () => pQueue(q9, workers) },
+    { name: 'pq10', run: () => pQueue(q10, workers) },
+    { name: 'pmap', run: () => pMapRun(workers) },
   ]);
-  const s = m.get('sluice')!;
-  const q = m.get('p-queue')!;
-  const p = m.get('p-map')!;
-  const h = m.get('sluice+hist')!;
-  const sp = m.get('sluice pipe')!;
-  rows.push([
+  const g = (k: string) => m.get(k)!;
+  rateRows.push([
     workers,
-    fmt(s),
-    fmt(sp),
-    fmt(q),
-    fmt(p),
-    `${(s / q).toFixed(2)}×`,
-    `${(sp / q).toFixed(2)}×`,
-    `${(s / p).toFixed(2)}×`,
+    fmt(g('loop')),
+    fmt(g('start')),
+    fmt(g('from')),
+    fmt(g('pq8')),
+    fmt(g('pq9')),
+    fmt(g('pq10')),
+    fmt(g('pmap')),
   ]);
-  histRows.push([workers, fmt(s), fmt(h), `${(s / h).toFixed(2)}×`]);
+  ratioRows.push([
+    workers,
+    ratio(g('start'), g('loop')),
+    ratio(g('start'), g('pq8')),
+    ratio(g('start'), g('pq9')),
+    ratio(g('start'), g('pq10')),
+    ratio(g('pq9'), g('pq10')),
+    ratio(g('start'), g('pmap')),
+  ]);
+  histRows.push([workers, fmt(g('start')), fmt(g('hist')), ratio(g('start'), g('hist'))]);
 }
 
 section(
-  'flow: a no-op stage over 1,000,000 items',
+  'flow: an async no-op stage over 1,000,000 items',
   'npm run bench -- flow',
   [
-    `Items per second (median of ${RUNS} interleaved runs, ${N.toLocaleString('en-US')} items, capacity ${CAPACITY}).`,
+    `Items per second (median of ${RUNS} interleaved runs, ${N.toLocaleString('en-US')} items, capacity ${CAPACITY}, \`fn = async (i) => i\`, every result consumed).`,
     '',
     table(
       [
         'workers',
+        'await loop',
         'sluice start()',
-        'sluice pipe()',
-        'p-queue',
+        'sluice startFrom()',
+        'p-queue 8',
+        'p-queue 9',
+        'p-queue 10',
         'p-map',
-        'start / p-queue',
-        'pipe / p-queue',
+      ],
+      rateRows,
+    ),
+    '',
+    'Ratios in the same run (higher is better for sluice; the loop is the ceiling):',
+    '',
+    table(
+      [
+        'workers',
+        'start / loop',
+        'start / p-queue 8',
+        'start / p-queue 9',
+        'start / p-queue 10',
+        'p-queue 9 / 10',
         'start / p-map',
       ],
-      rows,
+      ratioRows,
     ),
     '',
     'The cost of the service-time histogram (`trackServiceTime: true`; stats are always on):',

@@ -24,6 +24,10 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
   private readonly forwards = new Deque<Holder<R>>();
   private readonly pending = new Deque<Resolve<R>>();
   private closed = false;
+  /** The executor of every waiting read's promise, made once (not a closure per read). */
+  private readonly wait = (resolve: Resolve<R>): void => {
+    this.pending.push(resolve);
+  };
   /** The reader gave up (`return()` or discardAndWait): results are taken and dropped. */
   private discarding = false;
 
@@ -63,7 +67,7 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
       return Promise.resolve({ value, done: false });
     }
     if (this.closed || this.discarding) return Promise.resolve({ value: undefined, done: true });
-    return new Promise<IteratorResult<Result<R>>>((resolve) => this.pending.push(resolve));
+    return new Promise<IteratorResult<Result<R>>>(this.wait);
   }
 
   /**

@@ -3,13 +3,16 @@
  * 80–200 ns here — more than a no-op `fn` and most of a stage's per-item cost — so a stage times
  * every call only where that is cheap relative to the work or asked for:
  *
- * - every call once `fn` has returned a promise (async work: the clock is noise next to it), and
- *   for the next 1024 calls after a timed synchronous call took 50 µs or more; every call's
- *   service time also when `trackServiceTime` is on (the histogram needs each);
- * - otherwise (a fast synchronous `fn`) the first 16 calls and then one call in 16; each untimed
- *   call adds the running mean (EWMA, 1/8) of the timed ones to `serviceTimeMs`. A result's wait
- *   for a reader is sampled the same way, on its own count, and untimed waits add the running
- *   mean of the timed ones to `outputBlockedTimeMs`.
+ * - every call for the next 1024 calls after a timed call took 50 µs or more (slow work, sync or
+ *   async: the clock is noise next to it); every call also when `trackServiceTime` is on (the
+ *   histogram needs each);
+ * - otherwise (a fast `fn`, sync or async) the first 16 calls and then one call in 16; each
+ *   untimed call adds the running mean (EWMA, 1/8) of the timed ones to `serviceTimeMs`. A
+ *   result's wait for a reader is sampled the same way, on its own count, and untimed waits add
+ *   the running mean of the timed ones to `outputBlockedTimeMs`.
+ *
+ * An async call is timed from the moment `fn` is called to the moment its promise settled and
+ * the stage saw it (the microtask that delivers it included).
  *
  * Idle time is not clocked at all: it is what is left of the workers' lifetimes (see
  * `StageCore.idleTime`). Internal to flow.
@@ -24,8 +27,6 @@ const SLOW_WINDOW = 1024;
 export class Timing {
   /** trackServiceTime: every call's service time. */
   private readonly track: boolean;
-  /** fn was seen to return a promise: time everything. */
-  private async = false;
   private slowLeft = 0;
   private countdown = 1;
   private blockedCountdown = 1;
@@ -41,7 +42,7 @@ export class Timing {
 
   /** Whether the call about to start is timed. */
   timeNext(): boolean {
-    if (this.track || this.async) return true;
+    if (this.track) return true;
     if (this.slowLeft > 0) {
       this.slowLeft--;
       return true;
@@ -55,17 +56,12 @@ export class Timing {
 
   /** Whether the wait of a timed result for its reader is timed. */
   timeBlocked(): boolean {
-    if (this.async || this.slowLeft > 0) return true;
+    if (this.slowLeft > 0) return true;
     if (this.blockedSamples < WARMUP || --this.blockedCountdown <= 0) {
       this.blockedCountdown = SAMPLE_EVERY;
       return true;
     }
     return false;
-  }
-
-  /** fn returned a promise: from now on every call is timed. */
-  sawAsync(): void {
-    this.async = true;
   }
 
   service(ms: number): void {

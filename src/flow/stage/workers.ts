@@ -95,25 +95,14 @@ export class Worker<T, R> {
       return;
     }
     if (r instanceof Promise) {
-      this.goAsync();
       r.then(this.onFulfilled, this.onRejected);
       return;
     }
     if (isThenable(r)) {
-      this.goAsync();
       Promise.resolve(r).then(this.onFulfilled, this.onRejected);
       return;
     }
     this.succeed(r as R);
-  }
-
-  /** fn went async: time this call from here (its sync prefix is lost once) and every later one. */
-  private goAsync(): void {
-    this.host.timing.sawAsync();
-    if (!this.timed) {
-      this.timed = true;
-      this.t0 = performance.now();
-    }
   }
 
   private finishTiming(): void {

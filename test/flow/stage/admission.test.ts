@@ -339,6 +339,30 @@ describe('flow stats: timing policy', () => {
   );
 
   test(
+    'a slow async fn is timed on every call, like a slow synchronous one',
+    withLeakCheck(async () => {
+      let inner = 0;
+      const work = async (ms: number) => {
+        const t0 = performance.now();
+        while (performance.now() - t0 < ms) await new Promise<void>((r) => setImmediate(r));
+        inner += performance.now() - t0;
+        return ms;
+      };
+      const stage = start(work, { capacity: 40 });
+      // Past the 16 warm-up calls, and uneven: an estimate from samples would not add up.
+      for (let i = 0; i < 40; i++) await stage.submit(i % 8 === 0 ? 2 : 0.2);
+      stage.closeInput();
+      await stage.discardAndWait();
+      const s = stage.stats();
+      assert.ok(s.serviceTimeMs >= inner, `serviceTimeMs ${s.serviceTimeMs} < measured ${inner}`);
+      assert.ok(
+        s.serviceTimeMs < inner + 40,
+        `serviceTimeMs ${s.serviceTimeMs}, measured ${inner}`,
+      );
+    }),
+  );
+
+  test(
     'a fast synchronous fn is sampled: times stay plausible and finite',
     withLeakCheck(async () => {
       const stage = start((x: number) => x, { capacity: 64 });
