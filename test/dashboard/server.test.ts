@@ -185,6 +185,32 @@ describe('dashboard server', () => {
   );
 
   it(
+    'a PTY terminal starts from a drawing of the screen, then live output',
+    withLeakCheck(async () => {
+      const s = await registry.spawn({
+        argv: [
+          'sh',
+          '-c',
+          'printf "\\033[2J\\033[Hfirst screen"; read line; echo "got $line"; sleep 30',
+        ],
+        pty: { rows: 10, cols: 40 },
+      });
+      await waitFor(() => s.snapshot('stdout').data.includes('first screen'));
+      const { ws: viewer, got } = await openWs(ws(`/ws/term?id=${s.id}`), auth);
+      await waitFor(() => got.json.some((m) => m.type === 'attached'));
+      assert.equal(got.json[0]!.screen, true, 'drawn from the screen model');
+      await waitFor(() => got.bytes().includes('first screen'));
+      await s.writeStdin('abc\r');
+      await waitFor(() => got.bytes().includes('got abc'), {
+        message: 'live output after the drawing',
+      });
+      await closeWs(viewer);
+      await s.terminate({ graceMs: 100 });
+      await registry.remove(s.id);
+    }),
+  );
+
+  it(
     'a terminal for a bad session or query is closed with the reason',
     withLeakCheck(async () => {
       for (const q of ['id=nope', 'id=x&stream=stdin', 'id=x&mode=admin', 'id=x&rows=0&cols=9']) {

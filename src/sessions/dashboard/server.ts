@@ -300,14 +300,18 @@ export class DashboardServer {
         break;
       case '/ws/term':
         bind = (ws) => {
+          const refuse = (e: unknown) => {
+            const message = e instanceof Error ? e.message : String(e);
+            if (ws.readyState !== ws.OPEN) return;
+            ws.send(JSON.stringify({ type: 'end', reason: 'error', message }));
+            ws.close(1008, message.slice(0, 120));
+          };
           try {
             const request = parseTerminalQuery(url.searchParams);
             const session = this.#host.session(url.searchParams.get('id') ?? '');
-            bindTerminal(ws, session, request, this.#log);
+            bindTerminal(ws, session, request, this.#log).catch(refuse);
           } catch (e) {
-            const message = e instanceof Error ? e.message : String(e);
-            ws.send(JSON.stringify({ type: 'end', reason: 'error', message }));
-            ws.close(1008, message.slice(0, 120));
+            refuse(e);
           }
         };
         break;

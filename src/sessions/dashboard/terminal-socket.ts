@@ -5,8 +5,11 @@
  * default, a read-only viewer beside the writer; or `write`, the writer's seat), `steal=1` to take
  * the seat from whoever holds it, `rows` and `cols` (a writer's terminal size, applied first).
  *
- * Server → page: first `{ type: 'attached', session, stream, readOnly, missedBytes }`, then
- * binary messages with output (the backlog first), and `{ type: 'missed', bytes }`,
+ * Server → page: first `{ type: 'attached', session, stream, readOnly, missedBytes, screen }`,
+ * then binary messages: for a PTY session a drawing of its screen (from the session's screen
+ * model: modes, both buffers, scrollback, never a terminal query; reflowed for a viewer whose
+ * terminal has another size), else the raw backlog; then live output from exactly where the
+ * drawing or backlog ends; and `{ type: 'missed', bytes }`,
  * `{ type: 'eof' }`, `{ type: 'exit', exit }` (exit code, signal, outcome, exitedAt), `{ type: 'end', reason, message? }` as they
  * happen. Page → server: binary input (writers only) and `{ type: 'resize', rows, cols }`.
  *
@@ -15,7 +18,7 @@
  * oldest output and the page is told how much it missed.
  */
 import type { WebSocket } from 'ws';
-import type { Attachment } from '../core/attachment.js';
+import type { AttachmentFrame } from '../core/attachment.js';
 import type { Session } from '../core/session.js';
 import type { StreamName } from '../core/types.js';
 
@@ -51,20 +54,29 @@ export function parseTerminalQuery(q: URLSearchParams): TerminalRequest {
 }
 
 /**
- * Attaches `ws` to `session` as `req` asks. Throws (before anything is attached) what
- * `Session.attach` throws: the caller closes the socket with that message.
+ * Attaches `ws` to `session` as `req` asks. Rejects (with nothing attached) with what
+ * `Session.attachScreen` throws: the caller closes the socket with that message. A socket that
+ * closed while the drawing was being made is detached at once.
  */
-export function bindTerminal(
+export async function bindTerminal(
   ws: WebSocket,
   session: Session,
   req: TerminalRequest,
   log: (line: string) => void,
-): void {
+): Promise<void> {
   if (req.write && req.size && session.kind === 'pty' && !session.hasExited) {
-    // The replay should match the browser's terminal: resize before taking the backlog.
+    // The drawing should match the browser's terminal: resize before taking it.
     session.resize(req.size.rows, req.size.cols);
   }
-  const a: Attachment = session.attach(req.stream, { readOnly: !req.write, steal: req.steal });
+  const { attachment: a, screen } = await session.attachScreen(req.stream, {
+    readOnly: !req.write,
+    steal: req.steal,
+    ...(req.size && !req.write ? req.size : {}),
+  });
+  if (ws.readyState !== ws.OPEN) {
+    a.detach();
+    return;
+  }
   const control = (m: Record<string, unknown>) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
   };
@@ -83,10 +95,12 @@ export function bindTerminal(
     session: session.info(),
     stream: req.stream,
     readOnly: a.readOnly,
-    missedBytes: a.missedBytes,
+    missedBytes: screen.length > 0 ? 0 : a.missedBytes,
+    screen: screen.length > 0,
   });
+  if (screen.length > 0) send(screen);
   if (a.backlog.length > 0) send(a.backlog);
-  a.on('frame', (f: import('../core/attachment.js').AttachmentFrame) => {
+  a.on('frame', (f: AttachmentFrame) => {
     switch (f.type) {
       case 'output':
         send(f.data);
