@@ -144,6 +144,7 @@ function walk(segs: PatternChar[][], k: number, prefix: string, cwd: string, out
   if (text === '**' && seg.every((c) => !c.quoted)) {
     // Zero or more directories below `prefix` (hidden ones and symlinks not descended into).
     const dirs: string[] = [prefix];
+    const linkedDirs: string[] = [];
     const stack = [prefix];
     const entries: string[] = [];
     while (stack.length > 0) {
@@ -155,10 +156,18 @@ function walk(segs: PatternChar[][], k: number, prefix: string, cwd: string, out
         if (e.isDirectory()) {
           dirs.push(p);
           stack.push(p);
-        }
+        } else if (e.isSymbolicLink() && isDir(resolve(cwd, p))) linkedDirs.push(p);
       }
     }
+    if (k === segs.length - 2 && segs[k + 1]!.length === 0) {
+      // `**/`: every directory below, symlinked ones included (not descended into), as bash.
+      for (const d of [...dirs, ...linkedDirs])
+        if (d !== '') out.push(d.endsWith('/') ? d : `${d}/`);
+      return;
+    }
     if (last) {
+      // Zero directories below a prefix is the prefix itself, written with its slash (bash).
+      if (prefix !== '') out.push(prefix.endsWith('/') ? prefix : `${prefix}/`);
       out.push(...entries);
       return;
     }
