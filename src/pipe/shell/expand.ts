@@ -87,10 +87,14 @@ export async function expandString(word: Word, ctx: ExpandContext): Promise<stri
  * Expands a redirection target: a template value that is bytes, a stream or a file handle is
  * returned as is; otherwise the word must expand to exactly one field.
  */
-export async function expandTarget(word: Word, ctx: ExpandContext): Promise<string | StreamValue> {
+export async function expandTarget(
+  word: Word,
+  ctx: ExpandContext,
+  direction: 'in' | 'out' = 'in',
+): Promise<string | StreamValue> {
   if (word.parts.length === 1 && word.parts[0]!.type === 'value') {
     const v = ctx.values[word.parts[0]!.index];
-    const s = streamValue(v);
+    const s = streamValue(v, direction);
     if (s) return s;
   }
   const fields = await expandWord(word, ctx);

@@ -455,7 +455,7 @@ export class Interpreter {
         });
         continue;
       }
-      const target = await expandTarget(r.target as Word, ctx);
+      const target = await expandTarget(r.target as Word, ctx, r.op.startsWith('<') ? 'in' : 'out');
       if (typeof target !== 'string') {
         out.push({ fd, kind: 'value', value: target });
         if (r.op === '&>' || r.op === '&>>') out.push({ fd: 2, kind: 'dup', from: 1 });

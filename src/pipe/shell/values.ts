@@ -32,15 +32,24 @@ export function scalarWord(v: unknown): string | undefined {
   return undefined;
 }
 
-/** The value as a redirection target, or undefined when it is not one. */
-export function streamValue(v: unknown): StreamValue | undefined {
+/**
+ * The value as a redirection target, or undefined when it is not one. `direction` decides for a
+ * Duplex (a PassThrough, a socket): read from after `<`, written to after `>`.
+ */
+export function streamValue(v: unknown, direction: 'in' | 'out' = 'in'): StreamValue | undefined {
   if (v instanceof Uint8Array) return { kind: 'bytes', data: v };
   if (typeof v !== 'object' || v === null) return undefined;
   const o = v as Record<string, unknown>;
   // A fs.promises FileHandle: a numeric fd and a close method; the caller keeps ownership.
-  if (typeof o.fd === 'number' && typeof o.close === 'function' && typeof o.on !== 'function') {
+  if (
+    typeof o.fd === 'number' &&
+    typeof o.close === 'function' &&
+    typeof o.readFile === 'function'
+  ) {
     return { kind: 'fd', fd: o.fd };
   }
+  const writable = typeof o.write === 'function' && typeof o.end === 'function';
+  if (direction === 'out' && writable) return { kind: 'writable', stream: v as Writable };
   if (typeof o.pipe === 'function' && typeof o.read === 'function') {
     return { kind: 'readable', stream: v as Readable };
   }
