@@ -39,6 +39,7 @@ export class Admission<T> {
     requestedMaxWIP: number,
     maxWIPWeight: number,
     private readonly changed: () => void,
+    private readonly now: () => number,
   ) {
     this.maxWIP = maxWIP;
     this.requestedMaxWIP = requestedMaxWIP;
@@ -74,7 +75,7 @@ export class Admission<T> {
         reject,
         signal,
         onAbort: undefined,
-        since: performance.now(),
+        since: this.now(),
       };
       if (signal !== undefined) {
         waiter.onAbort = () => {
@@ -139,7 +140,7 @@ export class Admission<T> {
   }
 
   private leave(w: Waiter<T>): void {
-    this.wipWaitMs += performance.now() - w.since;
+    this.wipWaitMs += this.now() - w.since;
     if (w.signal !== undefined && w.onAbort !== undefined) {
       w.signal.removeEventListener('abort', w.onAbort);
     }

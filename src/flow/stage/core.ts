@@ -48,6 +48,8 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   readonly weightFn: ((item: T) => number) | undefined;
   readonly hist: ServiceTimeHistogram | undefined;
   readonly timing: Timing;
+  /** The stage's clock (`options.clock`, else `performance.now()`). */
+  readonly now: () => number;
   private readonly ctl = new AbortController();
   readonly signal: AbortSignal = this.ctl.signal;
   private readonly parent: AbortSignal | undefined;
@@ -105,13 +107,18 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     this.hist = o.trackServiceTime ? new ServiceTimeHistogram() : undefined;
     this.timing = new Timing(o.trackServiceTime);
     this.targetWorkers = o.workers;
-    this.admission = new Admission<T>(o.maxWIP, o.requestedMaxWIP, o.maxWIPWeight, () =>
-      this.drive(),
+    this.now = o.now;
+    this.admission = new Admission<T>(
+      o.maxWIP,
+      o.requestedMaxWIP,
+      o.maxWIPWeight,
+      () => this.drive(),
+      o.now,
     );
     this.done = new Promise<void>((resolve) => {
       this.resolveDone = resolve;
     });
-    const t = performance.now();
+    const t = this.now();
     for (let i = 0; i < o.workers; i++) this.addWorker(t);
     // Idle workers are taken from the end: the oldest first, so the newest (retired first by
     // setWorkers) are the likeliest to be idle.
@@ -334,7 +341,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     checkInt('workers', n, 1);
     if (this.stopped || this.finished) throw new StoppingError();
     this.targetWorkers = n;
-    const t = performance.now();
+    const t = this.now();
     while (this.workers.length < n) this.addWorker(t);
     while (this.workers.length > n) {
       const w = this.workers.pop() as Worker<T, R>;
@@ -350,7 +357,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     return n;
   }
 
-  private retire(w: Worker<T, R>, now = performance.now()): void {
+  private retire(w: Worker<T, R>, now = this.now()): void {
     this.activeWorkers--;
     this.live.splice(this.live.indexOf(w), 1);
     this.retiredLifeMs += now - w.bornAt;
@@ -363,7 +370,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
    * of. Exact whenever those are; never negative.
    */
   private idleTime(): number {
-    const now = this.finished ? this.finishedAt : performance.now();
+    const now = this.finished ? this.finishedAt : this.now();
     let life = this.retiredLifeMs;
     let busy = 0;
     for (const w of this.live) {
@@ -429,7 +436,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
       return;
     }
     this.finished = true;
-    const t = performance.now();
+    const t = this.now();
     for (const w of this.live) this.retiredLifeMs += t - w.bornAt;
     this.finishedAt = t;
     this.live = [];

@@ -2,6 +2,7 @@
  * The options of `start` and `pipe`, and their validation. Every bad option is an
  * `InvalidOptionError` with one message naming it, thrown by `start`/`pipe` before anything runs.
  */
+import type { Clock } from '../../proc/index.js';
 import { checkInt, checkSignal, invalid } from '../validate.js';
 
 /**
@@ -37,6 +38,12 @@ export interface StageOptions<T> {
   continueOnError?: boolean;
   /** Record each item's service time in an HDR histogram (`Stats.serviceTimeDist`). Default off. */
   trackServiceTime?: boolean;
+  /**
+   * The clock the stage measures its times with (service, idle, output-blocked and WIP-wait
+   * times, and the service-time histogram). Tests and simulations inject a fake one.
+   * @default systemClock (`performance.now()`)
+   */
+  clock?: Clock;
   /** The stage's life: aborting it cancels the stage (fn sees it; queued items become canceled). */
   signal?: AbortSignal;
 }
@@ -59,6 +66,7 @@ export interface ResolvedOptions<T> {
   continueOnError: boolean;
   trackServiceTime: boolean;
   signal: AbortSignal | undefined;
+  now: () => number;
 }
 
 /** Validates `options` and fills in defaults; throws `InvalidOptionError` on bad input. */
@@ -85,6 +93,7 @@ export function resolveOptions<T>(options: StageOptions<T> | undefined): Resolve
     continueOnError: o.continueOnError === true,
     trackServiceTime: o.trackServiceTime === true,
     signal: checkSignal('signal', o.signal),
+    now: clockNow(o.clock),
   };
 }
 
@@ -93,3 +102,15 @@ export function clampWIP(requested: number, ceiling: number): number {
   if (requested <= 0) return Math.max(1, ceiling);
   return Math.max(1, Math.min(requested, ceiling));
 }
+
+/** The stage's time source: the injected clock's `now`, else `performance.now()`. */
+function clockNow(clock: unknown): () => number {
+  if (clock === undefined) return performanceNow;
+  if (clock === null || typeof (clock as Clock).now !== 'function') {
+    throw invalid('clock', 'must be a Clock (an object with now())', clock);
+  }
+  const c = clock as Clock;
+  return () => c.now();
+}
+
+const performanceNow = (): number => performance.now();

@@ -19,6 +19,8 @@ export interface WorkerHost<T, R> {
   readonly output: Output<R>;
   readonly hist: ServiceTimeHistogram | undefined;
   readonly timing: Timing;
+  /** The stage's clock in milliseconds. */
+  readonly now: () => number;
   completed: number;
   failed: number;
   panicked: number;
@@ -85,7 +87,7 @@ export class Worker<T, R> {
     this.estimate = true;
     this.timed = host.timing.timeNext();
     if (this.timed) {
-      this.t0 = Number.isNaN(t0) ? performance.now() : t0;
+      this.t0 = Number.isNaN(t0) ? host.now() : t0;
     }
     let r: Promise<R> | R;
     try {
@@ -110,7 +112,7 @@ export class Worker<T, R> {
     host.completed++;
     host.inFlightWeight -= this.weight;
     if (this.timed) {
-      const t1 = performance.now();
+      const t1 = host.now();
       const d = t1 - this.t0;
       host.serviceTimeMs += d;
       if (host.hist !== undefined) host.hist.record(d);
@@ -154,7 +156,7 @@ export class Worker<T, R> {
     let t = this.readyAt;
     if (!direct) {
       if (this.timed && !Number.isNaN(this.readyAt) && host.timing.timeBlocked()) {
-        t = performance.now();
+        t = host.now();
         const d = t - this.readyAt;
         host.outputBlockedTimeMs += d;
         if (this.estimate) host.timing.blocked(d);

@@ -384,3 +384,29 @@ describe('flow stats: timing policy', () => {
     }),
   );
 });
+
+describe('flow stats: an injected clock', () => {
+  test(
+    'the stage measures service time, idle time and the histogram with options.clock',
+    withLeakCheck(async () => {
+      let now = 1000;
+      const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
+      const stage = start(
+        (x: number) => {
+          now += 5; // each call takes 5 ms on the fake clock
+          return x;
+        },
+        { clock, trackServiceTime: true, capacity: 10 },
+      );
+      for (let i = 0; i < 10; i++) await stage.submit(i);
+      stage.closeInput();
+      await stage.discardAndWait();
+      const s = stage.stats();
+      assert.equal(s.serviceTimeMs, 50);
+      const p50 = s.serviceTimeDist?.p50Ms ?? 0;
+      assert.ok(Math.abs(p50 - 5) < 0.05, `p50 ${p50} (the histogram keeps ~1%)`);
+      assert.equal(s.idleTimeMs, 0, 'no fake time passed outside fn');
+      assert.throws(() => start((x: number) => x, { clock: {} as never }), InvalidOptionError);
+    }),
+  );
+});
