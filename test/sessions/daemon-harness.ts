@@ -65,17 +65,36 @@ export function tempDir(tag = 'dtest'): string {
   return mkdtempSync(join(tmpdir(), `sluice-${tag}-`));
 }
 
-/** Starts `sluice daemon --socket <tmp>/d.sock` (plus `args`) and waits until it answers. */
+/**
+ * Starts `sluice daemon --socket <tmp>/d.sock` (plus `args`, under `wrap` when given) and waits
+ * until it answers.
+ */
 export async function startDaemon(
-  options: { args?: string[]; dir?: string; socket?: string; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    args?: string[];
+    dir?: string;
+    socket?: string;
+    env?: NodeJS.ProcessEnv;
+    /** A command the daemon runs under, such as `['prlimit', '--nofile=64:64', '--']`. */
+    wrap?: string[];
+  } = {},
 ): Promise<DaemonProcess> {
   const dir = options.dir ?? tempDir();
   const socket = options.socket ?? join(dir, 'd.sock');
-  const child = spawn(
+  const argv = [
+    ...(options.wrap ?? []),
     process.execPath,
-    [...CLI_ARGS, 'daemon', '--socket', socket, ...(options.args ?? [])],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: options.env ?? process.env },
-  );
+    ...CLI_ARGS,
+    'daemon',
+    '--socket',
+    socket,
+    ...(options.args ?? []),
+  ];
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: options.env ?? process.env,
+  });
   let log = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (t: string) => {

@@ -278,12 +278,17 @@ export class SessionDaemon {
     socket.once('close', () => this.connections.delete(conn));
   }
 
-  /** Answers one error frame and closes at once: a refused peer holds no fd for long. */
+  /**
+   * Answers one error frame and ends the connection. What the peer sends meanwhile is read and
+   * thrown away unparsed (so its writes do not fail before it has read the answer); after a
+   * second the socket is destroyed whatever the peer does, so a refused peer holds no fd long.
+   */
   private refuse(socket: Socket, code: ErrorCode, message: string): void {
     this.refused.add(socket);
     socket.on('error', () => {});
+    socket.on('data', () => {});
     socket.once('close', () => this.refused.delete(socket));
-    socket.end(encodeFrame({ id: 0, ok: false, error: { code, message } }), () => socket.destroy());
+    socket.end(encodeFrame({ id: 0, ok: false, error: { code, message } }));
     setTimeout(() => socket.destroy(), 1000).unref();
   }
 
