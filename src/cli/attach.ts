@@ -5,6 +5,11 @@
  * On a PTY session with a terminal on stdin, the terminal is put in raw mode: every key (Ctrl-C
  * included) goes to the session, except the detach key (Ctrl-\ by default; `--detach-key ctrl-a`,
  * or `none`), and the session's PTY follows this terminal's size (at attach and on every resize).
+ * A PTY session that keeps a screen is drawn as it is (docs/screens.md), not replayed (`--raw`
+ * replays the ring); a read-only viewer's terminal is in raw mode too, without echo (only the
+ * detach key counts), and never sees a terminal query. However the attach ends, a PTY session's
+ * terminal modes are undone (alternate screen, hidden cursor, mouse, keypad, bracketed paste,
+ * scroll region) before the closing line, which starts on a line of its own.
  * On a pipe session the terminal stays in line mode: lines go to the session's stdin, and Ctrl-C
  * or Ctrl-\ detach. When stdin is not a terminal, its bytes are forwarded until it ends (which
  * does not close the session's stdin: `sluice send --eof` does). `--read-only` sends nothing and
@@ -18,13 +23,14 @@
 import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import type { ClientAttachment } from '../sessions/index.js';
+import { type ClientAttachment, QueryFilter, restoreTerminal } from '../sessions/index.js';
 import { describeExit, exitCodeOf, socketOption, withClient, writeOut } from './client-util.js';
 
 interface AttachFlags {
   stderr?: boolean;
   steal?: boolean;
   readOnly?: boolean;
+  raw?: boolean;
   detachKey: number | null;
   socket?: string;
 }
@@ -55,6 +61,7 @@ export function register(program: Command): void {
     .option('--stderr', 'the stderr stream instead of stdout (pipe sessions)')
     .option('--steal', 'take over from the client attached now')
     .option('--read-only', 'watch only: send nothing, beside the attached writer')
+    .option('--raw', "replay the raw output ring instead of drawing a PTY session's screen")
     .option('--detach-key <key>', 'the key that detaches (default ctrl-\\)', parseDetachKey, 0x1c);
   socketOption(cmd).action(async (id: string, flags: AttachFlags) => {
     const out = process.stdout;
@@ -64,6 +71,7 @@ export function register(program: Command): void {
         stream: flags.stderr ? 'stderr' : 'stdout',
         steal: flags.steal,
         readOnly: flags.readOnly,
+        raw: flags.raw,
         size,
       });
       await run(attachment, flags);
@@ -75,7 +83,12 @@ async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<vo
   const stdin = process.stdin;
   const writer = !attachment.readOnly;
   const pty = attachment.session.kind === 'pty';
-  const raw = writer && pty && stdin.isTTY === true;
+  // Raw mode for the writer (every key goes to the program) and for a viewer of a PTY session
+  // (no echo, no line editing: only the detach key counts, nothing else is sent anywhere).
+  const raw = pty && stdin.isTTY === true;
+  const terminalOut = pty && process.stdout.isTTY === true;
+  // Only the writer's terminal may answer the program's queries; a viewer's must not see them.
+  const filter = writer ? undefined : new QueryFilter();
   const detachKey = flags.detachKey;
   const id = attachment.session.id;
   let detaching = false;
@@ -88,6 +101,10 @@ async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<vo
   const onInput = (chunk: Buffer) => {
     if (detaching) return;
     let data = chunk;
+    if (!writer) {
+      if (detachKey === null ? chunk.includes(0x03) : chunk.includes(detachKey)) detach();
+      return;
+    }
     if (raw && detachKey !== null) {
       const at = chunk.indexOf(detachKey);
       if (at >= 0) {
@@ -113,35 +130,42 @@ async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<vo
     ? ['SIGTERM', 'SIGHUP']
     : ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
   for (const s of signals) process.on(s, detach);
-  if (writer) {
+  const readsInput = writer || raw;
+  if (readsInput) {
     if (raw) stdin.setRawMode(true);
     stdin.on('data', onInput);
     stdin.resume();
-    if (pty && process.stdout.isTTY) process.stdout.on('resize', onResize);
+    if (writer && pty && process.stdout.isTTY) process.stdout.on('resize', onResize);
   }
   if (process.stderr.isTTY) {
     const how = raw && detachKey !== null ? keyName(detachKey) : 'Ctrl-C';
+    // (A screen drawing that follows scrolls this line into the terminal's scrollback.)
     process.stderr.write(
       `[attached to ${id}${attachment.readOnly ? ', read-only' : ''}; detach with ${how}]\r\n`,
     );
   }
   try {
-    await writeOut(attachment.backlog);
+    const show = (data: Buffer) => writeOut(filter ? filter.push(data) : data);
+    if (attachment.screen.length > 0) await writeOut(attachment.screen);
+    await show(attachment.backlog);
     for await (const ev of attachment) {
-      if (ev.type === 'output') await writeOut(ev.data);
+      if (ev.type === 'output') await show(ev.data);
       else if (ev.type === 'missed' && process.stderr.isTTY) {
         process.stderr.write(`\r\n[fell behind: ${ev.bytes} bytes skipped]\r\n`);
       }
     }
   } finally {
     for (const s of signals) process.off(s, detach);
-    if (writer) {
+    if (readsInput) {
       stdin.off('data', onInput);
       if (raw) stdin.setRawMode(false);
       stdin.pause();
       if (!stdin.isTTY) stdin.destroy();
       process.stdout.off('resize', onResize);
     }
+    // Whatever modes the program left the terminal in, give it back as a shell expects, and
+    // start the closing line on a line of its own.
+    if (terminalOut) await writeOut(Buffer.from(restoreTerminal())).catch(() => {});
   }
   const end = attachment.ended ?? { reason: 'closed' as const };
   switch (end.reason) {

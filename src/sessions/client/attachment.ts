@@ -63,7 +63,17 @@ export class ClientAttachment implements AsyncIterable<AttachEvent> {
   readonly readOnly: boolean;
   /** Bytes dropped from the ring before `backlog` begins. */
   readonly missedBytes: number;
-  /** The ring's contents at attach time (from `fromOffset` when the attach gave one). */
+  /**
+   * A PTY session with a screen: bytes that draw its screen as it was at `backlogOffset` (both
+   * buffers, scrollback, cursor, modes; never a terminal query). Write them to a terminal of the
+   * session's size (or of the size the attach gave, for a viewer), then `backlog`, then live
+   * output. Empty for a raw replay.
+   */
+  readonly screen: Buffer;
+  /**
+   * The ring's contents at attach time (from `fromOffset` when the attach gave one); after a
+   * `screen`, only what the session wrote after the drawing was taken.
+   */
   readonly backlog: Buffer;
   /** Absolute stream offset of `backlog[0]`. */
   readonly backlogOffset: number;
@@ -82,13 +92,19 @@ export class ClientAttachment implements AsyncIterable<AttachEvent> {
   private pos: number;
 
   /** @internal Built by `SessionsClient.attach` once the backlog has arrived. */
-  constructor(conn: Connection, result: AttachResult, backlog: Buffer) {
+  constructor(
+    conn: Connection,
+    result: AttachResult,
+    backlog: Buffer,
+    screen: Buffer = Buffer.alloc(0),
+  ) {
     this.conn = conn;
     this.session = result.session;
     this.stream = result.stream;
     this.readOnly = result.readOnly;
     this.missedBytes = result.missedBytes;
     this.backlog = backlog;
+    this.screen = screen;
     this.backlogOffset = result.backlogOffset;
     this.pos = result.backlogOffset + backlog.byteLength;
     this.done = new Promise((r) => {

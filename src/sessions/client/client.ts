@@ -46,6 +46,12 @@ export interface ClientAttachOptions {
   size?: { rows: number; cols: number };
   /** Replay from this absolute offset (a previous attachment's `position`). */
   fromOffset?: number;
+  /**
+   * A PTY session with a screen: replay the raw ring instead of a drawing of the screen (the
+   * default, see `ClientAttachment.screen`).
+   * @default false
+   */
+  raw?: boolean;
   /** Connect timeout for the attach connection. Default: the client's. */
   timeoutMs?: number;
 }
@@ -121,12 +127,18 @@ export class SessionsClient {
    */
   async snapshot(
     id: string,
-    options: { stream?: StreamName } = {},
-  ): Promise<{ data: Buffer; missedBytes: number }> {
-    const r: LogsResult = await this.request({ op: 'logs', session: id, stream: options.stream });
+    options: { stream?: StreamName; text?: boolean } = {},
+  ): Promise<{ data: Buffer; missedBytes: number; text: boolean }> {
+    const r: LogsResult = await this.request({
+      op: 'logs',
+      session: id,
+      stream: options.stream,
+      text: options.text,
+    });
     return {
       data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength),
       missedBytes: r.missedBytes,
+      text: r.text === true,
     };
   }
 
@@ -303,6 +315,7 @@ async function attachOver(
         rows: options.size?.rows,
         cols: options.size?.cols,
         fromOffset: options.fromOffset,
+        raw: options.raw,
       },
       (r) => {
         // Runs before the frames that follow the answer are dispatched: they are the backlog.
@@ -319,7 +332,14 @@ async function attachOver(
     const closed = new Promise<void>((resolve) => conn.onClose(() => resolve()));
     await Promise.race([backlogReady, closed]);
   }
-  attachment = new ClientAttachment(conn, result, Buffer.concat(backlogParts));
+  const all = Buffer.concat(backlogParts);
+  const screenBytes = Math.min(result.screenBytes ?? 0, all.length);
+  attachment = new ClientAttachment(
+    conn,
+    result,
+    all.subarray(screenBytes),
+    all.subarray(0, screenBytes),
+  );
   conn.onClose((cause) => attachment!.closed(cause.error));
   for (const event of early) attachment.push(event);
   return attachment;

@@ -49,6 +49,8 @@ export function controlEvents(
 export interface AttachmentBindingInit {
   session: Session;
   attachment: Attachment;
+  /** A drawing of the screen sent before the backlog (empty for a raw replay). */
+  screen?: Buffer;
   /** The session as the attach answer describes it. */
   info: WireSessionInfo;
   conn: ServerConnection;
@@ -163,6 +165,9 @@ function applyCommand(init: AttachmentBindingInit, c: StreamCommand): void {
 /** The `AttachBinding` a connection pumps for one attachment (see the module comment). */
 export function bindAttachment(init: AttachmentBindingInit): AttachBinding {
   const { attachment } = init;
+  const screen = init.screen ?? Buffer.alloc(0);
+  const backlog =
+    screen.length > 0 ? Buffer.concat([screen, attachment.backlog]) : attachment.backlog;
   const batcher = new EventBatcher(attachment, init.endReason);
   let released = false;
   return {
@@ -172,9 +177,10 @@ export function bindAttachment(init: AttachmentBindingInit): AttachBinding {
       readOnly: attachment.readOnly,
       missedBytes: attachment.missedBytes,
       backlogOffset: attachment.backlogOffset,
-      backlogBytes: attachment.backlog.byteLength,
+      backlogBytes: backlog.byteLength,
+      screenBytes: screen.length,
     },
-    backlog: attachment.backlog,
+    backlog,
     backlogOffset: attachment.backlogOffset,
     next: () => batcher.next(),
     command: (c: StreamCommand) => applyCommand(init, c),

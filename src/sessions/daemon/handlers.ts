@@ -129,7 +129,12 @@ export class DaemonHandlers {
       case 'get':
         return wireInfo(this.session(request.session));
       case 'logs': {
-        const snap = this.session(request.session).snapshot(request.stream ?? 'stdout');
+        const s = this.session(request.session);
+        const snap = s.snapshot(request.stream ?? 'stdout');
+        if (request.text === true && s.screen && (request.stream ?? 'stdout') === 'stdout') {
+          const { text } = await s.screen.text();
+          return { data: fitText(text), missedBytes: 0, text: true };
+        }
         return { data: snap.data, missedBytes: snap.missedBytes };
       }
       case 'send': {
@@ -220,16 +225,28 @@ export class DaemonHandlers {
     if (this.shuttingDown) throw new RequestFailure('shutting-down', 'the daemon is shutting down');
     let s: Session;
     let attachment: Attachment;
+    let screen: Buffer = Buffer.alloc(0);
     try {
       s = this.session(request.session);
       if (request.rows !== undefined && request.cols !== undefined && !request.readOnly) {
         if (s.kind === 'pty' && s.exitInfo === null) s.resize(request.rows, request.cols);
       }
-      attachment = s.attach(request.stream ?? 'stdout', {
+      const options = {
         steal: request.steal === true,
         readOnly: request.readOnly === true,
         fromOffset: request.fromOffset,
-      });
+      };
+      if (request.raw === true) {
+        attachment = s.attach(request.stream ?? 'stdout', options);
+      } else {
+        // A PTY with a screen: its drawing (made for a viewer's own size), then the stream from
+        // the offset it was taken at. The writer resized the session above, so it fits.
+        const fit = request.readOnly ? { rows: request.rows, cols: request.cols } : {};
+        ({ attachment, screen } = await s.attachScreen(request.stream ?? 'stdout', {
+          ...options,
+          ...fit,
+        }));
+      }
     } catch (e) {
       fail(e);
     }
@@ -237,6 +254,7 @@ export class DaemonHandlers {
     return bindAttachment({
       session: s,
       attachment,
+      screen,
       info: wireInfo(s),
       conn,
       log: this.ctx.log,
@@ -261,4 +279,15 @@ export class DaemonHandlers {
     set.delete(attachment);
     if (set.size === 0) this.attachments.delete(s);
   }
+}
+
+/** The most of a screen's text one answer carries: its frame is at most 4 MiB. */
+const MAX_TEXT_BYTES = 3 * 1024 * 1024;
+
+/** The screen's text as UTF-8, cut at a line start from the front when it is too long. */
+function fitText(text: string): Buffer {
+  const all = Buffer.from(text, 'utf8');
+  if (all.length <= MAX_TEXT_BYTES) return all;
+  const from = all.indexOf(0x0a, all.length - MAX_TEXT_BYTES);
+  return all.subarray(from < 0 ? all.length - MAX_TEXT_BYTES : from + 1);
 }

@@ -117,7 +117,13 @@ export function parseRequest(value: unknown): Request {
     case 'get':
       return { id, op, session: f.str('session') };
     case 'logs':
-      return { id, op, session: f.str('session'), stream: f.optStream('stream') };
+      return {
+        id,
+        op,
+        session: f.str('session'),
+        stream: f.optStream('stream'),
+        text: f.optBool('text'),
+      };
     case 'send':
       return {
         id,
@@ -155,6 +161,7 @@ export function parseRequest(value: unknown): Request {
         rows: f.optInt('rows', 1, MAX_ROWS_COLS),
         cols: f.optInt('cols', 1, MAX_ROWS_COLS),
         fromOffset: f.optInt('fromOffset', 0, Number.MAX_SAFE_INTEGER),
+        raw: f.optBool('raw'),
       };
     default:
       throw new ProtocolError(`unknown op '${op}'`, id);

@@ -148,6 +148,11 @@ export interface LogsRequest {
   op: 'logs';
   session: string;
   stream?: StreamName;
+  /**
+   * For a PTY session with a screen: the screen and its scrollback as plain text (no escape
+   * sequences) instead of the raw ring. Ignored otherwise (the answer's `text` says which).
+   */
+  text?: boolean;
 }
 export interface SendRequest {
   id: number;
@@ -202,6 +207,11 @@ export interface AttachRequest {
    * a re-attach gets exactly what it has not seen. Default: the oldest byte the ring keeps.
    */
   fromOffset?: number;
+  /**
+   * For a PTY session with a screen: replay the raw ring instead of drawing the screen. Without
+   * it (and without `fromOffset`) the backlog begins with `screenBytes` of drawing.
+   */
+  raw?: boolean;
 }
 /** Asks the daemon to shut down as on SIGTERM. Answered before the sessions are stopped. */
 export interface ShutdownRequest {
@@ -247,6 +257,8 @@ export interface PingResult {
 }
 export interface LogsResult {
   data: Uint8Array;
+  /** Whether `data` is the screen rendered as text (a PTY session asked with `text`). */
+  text?: boolean;
   /** Bytes dropped from the front of the ring since the session started. */
   missedBytes: number;
 }
@@ -273,6 +285,12 @@ export interface AttachResult {
   backlogOffset: number;
   /** The backlog follows as `data` events totalling exactly this many bytes, then live output. */
   backlogBytes: number;
+  /**
+   * How many of the backlog's first bytes draw the session's screen (a PTY session with a
+   * screen): they are no stream bytes; the rest of the backlog is the stream from
+   * `backlogOffset`, which is where the drawing was taken. 0 for a raw replay.
+   */
+  screenBytes?: number;
 }
 
 /** What each request answers with. */
