@@ -3,6 +3,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { withLeakCheck } from '../helpers/leaks.js';
@@ -13,10 +16,25 @@ function sluice(
   args: string[],
   input = '',
 ): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  return run(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'run', ...args],
+    process.env,
+    input,
+  );
+}
+
+function run(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  input = '',
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', ...args], {
+    const child = spawn(file, args, {
       cwd: root,
+      env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -45,36 +63,81 @@ describe('sluice run', () => {
   );
 
   test(
-    'exit status like bash: the last stage, or the rightmost failure with --pipefail',
+    'exit status: pipefail with SIGPIPE forgiven; 128+N for a signal; --pipefail is accepted',
     withLeakCheck(async () => {
-      const [plain, pipefail, signal] = await Promise.all([
+      const [plain, pipefail, signal, sigpipe] = await Promise.all([
         sluice(['false | true']),
         sluice(['--pipefail', 'false | sh -c "exit 3" | true']),
         sluice(["sh -c 'kill -9 $$'"]),
+        sluice(['seq 1 100000 | head -2 && echo ok']),
       ]);
-      assert.equal(plain.code, 0);
+      assert.equal(plain.code, 1);
       assert.equal(pipefail.code, 3);
       assert.equal(signal.code, 137);
+      assert.equal(sigpipe.code, 0);
+      assert.equal(sigpipe.stdout, '1\n2\nok\n');
     }),
   );
 
   test(
-    'a missing command: 127 and one clear line; a syntax error: 2 and one clear line',
+    'a missing command: 127 and one clear line; a refused construct: 2 naming it; no glob match: 1',
     withLeakCheck(async () => {
-      const [missing, syntax] = await Promise.all([
-        sluice(['nonexistent-sluice-cmd | cat']),
-        sluice(['echo a; echo b']),
+      const [missing, refused, glob] = await Promise.all([
+        sluice(['nonexistent-sluice-cmd | cat; echo "status $?"']),
+        sluice(['echo a; if true; then echo b; fi']),
+        sluice(['echo *.no-such-ext']),
       ]);
-      assert.equal(missing.code, 127);
+      assert.equal(missing.code, 0);
+      assert.equal(missing.stdout, 'status 127\n');
+      assert.equal(missing.stderr, 'sluice: nonexistent-sluice-cmd: command not found\n');
+      assert.equal(refused.code, 2);
+      assert.equal(refused.stdout, '');
       assert.equal(
-        missing.stderr,
-        'sluice: nonexistent-sluice-cmd: command not found: nonexistent-sluice-cmd\n',
+        refused.stderr,
+        "sluice: 'if' is not supported: control flow (if) is not part of the language (line 1, column 9)\n",
       );
-      assert.equal(syntax.code, 2);
-      assert.match(
-        syntax.stderr,
-        /^sluice: syntax error: ';' is not supported \(one pipeline only\) \(at offset 6\)\n$/,
-      );
+      assert.equal(glob.code, 1);
+      assert.match(glob.stderr, /^sluice: no match: \*\.no-such-ext/);
+    }),
+  );
+
+  test(
+    '-f runs a file with $1…; a #!/usr/bin/env -S sluice run -f script runs as a program; --check parses only',
+    withLeakCheck(async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pipetest-run-'));
+      try {
+        const bin = join(dir, 'bin');
+        mkdirSync(bin);
+        writeFileSync(
+          join(bin, 'sluice'),
+          `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(join(root, 'src/cli/main.ts'))} "$@"\n`,
+          { mode: 0o755 },
+        );
+        const script = join(dir, 'script.sh');
+        writeFileSync(
+          script,
+          '#!/usr/bin/env -S sluice run -f\n# a comment\necho "args: $# $1 $2"\ncd "$(dirname "$0")" && ls *.sh\nexit 4\n',
+          { mode: 0o755 },
+        );
+        const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+        const [file, shebang, check, bad, ast] = await Promise.all([
+          sluice(['-f', script, 'one', 'two words']),
+          run(script, ['x'], env),
+          sluice(['--check', 'a | b && c > d']),
+          sluice(['--check', 'a |']),
+          sluice(['--check', '--json', 'echo hi']),
+        ]);
+        assert.equal(file.stdout, 'args: 2 one two words\nscript.sh\n');
+        assert.equal(file.code, 4);
+        assert.equal(shebang.stdout, 'args: 1 x \nscript.sh\n');
+        assert.equal(shebang.code, 4);
+        assert.deepEqual([check.code, check.stdout, check.stderr], [0, '', '']);
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /^sluice: unexpected the end of the text \(line 1, column 4\)\n$/);
+        assert.equal(JSON.parse(ast.stdout).statements[0].first.commands[0].words.length, 2);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }),
   );
 

@@ -12,7 +12,7 @@ import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { CommandStage, type StderrOption } from '../command.js';
-import type { Stage, StageContext, StagePreferences, WrapperStage } from '../stage.js';
+import type { ExitInfo, ProcessStage, StageContext, StagePreferences } from '../stage.js';
 import { InputStream, OutputStream } from '../streams.js';
 import { StatusError } from './errors.js';
 import type { StreamValue } from './values.js';
@@ -78,7 +78,7 @@ export function findProgram(
 }
 
 /** The stage; see the module comment. */
-export class ShellCommandStage implements WrapperStage {
+export class ShellCommandStage implements ProcessStage {
   readonly name: string;
   readonly preferences: StagePreferences = { stdin: 'fd', stdout: 'fd' };
   readonly argv: readonly string[];
@@ -92,9 +92,19 @@ export class ShellCommandStage implements WrapperStage {
     this.#options = options;
   }
 
-  /** The command stage inside, once started (for `processStageOf`, memory watchers, stats). */
-  get inner(): Stage {
-    return this.#inner ?? NOT_STARTED;
+  /** The child's pid once started (see `CommandStage`). */
+  get pid(): number | undefined {
+    return this.#inner?.pid;
+  }
+
+  /** How the child ended, once it has; undefined when it never ran (a soft failure). */
+  get exitInfo(): ExitInfo | undefined {
+    return this.#inner?.exitInfo;
+  }
+
+  /** Stops the child's group, as `CommandStage.kill`. */
+  kill(reason: unknown): void {
+    this.#inner?.kill(reason);
   }
 
   start(ctx: StageContext, stdin: InputStream, stdout: OutputStream): void {
@@ -228,15 +238,6 @@ function outputOfStderr(err: StderrOption): OutputStream {
   }
   return OutputStream.none();
 }
-
-const NOT_STARTED: Stage = {
-  name: 'not started',
-  preferences: { stdin: 'none', stdout: 'none' },
-  start() {
-    throw new Error('not a stage');
-  },
-  wait: () => Promise.resolve(),
-};
 
 /** bash's wording for the errno of a failed open. */
 export function describeErrno(e: unknown): string {
