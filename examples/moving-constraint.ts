@@ -1,32 +1,81 @@
 /**
- * toc's migration case in sluice: head (2 ms, 4 workers) → walk (5 ms, 1 worker) → embed (20 ms,
+ * toc's migration case in sluice: head (2 ms, 4 workers) → walk (6 ms, 1 worker) → embed (20 ms,
  * 1 worker) → store. embed is the drum; autoRope ropes it and elevates it (adds workers, up to
- * 5). At 5 workers embed can do 250 items/s and walk, at 200/s, becomes the constraint: the
- * analyzer follows the move after its hysteresis, the focusing step passes through
+ * 5). At 4 workers embed can do 200 items/s, more than walk's 167: walk is now the constraint,
+ * the analyzer follows the move after its hysteresis, the focusing step passes through
  * prevent-inertia, and autoRope rebuilds the rope for walk, starting from the old rope's length.
+ * (toc's walk takes 5 ms; at 6 ms the move is clear-cut instead of a tie at 200 items/s.)
  *
  * The second run adds what toc's simulation warns about: a naive rebalancer that, when the
  * constraint moves, takes 2 of embed's new workers and gives them to walk. embed becomes the
- * constraint again and throughput drops. autoRope itself never takes workers from a stage it
- * elevated recently.
+ * constraint again and throughput drops (from 167 to 103 items/s in the 3 windows after the
+ * move) until autoRope has elevated embed once more. autoRope itself never takes workers from a
+ * stage it elevated recently.
  *
- * Run:  npx tsx examples/moving-constraint.ts      (--json for one JSON line; MC_ITEMS shrinks it,
- *       --only-autorope skips the second run, MC_STOP_AFTER_MOVE=N stops producing N windows
- *       after the constraint moved)
+ * The work runs on simulated time, so every run prints the same thing whatever the machine is
+ * doing: each stage sleeps on a virtual clock (`SimClock` below), the stages measure their times
+ * with it (`clock` option), autoRope reads it and takes its windows from a `ManualTicker`, and a
+ * small loop moves the clock from one timer to the next. Figures are in simulated seconds; on
+ * real timers the same pipeline moves too, but when depends on how late the machine's timers
+ * fire.
+ *
+ * Run:  npx tsx examples/moving-constraint.ts      (--json for one JSON line; MC_ITEMS changes
+ *       the item count, --only-autorope skips the second run)
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { autoRope, pipe, start, Topology, type WindowRecord } from '../src/flow/index.js'; // 'sluice/flow'
+import {
+  autoRope,
+  type Clock,
+  ManualTicker,
+  start,
+  startFrom,
+  Topology,
+  type WindowRecord,
+} from '../src/flow/index.js'; // in your project: 'sluice/flow'
 
 const ITEMS = Number(process.env.MC_ITEMS ?? 700);
-const STOP_AFTER_MOVE = Number(process.env.MC_STOP_AFTER_MOVE ?? 0);
-const INTERVAL_MS = Number(process.env.MC_INTERVAL_MS ?? 100);
+const INTERVAL_MS = 100;
 const json = process.argv.includes('--json');
 const onlyAutoRope = process.argv.includes('--only-autorope');
 
-const work = (ms: number) => async (x: number) => {
-  await sleep(ms);
-  return x;
-};
+/** A virtual clock: time moves only when `advance` is called, and timers fire in order. */
+class SimClock implements Clock {
+  #now = 0;
+  #seq = 0;
+  readonly #timers = new Map<number, { at: number; fn: () => void }>();
+  now(): number {
+    return this.#now;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.#seq;
+    this.#timers.set(id, { at: this.#now + Math.max(0, ms), fn });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.#timers.delete(handle as number);
+  }
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.setTimeout(resolve, ms));
+  }
+  /** When the next timer is due (Infinity when none is set). */
+  get nextAt(): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const t of this.#timers.values()) next = Math.min(next, t.at);
+    return next;
+  }
+  /** Moves time to `at`, firing every timer due by then (earliest first, then in set order). */
+  advance(at: number): void {
+    this.#now = Math.max(this.#now, at);
+    const due = [...this.#timers].filter(([, t]) => t.at <= this.#now);
+    due.sort(([a, x], [b, y]) => x.at - y.at || a - b);
+    for (const [id, t] of due) {
+      this.#timers.delete(id);
+      t.fn();
+    }
+  }
+}
+
+/** Lets every promise that can settle now settle (the stages run on microtasks only). */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 interface Phase {
   name: string;
@@ -52,10 +101,15 @@ interface RunResult {
 }
 
 async function run(naive: boolean): Promise<RunResult> {
-  const head = start(work(2), { workers: 4, capacity: 64 });
-  const walk = pipe(head.out(), work(5), { workers: 1 });
-  const embed = pipe(walk.out(), work(20), { workers: 1 });
-  const store = pipe(embed.out(), (x: number) => x);
+  const clock = new SimClock();
+  const work = (ms: number) => async (x: number) => {
+    await clock.sleep(ms);
+    return x;
+  };
+  const head = start(work(2), { workers: 4, capacity: 64, clock });
+  const walk = startFrom(head.out(), work(6), { workers: 1, clock });
+  const embed = startFrom(walk.out(), work(20), { workers: 1, clock });
+  const store = startFrom(embed.out(), (x: number) => x, { clock });
   const topology = new Topology()
     .addStage('head', head)
     .addStage('walk', walk)
@@ -68,18 +122,19 @@ async function run(naive: boolean): Promise<RunResult> {
 
   let stored = 0;
   let submitted = 0;
-  let producing = true;
-  let movedAt: number | undefined;
+  let finished = false;
   const marks: Array<{ record: WindowRecord; at: number; stored: number; producing: boolean }> = [];
   const ac = new AbortController();
+  const ticker = new ManualTicker();
   const auto = autoRope({
     topology,
     intervalMs: INTERVAL_MS,
     signal: ac.signal,
+    ticker,
+    clock,
     elevate: { maxWorkers: 5, stages: ['embed'] },
     onWindow: (record) => {
-      marks.push({ record, at: performance.now(), stored, producing });
-      if (record.reroped?.from !== undefined) movedAt ??= record.window;
+      marks.push({ record, at: clock.now(), stored, producing: submitted < ITEMS });
       if (naive && record.reroped?.to === 'walk') {
         // What a naive rebalancer does when the constraint moves: feed the new drum from the old.
         embed.setWorkers(embed.stats().targetWorkers - 2);
@@ -88,24 +143,35 @@ async function run(naive: boolean): Promise<RunResult> {
     },
   });
 
-  const t0 = performance.now();
   const producer = (async () => {
     try {
       for (let i = 0; i < ITEMS; i++) {
-        const last = marks.at(-1)?.record.window ?? 0;
-        if (STOP_AFTER_MOVE > 0 && movedAt !== undefined && last >= movedAt + STOP_AFTER_MOVE)
-          break;
         await head.submit(i);
         submitted++;
       }
     } finally {
-      producing = false;
       head.closeInput();
     }
   })();
-  for await (const r of store.out()) if (r.ok) stored++;
-  await Promise.all([producer, head.wait(), walk.wait(), embed.wait(), store.wait()]);
-  const seconds = (performance.now() - t0) / 1000;
+  const consumer = (async () => {
+    for await (const r of store.out()) if (r.ok) stored++;
+    await Promise.all([producer, head.wait(), walk.wait(), embed.wait(), store.wait()]);
+    finished = true;
+  })();
+
+  // The simulation: move the clock to the next timer or window, whichever comes first.
+  let nextWindow = INTERVAL_MS;
+  await settle();
+  while (!finished) {
+    clock.advance(Math.min(clock.nextAt, nextWindow));
+    await settle();
+    if (clock.now() >= nextWindow) {
+      await ticker.tick();
+      nextWindow += INTERVAL_MS;
+    }
+  }
+  await consumer;
+  const seconds = clock.now() / 1000;
   ac.abort();
   await auto.done;
   if (stored !== submitted) throw new Error(`lost items: ${stored} of ${submitted}`);
@@ -117,7 +183,7 @@ async function run(naive: boolean): Promise<RunResult> {
   const phases: Phase[] = [];
   const phase = (name: string, from: number, to: number) => {
     if (from < 0 || to <= from) return;
-    const a = from === 0 ? { at: t0, stored: 0 } : marks[from - 1]!;
+    const a = from === 0 ? { at: 0, stored: 0 } : marks[from - 1]!;
     const b = marks[to]!;
     const s = (b.at - a.at) / 1000;
     phases.push({
@@ -179,7 +245,7 @@ if (json) {
   console.log(JSON.stringify({ good, naive }));
 } else {
   console.log(
-    `moving-constraint: ${ITEMS} items, head (2 ms ×4) → walk (5 ms ×1) → embed (20 ms ×1) → store\n`,
+    `moving-constraint: ${ITEMS} items, head (2 ms ×4) → walk (6 ms ×1) → embed (20 ms ×1) → store, simulated time\n`,
   );
   for (const r of naive ? [good, naive] : [good]) {
     console.log(`## ${r.mode}: ${r.seconds} s, ${r.throughput} items/s overall`);
