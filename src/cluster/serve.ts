@@ -348,7 +348,8 @@ export class Server<T, R> implements StageServer {
     headers.delete('Nats-Msg-Id');
     let backoff = 20;
     for (;;) {
-      if (running?.handedBack || this.#abandon) return false;
+      // A closed connection never comes back: the item is redelivered after the ack wait.
+      if (running?.handedBack || this.#abandon || this.#ctx.nc.isClosed()) return false;
       try {
         await this.#ctx.js.publish(this.#names.resultSubject, body, { msgID: `r.${id}`, headers });
         return true;
