@@ -143,7 +143,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   let child: Child;
   try {
     child = await supervise({
-      cmd: [
+      argv: [
         bin,
         '-js',
         '-sd',
@@ -154,7 +154,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
         String(port === 0 ? -1 : port),
         ...(options.args ?? []),
       ],
-      stopGraceMs: graceMs,
+      graceMs,
       stopEofMs: 0,
       onStderr: (line) => {
         if (tail.length >= 20) tail.shift();
