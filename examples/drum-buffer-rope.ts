@@ -8,7 +8,7 @@
  *       --json for one JSON line; DBR_ITEMS=60 shrinks the run)
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { autoRope, pipe, Reporter, start, Topology } from '../src/flow/index.js'; // 'sluice/flow'
+import { autoRope, Reporter, start, startFrom, Topology } from '../src/flow/index.js'; // 'sluice/flow'
 
 const ITEMS = Number(process.env.DBR_ITEMS ?? 200);
 const ITEM_BYTES = 64 * 1024;
@@ -48,7 +48,7 @@ async function run(roped: boolean): Promise<RunResult> {
     },
     { workers: 4, capacity: ITEMS },
   );
-  const transform = pipe(
+  const transform = startFrom(
     parse.out(),
     async (item: Buffer) => {
       await sleep(20);
@@ -56,7 +56,7 @@ async function run(roped: boolean): Promise<RunResult> {
     },
     { workers: 1 },
   );
-  const store = pipe(transform.out(), (item: Buffer) => {
+  const store = startFrom(transform.out(), (item: Buffer) => {
     inFlight--;
     return item.length;
   });

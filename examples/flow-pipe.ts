@@ -4,14 +4,14 @@
  * stage). Prints: error: oops, 20, 40.
  * Run: npx tsx examples/flow-pipe.ts
  */
-import { err, ok, pipe } from '../src/flow/index.js'; // in your project: 'sluice/flow'
+import { err, ok, startFrom } from '../src/flow/index.js'; // in your project: 'sluice/flow'
 
 const source = [ok(10), err<number>(new Error('oops')), ok(20)];
 
 // doubleFn doubles the input.
 const doubleFn = (n: number) => n * 2;
 
-const stage = pipe(source, doubleFn);
+const stage = startFrom(source, doubleFn);
 for await (const r of stage.out()) {
   if (!r.ok) console.log('error:', (r.error as Error).message);
   else console.log(r.value);

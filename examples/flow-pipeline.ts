@@ -8,7 +8,7 @@
  *   store(embed[chunk(4)+chunk(5)])
  * Run: npx tsx examples/flow-pipeline.ts
  */
-import { batcher, pipe, start } from '../src/flow/index.js'; // in your project: 'sluice/flow'
+import { batcher, start, startFrom } from '../src/flow/index.js'; // in your project: 'sluice/flow'
 
 // Stage 1: "chunk" each number into a string.
 const chunkFn = (n: number) => {
@@ -22,11 +22,11 @@ const batched = batcher(chunker.out(), 2);
 
 // Stage 3: "embed" each batch by joining.
 const embedFn = (batch: string[]) => `embed[${batch.join('+')}]`;
-const embedder = pipe(batched.out(), embedFn);
+const embedder = startFrom(batched.out(), embedFn);
 
 // Stage 4: "store".
 const storeFn = (s: string) => `store(${s})`;
-const storer = pipe(embedder.out(), storeFn);
+const storer = startFrom(embedder.out(), storeFn);
 
 // Feed the head stage.
 void (async () => {
