@@ -42,24 +42,47 @@ export type StderrOption =
 
 /** Options of `command`. */
 export interface CommandOptions {
-  /** The stage's name in errors and events. Default: the file name. */
+  /**
+   * The stage's name in errors and events.
+   * @default the file name
+   */
   name?: string;
-  /** Working directory; a relative one is resolved against the pipeline's `cwd`. */
+  /**
+   * Working directory; a relative one is resolved against the pipeline's `cwd`.
+   * @default the pipeline's `cwd`
+   */
   cwd?: string;
-  /** Variables set over the pipeline's environment; `undefined` removes one. */
+  /**
+   * Variables set over the pipeline's environment; `undefined` removes one.
+   * @default {}
+   */
   env?: Record<string, string | undefined>;
-  /** Default `'capture'`. */
+  /**
+   * Where stderr goes (see `StderrOption`).
+   * @default 'capture'
+   */
   stderr?: StderrOption;
-  /** How many trailing bytes of captured stderr are kept. Default 8192. */
+  /**
+   * How many trailing bytes of captured stderr are kept for the error message.
+   * @default 8192
+   */
   stderrTailBytes?: number;
   /**
    * Read this file instead of the stage's stdin (`< file`), opened when the stage starts and
    * relative to its cwd. Whatever was connected to its stdin is closed at once (a writer there
    * then gets SIGPIPE, as in a shell).
+   * @default none: the stage's stdin
    */
   stdinFile?: string;
-  /** Write this file instead of the stage's stdout (`> file`; `>> file` with `stdoutAppend`). */
+  /**
+   * Write this file instead of the stage's stdout (`> file`; `>> file` with `stdoutAppend`).
+   * @default none: the stage's stdout
+   */
   stdoutFile?: string;
+  /**
+   * Append to `stdoutFile` instead of truncating it.
+   * @default false
+   */
   stdoutAppend?: boolean;
 }
 
@@ -97,6 +120,17 @@ interface SpawnPlan {
  * - When the pipeline is aborted its whole group gets SIGTERM, then SIGKILL after `graceMs`;
  *   its error is then the abort reason. `wait()` resolves only once the child is reaped, its
  *   stderr drained and every copy finished.
+ * - Throws `InvalidOptionError` at once for an empty `file`, non-string `args` or a NUL byte.
+ *
+ * `command(file, args)` mirrors `child_process.spawn`, execa and go-pipe's `Command`; the rest of
+ * sluice takes one `argv` array.
+ *
+ * @example
+ * ```ts
+ * await pipeline({ stdout: process.stdout })
+ *   .add(command('git', ['log', '--oneline']), command('head', ['-5']))
+ *   .run();
+ * ```
  */
 export function command(file: string, args: readonly string[] = [], options: CommandOptions = {}) {
   return new CommandStage(file, args, options);

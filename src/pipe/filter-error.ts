@@ -16,7 +16,14 @@ export type ErrorFilter = (error: unknown) => unknown;
 /**
  * Wraps `stage` so that its error passes through `filter` when it waits. Everything else is the
  * wrapped stage's: its name, its preferences, its process (for memory watchers and `sluice run`),
- * and the pipeline's stage-error handler still reaches it (go-pipe v1 lost it here).
+ * and the pipeline's stage-error handler still reaches it (go-pipe v1 lost it here). Throws
+ * `InvalidOptionError` when `filter` is not a function.
+ *
+ * @example
+ * ```ts
+ * // grep exits 1 when nothing matched: not an error here.
+ * const grep = filterError(command('grep', ['x', file]), (e) => (isExitCode(1)(e) ? undefined : e));
+ * ```
  */
 export function filterError(stage: Stage, filter: ErrorFilter): Stage {
   if (typeof filter !== 'function')
@@ -24,7 +31,16 @@ export function filterError(stage: Stage, filter: ErrorFilter): Stage {
   return new FilteredStage(stage, filter);
 }
 
-/** Wraps `stage` so that an error matching `matcher` counts as success. */
+/**
+ * Wraps `stage` so that an error matching `matcher` counts as success (go-pipe's IgnoreError).
+ * Throws `InvalidOptionError` when `matcher` is not a function.
+ *
+ * @example
+ * ```ts
+ * const p = pipeline({ errorRule: 'go-pipe' })
+ *   .add(ignoreError(command('yes'), isSigpipe), command('head', ['-1']));
+ * ```
+ */
 export function ignoreError(stage: Stage, matcher: ErrorMatcher): Stage {
   if (typeof matcher !== 'function')
     throw new InvalidOptionError('matcher', 'ignoreError: must be a function');

@@ -36,13 +36,25 @@ export type StageFunction = (
 
 /** Options of `fn`. */
 export interface FnOptions {
-  /** What the stage prefers on stdin (default `'any'`; `'none'` forbids a stdin). */
+  /**
+   * What the stage prefers on stdin (`'none'` forbids a stdin).
+   * @default 'any'
+   */
   stdin?: StreamPreference;
-  /** What the stage prefers on stdout (default `'any'`; `'none'` forbids a stdout). */
+  /**
+   * What the stage prefers on stdout (`'none'` forbids a stdout).
+   * @default 'any'
+   */
   stdout?: StreamPreference;
-  /** Variables over the pipeline's, seen in `ctx.env`; `undefined` removes one. */
+  /**
+   * Variables over the pipeline's, seen in `ctx.env`; `undefined` removes one.
+   * @default {}
+   */
   env?: Record<string, string | undefined>;
-  /** The stage's `ctx.cwd`; a relative one is resolved against the pipeline's. */
+  /**
+   * The stage's `ctx.cwd`; a relative one is resolved against the pipeline's.
+   * @default the pipeline's `cwd`
+   */
   cwd?: string;
 }
 
@@ -63,6 +75,17 @@ export interface FnOptions {
  *   that returns becomes the stage's error, undefined meaning success).
  * - A write error the function ignored (the reader went away) is still reported as the stage's
  *   error when `f` itself succeeded; it is a pipe error, so `ignoreError(…, isPipeError)` drops it.
+ * - Throws `InvalidOptionError` at once for an empty name, a non-function or a bad preference.
+ *
+ * @example
+ * ```ts
+ * const count = fn('count', async (_ctx, stdin, stdout) => {
+ *   let n = 0;
+ *   for await (const chunk of stdin) n += (chunk as Buffer).length;
+ *   stdout.write(`${n}\n`);
+ * });
+ * await pipeline({ stdout: process.stdout }).add(command('cat', [file]), count).run();
+ * ```
  */
 export function fn(name: string, f: StageFunction, options: FnOptions = {}): Stage {
   return new FunctionStage(name, f, options);

@@ -40,7 +40,10 @@ export type Split =
 
 /** Options of `linewise` and `scanner`. */
 export interface ScannerOptions {
-  /** A token longer than this many characters fails the stage. Default 16 Mi characters. */
+  /**
+   * A token longer than this many characters fails the stage.
+   * @default 16777216 (16 Mi characters)
+   */
   maxTokenLength?: number;
 }
 
@@ -53,12 +56,25 @@ export interface ScannerOptions {
  * TestScannerAlwaysFlushes); throwing `FinishEarly` stops reading and counts as success; the
  * pipeline's abort stops it between chunks; write errors (the reader went away) end it with that
  * pipe error.
+ *
+ * @example
+ * ```ts
+ * const upper = linewise('upper', (line) => line.toUpperCase());
+ * const text = await pipeline().add(command('cat', [file]), upper).text();
+ * ```
  */
 export function linewise(name: string, f: LineFunction, options: ScannerOptions = {}): Stage {
   return scanner(name, 'lines', f, options);
 }
 
-/** Like `linewise`, with tokens made by `split` (see `Split`). */
+/**
+ * Like `linewise`, with tokens made by `split` (see `Split`).
+ *
+ * @example
+ * ```ts
+ * const words = scanner('words', 'words', (w) => w.toLowerCase());
+ * ```
+ */
 export function scanner(
   name: string,
   split: Split,

@@ -19,6 +19,11 @@ async function writeAll(stdout: Writable, parts: (string | Uint8Array)[]) {
  * A source stage that writes `values` one after the other (strings as UTF-8, bytes as is),
  * with nothing between them. It forbids stdin: connecting anything before it is a
  * `PipeUsageError` at `start()`.
+ *
+ * @example
+ * ```ts
+ * await pipeline({ stdout: process.stdout }).add(print('b\na\n'), command('sort')).run();
+ * ```
  */
 export function print(...values: Printable[]): Stage {
   return new FunctionStage(
@@ -30,7 +35,14 @@ export function print(...values: Printable[]): Stage {
   );
 }
 
-/** Like `print`, with values separated by spaces and a final newline (as `console.log`). */
+/**
+ * Like `print`, with values separated by spaces and a final newline (as `console.log`).
+ *
+ * @example
+ * ```ts
+ * const n = await pipeline().add(println('a b c'), command('wc', ['-w'])).text(); // "3\n"
+ * ```
+ */
 export function println(...values: Printable[]): Stage {
   const text = `${values.map((v) => (v instanceof Uint8Array ? Buffer.from(v).toString() : String(v))).join(' ')}\n`;
   return new FunctionStage('println', (_ctx, _stdin, stdout) => writeAll(stdout, [text]), {
