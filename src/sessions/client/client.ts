@@ -3,10 +3,12 @@
  * `spawn`, `list`, `get`, `snapshot`, `writeStdin`, `resize`, `terminate`, `remove`,
  * `purgeExited`, `attach`, each taking the session id first.
  */
-import type { ExitInfo } from '../../proc/index.js';
 
+import type { Topology } from '../../flow/index.js';
+import type { ExitInfo } from '../../proc/index.js';
 import type {
   AttachResult,
+  DashboardResult,
   HelloResult,
   LogsResult,
   Op,
@@ -24,6 +26,7 @@ import type {
 import { ClientAttachment } from './attachment.js';
 import { Connection, type ConnectOptions } from './connection.js';
 import { SessionsRequestError } from './errors.js';
+import { FlowPublisher, type PublishFlowOptions } from './flow-publisher.js';
 
 export type { ConnectOptions } from './connection.js';
 
@@ -245,6 +248,35 @@ export class SessionsClient {
   /** Asks the daemon to stop every session and exit (as SIGTERM does). */
   async shutdown(): Promise<void> {
     await this.request({ op: 'shutdown' });
+  }
+
+  /**
+   * Publishes a flow to the daemon's dashboard and `/metrics` (docs/dashboard.md): its stage
+   * graph, its drum and every stage's stats, now and then every `intervalMs`. Resolves once the
+   * first sample was accepted; stop with `stop()` or `await using`. Throws `InvalidOptionError`
+   * for a bad name, interval, topology (not frozen, over 256 stages) or drum. Sends go over this
+   * client's connection, so close the publisher before the client. A daemon without `--http`
+   * accepts the samples and shows nothing.
+   *
+   * @example
+   * ```ts
+   * await using published = await client.publishFlow('import', topology, { drum: 'store' });
+   * ```
+   */
+  publishFlow(
+    name: string,
+    topology: Topology,
+    options: PublishFlowOptions = {},
+  ): Promise<FlowPublisher> {
+    return FlowPublisher.start(name, topology, options, {
+      publish: (flow) => this.request({ op: 'publishFlow', flow }),
+      unpublish: (flowName) => this.request({ op: 'unpublishFlow', name: flowName }),
+    });
+  }
+
+  /** The dashboard's address and token; all null when the daemon runs without `--http`. */
+  dashboard(): Promise<DashboardResult> {
+    return this.request({ op: 'dashboard' });
   }
 
   /**

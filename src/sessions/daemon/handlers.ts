@@ -9,6 +9,7 @@ import type { Attachment } from '../core/attachment.js';
 import { SessionsError } from '../core/errors.js';
 import type { SessionRegistry } from '../core/registry.js';
 import type { Session } from '../core/session.js';
+import type { WireFlowPublication } from '../wire/flow-publication.js';
 import type {
   AttachRequest,
   ErrorCode,
@@ -73,6 +74,16 @@ export interface HandlerContext {
   log(line: string): void;
   spooler: Spooler | undefined;
   shutdown(): void;
+  /** The dashboard's flow board and address, when the daemon serves one (`--http`). */
+  dashboard(): DashboardHooks | undefined;
+}
+
+/** What the handlers need of a running dashboard. */
+export interface DashboardHooks {
+  url: string;
+  origin: string;
+  token: string;
+  flows: { publish(flow: WireFlowPublication): void; unpublish(name: string): void };
 }
 
 /** The request handlers, one instance per daemon. */
@@ -160,6 +171,18 @@ export class DaemonHandlers {
       case 'shutdown':
         queueMicrotask(() => this.ctx.shutdown());
         return {};
+      case 'publishFlow': {
+        const board = this.ctx.dashboard()?.flows;
+        board?.publish(request.flow);
+        return { shown: board !== undefined };
+      }
+      case 'unpublishFlow':
+        this.ctx.dashboard()?.flows.unpublish(request.name);
+        return {};
+      case 'dashboard': {
+        const d = this.ctx.dashboard();
+        return { url: d?.url ?? null, origin: d?.origin ?? null, token: d?.token ?? null };
+      }
     }
   }
 

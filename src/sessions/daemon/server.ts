@@ -149,6 +149,7 @@ export class SessionDaemon {
       shutdown: () => {
         void this.shutdown('a client asked');
       },
+      dashboard: () => this.dashboard,
     });
     // A deep write buffer keeps the kernel socket full between 'drain's on attach streams.
     this.server = createServer({ pauseOnConnect: false, highWaterMark: 1024 * 1024 }, (socket) =>

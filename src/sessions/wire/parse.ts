@@ -4,6 +4,7 @@
  * protocol error code to answer with. The daemon and the client trust nothing else.
  */
 import { SessionsError } from '../core/errors.js';
+import { parseFlowPublication } from './flow-publication.js';
 import type {
   EndReason,
   ErrorCode,
@@ -108,7 +109,18 @@ export function parseRequest(value: unknown): Request {
       return { id, op, version: f.int('version', 0, 2 ** 31), client: f.optStr('client') };
     case 'ping':
     case 'shutdown':
+    case 'dashboard':
       return { id, op };
+    case 'publishFlow':
+      return {
+        id,
+        op,
+        flow: parseFlowPublication(value.flow, (message) => {
+          throw new ProtocolError(`publishFlow: ${message}`, id, 'invalid');
+        }),
+      };
+    case 'unpublishFlow':
+      return { id, op, name: f.str('name') };
     case 'spawn':
       return parseSpawn(f);
     case 'list':

@@ -14,6 +14,7 @@
  * the daemon trusts nothing else.
  */
 import type { ExitInfo, ExitOutcome } from '../../proc/index.js';
+import type { WireFlowPublication } from './flow-publication.js';
 
 /**
  * The protocol version this build speaks. Bumped when a message changes incompatibly: version 2
@@ -218,6 +219,26 @@ export interface ShutdownRequest {
   id: number;
   op: 'shutdown';
 }
+/**
+ * One sample of a published flow for the dashboard and `/metrics` (see flow-publication.ts).
+ * Accepted whether or not the daemon serves a dashboard; the answer says whether it shows it.
+ */
+export interface PublishFlowRequest {
+  id: number;
+  op: 'publishFlow';
+  flow: WireFlowPublication;
+}
+/** The publisher of `name` stopped: the dashboard greys the flow out at once. */
+export interface UnpublishFlowRequest {
+  id: number;
+  op: 'unpublishFlow';
+  name: string;
+}
+/** Asks for the dashboard's address (`sluice dashboard`). */
+export interface DashboardRequest {
+  id: number;
+  op: 'dashboard';
+}
 
 export type Request =
   | HelloRequest
@@ -232,7 +253,10 @@ export type Request =
   | RemoveRequest
   | PurgeRequest
   | AttachRequest
-  | ShutdownRequest;
+  | ShutdownRequest
+  | PublishFlowRequest
+  | UnpublishFlowRequest
+  | DashboardRequest;
 
 export type Op = Request['op'];
 
@@ -308,6 +332,23 @@ export interface ResultMap {
   purge: PurgeResult;
   attach: AttachResult;
   shutdown: Record<string, never>;
+  publishFlow: PublishFlowResult;
+  unpublishFlow: Record<string, never>;
+  dashboard: DashboardResult;
+}
+
+export interface PublishFlowResult {
+  /** Whether the daemon serves a dashboard that shows the flow (it runs with `--http`). */
+  shown: boolean;
+}
+/** The dashboard's address; every field null when the daemon runs without `--http`. */
+export interface DashboardResult {
+  /** The address to open, token included: `http://127.0.0.1:PORT/#token=TOKEN`. */
+  url: string | null;
+  /** The address without the token. */
+  origin: string | null;
+  /** The access token (for `Authorization: Bearer` on `/metrics`). */
+  token: string | null;
 }
 
 export interface OkResponse<R = unknown> {
