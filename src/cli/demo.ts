@@ -20,6 +20,7 @@ async function loadSections(): Promise<Section[]> {
     import('./demo/flow-section.js'),
     import('./demo/supervisor-section.js'),
     import('./demo/sessions-section.js'),
+    import('./demo/cluster-section.js'),
   ]);
 }
 
