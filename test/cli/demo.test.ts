@@ -68,10 +68,11 @@ describe('cli: sluice demo', () => {
 
   // Interrupt points: one in each section, each while that section's work is under way.
   const triggers = [
-    { after: '1/4 pipe', processes: true },
+    { after: '1/5 pipe', processes: true },
     { after: 'run 2: autoRope', processes: false },
     { after: 'started pid', processes: true },
     { after: 'nobody attached', processes: true },
+    { after: 'nats-server -js at', processes: true },
   ];
   for (const { after: trigger, processes } of triggers) {
     test(
