@@ -180,8 +180,10 @@ export class Ends {
 /** The errno name behind a failed pipe creation (`EMFILE`, `ENFILE`, …), if it can be told. */
 export function errnoOf(error: unknown): string | undefined {
   for (let e = error, d = 0; e && d < 8; e = (e as { cause?: unknown }).cause, d++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+    for (const key of ['errno', 'code'] as const) {
+      const v = (e as { errno?: unknown; code?: unknown })[key];
+      if (typeof v === 'string' && /^E[A-Z]+$/.test(v)) return v;
+    }
     const m = /errno (\d+)/.exec(String((e as { message?: unknown }).message ?? ''));
     if (m) {
       const n = Number(m[1]);
