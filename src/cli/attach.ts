@@ -23,7 +23,12 @@
 import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { type ClientAttachment, QueryFilter, restoreTerminal } from '../sessions/index.js';
+import {
+  AlternateScreenTracker,
+  type ClientAttachment,
+  QueryFilter,
+  restoreTerminal,
+} from '../sessions/index.js';
 import { describeExit, exitCodeOf, socketOption, withClient, writeOut } from './client-util.js';
 
 interface AttachFlags {
@@ -89,6 +94,8 @@ async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<vo
   const terminalOut = pty && process.stdout.isTTY === true;
   // Only the writer's terminal may answer the program's queries; a viewer's must not see them.
   const filter = writer ? undefined : new QueryFilter();
+  // Whether what was shown left the terminal on the alternate screen, for the restore.
+  const alternate = new AlternateScreenTracker();
   const detachKey = flags.detachKey;
   const id = attachment.session.id;
   let detaching = false;
@@ -145,8 +152,11 @@ async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<vo
     );
   }
   try {
-    const show = (data: Buffer) => writeOut(filter ? filter.push(data) : data);
-    if (attachment.screen.length > 0) await writeOut(attachment.screen);
+    const show = (data: Buffer) => {
+      alternate.push(data);
+      return writeOut(filter ? filter.push(data) : data);
+    };
+    if (attachment.screen.length > 0) await show(attachment.screen);
     await show(attachment.backlog);
     for await (const ev of attachment) {
       if (ev.type === 'output') await show(ev.data);
@@ -165,7 +175,10 @@ async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<vo
     }
     // Whatever modes the program left the terminal in, give it back as a shell expects, and
     // start the closing line on a line of its own.
-    if (terminalOut) await writeOut(Buffer.from(restoreTerminal())).catch(() => {});
+    if (terminalOut) {
+      const restore = restoreTerminal({ alternateScreen: alternate.active });
+      await writeOut(Buffer.from(restore)).catch(() => {});
+    }
   }
   const end = attachment.ended ?? { reason: 'closed' as const };
   switch (end.reason) {

@@ -74,9 +74,13 @@ export type {
   StreamName,
 } from './core/types.js';
 export { type DaemonOptions, SessionDaemon } from './daemon/server.js';
+export { SocketPathError } from './daemon/socket-claim.js';
+export type { SpoolOptions } from './daemon/spool.js';
 // The screen of a PTY session (docs/screens.md).
 export {
+  AlternateScreenTracker,
   QueryFilter,
+  type RestoreOptions,
   restoreTerminal,
   ScreenClosedError,
   ScreenModel,
@@ -89,8 +93,6 @@ export {
   type TerminalState,
   terminalSize,
 } from './screen/index.js';
-export { SocketPathError } from './daemon/socket-claim.js';
-export type { SpoolOptions } from './daemon/spool.js';
 export { ProtocolError } from './wire/parse.js';
 export {
   type EndReason,

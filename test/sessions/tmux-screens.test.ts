@@ -25,7 +25,7 @@ let serial = 0;
 /** A private tmux server (`tmux -L`) with helpers; `kill()` in finally. */
 function tmuxServer() {
   const name = `sluice-test-${process.pid}-${++serial}`;
-  const env = { ...process.env, TERM: 'xterm-256color' };
+  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
   delete env.TMUX;
   const tmux = (...args: string[]): string => {
     const r = spawnSync('tmux', ['-L', name, '-f', '/dev/null', ...args], {

@@ -5,7 +5,12 @@
  * rendering. Everything terminal-specific in sessions lives here.
  */
 export { QueryFilter, stripQueries } from './query-filter.js';
-export { restoreTerminal, TERMINAL_RESTORE } from './restore.js';
+export {
+  AlternateScreenTracker,
+  type RestoreOptions,
+  restoreTerminal,
+  TERMINAL_RESTORE,
+} from './restore.js';
 export {
   DEFAULT_MAX_SCROLLBACK_BYTES,
   DEFAULT_SCREEN_HIGH_WATER_BYTES,

@@ -5,21 +5,15 @@
  */
 
 /**
- * Puts a terminal back into a shell's modes, in this order: leave the alternate screen (the
- * normal screen and its cursor come back), reset the scroll region (`CSI r`, which also homes the
- * cursor on some terminals, hence before the cursor restore), restore the cursor saved on entering
- * the alternate screen, show the cursor with the terminal's default shape, turn off every mouse
- * reporting mode and encoding, focus reporting, bracketed paste, application cursor keys and
- * application keypad, insert and origin modes; turn auto-wrap on; reset colours and attributes;
- * select the ASCII character set.
- *
- * It never asks the terminal anything, so nothing is typed back.
+ * Every mode a full-screen program may have set, back to a shell's, without moving the cursor
+ * and without leaving the alternate screen (see `restoreTerminal` for why): the scroll region
+ * reset between a cursor save and restore (a scroll region homes the cursor), the cursor shown
+ * with the terminal's default shape, every mouse reporting mode and encoding off, focus events,
+ * bracketed paste, application cursor keys and keypad off, insert mode off, auto-wrap on,
+ * colours and attributes reset, the ASCII character set in G0. Asks the terminal nothing.
  */
-export const TERMINAL_RESTORE: string = [
-  '\x1b[?1049l', // leave the alternate screen (restores the normal cursor)
-  '\x1b[?47l\x1b[?1047l', // older alternate-screen modes
-  '\x1b[r', // scroll region: the whole screen
-  '\x1b[?6l', // origin mode off
+const MODES_RESET: string = [
+  '\x1b7\x1b[r\x1b8', // scroll region: the whole screen (saved and restored around it)
   '\x1b[?25h', // cursor visible
   '\x1b[0 q', // cursor shape: the terminal's default
   '\x1b[?9l\x1b[?1000l\x1b[?1001l\x1b[?1002l\x1b[?1003l', // mouse reporting off
@@ -33,19 +27,70 @@ export const TERMINAL_RESTORE: string = [
   '\x1b(B', // ASCII character set in G0
 ].join('');
 
+/** Leaves the alternate screen (xterm's 1049 restores the normal screen's cursor too). */
+const LEAVE_ALTERNATE = '\x1b[?1049l';
+
 /**
- * The restore sequence followed by a move to the start of a clean line: a line feed when the
- * cursor may be in the middle of a line (`atLineStart` false, the default), then an erase of that
- * line, so a message printed next (`[detached]`) never lands in the middle of the program's
- * screen.
+ * The full reset, alternate screen included: what goes before a screen drawing, where the cursor
+ * is moved right after anyway. It never asks the terminal anything, so nothing is typed back.
+ */
+export const TERMINAL_RESTORE: string = `${LEAVE_ALTERNATE}\x1b[?6l${MODES_RESET}`;
+
+/** Options of `restoreTerminal`. */
+export interface RestoreOptions {
+  /**
+   * Whether the terminal shows the alternate screen now (see `AlternateScreenTracker`). Only
+   * then is it left: leaving it also restores a saved cursor, which on the normal screen would
+   * move the cursor up over the output.
+   * @default true
+   */
+  alternateScreen?: boolean;
+  /**
+   * Whether the cursor is known to be at column 0 of an empty line; otherwise a line feed starts
+   * a new one.
+   * @default false
+   */
+  atLineStart?: boolean;
+}
+
+/**
+ * The sequence that gives a terminal back after a session was shown in it: leave the alternate
+ * screen (when shown), reset every mode (see `TERMINAL_RESTORE`), then move to the start of a
+ * clean line and erase it, so a message printed next (`[detached]`) never lands in the middle
+ * of the program's screen.
  *
- * @param atLineStart - true when the caller knows the cursor is at column 0 of an empty line.
- * @default atLineStart false
  * @example
  * ```ts
- * process.stdout.write(`${restoreTerminal()}[detached from ${id}]\r\n`);
+ * process.stdout.write(`${restoreTerminal({ alternateScreen: tracker.active })}[detached]\r\n`);
  * ```
  */
-export function restoreTerminal(atLineStart = false): string {
-  return `${TERMINAL_RESTORE}${atLineStart ? '\r' : '\r\n'}\x1b[2K`;
+export function restoreTerminal(options: RestoreOptions = {}): string {
+  const leave = options.alternateScreen === false ? '' : LEAVE_ALTERNATE;
+  return `${leave}${MODES_RESET}${options.atLineStart ? '\r' : '\r\n'}\x1b[2K`;
+}
+
+/**
+ * Follows whether the output written to a terminal left it on the alternate screen (xterm's
+ * modes 1049, 1047 and 47, and a full reset). Feed it every chunk written, in order; sequences
+ * cut between chunks are seen.
+ */
+export class AlternateScreenTracker {
+  #active = false;
+  #carry = '';
+
+  /** Whether the alternate screen is shown after everything pushed. */
+  get active(): boolean {
+    return this.#active;
+  }
+
+  /** Notes one chunk written to the terminal. */
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    const text = this.#carry + Buffer.from(chunk).toString('latin1');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching escape sequences
+    const re = /\x1b\[\?(?:1049|1047|47)([hl])|\x1bc/g;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) this.#active = m[1] === 'h';
+    // A sequence may continue in the next chunk; re-reading a whole one twice changes nothing.
+    this.#carry = text.slice(-12);
+  }
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import xtermHeadless from '@xterm/headless';
 import {
+  AlternateScreenTracker,
   restoreTerminal,
   ScreenModel,
   TERMINAL_RESTORE,
@@ -19,7 +20,11 @@ describe('restoreTerminal', () => {
     );
     const before = await m.state();
     assert.equal(before.buffer, 'alternate');
-    m.write(Buffer.from(restoreTerminal()));
+    const tracker = new AlternateScreenTracker();
+    tracker.push(Buffer.from('\x1b[?10'));
+    tracker.push(Buffer.from('49h')); // cut between two chunks
+    assert.equal(tracker.active, true);
+    m.write(Buffer.from(restoreTerminal({ alternateScreen: tracker.active })));
     const s = await m.state();
     assert.equal(s.buffer, 'normal');
     assert.equal(s.cursorHidden, false);
@@ -38,6 +43,19 @@ describe('restoreTerminal', () => {
     m.dispose();
   });
 
+  it('on the normal screen, keeps the cursor where the output left it', async () => {
+    const m = new ScreenModel({ rows: 6, cols: 30 });
+    m.write(Buffer.from('one\r\ntwo\r\n\x1b[2;5r\x1b[5;1H$ half'));
+    const tracker = new AlternateScreenTracker();
+    tracker.push(Buffer.from('\x1b[?1049hx\x1b[?1049l'));
+    assert.equal(tracker.active, false);
+    m.write(Buffer.from(`${restoreTerminal({ alternateScreen: tracker.active })}[detached]`));
+    const { text } = await m.text();
+    assert.equal(text, 'one\ntwo\n\n\n$ half\n[detached]\n');
+    assert.deepEqual((await m.state()).scrollRegion, { top: 0, bottom: 5 });
+    m.dispose();
+  });
+
   it('asks the terminal nothing', () => {
     const { Terminal } = xtermHeadless;
     const t = new Terminal({ rows: 5, cols: 20, allowProposedApi: true, logLevel: 'off' });
@@ -46,7 +64,7 @@ describe('restoreTerminal', () => {
       answered += d;
     });
     return new Promise<void>((resolve) =>
-      t.write(TERMINAL_RESTORE + restoreTerminal(true), () => {
+      t.write(TERMINAL_RESTORE + restoreTerminal({ atLineStart: true }), () => {
         assert.equal(answered, '');
         t.dispose();
         resolve();
