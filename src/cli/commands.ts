@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as attach } from './attach.js';
 import { register as daemon } from './daemon.js';
+import { register as dashboard } from './dashboard.js';
 import { register as logs } from './logs.js';
 import { register as ls } from './ls.js';
 import { register as purge } from './purge.js';
@@ -18,6 +19,7 @@ import { register as worker } from './worker.js';
 export function registerCommands(program: Command): void {
   // Subcommands are added here by the issues that build them.
   daemon(program);
+  dashboard(program);
   spawn(program);
   ls(program);
   logs(program);

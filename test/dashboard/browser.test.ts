@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { start, startFrom, Topology } from '../../src/flow/index.js';
 import type { SessionsClient } from '../../src/sessions/index.js';
 import { withLeakCheck } from '../helpers/leaks.js';
 import { waitFor } from '../helpers/wait.js';
@@ -15,6 +16,61 @@ import { type Browser, launchChromium } from './chromium.js';
 import { type DashboardDaemon, startDashboardDaemon } from './daemon.js';
 
 const IMG = join(ROOT, 'docs/img');
+
+const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A small real flow (fetch → parse → store, parse the slowest) fed until `stop()`. */
+function runFlow() {
+  const fetch = start(
+    async (i: number) => {
+      await pause(2);
+      return i;
+    },
+    { workers: 2, capacity: 16, trackServiceTime: true },
+  );
+  const parse = startFrom(
+    fetch.out(),
+    async (i: number) => {
+      await pause(6 + (i % 5));
+      return i;
+    },
+    { workers: 1, capacity: 16, maxWIP: 6, trackServiceTime: true },
+  );
+  const store = startFrom(
+    parse.out(),
+    async (i: number) => {
+      await pause(1);
+      return i;
+    },
+    { workers: 1, capacity: 16, trackServiceTime: true },
+  );
+  const topology = new Topology()
+    .addStage('fetch', fetch)
+    .addStage('parse', parse)
+    .addStage('store', store)
+    .addEdge('fetch', 'parse')
+    .addEdge('parse', 'store')
+    .freeze();
+  let stopped = false;
+  const feeding = (async () => {
+    for (let i = 0; !stopped; i++) await fetch.submit(i);
+    fetch.closeInput();
+  })();
+  const draining = (async () => {
+    for await (const _ of store.out()) {
+      // results are not needed
+    }
+  })();
+  return {
+    topology,
+    async stop() {
+      stopped = true;
+      await feeding;
+      await draining;
+      await Promise.all([fetch.wait(), parse.wait(), store.wait()]);
+    },
+  };
+}
 
 /** The terminal's text as the page shows it (xterm.js's DOM renderer: one div per row). */
 function terminalRows(page: Page): Promise<string[]> {
@@ -135,6 +191,46 @@ describe('dashboard in Chromium', () => {
       );
       await client.stop(s.id, { graceMs: 500, wait: true });
       await client.remove(s.id);
+    }),
+  );
+
+  it(
+    "a published flow's charts gain points; a flow that stops publishing greys out",
+    withLeakCheck(async () => {
+      const flow = runFlow();
+      const published = await client.publishFlow('ingest', flow.topology, {
+        intervalMs: 250,
+        drum: 'parse',
+      });
+      const page = await browser.context.newPage();
+      try {
+        await page.goto(daemon.url);
+        await page.click('#tab-flows');
+        await page.waitForSelector('.flow-card[data-flow="ingest"] [data-stage="parse"] rect.drum');
+        const points = () =>
+          page.$eval('.stage-charts[data-stage="parse"]', (e) =>
+            Number((e as HTMLElement).dataset.points ?? 0),
+          );
+        await waitFor(async () => (await points()) >= 2, {
+          timeoutMs: 10_000,
+          message: 'first points',
+        });
+        const first = await points();
+        await waitFor(async () => (await points()) > first, {
+          timeoutMs: 10_000,
+          message: 'the chart gains points',
+        });
+        // Let the charts fill a little for the picture.
+        await waitFor(async () => (await points()) >= 16, { timeoutMs: 20_000 });
+        mkdirSync(IMG, { recursive: true });
+        await page.screenshot({ path: join(IMG, 'dashboard-flows.png'), fullPage: true });
+        await published.stop();
+        await page.waitForSelector('.flow-card.stale[data-flow="ingest"]', { timeout: 10_000 });
+      } finally {
+        await published.stop();
+        await page.close();
+        await flow.stop();
+      }
     }),
   );
 });

@@ -27,6 +27,8 @@ import {
 } from '../../proc/index.js';
 import { SessionRegistry } from '../core/registry.js';
 import type { DashboardServer } from '../dashboard/index.js';
+// The address parser alone: it loads no HTTP module, so a bad --http fails before anything starts.
+import { parseListenAddress } from '../dashboard/listen.js';
 import { encodeFrame } from '../wire/frames.js';
 import { ownUid, peerCredentials } from '../wire/peer-credentials.js';
 import { type ErrorCode, PROTOCOL_VERSION } from '../wire/protocol.js';
@@ -167,6 +169,7 @@ export class SessionDaemon {
   static async start(options: DaemonOptions = {}): Promise<SessionDaemon> {
     checkDaemonOptions(options);
     const socketPath = options.socketPath ?? defaultSocketPath();
+    if (options.http) parseListenAddress(options.http.listen, options.http);
     if (options.logDir) Spooler.prepare(options.logDir);
     const createdDir = await claimSocketPath(socketPath);
     const daemon = new SessionDaemon(options, socketPath);
