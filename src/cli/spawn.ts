@@ -3,11 +3,12 @@
  * starts a session in the daemon and prints its id (or, with `--json`, the session).
  *
  * The child runs in the daemon's environment with each `--env` laid over it, in `--cwd` (default:
- * this shell's working directory). A PTY gets this terminal's size, or `--rows`/`--cols`, or
- * 24×80.
+ * this shell's working directory). A PTY gets `--rows`/`--cols`, else the size of whichever of
+ * stdout, stderr, stdin or `/dev/tty` is a terminal, else 24×80.
  */
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { terminalSize } from '../sessions/index.js';
 import {
   jsonOption,
   parsePositiveInt,
@@ -48,9 +49,14 @@ export function register(program: Command): void {
     .option('--rows <n>', 'PTY rows (default: this terminal, else 24)', parsePositiveInt)
     .option('--cols <n>', 'PTY columns (default: this terminal, else 80)', parsePositiveInt);
   jsonOption(socketOption(cmd)).action(async (argv: string[], flags: SpawnFlags) => {
-    const tty = process.stdout.isTTY ? process.stdout : undefined;
+    // Whichever of stdout, stderr, stdin or /dev/tty is a terminal: `id=$(sluice spawn --pty …)`
+    // captures stdout, yet the terminal is still there.
+    const tty =
+      flags.pty && (flags.rows === undefined || flags.cols === undefined)
+        ? terminalSize()
+        : undefined;
     const pty = flags.pty
-      ? { rows: flags.rows ?? tty?.rows ?? 24, cols: flags.cols ?? tty?.columns ?? 80 }
+      ? { rows: flags.rows ?? tty?.rows ?? 24, cols: flags.cols ?? tty?.cols ?? 80 }
       : undefined;
     if (!flags.pty && (flags.rows !== undefined || flags.cols !== undefined)) {
       throw new Error('--rows and --cols need --pty');
