@@ -480,6 +480,9 @@ export class CommandStage implements ProcessStage {
         // A source that never ends must not hold the stage open once the child is gone.
         this.#pump?.stop();
         stdin.close();
+        // Stopped by the pipeline: its output is not wanted, and a destination that never
+        // drains must not hold the stage open either.
+        if (this.#killed) this.#copy?.stop();
         const stderrDone = child.stderr ? settleStream(child.stderr) : Promise.resolve();
         void Promise.all([
           stderrDone,

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
@@ -16,6 +17,7 @@ import {
   StageStuckError,
 } from '../../src/pipe/index.js';
 import { withLeakCheck } from '../helpers/leaks.js';
+import { waitFor } from '../helpers/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -165,6 +167,33 @@ describe('pipe: wait() always settles', () => {
       assert.ok(err instanceof PipelineError);
       assert.equal(err.cause, reason);
       assert.equal(p.results[0]!.stuck, false);
+    }),
+  );
+});
+
+describe('pipe: a stop is not held up by a destination that never drains', () => {
+  test(
+    'aborting a command that writes into a stalled Writable settles at once, nothing left open',
+    withLeakCheck(async () => {
+      const stalled = new Writable({
+        highWaterMark: 1024,
+        write() {
+          // Never calls back: the destination never drains.
+        },
+      });
+      const p = pipeline({ stdout: stalled, graceMs: 5000 }).add(command('yes'));
+      p.start();
+      await waitFor(() => stalled.writableLength > 0, { message: 'yes never wrote' });
+      const t0 = performance.now();
+      p.abort(new Error('stop'));
+      const err = await p.wait().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof PipelineError);
+      assert.equal(p.results[0]!.stuck, false, 'not given up on: it stopped');
+      assert.ok(performance.now() - t0 < 2000, 'settled without waiting out a deadline');
+      stalled.destroy();
     }),
   );
 });
