@@ -14,32 +14,16 @@ import type { Result } from '../result.js';
 import type { Stats } from '../stats.js';
 import { checkInt, invalid } from '../validate.js';
 import { Admission } from './admission.js';
+import { Forward } from './forward.js';
 import type { ResolvedOptions, StageFn } from './options.js';
 import { type Holder, Output } from './output.js';
 import { ServiceTimeHistogram } from './service-time.js';
+import { snapshot } from './snapshot.js';
 import { Timing } from './timing.js';
 import { Worker, type WorkerHost } from './workers.js';
 
 /** The one resolved promise every fast-path submit returns (no allocation per item). */
 const RESOLVED: Promise<void> = Promise.resolve();
-
-/** An upstream error a pipe forwards straight to the output. */
-export class Forward<R> implements Holder<R> {
-  result: Result<R> | undefined;
-  constructor(
-    result: Result<R>,
-    private readonly settle: (delivered: boolean) => void,
-  ) {
-    this.result = result;
-  }
-  taken(): void {
-    this.settle(true);
-  }
-  drop(): void {
-    this.result = undefined;
-    this.settle(false);
-  }
-}
 
 export class StageCore<T, R> implements WorkerHost<T, R> {
   readonly fn: StageFn<T, R>;
@@ -369,7 +353,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
    * summed lifetimes - service time - output-blocked time - what busy workers are in the middle
    * of. Exact whenever those are; never negative.
    */
-  private idleTime(): number {
+  idleTime(): number {
     const now = this.finished ? this.finishedAt : this.now();
     let life = this.retiredLifeMs;
     let busy = 0;
@@ -456,36 +440,13 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     this.resolveDone();
   }
 
+  /** A consistent snapshot of the counters and gauges (see snapshot.ts). */
   stats(): Stats {
-    const adm = this.admission;
-    const s: Stats = {
-      submitted: this.submitted,
-      completed: this.completed,
-      failed: this.failed,
-      panicked: this.panicked,
-      canceled: this.canceled,
-      received: this.received,
-      forwarded: this.forwarded,
-      dropped: this.dropped,
-      serviceTimeMs: this.serviceTimeMs,
-      idleTimeMs: this.idleTime(),
-      outputBlockedTimeMs: this.outputBlockedTimeMs,
-      bufferedDepth: this.queue.length,
-      inFlightWeight: this.inFlightWeight,
-      queueCapacity: this.capacity,
-      paused: adm.paused,
-      maxWIP: adm.maxWIP,
-      maxWIPWeight: adm.maxWIPWeight,
-      admittedWeight: adm.admittedWeight,
-      admitted: adm.admitted,
-      waiterCount: adm.waiters.length,
-      maxWaiterCount: adm.maxWaiterCount,
-      targetWorkers: this.targetWorkers,
-      activeWorkers: this.activeWorkers,
-      wipWaitCount: adm.wipWaitCount,
-      wipWaitMs: adm.wipWaitMs,
-    };
-    if (this.hist !== undefined) s.serviceTimeDist = this.hist.summary();
-    return s;
+    return snapshot(this);
+  }
+
+  /** Items waiting in the input queue. */
+  get bufferedDepth(): number {
+    return this.queue.length;
   }
 }
