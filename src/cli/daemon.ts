@@ -66,60 +66,63 @@ export function register(program: Command): void {
       '--until-stdin-closes',
       'also shut down when stdin reaches EOF (a supervising process that dies takes the daemon with it)',
     );
-  socketOption(cmd).action(async (flags: DaemonFlags) => {
-    const quiet = flags.quiet === true;
-    // stderr may go away under us (a closed terminal, a dead pipe reader): from then on the
-    // daemon logs nothing, and a failed log write is never an "internal error".
-    let stderrOk = true;
-    process.stderr.on('error', () => {
-      stderrOk = false;
-    });
-    const log = (line: string) => {
-      if (stderrOk) process.stderr.write(`${new Date().toISOString()} sluice daemon: ${line}\n`);
-    };
-    // Loaded here, not at the top: the other subcommands need none of the daemon's modules.
-    const { SessionDaemon } = await import('../sessions/index.js');
-    const daemon = await SessionDaemon.start({
-      socketPath: flags.socket,
-      logDir: flags.logDir,
-      spool: {
-        maxBytes: flags.logMaxBytes,
-        keep: flags.logKeep,
-        maxTotalBytes: flags.logMaxTotal,
-      },
-      graceMs: flags.grace ?? flags.shutdownGrace,
-      maxConnections: flags.maxConnections,
-      helloTimeoutMs: flags.helloTimeout,
-      log: quiet ? null : log,
-      http: flags.http
-        ? { listen: flags.http, allowRemote: flags.httpAllowRemote === true }
-        : undefined,
-    });
-    if (daemon.dashboard) {
-      // The one line a user needs, on stdout even with --quiet: the address with its token.
-      process.stdout.write(`sluice dashboard: ${daemon.dashboard.url}\n`);
-    }
-    const stop = (signal: NodeJS.Signals) => {
-      void daemon.shutdown(signal);
-    };
-    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
-    if (flags.untilStdinCloses) {
-      // The kernel closes the pipe when its writer dies, however it dies (SIGKILL included):
-      // the one parent-death signal that needs no cooperation from the parent.
-      process.stdin.on('end', () => stop('SIGTERM')).on('error', () => stop('SIGTERM'));
-      process.stdin.resume();
-    }
-    // Anything unforeseen still ends in an orderly stop: no session may outlive the daemon.
-    process.on('uncaughtException', (error) => {
-      if (stderrOk) {
-        process.stderr.write(`sluice daemon: internal error: ${error.stack ?? error.message}\n`);
-      }
-      process.exitCode = 1;
-      void daemon.shutdown('internal error');
-    });
-    await daemon.closed;
-    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.off(signal, stop);
-    // Every session and connection is gone; anything left (a stuck stdout) must not keep us up.
-    process.exit(process.exitCode ?? 0);
+  socketOption(cmd).action(runDaemon);
+}
+
+/** Runs the daemon in the foreground until a signal (or stdin's end) stops it; then exits. */
+async function runDaemon(flags: DaemonFlags): Promise<void> {
+  const quiet = flags.quiet === true;
+  // stderr may go away under us (a closed terminal, a dead pipe reader): from then on the
+  // daemon logs nothing, and a failed log write is never an "internal error".
+  let stderrOk = true;
+  process.stderr.on('error', () => {
+    stderrOk = false;
   });
+  const log = (line: string) => {
+    if (stderrOk) process.stderr.write(`${new Date().toISOString()} sluice daemon: ${line}\n`);
+  };
+  // Loaded here, not at the top: the other subcommands need none of the daemon's modules.
+  const { SessionDaemon } = await import('../sessions/index.js');
+  const daemon = await SessionDaemon.start({
+    socketPath: flags.socket,
+    logDir: flags.logDir,
+    spool: {
+      maxBytes: flags.logMaxBytes,
+      keep: flags.logKeep,
+      maxTotalBytes: flags.logMaxTotal,
+    },
+    graceMs: flags.grace ?? flags.shutdownGrace,
+    maxConnections: flags.maxConnections,
+    helloTimeoutMs: flags.helloTimeout,
+    log: quiet ? null : log,
+    http: flags.http
+      ? { listen: flags.http, allowRemote: flags.httpAllowRemote === true }
+      : undefined,
+  });
+  if (daemon.dashboard) {
+    // The one line a user needs, on stdout even with --quiet: the address with its token.
+    process.stdout.write(`sluice dashboard: ${daemon.dashboard.url}\n`);
+  }
+  const stop = (signal: NodeJS.Signals) => {
+    void daemon.shutdown(signal);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
+  if (flags.untilStdinCloses) {
+    // The kernel closes the pipe when its writer dies, however it dies (SIGKILL included):
+    // the one parent-death signal that needs no cooperation from the parent.
+    process.stdin.on('end', () => stop('SIGTERM')).on('error', () => stop('SIGTERM'));
+    process.stdin.resume();
+  }
+  // Anything unforeseen still ends in an orderly stop: no session may outlive the daemon.
+  process.on('uncaughtException', (error) => {
+    if (stderrOk) {
+      process.stderr.write(`sluice daemon: internal error: ${error.stack ?? error.message}\n`);
+    }
+    process.exitCode = 1;
+    void daemon.shutdown('internal error');
+  });
+  await daemon.closed;
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.off(signal, stop);
+  // Every session and connection is gone; anything left (a stuck stdout) must not keep us up.
+  process.exit(process.exitCode ?? 0);
 }

@@ -126,6 +126,15 @@ export function parseRequest(value: unknown): Request {
     case 'list':
     case 'purge':
       return { id, op, originator: f.optStr('originator') };
+    default:
+      return parseSessionRequest(f, op);
+  }
+}
+
+/** The requests about one session (`session` names it), or `unknown op`. */
+function parseSessionRequest(f: Fields, op: string): Request {
+  const id = f.id;
+  switch (op) {
     case 'get':
       return { id, op, session: f.str('session') };
     case 'logs':
