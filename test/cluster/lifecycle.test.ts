@@ -135,6 +135,27 @@ describe('cluster lifecycles', () => {
   );
 
   it(
+    "keeps a long item's lease with working() heartbeats, so a short ack wait does not redeliver it",
+    withLeakCheck(async () => {
+      await using coord = await connect({ servers: server.url, name: 'lease' });
+      await using workers = await connect({ servers: server.url, name: 'lease' });
+      const stage = await coord.stage<WorkItem, WorkResult>('work', {
+        capacity: 4,
+        ackWaitMs: 200,
+      });
+      const a = await workers.serve('work', work);
+      const b = await workers.serve('work', work);
+      const reading = collect(stage.out());
+      await stage.submit({ n: 1, sleepMs: 1500 }); // 7.5 ack waits long
+      stage.closeInput();
+      assert.equal((await reading).length, 1);
+      await stage.wait();
+      assert.equal(a.stats().received + b.stats().received, 1, 'delivered once: never redelivered');
+      assert.equal(stage.stats().duplicates, 0);
+    }),
+  );
+
+  it(
     'hands running items back on a graceful stop after the grace, so another worker does them at once',
     withLeakCheck(async () => {
       await using coord = await connect({ servers: server.url, name: 'handback' });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsServer, startNatsServer } from '../../src/cluster/index.js';
-import { autoRope, start, startFrom, Topology } from '../../src/flow/index.js';
+import { autoRope, Reporter, start, startFrom, Topology } from '../../src/flow/index.js';
 import { withLeakCheck } from '../helpers/leaks.js';
 import { waitFor } from '../helpers/wait.js';
 import type { WorkItem, WorkResult } from './fixtures/work.js';
@@ -150,6 +150,16 @@ describe('cluster rope', () => {
       ac.abort();
       await auto.done;
       assert.equal(stored, ITEMS);
+      // The Reporter reads the cluster stage like the local ones.
+      const reporter = new Reporter({ intervalMs: 1000 })
+        .addStage('parse', parse)
+        .addStage('transform', remote)
+        .addStage('store', store);
+      const report = reporter.report();
+      const row = report.stages.find((r) => r.stage === 'transform');
+      assert.equal(row?.completed, ITEMS);
+      assert.ok((row?.serviceTimeMs ?? 0) >= ITEMS * 19, `service time ${row?.serviceTimeMs}`);
+      assert.match(report.line, /transform: sub=150 comp=150/);
       const drums = auto.history().map((w) => w.drum);
       assert.ok(drums.includes('transform'), `windows' drums: ${drums.join(',')}`);
       assert.ok(
