@@ -95,10 +95,60 @@ export class NoSuchProcessError extends ProcError {
   }
 }
 
-/** The kernel refused to create a pipe (for example EMFILE: too many open files). */
+/**
+ * The kernel refused to create a pipe (for example EMFILE: too many open files). `errno` names
+ * the system error (`'EMFILE'`, `'ENFILE'`, …) when one is known.
+ */
 export class PipeCreateError extends ProcError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_SLUICE_PROC_PIPE_CREATE', message, options);
+  /** The system error behind it (`'EMFILE'`, `'ENFILE'`, …), when known. */
+  readonly errno: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; errno?: string }) {
+    super(
+      'ERR_SLUICE_PROC_PIPE_CREATE',
+      message,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.errno = options?.errno;
+  }
+}
+
+/** Why a spawn failed: the `code` of a {@link SpawnError}. */
+export type SpawnErrorCode =
+  /** The binary does not exist (ENOENT), on `PATH` or at the path given. */
+  | 'ERR_SLUICE_SPAWN_NOT_FOUND'
+  /** The binary exists but cannot be executed (EACCES, EPERM; also a directory). */
+  | 'ERR_SLUICE_SPAWN_PERMISSION'
+  /** `cwd` does not exist, is not a directory or cannot be entered. */
+  | 'ERR_SLUICE_SPAWN_BAD_CWD'
+  /** The system is out of fds, processes or memory (EMFILE, ENFILE, EAGAIN, ENOMEM). */
+  | 'ERR_SLUICE_SPAWN_RESOURCES'
+  /** Anything else the kernel or Node refused. */
+  | 'ERR_SLUICE_SPAWN_FAILED';
+
+/**
+ * A child could not be started, for a reason found at spawn time (a malformed argument is an
+ * {@link InvalidOptionError} instead, found before anything is created). When a spawn rejects
+ * with it nothing is left behind: no process, no fd of ours, no handle. Fds the caller passed in
+ * `stdio` stay the caller's to close. Retrying makes sense for `ERR_SLUICE_SPAWN_RESOURCES` once
+ * fds or processes have been freed.
+ */
+export class SpawnError extends ProcError {
+  declare readonly code: SpawnErrorCode;
+  /** The argv that was asked for. */
+  readonly argv: readonly string[];
+  /** The working directory asked for, if any. */
+  readonly cwd: string | undefined;
+  /** The system error code behind it (`'ENOENT'`, `'EACCES'`, `'EMFILE'`, …), when there is one. */
+  readonly errno: string | undefined;
+  constructor(
+    code: SpawnErrorCode,
+    message: string,
+    details: { argv: readonly string[]; cwd?: string; errno?: string; cause?: unknown },
+  ) {
+    super(code, message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.argv = details.argv;
+    this.cwd = details.cwd;
+    this.errno = details.errno;
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * sluice's OS layer: real pipes, process-group signals, the process table and tree RSS from
+ * sluice's OS layer: real pipes, spawning a child in its own process group and stopping it
+ * softly then hard (`spawnGroup`), process-group signals, the process table and tree memory from
  * /proc, and fd counting. Every other part builds on it; it imports no other part.
  */
 export { type Clock, systemClock } from './clock.js';
@@ -11,6 +12,8 @@ export {
   PipeCreateError,
   ProcError,
   SluiceError,
+  SpawnError,
+  type SpawnErrorCode,
   toError,
 } from './errors.js';
 export { DEFAULT_GRACE_MS, type ExitInfo, type ExitOutcome } from './exit-info.js';
@@ -36,7 +39,14 @@ export {
   readStat,
   zombieChildren,
 } from './procfs.js';
-export { rssAnonBytes, type TreeRss, treeRss } from './rss.js';
+export {
+  type ProcessMemory,
+  peakRssBytes,
+  processMemory,
+  rssAnonBytes,
+  type TreeRss,
+  treeRss,
+} from './rss.js';
 export {
   groupAlive,
   type SignalName,
@@ -48,5 +58,12 @@ export {
   trySignalGroup,
   waitGroupGone,
 } from './signal.js';
+export {
+  type GroupProcess,
+  type SpawnGroupOptions,
+  type StdioSlot,
+  spawnGroup,
+  type TerminateProcessOptions,
+} from './spawn-group.js';
 export { sessionGroups, signalSession, waitSessionGone } from './terminal-session.js';
 export { assertForeignGroup, assertPid, ownProcessGroup } from './validate.js';

@@ -18,6 +18,15 @@ export const F_SETPIPE_SZ = 1031;
 export const F_GETPIPE_SZ = 1032;
 
 let native: Native | null | undefined;
+let transient: string | undefined;
+
+/**
+ * Why the last `loadNative()` returned null when that reason may pass (`'EMFILE'`, `'ENFILE'`:
+ * no fd was free to load koffi); undefined when koffi loaded or is missing for good.
+ */
+export function nativeLoadTransientError(): string | undefined {
+  return native === undefined ? transient : undefined;
+}
 
 /**
  * libc's `pipe`/`pipe2`, `fcntl` and errno through koffi, loaded once; null where koffi cannot
@@ -26,6 +35,7 @@ let native: Native | null | undefined;
 export function loadNative(): Native | null {
   if (native !== undefined) return native;
   native = null;
+  transient = undefined;
   if (process.env.SLUICE_PIPE_BACKEND === 'fifo') return native;
   try {
     const require = createRequire(import.meta.url);
@@ -60,8 +70,16 @@ export function loadNative(): Native | null {
         errno: () => koffi.errno(),
       };
     }
-  } catch {
+  } catch (e) {
     native = null;
+    // Out of fds, loading fails now but may work later: try again next time instead of falling
+    // back to FIFOs (which need a helper process) for the rest of this process's life.
+    const text = `${(e as NodeJS.ErrnoException)?.code ?? ''} ${String(e)}`;
+    const m = /EMFILE|ENFILE/.exec(text);
+    if (m) {
+      native = undefined;
+      transient = m[0];
+    }
   }
-  return native;
+  return native ?? null;
 }

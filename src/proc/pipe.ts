@@ -10,10 +10,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PipeCreateError } from './errors.js';
-import { F_GETPIPE_SZ, F_SETPIPE_SZ, loadNative, type Native } from './native.js';
+import {
+  F_GETPIPE_SZ,
+  F_SETPIPE_SZ,
+  loadNative,
+  type Native,
+  nativeLoadTransientError,
+} from './native.js';
 
 /** Which mechanism makes pipes in this process. */
 export type PipeBackend = 'pipe2' | 'fifo';
@@ -88,6 +94,15 @@ export function createPipes(count: number, options: { size?: number } = {}): Pip
   }
   if (count === 0) return [];
   const lib = loadNative();
+  if (!lib) {
+    const errno = nativeLoadTransientError();
+    // Out of fds: the FIFO fallback would need fds and a helper process too.
+    if (errno) {
+      throw new PipeCreateError(`cannot create a pipe: ${errno}${describeErrno(errno)}`, {
+        errno,
+      });
+    }
+  }
   const pairs = lib ? viaPipe2(lib, count) : viaFifo(count);
   if (options.size !== undefined && lib && process.platform === 'linux') {
     for (const p of pairs) lib.fcntl(p.writeFd, F_SETPIPE_SZ, options.size);
@@ -116,11 +131,11 @@ function viaPipe2(lib: Native, count: number): PipePair[] {
   for (let i = 0; i < count; i++) {
     const fds = [-1, -1];
     if (lib.pipe(fds) !== 0) {
-      const errno = lib.errno();
+      const errno = errnoName(lib.errno());
       for (const p of pairs) p.close();
-      throw new PipeCreateError(
-        `pipe2 failed with errno ${errno}${errno === 24 ? ' (EMFILE)' : ''}`,
-      );
+      throw new PipeCreateError(`cannot create a pipe: ${errno}${describeErrno(errno)}`, {
+        errno,
+      });
     }
     pairs.push(new Pair(fds[0]!, fds[1]!));
   }
@@ -157,8 +172,24 @@ function viaFifo(count: number): PipePair[] {
     return pairs;
   } catch (cause) {
     for (const p of pairs) p.close();
-    throw new PipeCreateError(`could not create a FIFO pipe: ${String(cause)}`, { cause });
+    const errno = (cause as NodeJS.ErrnoException)?.code;
+    throw new PipeCreateError(`could not create a FIFO pipe: ${String(cause)}`, {
+      cause,
+      ...(errno === undefined ? {} : { errno }),
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The symbolic name of an errno value (`24` → `'EMFILE'`), or `'errno N'` when unknown. */
+function errnoName(errno: number): string {
+  for (const [name, value] of Object.entries(osConstants.errno)) if (value === errno) return name;
+  return `errno ${errno}`;
+}
+
+function describeErrno(name: string): string {
+  if (name === 'EMFILE') return ' (too many open files in this process)';
+  if (name === 'ENFILE') return ' (too many open files in the system)';
+  return '';
 }

@@ -4,6 +4,7 @@
  * no bug can turn into `kill(0)` or `kill(-1)`.
  */
 import { InvalidPidError, NoSuchProcessError } from './errors.js';
+import { DEFAULT_GRACE_MS } from './exit-info.js';
 import { pollUntil } from './poll.js';
 import { groupMembers, hasProcfs } from './procfs.js';
 import { assertForeignGroup, assertPid } from './validate.js';
@@ -78,7 +79,11 @@ export type TerminateOutcome =
 
 /** Options of `terminateGroup`. */
 export interface TerminateOptions {
-  /** How long the group may take to end after the soft signal. Default 2000 ms. */
+  /**
+   * How long the group may take to end after the soft signal. 0 sends SIGKILL at once, with no
+   * soft signal.
+   * @default DEFAULT_GRACE_MS (5000)
+   */
   graceMs?: number;
   /** The soft signal. Default SIGTERM. */
   softSignal?: SignalName;
@@ -101,7 +106,7 @@ export async function terminateGroup(
   options: TerminateOptions = {},
 ): Promise<TerminateOutcome> {
   assertForeignGroup(pgid);
-  const graceMs = options.graceMs ?? 2000;
+  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   if (!groupAlive(pgid)) return 'gone';
   if (!options.signal?.aborted && graceMs > 0) {
     if (!trySignalGroup(pgid, options.softSignal ?? 'SIGTERM')) return 'soft';

@@ -1,54 +1,50 @@
 /**
- * `supervise()` and `Child`: one long-running stdio child on top of the process core — line and
- * newline-delimited-JSON I/O, the graceful stop, the restart policy.
+ * `supervise()` and `Child`: one long-running stdio child on top of the OS layer's process core
+ * (`spawnGroup`) — line and newline-delimited-JSON I/O, the graceful stop, the restart policy.
  */
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
-import { type SpawnError, SupervisorError } from './errors.js';
-import { LineFeed, readLines } from './lines.js';
-import { type ExitInfo, type GroupProcess, spawnGroup } from './process.js';
-import { type Clock, RestartBudget, type RestartPolicy, systemClock } from './restart.js';
+import {
+  type GroupProcess,
+  type ExitInfo as ProcExitInfo,
+  type SpawnError,
+  spawnGroup,
+} from '../proc/index.js';
+import {
+  checkMs,
+  type Settings,
+  type StopOptions,
+  type SuperviseConfig,
+  settle,
+  stopTimes,
+} from './config.js';
+import { SupervisorError } from './errors.js';
+import { LineFeed } from './line-feed.js';
+import { jsonMessages, toJsonLine } from './messages.js';
+import type { RestartBudget } from './restart.js';
+import { drainStderr } from './stderr-lines.js';
 
-/** What `supervise()` starts and how. */
-export interface SuperviseConfig {
-  /** The program and its arguments. Required; an empty one rejects with `ERR_SPAWN_EMPTY_ARGV`. */
-  cmd: readonly string[];
-  /** Working directory. */
-  cwd?: string;
-  /** Laid over this process's environment, later keys winning; `undefined` removes a key. */
-  env?: Readonly<Record<string, string | undefined>>;
-  /** How long `stop()` waits after SIGTERM before SIGKILL. Default 5000 ms. */
-  stopGraceMs?: number;
-  /**
-   * How long `stop()` waits, after closing stdin, for the child to exit on EOF before SIGTERM.
-   * Default 250 ms, capped at `stopGraceMs`; 0 sends SIGTERM at once.
-   */
-  stopEofMs?: number;
-  /** Called with every stderr line (without its newline). Without it stderr is still drained. */
-  onStderr?: (line: string) => void;
-  /** Called for every non-empty stdout line `messages()` cannot parse as JSON. */
-  onParseError?: (line: string, error: Error) => void;
-  /** Restart the child when it exits on its own. Off when absent. */
-  restart?: RestartPolicy;
-  /** The clock the restart policy runs on. Default: the real one. */
-  clock?: Clock;
-  /** Longer stdout/stderr lines are cut into pieces of this many characters. Default 16 MiB. */
-  maxLineLength?: number;
-  /**
-   * Aborting it stops the child for good, gracefully (`stop()` with the configured times). An
-   * already-aborted signal makes `supervise()` reject with its reason before anything starts.
-   */
-  signal?: AbortSignal;
+/**
+ * How a supervised process ended: sluice's one `ExitInfo` (`exitCode`, `signal`, `outcome`),
+ * plus when the exit was seen and, for one minor version, the old name of `exitCode`.
+ */
+export interface ExitInfo extends ProcExitInfo {
+  /** When the exit was seen (ms since the epoch). */
+  readonly exitedAt: number;
+  /** @deprecated Use `exitCode`; removed in 0.3.0. Not enumerable (JSON leaves it out). */
+  readonly code: number | null;
 }
 
-/** Options of `Child.stop`. */
-export interface StopOptions {
-  /** Overrides `stopGraceMs` for this stop. */
-  graceMs?: number;
-  /** Overrides `stopEofMs` for this stop. */
-  eofMs?: number;
-  /** Aborting it skips whatever waiting is left and SIGKILLs the group at once. */
-  signal?: AbortSignal;
+/** The supervisor's view of an exit, with the deprecated `code` as a hidden alias. */
+function childExit(info: ProcExitInfo, proc: GroupProcess): ExitInfo {
+  const out = {
+    exitCode: info.exitCode,
+    signal: info.signal,
+    outcome: info.outcome,
+    exitedAt: proc.exitedAt ?? Date.now(),
+  };
+  Object.defineProperty(out, 'code', { value: info.exitCode, enumerable: false });
+  return out as ExitInfo;
 }
 
 /** A scheduled restart. */
@@ -100,13 +96,15 @@ export interface Child extends EventEmitter<ChildEvents>, AsyncDisposable {
    */
   readonly stdout: Readable;
   /**
-   * The stdout lines of every process of this child, in order, without their newline (`\r\n`
-   * too). Ends when the child is done for good. Once 1024 lines wait for the consumer stdout is
-   * paused, so the child blocks (the lines of the read that crossed the mark, at most 64 KiB of
-   * output, are queued too: memory stays bounded). Leaving the loop early drains the rest unread.
-   * Call it (or `messages()`) once, before the child exits: stdout has one line reader (a second
-   * call throws `ERR_STDOUT_TAKEN`), and output of a process that exited while nobody read its
-   * stdout is discarded, as Node does. Later processes of a restarted child are always read.
+   * The stdout lines of every process of this child, in order, decoded as UTF-8, without their
+   * `\n` (nor a `\r` right before it); a line past `maxLineBytes` comes in pieces. Ends when the
+   * child is done for good. Memory is bounded in bytes: once `maxQueueBytes` (queued lines plus
+   * the unfinished line) or 1024 lines wait for the consumer, stdout is paused and the child
+   * blocks on its full pipe until the consumer catches up. Leaving the loop early drains the rest
+   * unread. Call it (or `messages()`) once, before the child exits: stdout has one line reader (a
+   * second call throws `ERR_SLUICE_SUPERVISOR_STDOUT_TAKEN`), and output of a process that exited
+   * while nobody read its stdout is discarded. Later processes of a restarted child are always
+   * read.
    */
   lines(): AsyncIterableIterator<string>;
   /**
@@ -117,9 +115,9 @@ export interface Child extends EventEmitter<ChildEvents>, AsyncDisposable {
   messages<T = unknown>(): AsyncIterableIterator<T>;
   /**
    * Writes `JSON.stringify(message)` and a newline to stdin; resolves once the line is handed to
-   * the kernel (await it for backpressure). Rejects with `ERR_NOT_SERIALIZABLE` when there is no
-   * JSON for it, and `ERR_NOT_RUNNING` when no process runs (stopped, exited, between restarts)
-   * or stdin was closed.
+   * the kernel (await it for backpressure). Rejects with `ERR_SLUICE_SUPERVISOR_NOT_SERIALIZABLE`
+   * when there is no JSON for it, and `ERR_SLUICE_SUPERVISOR_NOT_RUNNING` when no process runs
+   * (stopped, exited, between restarts) or stdin was closed.
    */
   send(message: unknown): Promise<void>;
   /**
@@ -133,92 +131,40 @@ export interface Child extends EventEmitter<ChildEvents>, AsyncDisposable {
   /** How the most recent process ended (also between restarts); undefined while the first runs. */
   readonly lastExit: ExitInfo | undefined;
   /**
-   * Stops the child for good: cancels a pending restart, closes stdin, waits up to `eofMs` for an
-   * exit on EOF, SIGTERMs the group, waits `graceMs`, SIGKILLs the group; resolves with `done`'s
-   * value. Idempotent and safe to call concurrently (every call gets the same result; a later
-   * call's `signal` still escalates). Aborting `signal` SIGKILLs at once. Rejects with
-   * `ERR_SUPERVISOR_CONFIG` for a negative or non-finite time, and then changes nothing.
+   * Stops the child for good: cancels a pending restart, closes stdin, waits up to `eofTimeoutMs`
+   * for an exit on EOF (outcome `'eof'`), SIGTERMs the group, waits `graceMs` (`'soft'`), SIGKILLs
+   * the group (`'hard'`); resolves with `done`'s value once nothing is left in the group.
+   * `graceMs: 0` SIGKILLs at once. Idempotent and safe to call concurrently (every call gets the
+   * same result; a later call's `signal` still escalates). Aborting `signal` SIGKILLs at once.
+   * Rejects with `InvalidOptionError` for a negative or non-finite time, and then changes
+   * nothing. `await using` calls it with the defaults.
    */
   stop(options?: StopOptions): Promise<ExitInfo>;
 }
 
-const DEFAULT_GRACE_MS = 5000;
-const DEFAULT_EOF_MS = 250;
-const DEFAULT_MAX_LINE = 16 * 1024 * 1024;
-
-function configError(message: string): SupervisorError {
-  return new SupervisorError('ERR_SUPERVISOR_CONFIG', message);
-}
-
-function checkMs(name: string, v: unknown): void {
-  if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
-    throw configError(`${name} must be a finite number >= 0, got ${String(v)}`);
-  }
-}
-
-/** What `ChildImpl` needs from its config, checked and with defaults. */
-interface Settings {
-  config: SuperviseConfig;
-  graceMs: number;
-  eofMs: number;
-  maxLine: number;
-  clock: Clock;
-  budget: RestartBudget | undefined;
-}
-
-function settle(config: SuperviseConfig): Settings {
-  if (config === null || typeof config !== 'object') {
-    throw configError('supervise() needs a config object with a cmd');
-  }
-  checkMs('stopGraceMs', config.stopGraceMs);
-  checkMs('stopEofMs', config.stopEofMs);
-  if (config.onStderr !== undefined && typeof config.onStderr !== 'function') {
-    throw configError('onStderr must be a function');
-  }
-  if (config.signal !== undefined && !(config.signal instanceof AbortSignal)) {
-    throw configError('signal must be an AbortSignal');
-  }
-  if (config.onParseError !== undefined && typeof config.onParseError !== 'function') {
-    throw configError('onParseError must be a function');
-  }
-  const maxLine = config.maxLineLength ?? DEFAULT_MAX_LINE;
-  if (!(Number.isSafeInteger(maxLine) && maxLine > 0)) {
-    throw configError(`maxLineLength must be a positive integer, got ${String(maxLine)}`);
-  }
-  let budget: RestartBudget | undefined;
-  if (config.restart !== undefined) {
-    if (config.restart === null || typeof config.restart !== 'object') {
-      throw configError('restart must be an object (a restart policy)');
-    }
-    try {
-      budget = new RestartBudget(config.restart);
-    } catch (e) {
-      throw new SupervisorError('ERR_SUPERVISOR_CONFIG', (e as Error).message, { cause: e });
-    }
-  }
-  const graceMs = config.stopGraceMs ?? DEFAULT_GRACE_MS;
-  return {
-    config,
-    graceMs,
-    eofMs: Math.min(config.stopEofMs ?? DEFAULT_EOF_MS, graceMs),
-    maxLine,
-    clock: config.clock ?? systemClock,
-    budget,
-  };
-}
-
 /**
- * Starts `config.cmd` in its own process group with stdin and stdout piped and stderr read line
- * by line into `onStderr` (always drained, so the child never blocks on it), and resolves once
- * it runs. Rejects with `SpawnError` (empty cmd, missing binary, not executable, bad cwd) or
- * `SupervisorError` (`ERR_SUPERVISOR_CONFIG`) and then leaves nothing behind.
+ * Starts `config.argv` in its own process group, stdin, stdout and stderr on real kernel pipes,
+ * stderr read line by line into `onStderr`/`onStderrBytes` (always drained, so the child never
+ * blocks on it), and resolves once it runs. Rejects with `InvalidOptionError` (a bad option,
+ * an empty or malformed argv) or `SpawnError` (`ERR_SLUICE_SPAWN_NOT_FOUND`, `_PERMISSION`,
+ * `_BAD_CWD`, `_RESOURCES` when out of fds or processes, `_FAILED`), and then leaves nothing
+ * behind; it always settles, whatever the failure.
  *
  * The caller owns the `Child`: it must `stop()` it (or `await using` it) unless it ends on its
  * own, and read its stdout (directly, `lines()` or `messages()`) if the child writes much there.
+ *
+ * @example
+ * ```ts
+ * await using child = await supervise({ argv: ['mcp-server-memory'] });
+ * const replies = child.messages<{ id?: number }>();
+ * await child.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+ * console.log((await replies.next()).value); // { jsonrpc: '2.0', id: 1, result: {} }
+ * // leaving the block stops it: stdin EOF, then SIGTERM, then SIGKILL
+ * ```
  */
 export async function supervise(config: SuperviseConfig): Promise<Child> {
   const settings = settle(config);
-  const abort = config.signal;
+  const abort = settings.signal;
   abort?.throwIfAborted();
   const child = new ChildImpl(settings);
   await child.start();
@@ -249,6 +195,7 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
   #feed: LineFeed | undefined;
   #taken = false;
   #reported = new WeakSet<ExitInfo>();
+  #exits = new WeakMap<GroupProcess, ExitInfo>();
 
   constructor(settings: Settings) {
     super();
@@ -296,50 +243,21 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
   }
 
   messages<T = unknown>(): AsyncIterableIterator<T> {
-    const lines = this.#take('messages');
-    const report = (line: string, error: Error) => {
-      this.#s.config.onParseError?.(line, error);
-      this.emit('parseError', line, error);
-    };
-    const iterator: AsyncIterableIterator<T> = {
-      async next(): Promise<IteratorResult<T>> {
-        for (;;) {
-          const r = await lines.next();
-          if (r.done) return { done: true, value: undefined };
-          const text = r.value.trim();
-          if (text.length === 0) continue;
-          try {
-            return { done: false, value: JSON.parse(text) as T };
-          } catch (e) {
-            report(r.value, e as Error);
-          }
-        }
-      },
-      async return(): Promise<IteratorResult<T>> {
-        await lines.return?.();
-        return { done: true, value: undefined };
-      },
-      [Symbol.asyncIterator]() {
-        return iterator;
-      },
-    };
-    return iterator;
+    return jsonMessages<T>(this.#take('messages'), (line, error) => {
+      this.#notify(() => this.#s.onParseError?.(line, error));
+      this.#notify(() => this.emit('parseError', line, error));
+    });
   }
 
   send(message: unknown): Promise<void> {
-    let text: string | undefined;
-    try {
-      text = JSON.stringify(message);
-    } catch (e) {
+    const json = toJsonLine(message);
+    if ('error' in json) {
       return Promise.reject(
-        new SupervisorError('ERR_NOT_SERIALIZABLE', `cannot send: ${(e as Error).message}`, {
-          cause: e,
-        }),
-      );
-    }
-    if (text === undefined) {
-      return Promise.reject(
-        new SupervisorError('ERR_NOT_SERIALIZABLE', `cannot send ${typeof message} as JSON`),
+        new SupervisorError(
+          'ERR_SLUICE_SUPERVISOR_NOT_SERIALIZABLE',
+          json.error,
+          json.cause === undefined ? undefined : { cause: json.cause },
+        ),
       );
     }
     const stdin = this.#proc.stdin!;
@@ -347,7 +265,7 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
       return Promise.reject(this.#notRunning());
     }
     return new Promise((resolve, reject) => {
-      stdin.write(`${text}\n`, (err) => {
+      stdin.write(json.line, (err) => {
         if (err) reject(this.#notRunning(err));
         else resolve();
       });
@@ -357,6 +275,7 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
   stop(options: StopOptions = {}): Promise<ExitInfo> {
     try {
       checkMs('graceMs', options.graceMs);
+      checkMs('eofTimeoutMs', options.eofTimeoutMs);
       checkMs('eofMs', options.eofMs);
     } catch (e) {
       return Promise.reject(e);
@@ -389,12 +308,14 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
       this.#timer = undefined;
     }
     await this.#respawning;
-    const graceMs = o.graceMs ?? this.#s.graceMs;
-    const info = await this.#proc.terminate({
-      graceMs,
-      eofMs: Math.min(o.eofMs ?? this.#s.eofMs, graceMs),
-      ...(this.#stopAbort ? { signal: this.#stopAbort.signal } : {}),
-    });
+    const proc = this.#proc;
+    const info = this.#exitOf(
+      proc,
+      await proc.terminate({
+        ...stopTimes(this.#s, o),
+        ...(this.#stopAbort ? { signal: this.#stopAbort.signal } : {}),
+      }),
+    );
     this.#lastExit = info;
     this.#reportExit(info, false);
     this.#finish(info);
@@ -403,18 +324,24 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
 
   #notRunning(cause?: unknown): SupervisorError {
     return new SupervisorError(
-      'ERR_NOT_RUNNING',
-      `cannot send: ${this.#s.config.cmd[0]} is not running`,
+      'ERR_SLUICE_SUPERVISOR_NOT_RUNNING',
+      `cannot send: ${this.#s.argv[0]} is not running`,
       cause === undefined ? undefined : { cause },
     );
   }
 
   #take(what: string): LineFeed {
     if (this.#taken) {
-      throw new SupervisorError('ERR_STDOUT_TAKEN', `${what}(): stdout already has a line reader`);
+      throw new SupervisorError(
+        'ERR_SLUICE_SUPERVISOR_STDOUT_TAKEN',
+        `${what}(): stdout already has a line reader`,
+      );
     }
     this.#taken = true;
-    const feed = new LineFeed({ maxLength: this.#s.maxLine });
+    const feed = new LineFeed({
+      maxQueueBytes: this.#s.maxQueueBytes,
+      maxLineBytes: this.#s.maxLineBytes,
+    });
     this.#feed = feed;
     feed.add(this.#proc.stdout!);
     if (this.#final) feed.finish();
@@ -422,11 +349,11 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
   }
 
   #spawn(): Promise<GroupProcess> {
-    const c = this.#s.config;
+    const s = this.#s;
     return spawnGroup({
-      argv: c.cmd,
-      ...(c.cwd === undefined ? {} : { cwd: c.cwd }),
-      ...(c.env === undefined ? {} : { env: c.env }),
+      argv: s.argv,
+      ...(s.cwd === undefined ? {} : { cwd: s.cwd }),
+      ...(s.env === undefined ? {} : { env: s.env }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
   }
@@ -435,11 +362,24 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
   #adopt(proc: GroupProcess): void {
     this.#proc = proc;
     this.#startedAt = this.#s.clock.now();
-    const onStderr = this.#s.config.onStderr;
-    readLines(proc.stderr!, onStderr ?? (() => {}), this.#s.maxLine);
+    drainStderr(proc.stderr!, {
+      onText: this.#s.onStderr,
+      onBytes: this.#s.onStderrBytes,
+      maxLineBytes: this.#s.maxLineBytes,
+    });
     this.#feed?.add(proc.stdout!);
     this.#notify(() => this.emit('spawn', proc.pid));
-    void proc.exited.then((info) => this.#onExit(proc, info));
+    void proc.exited.then((info) => this.#onExit(proc, this.#exitOf(proc, info)));
+  }
+
+  /** The one `ExitInfo` object of `proc` (events and `done` hand out the same object). */
+  #exitOf(proc: GroupProcess, info: ProcExitInfo): ExitInfo {
+    let out = this.#exits.get(proc);
+    if (!out) {
+      out = childExit(info, proc);
+      this.#exits.set(proc, out);
+    }
+    return out;
   }
 
   async #onExit(proc: GroupProcess, info: ExitInfo): Promise<void> {
@@ -452,7 +392,7 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
       ...(this.#stopAbort ? { signal: this.#stopAbort.signal } : {}),
     });
     if (this.#stopRequested) return;
-    const failed = info.code !== 0 || info.signal !== null;
+    const failed = info.exitCode !== 0 || info.signal !== null;
     const decision = this.#s.budget?.onExit(this.#startedAt, exitedAt, failed);
     this.#next(decision, info);
   }

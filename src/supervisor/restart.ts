@@ -3,22 +3,7 @@
  * again and after how long. Pure bookkeeping over an injectable clock, so its rules are tested
  * exactly without waiting on real time.
  */
-
-/** Time as the supervisor sees it. Tests pass a fake one; the default is the real clock. */
-export interface Clock {
-  /** Milliseconds on a monotonic scale. */
-  now(): number;
-  /** Calls `fn` once after `ms`; the handle is only ever given back to `clearTimeout`. */
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** The real clock: `performance.now()` and Node's timers. */
-export const systemClock: Clock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+import { InvalidOptionError } from '../proc/index.js';
 
 /**
  * When and how often to restart. Restarts are off unless `supervise()` is given a `restart`
@@ -65,7 +50,7 @@ export type RestartDecision =
     }
   | { restart: false; reason: 'clean-exit' | 'gave-up'; attempt: number };
 
-/** Throws a message naming the bad field, or returns the policy with defaults. */
+/** Returns the policy with its defaults; throws `InvalidOptionError` naming a bad field. */
 export function resolvePolicy(p: RestartPolicy): ResolvedRestartPolicy {
   const r: ResolvedRestartPolicy = {
     maxRestarts: p.maxRestarts ?? 10,
@@ -77,19 +62,26 @@ export function resolvePolicy(p: RestartPolicy): ResolvedRestartPolicy {
     when: p.when ?? 'always',
   };
   if (!Number.isSafeInteger(r.maxRestarts) || r.maxRestarts < 0) {
-    throw new RangeError(`restart.maxRestarts must be an integer >= 0, got ${r.maxRestarts}`);
+    throw new InvalidOptionError(
+      `restart.maxRestarts`,
+      `must be an integer >= 0, got ${r.maxRestarts}`,
+    );
   }
   for (const key of ['backoffMs', 'maxBackoffMs', 'minUptimeMs'] as const) {
     if (!(Number.isFinite(r[key]) && r[key] >= 0)) {
-      throw new RangeError(`restart.${key} must be a finite number >= 0, got ${r[key]}`);
+      throw new InvalidOptionError(`restart.${key}`, `must be a finite number >= 0, got ${r[key]}`);
     }
   }
-  if (!(r.windowMs > 0)) throw new RangeError(`restart.windowMs must be > 0, got ${r.windowMs}`);
+  if (!(r.windowMs > 0))
+    throw new InvalidOptionError(`restart.windowMs`, `must be > 0, got ${r.windowMs}`);
   if (!(Number.isFinite(r.factor) && r.factor >= 1)) {
-    throw new RangeError(`restart.factor must be a finite number >= 1, got ${r.factor}`);
+    throw new InvalidOptionError(`restart.factor`, `must be a finite number >= 1, got ${r.factor}`);
   }
   if (r.when !== 'always' && r.when !== 'on-failure') {
-    throw new RangeError(`restart.when must be 'always' or 'on-failure', got ${String(r.when)}`);
+    throw new InvalidOptionError(
+      `restart.when`,
+      `must be 'always' or 'on-failure', got ${String(r.when)}`,
+    );
   }
   return r;
 }

@@ -43,7 +43,7 @@ describe('proc: process tree and RSS', () => {
   );
 
   test('a pid that is gone has an empty tree; a bad pid is a typed error', () => {
-    assert.deepEqual(treeRss(4_000_000), { bytes: 0, pids: [] });
+    assert.deepEqual(treeRss(4_000_000), { bytes: 0, peakBytes: 0, pids: [] });
     assert.throws(() => treeRss(0), InvalidPidError);
     assert.throws(() => treeRss(-1), InvalidPidError);
   });

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { groupMembers, readStat } from '../../src/proc/index.js';
-import { type Child, SpawnError, SupervisorError, supervise } from '../../src/supervisor/index.js';
+import {
+  type Child,
+  InvalidOptionError,
+  SpawnError,
+  SupervisorError,
+  supervise,
+} from '../../src/supervisor/index.js';
 import { withLeakCheck } from '../helpers/leaks.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -41,11 +47,11 @@ describe('supervisor: supervise() and Child', () => {
   test(
     'lines() reads stdout line by line across CRLF and a missing last newline; done reports it',
     withLeakCheck(async () => {
-      const child = await supervise({ cmd: ['printf', 'a\\nb\\r\\n\\nlast'] });
+      const child = await supervise({ argv: ['printf', 'a\\nb\\r\\n\\nlast'] });
       assert.ok(child.pid > 1);
       assert.deepEqual(await drain(child.lines()), ['a', 'b', '', 'last']);
       const info = await child.done;
-      assert.deepEqual([info.code, info.signal, info.outcome], [0, null, 'natural']);
+      assert.deepEqual([info.exitCode, info.signal, info.outcome], [0, null, 'natural']);
       assert.equal(child.exitInfo, info);
       assert.equal(child.running, false);
     }),
@@ -56,7 +62,7 @@ describe('supervisor: supervise() and Child', () => {
     withLeakCheck(async () => {
       const reported: string[] = [];
       const child = await supervise({
-        cmd: ['cat'],
+        argv: ['cat'],
         onParseError: (line) => reported.push(line),
       });
       const events: string[] = [];
@@ -72,14 +78,22 @@ describe('supervisor: supervise() and Child', () => {
       assert.deepEqual(got, [{ id: 1, text: 'multi\nline ✓' }, [2, null]]);
       assert.deepEqual(reported, ['not json']);
       assert.deepEqual(events, ['not json']);
-      await rejectsCode(child.send(undefined), SupervisorError, 'ERR_NOT_SERIALIZABLE');
+      await rejectsCode(
+        child.send(undefined),
+        SupervisorError,
+        'ERR_SLUICE_SUPERVISOR_NOT_SERIALIZABLE',
+      );
       const loop: Record<string, unknown> = {};
       loop.self = loop;
-      await rejectsCode(child.send(loop), SupervisorError, 'ERR_NOT_SERIALIZABLE');
-      assert.throws(() => child.lines(), { code: 'ERR_STDOUT_TAKEN' });
+      await rejectsCode(
+        child.send(loop),
+        SupervisorError,
+        'ERR_SLUICE_SUPERVISOR_NOT_SERIALIZABLE',
+      );
+      assert.throws(() => child.lines(), { code: 'ERR_SLUICE_SUPERVISOR_STDOUT_TAKEN' });
       const info = await child.stop();
-      assert.equal(info.outcome, 'soft');
-      await rejectsCode(child.send({}), SupervisorError, 'ERR_NOT_RUNNING');
+      assert.equal(info.outcome, 'eof');
+      await rejectsCode(child.send({}), SupervisorError, 'ERR_SLUICE_SUPERVISOR_NOT_RUNNING');
     }),
   );
 
@@ -90,7 +104,7 @@ describe('supervisor: supervise() and Child', () => {
       try {
         const lines: string[] = [];
         const child = await supervise({
-          cmd: ['sh', '-c', 'echo "$SLUICE_SUP_BASE $SLUICE_SUP_X $(pwd)" >&2; echo e2 >&2'],
+          argv: ['sh', '-c', 'echo "$SLUICE_SUP_BASE $SLUICE_SUP_X $(pwd)" >&2; echo e2 >&2'],
           env: { SLUICE_SUP_X: 'x' },
           cwd: '/',
           onStderr: (l) => lines.push(l),
@@ -109,37 +123,37 @@ describe('supervisor: supervise() and Child', () => {
     withLeakCheck(async () => {
       // 2 MB of stderr: far past any pipe buffer.
       const child = await supervise({
-        cmd: ['sh', '-c', 'head -c 2000000 /dev/zero | tr "\\0" "x" >&2; echo done'],
+        argv: ['sh', '-c', 'head -c 2000000 /dev/zero | tr "\\0" "x" >&2; echo done'],
       });
       const { line } = await firstLine(child);
       assert.equal(line, 'done');
-      assert.equal((await child.done).code, 0);
+      assert.equal((await child.done).exitCode, 0);
     }),
   );
 
   test(
     'stop(): a child that exits on EOF is stopped without waiting for the grace period',
     withLeakCheck(async () => {
-      const child = await supervise({ cmd: ['cat'], stopGraceMs: 60_000, stopEofMs: 30_000 });
+      const child = await supervise({ argv: ['cat'], graceMs: 60_000, eofTimeoutMs: 30_000 });
       const t0 = performance.now();
       const info = await child.stop();
       const took = performance.now() - t0;
       assert.ok(took < 15_000, `took ${took} ms`);
-      assert.deepEqual([info.code, info.signal, info.outcome], [0, null, 'soft']);
+      assert.deepEqual([info.exitCode, info.signal, info.outcome], [0, null, 'eof']);
     }),
   );
 
   test(
     'stop(): a child that ignores SIGTERM is SIGKILLed after the grace and reported killed',
     withLeakCheck(async () => {
-      const child = await supervise({ cmd: STUBBORN, stopGraceMs: 300, stopEofMs: 50 });
+      const child = await supervise({ argv: STUBBORN, graceMs: 300, eofTimeoutMs: 50 });
       const { line, rest } = await firstLine(child);
       assert.equal(line, 'ready');
       const t0 = performance.now();
       const info = await child.stop();
       const took = performance.now() - t0;
       assert.ok(took >= 290, `killed after ${took} ms, before the grace ran out`);
-      assert.deepEqual([info.code, info.signal, info.outcome], [null, 'SIGKILL', 'hard']);
+      assert.deepEqual([info.exitCode, info.signal, info.outcome], [null, 'SIGKILL', 'hard']);
       assert.deepEqual(await drain(rest), []);
     }),
   );
@@ -148,7 +162,7 @@ describe('supervisor: supervise() and Child', () => {
     'stop(): a child that forks grandchildren loses them all',
     withLeakCheck(async () => {
       const child = await supervise({
-        cmd: ['sh', '-c', 'sleep 100 & sleep 100 & (sleep 100 &); echo ready; wait'],
+        argv: ['sh', '-c', 'sleep 100 & sleep 100 & (sleep 100 &); echo ready; wait'],
       });
       const { line, rest } = await firstLine(child);
       assert.equal(line, 'ready');
@@ -168,7 +182,7 @@ describe('supervisor: supervise() and Child', () => {
   test(
     'stop() is idempotent and concurrent; an aborted signal escalates at once',
     withLeakCheck(async () => {
-      const child = await supervise({ cmd: STUBBORN, stopGraceMs: 60_000, stopEofMs: 10 });
+      const child = await supervise({ argv: STUBBORN, graceMs: 60_000, eofTimeoutMs: 10 });
       const { rest } = await firstLine(child);
       const exits: string[] = [];
       child.on('exit', (i, again) => exits.push(`${i.outcome}/${again}`));
@@ -191,9 +205,13 @@ describe('supervisor: supervise() and Child', () => {
   test(
     'stop() with an already aborted signal SIGKILLs without a grace',
     withLeakCheck(async () => {
-      const child = await supervise({ cmd: STUBBORN, stopGraceMs: 60_000 });
+      const child = await supervise({ argv: STUBBORN, graceMs: 60_000 });
       const { rest } = await firstLine(child);
-      await rejectsCode(child.stop({ graceMs: -1 }), SupervisorError, 'ERR_SUPERVISOR_CONFIG');
+      await rejectsCode(
+        child.stop({ graceMs: -1 }),
+        InvalidOptionError,
+        'ERR_SLUICE_INVALID_OPTION',
+      );
       assert.equal(child.running, true, 'a refused stop changes nothing');
       const info = await child.stop({ signal: AbortSignal.abort() });
       assert.equal(info.outcome, 'hard');
@@ -205,13 +223,13 @@ describe('supervisor: supervise() and Child', () => {
     'config.signal: aborting stops the child gracefully; an aborted one starts nothing',
     withLeakCheck(async () => {
       const ac = new AbortController();
-      const child = await supervise({ cmd: ['cat'], signal: ac.signal, stopEofMs: 10_000 });
+      const child = await supervise({ argv: ['cat'], signal: ac.signal, eofTimeoutMs: 10_000 });
       assert.equal(child.running, true);
       ac.abort();
       const info = await child.done;
-      assert.deepEqual([info.code, info.outcome], [0, 'soft']);
+      assert.deepEqual([info.exitCode, info.outcome], [0, 'eof']);
       const reason = new Error('cancelled before start');
-      const e = await supervise({ cmd: ['cat'], signal: AbortSignal.abort(reason) }).catch(
+      const e = await supervise({ argv: ['cat'], signal: AbortSignal.abort(reason) }).catch(
         (x: unknown) => x,
       );
       assert.equal(e, reason);
@@ -223,7 +241,7 @@ describe('supervisor: supervise() and Child', () => {
     withLeakCheck(async () => {
       let pid = 0;
       {
-        await using child = await supervise({ cmd: ['sleep', '100'], stopEofMs: 0 });
+        await using child = await supervise({ argv: ['sleep', '100'], eofTimeoutMs: 0 });
         pid = child.pid;
         assert.equal(child.running, true);
       }
@@ -234,7 +252,7 @@ describe('supervisor: supervise() and Child', () => {
   test(
     'late EOF: a grandchild outside the group holding stdout does not keep handles alive',
     withLeakCheck(async () => {
-      const child = await supervise({ cmd: ['sh', '-c', 'setsid sleep 30 & echo $!'] });
+      const child = await supervise({ argv: ['sh', '-c', 'setsid sleep 30 & echo $!'] });
       const { line, rest } = await firstLine(child);
       const orphan = Number(line);
       try {
@@ -253,33 +271,48 @@ describe('supervisor: supervise() and Child', () => {
     withLeakCheck(async () => {
       const dir = mkdtempSync(join(tmpdir(), 'sluice-sup-'));
       try {
-        await rejectsCode(supervise({ cmd: [] }), SpawnError, 'ERR_SPAWN_EMPTY_ARGV');
+        await rejectsCode(supervise({ argv: [] }), InvalidOptionError, 'ERR_SLUICE_INVALID_OPTION');
         await rejectsCode(
-          supervise({ cmd: ['sluice-no-such-binary-xyz'] }),
+          supervise({} as unknown as { argv: string[] }),
+          InvalidOptionError,
+          'ERR_SLUICE_INVALID_OPTION',
+        );
+        await rejectsCode(
+          supervise({ argv: ['cat'], maxQueueBytes: 0 }),
+          InvalidOptionError,
+          'ERR_SLUICE_INVALID_OPTION',
+        );
+        await rejectsCode(
+          supervise({ argv: ['cat'], onStderrBytes: 'no' as unknown as () => void }),
+          InvalidOptionError,
+          'ERR_SLUICE_INVALID_OPTION',
+        );
+        await rejectsCode(
+          supervise({ argv: ['sluice-no-such-binary-xyz'] }),
           SpawnError,
-          'ERR_SPAWN_NOT_FOUND',
+          'ERR_SLUICE_SPAWN_NOT_FOUND',
         );
         await rejectsCode(
-          supervise({ cmd: ['cat'], cwd: join(dir, 'missing') }),
+          supervise({ argv: ['cat'], cwd: join(dir, 'missing') }),
           SpawnError,
-          'ERR_SPAWN_BAD_CWD',
+          'ERR_SLUICE_SPAWN_BAD_CWD',
         );
         await rejectsCode(
-          supervise({ cmd: ['cat'], stopGraceMs: -1 }),
-          SupervisorError,
-          'ERR_SUPERVISOR_CONFIG',
+          supervise({ argv: ['cat'], graceMs: -1 }),
+          InvalidOptionError,
+          'ERR_SLUICE_INVALID_OPTION',
         );
         await rejectsCode(
-          supervise({ cmd: ['cat'], restart: { maxRestarts: -2 } }),
-          SupervisorError,
-          'ERR_SUPERVISOR_CONFIG',
+          supervise({ argv: ['cat'], restart: { maxRestarts: -2 } }),
+          InvalidOptionError,
+          'ERR_SLUICE_INVALID_OPTION',
         );
         await rejectsCode(
-          supervise(null as unknown as { cmd: string[] }),
-          SupervisorError,
-          'ERR_SUPERVISOR_CONFIG',
+          supervise(null as unknown as { argv: string[] }),
+          InvalidOptionError,
+          'ERR_SLUICE_INVALID_OPTION',
         );
-        const e = await supervise({ cmd: ['sluice-no-such-binary-xyz', '-v'] }).catch((x) => x);
+        const e = await supervise({ argv: ['sluice-no-such-binary-xyz', '-v'] }).catch((x) => x);
         assert.equal(e.message, 'command not found: sluice-no-such-binary-xyz');
       } finally {
         rmSync(dir, { recursive: true, force: true });

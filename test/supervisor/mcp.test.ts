@@ -60,11 +60,11 @@ describe('supervisor: a real JSON-RPC stdio server (MCP memory server)', () => {
       const stderr: string[] = [];
       try {
         const child = await supervise({
-          cmd: [SERVER],
+          argv: [SERVER],
           env: { MEMORY_FILE_PATH: join(dir, 'memory.jsonl') },
           onStderr: (line) => stderr.push(line),
-          stopGraceMs: 10_000,
-          stopEofMs: 5000,
+          graceMs: 10_000,
+          eofTimeoutMs: 5000,
         });
         const client = rpc(child);
         const [init, other] = await Promise.all([
@@ -103,8 +103,8 @@ describe('supervisor: a real JSON-RPC stdio server (MCP memory server)', () => {
         assert.equal(unknown.error?.code, -32601, 'method not found, matched by id');
 
         const info = await child.stop();
-        assert.equal(info.outcome, 'soft');
-        assert.equal(info.code, 0, 'the server exited on stdin EOF, before any signal');
+        assert.equal(info.outcome, 'eof');
+        assert.equal(info.exitCode, 0, 'the server exited on stdin EOF, before any signal');
         await client.reader;
         assert.deepEqual(client.unmatched, []);
         assert.match(readFileSync(join(dir, 'memory.jsonl'), 'utf8'), /"name":"sluice"/);

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
   type Clock,
+  InvalidOptionError,
   RestartBudget,
   type RestartEvent,
   supervise,
@@ -81,7 +82,7 @@ describe('supervisor: restart budget (pure)', () => {
       { factor: 0.5 },
       { when: 'sometimes' as 'always' },
     ]) {
-      assert.throws(() => new RestartBudget(p), RangeError, JSON.stringify(p));
+      assert.throws(() => new RestartBudget(p), InvalidOptionError, JSON.stringify(p));
     }
   });
 
@@ -113,7 +114,7 @@ describe('supervisor: restart policy on a real child', () => {
     withLeakCheck(async () => {
       const clock = new FakeClock();
       const child = await supervise({
-        cmd: ['sh', '-c', 'echo run; exit 7'],
+        argv: ['sh', '-c', 'echo run; exit 7'],
         clock,
         restart: { maxRestarts: 4, backoffMs: 100, maxBackoffMs: 300, minUptimeMs: 1000 },
       });
@@ -133,7 +134,7 @@ describe('supervisor: restart policy on a real child', () => {
       const info = await child.done;
       assert.deepEqual(delays, [100, 200, 300, 300]);
       assert.deepEqual(
-        restarts.map((r) => [r.attempt, r.delayMs, r.exit?.code]),
+        restarts.map((r) => [r.attempt, r.delayMs, r.exit?.exitCode]),
         [
           [1, 100, 7],
           [2, 200, 7],
@@ -145,7 +146,7 @@ describe('supervisor: restart policy on a real child', () => {
       assert.equal(gaveUp, 4);
       assert.equal(child.restarts, 4);
       assert.equal(pids.size, 5, 'five distinct processes');
-      assert.deepEqual([info.code, info.outcome], [7, 'natural']);
+      assert.deepEqual([info.exitCode, info.outcome], [7, 'natural']);
       const all: string[] = [];
       for await (const l of lines) all.push(l);
       assert.deepEqual(all, ['run', 'run', 'run', 'run', 'run'], 'lines() spans every run');
@@ -158,7 +159,7 @@ describe('supervisor: restart policy on a real child', () => {
       const clock = new FakeClock();
       // cat runs until the test closes its stdin: the test decides each run's uptime.
       const child = await supervise({
-        cmd: ['cat'],
+        argv: ['cat'],
         clock,
         restart: { maxRestarts: 10, backoffMs: 50, maxBackoffMs: 10_000, minUptimeMs: 1000 },
       });
@@ -176,7 +177,7 @@ describe('supervisor: restart policy on a real child', () => {
       await runFor(10);
       assert.deepEqual(delays, [50, 100, 200, 50, 100]);
       const info = await child.stop();
-      assert.equal(info.outcome, 'soft');
+      assert.equal(info.outcome, 'eof');
       assert.equal(child.restarts, 5);
     }),
   );
@@ -185,11 +186,11 @@ describe('supervisor: restart policy on a real child', () => {
     'stop() during the backoff cancels the restart for good',
     withLeakCheck(async () => {
       const clock = new FakeClock();
-      const child = await supervise({ cmd: ['true'], clock, restart: { backoffMs: 1000 } });
+      const child = await supervise({ argv: ['true'], clock, restart: { backoffMs: 1000 } });
       await waitFor(() => clock.timers.length === 1);
       const info = await child.stop();
       assert.equal(clock.timers.length, 0, 'the restart timer was cleared');
-      assert.deepEqual([info.code, info.outcome], [0, 'natural']);
+      assert.deepEqual([info.exitCode, info.outcome], [0, 'natural']);
       assert.equal(child.restarts, 0);
       assert.equal(await child.done, info);
     }),
@@ -199,8 +200,8 @@ describe('supervisor: restart policy on a real child', () => {
     "'on-failure' does not restart a clean exit; a restart that cannot spawn counts and gives up",
     withLeakCheck(async () => {
       const clock = new FakeClock();
-      const clean = await supervise({ cmd: ['true'], clock, restart: { when: 'on-failure' } });
-      assert.equal((await clean.done).code, 0);
+      const clean = await supervise({ argv: ['true'], clock, restart: { when: 'on-failure' } });
+      assert.equal((await clean.done).exitCode, 0);
       assert.equal(clock.timers.length, 0);
 
       // The binary vanishes between runs: each restart fails to spawn and uses up the budget.
@@ -209,7 +210,7 @@ describe('supervisor: restart policy on a real child', () => {
       writeFileSync(bin, '#!/bin/sh\nexit 1\n', { mode: 0o755 });
       try {
         const child = await supervise({
-          cmd: [bin],
+          argv: [bin],
           clock,
           restart: { maxRestarts: 2, backoffMs: 10 },
         });
@@ -220,8 +221,8 @@ describe('supervisor: restart policy on a real child', () => {
         await clock.fire();
         await clock.fire();
         const info = await child.done;
-        assert.deepEqual(errors, ['ERR_SPAWN_NOT_FOUND', 'ERR_SPAWN_NOT_FOUND']);
-        assert.equal(info.code, 1);
+        assert.deepEqual(errors, ['ERR_SLUICE_SPAWN_NOT_FOUND', 'ERR_SLUICE_SPAWN_NOT_FOUND']);
+        assert.equal(info.exitCode, 1);
         assert.equal(child.restarts, 0);
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -34,9 +34,9 @@ describe('supervisor: stress', () => {
       const h0 = handles();
       const t0 = performance.now();
       for (let i = 0; i < CYCLES; i++) {
-        const child = await supervise({ cmd: ['true'] });
+        const child = await supervise({ argv: ['true'] });
         const info = await child.done;
-        assert.equal(info.code, 0);
+        assert.equal(info.exitCode, 0);
         assert.equal(info.outcome, 'natural');
         if (i % 100 === 99) assertSteady(i, fd0, h0);
       }
@@ -54,10 +54,10 @@ describe('supervisor: stress', () => {
       const t0 = performance.now();
       for (let i = 0; i < CYCLES; i++) {
         // A generous EOF wait: on a loaded machine cat may take a while to be scheduled.
-        const child = await supervise({ cmd: ['cat'], stopEofMs: 10_000 });
+        const child = await supervise({ argv: ['cat'], eofTimeoutMs: 10_000 });
         const info = await child.stop();
-        assert.equal(info.outcome, 'soft');
-        assert.equal(info.code, 0, 'cat ended on EOF, with no signal');
+        assert.equal(info.outcome, 'eof');
+        assert.equal(info.exitCode, 0, 'cat ended on EOF, with no signal');
         if (i % 100 === 99) assertSteady(i, fd0, h0);
       }
       const ms = performance.now() - t0;

@@ -1,12 +1,14 @@
 /**
- * Line framing for a child's output: a splitter that turns byte chunks into lines, and a feed
- * that turns a sequence of streams (one per incarnation of a restarted child) into one bounded
- * async iterable of lines.
+ * The line framing of sluice 0.1, kept exported for one minor version: the supervisor itself now
+ * frames by bytes (line-splitter.ts, line-feed.ts, stderr-lines.ts), with its queue bounded in
+ * bytes. Nothing in sluice uses these any more.
  */
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 
 /**
+ * @deprecated Internal framing, leaving the public surface in 0.3.0.
+ *
  * Splits UTF-8 chunks into lines. A line ends at `\n`; a `\r` right before it is dropped, so
  * CRLF output reads the same. Multi-byte characters split across chunks are kept whole. A line
  * longer than `maxLength` characters is cut into pieces of that length, so a child that never
@@ -80,6 +82,8 @@ export class LineSplitter {
 }
 
 /**
+ * @deprecated Internal framing, leaving the public surface in 0.3.0.
+ *
  * Reads `stream` line by line into `onLine` until it ends or closes, then calls `onEnd` once.
  * Used for stderr, which is always drained so the child never blocks on it.
  */
@@ -108,6 +112,8 @@ const DONE: IteratorResult<string> = { done: true, value: undefined };
 const noop = () => {};
 
 /**
+ * @deprecated Internal framing, leaving the public surface in 0.3.0.
+ *
  * One async iterable of lines over several streams read one after the other. Once
  * `highWaterMark` lines wait for the consumer the stream being read is paused (the child then
  * blocks writing, which is the backpressure); the chunk that crossed the mark is split whole, so

@@ -6,8 +6,15 @@ import type { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createPipe, groupMembers, readStat } from '../../src/proc/index.js';
-import { type GroupProcess, SpawnError, spawnGroup } from '../../src/supervisor/index.js';
+import {
+  createPipe,
+  type GroupProcess,
+  groupMembers,
+  InvalidOptionError,
+  readStat,
+  SpawnError,
+  spawnGroup,
+} from '../../src/proc/index.js';
 import { withLeakCheck } from '../helpers/leaks.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -40,6 +47,16 @@ function firstLine(s: Readable): Promise<string> {
   });
 }
 
+async function rejectsInvalid(p: Promise<unknown>, option: string): Promise<void> {
+  const e = await p.then(
+    () => assert.fail(`expected an InvalidOptionError for ${option}`),
+    (x: unknown) => x,
+  );
+  assert.ok(e instanceof InvalidOptionError, `not an InvalidOptionError: ${String(e)}`);
+  assert.equal(e.code, 'ERR_SLUICE_INVALID_OPTION');
+  assert.equal(e.option, option, e.message);
+}
+
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<SpawnError> {
   const e = await p.then(
     () => assert.fail(`expected ${code}`),
@@ -50,7 +67,7 @@ async function rejectsWith(p: Promise<unknown>, code: string): Promise<SpawnErro
   return e;
 }
 
-describe('supervisor: process core (spawnGroup)', () => {
+describe('proc: spawnGroup, the process core', () => {
   test(
     'runs in its own group, pipes stdio, reaps, reports a natural exit',
     withLeakCheck(async () => {
@@ -63,7 +80,7 @@ describe('supervisor: process core (spawnGroup)', () => {
       ]);
       assert.equal(out, 'out\n');
       assert.equal(err, 'err\n');
-      assert.equal(info.code, 3);
+      assert.equal(info.exitCode, 3);
       assert.equal(info.signal, null);
       assert.equal(info.outcome, 'natural');
       assert.equal(p.exitInfo, info);
@@ -125,7 +142,7 @@ describe('supervisor: process core (spawnGroup)', () => {
           stdio: ['ignore', pipe.writeFd, 'ignore'],
         });
         assert.equal(p.stdout, null);
-        assert.equal((await p.exited).code, 0);
+        assert.equal((await p.exited).exitCode, 0);
       } finally {
         pipe.close();
       }
@@ -140,44 +157,42 @@ describe('supervisor: process core (spawnGroup)', () => {
         const file = join(dir, 'file');
         writeFileSync(file, 'not a program\n');
         chmodSync(file, 0o644);
-        await rejectsWith(spawnGroup({ argv: [] }), 'ERR_SPAWN_EMPTY_ARGV');
-        await rejectsWith(spawnGroup({ argv: [''] }), 'ERR_SPAWN_EMPTY_ARGV');
+        await rejectsInvalid(spawnGroup({ argv: [] }), 'argv');
+        await rejectsInvalid(spawnGroup({ argv: [''] }), 'argv');
         const nf = await rejectsWith(
           spawnGroup({ argv: ['sluice-no-such-binary-xyz'] }),
-          'ERR_SPAWN_NOT_FOUND',
+          'ERR_SLUICE_SPAWN_NOT_FOUND',
         );
         assert.equal(nf.errno, 'ENOENT');
         assert.match(nf.message, /command not found: sluice-no-such-binary-xyz/);
-        await rejectsWith(spawnGroup({ argv: [join(dir, 'missing')] }), 'ERR_SPAWN_NOT_FOUND');
-        await rejectsWith(spawnGroup({ argv: [file] }), 'ERR_SPAWN_PERMISSION');
-        await rejectsWith(spawnGroup({ argv: [dir] }), 'ERR_SPAWN_PERMISSION');
+        await rejectsWith(
+          spawnGroup({ argv: [join(dir, 'missing')] }),
+          'ERR_SLUICE_SPAWN_NOT_FOUND',
+        );
+        await rejectsWith(spawnGroup({ argv: [file] }), 'ERR_SLUICE_SPAWN_PERMISSION');
+        await rejectsWith(spawnGroup({ argv: [dir] }), 'ERR_SLUICE_SPAWN_PERMISSION');
         const cwd = await rejectsWith(
           spawnGroup({ argv: ['true'], cwd: join(dir, 'nope') }),
-          'ERR_SPAWN_BAD_CWD',
+          'ERR_SLUICE_SPAWN_BAD_CWD',
         );
         assert.equal(cwd.errno, 'ENOENT');
-        await rejectsWith(spawnGroup({ argv: ['true'], cwd: file }), 'ERR_SPAWN_BAD_CWD');
-        await rejectsWith(spawnGroup({ argv: ['true', 'a\0b'] }), 'ERR_SPAWN_INVALID_ARGUMENT');
-        await rejectsWith(
-          spawnGroup({ argv: ['true', 3 as unknown as string] }),
-          'ERR_SPAWN_INVALID_ARGUMENT',
-        );
-        await rejectsWith(
+        await rejectsWith(spawnGroup({ argv: ['true'], cwd: file }), 'ERR_SLUICE_SPAWN_BAD_CWD');
+        await rejectsInvalid(spawnGroup({ argv: ['true', 'a\0b'] }), 'argv[1]');
+        await rejectsInvalid(spawnGroup({ argv: ['true', 3 as unknown as string] }), 'argv[1]');
+        await rejectsInvalid(
           spawnGroup({ argv: ['true'], stdio: ['pipe', 'pipe', 'bogus' as 'pipe'] }),
-          'ERR_SPAWN_INVALID_ARGUMENT',
+          'stdio[2]',
         );
-        await rejectsWith(
+        await rejectsInvalid(
           spawnGroup({ argv: ['true'], stdio: ['pipe', 'ignore', 'stdout'] }),
-          'ERR_SPAWN_INVALID_ARGUMENT',
+          'stdio[2]',
         );
-        await rejectsWith(
-          spawnGroup({ argv: ['true'], env: { 'A=B': 'x' } }),
-          'ERR_SPAWN_INVALID_ARGUMENT',
-        );
+        await rejectsInvalid(spawnGroup({ argv: ['true'], env: { 'A=B': 'x' } }), 'env');
+        await rejectsInvalid(spawnGroup({ argv: ['true'], env: { A: 'x\0y' } }), 'env.A');
         // A missing binary with a merged pipe closes the pipe it made.
         await rejectsWith(
           spawnGroup({ argv: ['sluice-no-such-binary-xyz'], stdio: ['pipe', 'pipe', 'stdout'] }),
-          'ERR_SPAWN_NOT_FOUND',
+          'ERR_SLUICE_SPAWN_NOT_FOUND',
         );
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -205,13 +220,42 @@ describe('supervisor: process core (spawnGroup)', () => {
   );
 
   test(
-    'terminate with an EOF step: a child that exits on EOF never sees a signal',
+    "terminate with an EOF step: a child that exits on EOF never sees a signal and reads 'eof'",
     withLeakCheck(async () => {
       const p = await spawnGroup({ argv: ['cat'] });
       const t0 = performance.now();
-      const info = await p.terminate({ eofMs: 5000, graceMs: 5000 });
+      const info = await p.terminate({ eofTimeoutMs: 5000, graceMs: 5000 });
       assert.ok(performance.now() - t0 < 2000);
-      assert.deepEqual([info.code, info.signal, info.outcome], [0, null, 'soft']);
+      assert.deepEqual([info.exitCode, info.signal, info.outcome], [0, null, 'eof']);
+    }),
+  );
+
+  test(
+    "a child that exits 0 from its SIGTERM handler reads 'soft', not 'eof'",
+    withLeakCheck(async () => {
+      // Ignores EOF (reads nothing), exits 0 on TERM.
+      const p = await spawnGroup({
+        argv: ['sh', '-c', 'trap "exit 0" TERM; echo ready; while :; do sleep 0.05; done'],
+        stdio: ['pipe', 'pipe', 'ignore'],
+      });
+      assert.equal(await firstLine(p.stdout!), 'ready');
+      p.stdout!.resume();
+      const info = await p.terminate({ eofTimeoutMs: 100, graceMs: 10_000 });
+      assert.deepEqual([info.exitCode, info.signal, info.outcome], [0, null, 'soft']);
+    }),
+  );
+
+  test(
+    'graceMs 0 sends SIGKILL at once, with no soft signal',
+    withLeakCheck(async () => {
+      const p = await spawnGroup({
+        argv: ['sh', '-c', 'trap "exit 0" TERM; echo ready; while :; do sleep 0.05; done'],
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      assert.equal(await firstLine(p.stdout!), 'ready');
+      p.stdout!.resume();
+      const info = await p.terminate({ graceMs: 0 });
+      assert.deepEqual([info.exitCode, info.signal, info.outcome], [null, 'SIGKILL', 'hard']);
     }),
   );
 
@@ -224,8 +268,9 @@ describe('supervisor: process core (spawnGroup)', () => {
       });
       assert.equal(await firstLine(p.stdout!), 'ready');
       p.stdout!.resume();
-      assert.throws(() => p.terminate({ graceMs: -1 }), RangeError);
-      assert.throws(() => p.terminate({ softSignal: 'SIGNOPE' as 'SIGTERM' }), RangeError);
+      assert.throws(() => p.terminate({ graceMs: -1 }), InvalidOptionError);
+      assert.throws(() => p.terminate({ eofTimeoutMs: Number.NaN }), InvalidOptionError);
+      assert.throws(() => p.terminate({ softSignal: 'SIGNOPE' as 'SIGTERM' }), InvalidOptionError);
       assert.equal(p.stopping, false, 'a refused terminate changes nothing');
       const first = p.terminate({ graceMs: 60_000 });
       const ac = new AbortController();
@@ -322,7 +367,7 @@ describe('supervisor: process core, when this process exits', () => {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const out = await readAll(p.stdout!);
-      assert.equal((await p.exited).code, 0);
+      assert.equal((await p.exited).exitCode, 0);
       const [killed, kept] = out.trim().split(' ').map(Number) as [number, number];
       try {
         // Gone, or a zombie waiting for init to reap it.

@@ -1,26 +1,18 @@
 /**
- * `Group`, the implementation of `GroupProcess`: exit bookkeeping, the stop sequence, the sweep
- * of the process group, and closing stdio pipes after the exit.
+ * `Group`, the implementation of `GroupProcess` (see spawn-group.ts for its guarantees): exit
+ * bookkeeping and the outcome, the stop sequence, the sweep of the process group, and closing
+ * stdio pipes after the exit.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import {
-  groupAlive,
-  killOnExit,
-  type SignalName,
-  trySignalGroup,
-  waitGroupGone,
-} from '../proc/index.js';
-import type {
-  ExitInfo,
-  GroupProcess,
-  SpawnGroupOptions,
-  TerminateProcessOptions,
-} from './process.js';
+import { InvalidOptionError } from './errors.js';
+import { DEFAULT_GRACE_MS, type ExitInfo, type ExitOutcome } from './exit-info.js';
+import { killOnExit } from './exit-kill.js';
+import { groupAlive, type SignalName, trySignalGroup, waitGroupGone } from './signal.js';
+import type { GroupProcess, SpawnGroupOptions, TerminateProcessOptions } from './spawn-group.js';
 
-const DEFAULT_GRACE_MS = 5000;
 const DEFAULT_DRAIN_MS = 100;
 /** A pipe still receiving this many drain windows after the exit has a foreign writer. */
 const MAX_DRAIN_WINDOWS = 20;
@@ -42,7 +34,11 @@ export class Group implements GroupProcess {
   readonly closed: Promise<void>;
   #drainMs: number;
   #exitInfo: ExitInfo | undefined;
+  #exitedAt: number | undefined;
   #stopBegan = false;
+  /** The EOF step closed stdin (an exit before any signal then reads `'eof'`). */
+  #eofSent = false;
+  #softSent = false;
   #killSent = false;
   #groupGone = false;
   /** A hard stop was asked for (an aborted `signal`): skip all waiting, SIGKILL. */
@@ -55,13 +51,19 @@ export class Group implements GroupProcess {
   #exitWaiters = new Set<() => void>();
   #resolveClosed!: () => void;
 
-  constructor(child: ChildProcess, o: SpawnGroupOptions, stdout: Readable | null) {
+  constructor(
+    child: ChildProcess,
+    o: SpawnGroupOptions,
+    stdin: Writable | null,
+    stdout: Readable | null,
+    stderr: Readable | null,
+  ) {
     this.pid = child.pid!;
     this.argv = [...o.argv];
     this.#drainMs = o.drainMs ?? DEFAULT_DRAIN_MS;
-    this.stdin = child.stdin;
+    this.stdin = stdin;
     this.stdout = stdout;
-    this.stderr = child.stderr;
+    this.stderr = stderr;
     // A pipe error (EPIPE on stdin after the child exited, a reset on a read side) must never
     // become an uncaught 'error' event; users still see it through their own listeners.
     this.stdin?.on('error', noop);
@@ -75,15 +77,14 @@ export class Group implements GroupProcess {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         untrack();
-        const outcome = !this.#stopBegan
-          ? 'natural'
-          : this.#killSent && signal === 'SIGKILL'
-            ? 'hard'
-            : 'soft';
-        this.#exitInfo = { code, signal, outcome, exitedAt: Date.now() };
+        this.#exitedAt = Date.now();
+        this.#exitInfo = { exitCode: code, signal, outcome: this.#outcome(signal) };
         // Learn now whether the group is empty: once it is, its id may be reused by an unrelated
         // group, so `kill()` must never signal it again.
         this.#groupPresent();
+        // Nobody can read what is written now: release stdin's fd (as Node does for its own).
+        this.stdin?.destroy();
+        flushUnread(this.stdout, this.stderr);
         this.#wake();
         this.#settleStdio();
         resolve(this.#exitInfo);
@@ -93,6 +94,18 @@ export class Group implements GroupProcess {
 
   get exitInfo(): ExitInfo | undefined {
     return this.#exitInfo;
+  }
+
+  get exitedAt(): number | undefined {
+    return this.#exitedAt;
+  }
+
+  /** What this side had done when the child ended (see `ExitOutcome`). */
+  #outcome(signal: NodeJS.Signals | null): ExitOutcome {
+    if (!this.#stopBegan) return 'natural';
+    if (this.#killSent && signal === 'SIGKILL') return 'hard';
+    if (this.#softSent) return 'soft';
+    return this.#eofSent ? 'eof' : 'soft';
   }
 
   get stopping(): boolean {
@@ -115,10 +128,10 @@ export class Group implements GroupProcess {
   }
 
   terminate(options: TerminateProcessOptions = {}): Promise<ExitInfo> {
-    for (const key of ['eofMs', 'graceMs'] as const) {
+    for (const key of ['eofTimeoutMs', 'eofMs', 'graceMs'] as const) {
       const v = options[key];
-      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) {
-        throw new RangeError(`${key} must be a finite number >= 0, got ${v}`);
+      if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
+        throw new InvalidOptionError(key, `must be a finite number >= 0, got ${String(v)}`);
       }
     }
     const soft = options.softSignal;
@@ -126,7 +139,7 @@ export class Group implements GroupProcess {
       soft !== undefined &&
       !(typeof soft === 'number' ? Number.isSafeInteger(soft) && soft > 0 : soft in signals)
     ) {
-      throw new RangeError(`softSignal is not a signal: ${String(soft)}`);
+      throw new InvalidOptionError('softSignal', `is not a signal: ${String(soft)}`);
     }
     const abort = options.signal;
     if (abort) {
@@ -153,15 +166,18 @@ export class Group implements GroupProcess {
   async #run(o: TerminateProcessOptions): Promise<ExitInfo> {
     const graceMs = o.graceMs ?? DEFAULT_GRACE_MS;
     const soft = o.softSignal ?? 'SIGTERM';
+    const eofMs = o.eofTimeoutMs ?? o.eofMs ?? 0;
     let softAt: number | undefined;
     if (!this.#exitInfo) {
       this.#stopBegan = true;
-      if ((o.eofMs ?? 0) > 0 && this.stdin && !this.#hard) {
+      if (eofMs > 0 && this.stdin && !this.#hard) {
+        this.#eofSent = true;
         this.closeStdin();
-        await this.#waitExit(o.eofMs!);
+        await this.#waitExit(eofMs);
       }
       if (!this.#exitInfo && !this.#hard && graceMs > 0) {
         softAt = performance.now();
+        this.#softSent = true;
         this.kill(soft);
         await this.#waitExit(graceMs);
       }
@@ -293,6 +309,20 @@ export class Group implements GroupProcess {
       }).unref();
     timer = setTimeout(tick, this.#drainMs);
     timer.unref();
+  }
+}
+
+/**
+ * After the exit, a read pipe nobody ever consumed (never flowing, no `'readable'` listener) is
+ * drained and dropped, as Node does for its own child pipes: otherwise its unread bytes would
+ * hold it open for good. A consumer that holds a stream back on purpose adds a `'readable'`
+ * listener or pauses it.
+ */
+function flushUnread(...streams: (Readable | null)[]): void {
+  for (const s of streams) {
+    if (!s || s.destroyed || s.readableFlowing !== null || s.listenerCount('readable') > 0)
+      continue;
+    s.resume();
   }
 }
 

@@ -3,15 +3,26 @@ import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { supervise } from '../../src/supervisor/index.js';
-import { LineFeed, LineSplitter } from '../../src/supervisor/lines.js';
+import { LineFeed } from '../../src/supervisor/line-feed.js';
+import { ByteLineSplitter, lineText } from '../../src/supervisor/line-splitter.js';
 import { withLeakCheck } from '../helpers/leaks.js';
 import { waitFor } from '../helpers/wait.js';
 
-function splitAll(chunks: Buffer[], max?: number): string[] {
-  const s = new LineSplitter(max);
+function splitAll(chunks: Buffer[], max = 1 << 30, keepCharacters = true): string[] {
+  const s = new ByteLineSplitter(max, keepCharacters);
   const out: string[] = [];
-  for (const c of chunks) s.push(c, (l) => out.push(l));
-  s.end((l) => out.push(l));
+  const sink = (l: Buffer, complete: boolean) => out.push(lineText(l, complete));
+  for (const c of chunks) s.push(c, sink);
+  s.end(sink);
+  return out;
+}
+
+function rawLines(chunks: Buffer[], max = 1 << 30): Buffer[] {
+  const s = new ByteLineSplitter(max, false);
+  const out: Buffer[] = [];
+  const sink = (l: Buffer) => out.push(Buffer.from(l));
+  for (const c of chunks) s.push(c, sink);
+  s.end(sink);
   return out;
 }
 
@@ -46,13 +57,39 @@ describe('supervisor: line framing', () => {
     );
   });
 
-  test('a line longer than maxLength is cut into pieces; memory stays bounded', () => {
+  test('a line longer than maxLineBytes is cut into pieces; memory stays bounded', () => {
     const out = splitAll([Buffer.from('abcdefghij'), Buffer.from('klm\nxy')], 4);
     assert.deepEqual(out, ['abcd', 'efgh', 'ijkl', 'm', 'xy']);
   });
 
+  test('text pieces end on a character boundary; raw pieces are cut at the exact byte count', () => {
+    const text = 'aé€😀b'; // 1 + 2 + 3 + 4 + 1 bytes
+    const bytes = Buffer.from(text);
+    for (let max = 4; max <= 11; max++) {
+      const pieces = splitAll([bytes], max);
+      assert.equal(pieces.join(''), text, `max ${max}`);
+      for (const p of pieces) {
+        assert.ok(!p.includes('\uFFFD'), `max ${max}: ${JSON.stringify(pieces)}`);
+        assert.ok(Buffer.byteLength(p) <= max);
+      }
+      const raw = rawLines([bytes], max);
+      assert.deepEqual(Buffer.concat(raw), bytes);
+      for (const r of raw.slice(0, -1)) assert.equal(r.length, max);
+    }
+  });
+
+  test('text lines: CRLF reads as LF, invalid UTF-8 becomes U+FFFD; raw lines keep every byte', () => {
+    const input = Buffer.from([0x61, 0x0d, 0x0a, 0xff, 0x62, 0x0a, 0x0d, 0x0d, 0x0a]);
+    assert.deepEqual(splitAll([input]), ['a', '\uFFFDb', '\r']);
+    assert.deepEqual(rawLines([input]), [
+      Buffer.from([0x61, 0x0d]),
+      Buffer.from([0xff, 0x62]),
+      Buffer.from([0x0d, 0x0d]),
+    ]);
+  });
+
   test('LineFeed: streams are read one after another, concurrent next() calls are all served', async () => {
-    const feed = new LineFeed();
+    const feed = new LineFeed({ maxQueueBytes: 1 << 20, maxLineBytes: 1 << 20 });
     const a = new PassThrough();
     const b = new PassThrough();
     feed.add(a);
@@ -79,7 +116,7 @@ describe('supervisor: lines() on a real child', () => {
       // feed (1024 lines plus one 64 KiB read) can hold, so the child must block.
       const N = 20_000;
       const line = 'y'.repeat(99);
-      const child = await supervise({ cmd: ['sh', '-c', `yes ${line} | head -n ${N}`] });
+      const child = await supervise({ argv: ['sh', '-c', `yes ${line} | head -n ${N}`] });
       const it = child.lines();
       assert.equal((await it.next()).value, line);
       // The consumer stops: the feed fills its 1024 lines and pauses the pipe; the child blocks.
@@ -92,18 +129,18 @@ describe('supervisor: lines() on a real child', () => {
         n++;
       }
       assert.deepEqual([n, wrong], [N, 0]);
-      assert.equal((await child.done).code, 0);
+      assert.equal((await child.done).exitCode, 0);
     }),
   );
 
   test(
     'leaving the loop early drains the rest, so the child is never blocked',
     withLeakCheck(async () => {
-      const child = await supervise({ cmd: ['sh', '-c', 'yes | head -n 250000'] });
+      const child = await supervise({ argv: ['sh', '-c', 'yes | head -n 250000'] });
       let n = 0;
       for await (const _ of child.lines()) if (++n === 10) break;
       const info = await child.done;
-      assert.deepEqual([info.code, info.outcome], [0, 'natural']);
+      assert.deepEqual([info.exitCode, info.outcome], [0, 'natural']);
     }),
   );
 });
