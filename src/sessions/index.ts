@@ -30,6 +30,7 @@ export {
   DaemonNotRunningError,
   SessionsRequestError,
 } from './client/errors.js';
+export { FlowPublisher, type PublishFlowOptions } from './client/flow-publisher.js';
 export {
   Attachment,
   type AttachmentFrame,
@@ -76,6 +77,8 @@ export type {
 export { type DaemonOptions, SessionDaemon } from './daemon/server.js';
 export { SocketPathError } from './daemon/socket-claim.js';
 export type { SpoolOptions } from './daemon/spool.js';
+// The dashboard's types only: its code (HTTP, WebSockets) loads when a daemon serves one.
+export type { DashboardServer } from './dashboard/index.js';
 // The screen of a PTY session (docs/screens.md).
 export {
   AlternateScreenTracker,
@@ -93,11 +96,14 @@ export {
   type TerminalState,
   terminalSize,
 } from './screen/index.js';
+export type { WireFlowPublication, WireStageSample } from './wire/flow-publication.js';
 export { ProtocolError } from './wire/parse.js';
 export {
+  type DashboardResult,
   type EndReason,
   type ErrorCode,
   PROTOCOL_VERSION,
+  type PublishFlowResult,
   type RequestBody,
   type ResultMap,
   type WireExitState,
