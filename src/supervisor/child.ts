@@ -362,11 +362,12 @@ class ChildImpl extends EventEmitter<ChildEvents> implements Child {
   #adopt(proc: GroupProcess): void {
     this.#proc = proc;
     this.#startedAt = this.#s.clock.now();
-    drainStderr(proc.stderr!, {
+    const stderr = drainStderr(proc.stderr!, {
       onText: this.#s.onStderr,
       onBytes: this.#s.onStderrBytes,
       maxLineBytes: this.#s.maxLineBytes,
     });
+    void proc.exited.then(() => stderr.release());
     this.#feed?.add(proc.stdout!);
     this.#notify(() => this.emit('spawn', proc.pid));
     void proc.exited.then((info) => this.#onExit(proc, this.#exitOf(proc, info)));

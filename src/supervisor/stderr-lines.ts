@@ -29,20 +29,30 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   );
 }
 
+/** Handle of a stderr drain. */
+export interface StderrDrain {
+  /**
+   * Stops pausing for pending callbacks (called once the child has exited): what is left in the
+   * pipe is read and handed on at once, so a callback that never settles cannot hold the pipe.
+   */
+  release(): void;
+}
+
 /**
  * Reads `stream` until it ends or closes, handing every line to the sinks (the unfinished last
  * line too). With no sink the bytes are read and dropped without being split. While promises
- * returned by the sinks are pending the stream is paused: at most one chunk's lines (64 KiB)
- * are in flight beyond them.
+ * returned by the sinks are pending the stream is paused (until `release()`): at most one
+ * chunk's lines (64 KiB) are in flight beyond them.
  */
-export function drainStderr(stream: Readable, sinks: StderrSinks): void {
+export function drainStderr(stream: Readable, sinks: StderrSinks): StderrDrain {
   const { onText, onBytes } = sinks;
   if (!onText && !onBytes) {
     stream.resume();
-    return;
+    return { release() {} };
   }
   const split = new ByteLineSplitter(sinks.maxLineBytes, onBytes === undefined);
   let inFlight = 0;
+  let released = false;
   const settled = () => {
     if (--inFlight === 0 && stream.isPaused()) stream.resume();
   };
@@ -81,9 +91,15 @@ export function drainStderr(stream: Readable, sinks: StderrSinks): void {
   };
   const data = (chunk: Buffer) => {
     split.push(chunk, emit);
-    if (inFlight > 0) stream.pause();
+    if (inFlight > 0 && !released) stream.pause();
   };
   stream.on('data', data);
   stream.once('end', end);
   stream.once('close', end);
+  return {
+    release() {
+      released = true;
+      if (!ended && stream.isPaused()) stream.resume();
+    },
+  };
 }
