@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { isRequestError } from '../../src/sessions/index.js';
 import { withLeakCheck } from '../helpers/leaks.js';
 import { runCli, startDaemon, tempDir } from '../sessions/daemon-harness.js';
 import { startDashboardDaemon } from './daemon.js';
@@ -45,6 +46,37 @@ describe('sluice dashboard and daemon --http', () => {
           'sluice: the daemon runs without a dashboard: start it with sluice daemon --http PORT\n',
         );
         assert.equal(r.stdout, '');
+        // The protocol without a dashboard: samples are accepted and not shown; the address is null.
+        const client = await daemon.client();
+        const flow = {
+          name: 'f',
+          intervalMs: 1000,
+          at: Date.now(),
+          stages: ['a'],
+          edges: [],
+          drum: null,
+          samples: {
+            a: {
+              submitted: 1,
+              completed: 1,
+              failed: 0,
+              wip: 0,
+              wipLimit: 1,
+              queueLength: 0,
+              queueCapacity: 1,
+              workers: 1,
+              serviceTimeMs: 1,
+              serviceTime: null,
+            },
+          },
+        };
+        assert.deepEqual(await client.request({ op: 'publishFlow', flow }), { shown: false });
+        assert.deepEqual(await client.dashboard(), { url: null, origin: null, token: null });
+        await assert.rejects(
+          client.request({ op: 'publishFlow', flow: { ...flow, drum: 'zzz' } }),
+          (e: unknown) =>
+            isRequestError(e, 'invalid') && /drum "zzz" is not one of the stages/.test(e.message),
+        );
       } finally {
         await daemon.stop();
       }
