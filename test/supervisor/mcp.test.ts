@@ -13,6 +13,9 @@ import { type Child, supervise } from '../../src/supervisor/index.js';
 import { withLeakCheck } from '../helpers/leaks.js';
 
 const SERVER = fileURLToPath(new URL('../../node_modules/.bin/mcp-server-memory', import.meta.url));
+const EVERYTHING = fileURLToPath(
+  new URL('../../node_modules/.bin/mcp-server-everything', import.meta.url),
+);
 
 interface Response {
   jsonrpc: '2.0';
@@ -115,6 +118,29 @@ describe('supervisor: a real JSON-RPC stdio server (MCP memory server)', () => {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    }),
+  );
+
+  test(
+    "server-everything exits on EOF within the default eofTimeoutMs: stop() reads 'eof', never a signal",
+    withLeakCheck(async () => {
+      assert.ok(existsSync(EVERYTHING), `${EVERYTHING} is installed`);
+      // Defaults only: no eofTimeoutMs, no graceMs. It takes 0.3–0.45 s to exit after EOF.
+      const child = await supervise({ argv: [EVERYTHING, 'stdio'] });
+      const client = rpc(child);
+      const init = await client.request('initialize', {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 'sluice-test', version: '0.0.0' },
+      });
+      assert.equal(init.error, undefined, JSON.stringify(init.error));
+      await client.notify('notifications/initialized');
+      const t0 = performance.now();
+      const info = await child.stop();
+      const ms = performance.now() - t0;
+      process.stderr.write(`# server-everything stopped on EOF in ${ms.toFixed(0)} ms\n`);
+      assert.deepEqual([info.exitCode, info.signal, info.outcome], [0, null, 'eof']);
+      await client.reader;
     }),
   );
 });
