@@ -50,7 +50,7 @@ export function bufferCapacity(throughputPerSec: number, protectionTimeMs: numbe
 
 /**
  * @internal `Math.ceil` after rounding away float noise at the 12th significant digit, so a
- * product that is an integer on paper (50 × 0.02 = 1.0000000000000002) is not rounded up.
+ * product that is an integer on paper (25 × 0.28 = 7.000000000000001) is not rounded up.
  */
 export function ceilClean(x: number): number {
   return Math.ceil(Number(x.toPrecision(12)));

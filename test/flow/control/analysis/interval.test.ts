@@ -215,7 +215,9 @@ describe('bufferZone', () => {
 describe('bufferCapacity', () => {
   it("is Goldratt's ceil(throughput × protection time)", () => {
     assert.equal(bufferCapacity(50, 35), 2); // 1.75 items
-    assert.equal(bufferCapacity(50, 20), 1); // exactly 1, not 2 from float noise
+    assert.equal(bufferCapacity(50, 20), 1); // exactly 1
+    assert.equal(25 * (280 / 1000), 7.000000000000001);
+    assert.equal(bufferCapacity(25, 280), 7); // 7 on paper: not 8 from float noise
     assert.equal(bufferCapacity(3, 1000 / 3), 1);
     assert.equal(bufferCapacity(10.5, 1000), 11);
     assert.equal(bufferCapacity(200, 100), 20);
