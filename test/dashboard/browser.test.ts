@@ -142,6 +142,39 @@ describe('dashboard in Chromium', () => {
   });
 
   it(
+    "a pipe session's stdout and stderr show as text; the originator filter narrows the list",
+    withLeakCheck(async () => {
+      const s = await client.spawn({
+        argv: ['sh', '-c', 'echo to-stdout; echo to-stderr >&2; sleep 30'],
+        originator: 'texts',
+      });
+      const other = await client.spawn({ argv: ['sleep', '30'], originator: 'elsewhere' });
+      const page = await browser.context.newPage();
+      try {
+        await page.goto(daemon.url);
+        await page.selectOption('#originator-filter', 'texts');
+        await page.waitForSelector(`tr[data-id="${s.id}"]`);
+        assert.equal(await page.$(`tr[data-id="${other.id}"]`), null, 'filtered out');
+        await page.click(`tr[data-id="${s.id}"]`);
+        await page.waitForFunction(() =>
+          /to-stdout/.test(document.querySelector('pre.output')?.textContent ?? ''),
+        );
+        await page.click('button[data-stream="stderr"]');
+        await page.waitForFunction(() =>
+          /to-stderr/.test(document.querySelector('pre.output')?.textContent ?? ''),
+        );
+        assert.doesNotMatch((await page.textContent('pre.output')) ?? '', /to-stdout/);
+      } finally {
+        await page.close();
+        for (const id of [s.id, other.id]) {
+          await client.stop(id, { graceMs: 0, wait: true });
+          await client.remove(id);
+        }
+      }
+    }),
+  );
+
+  it(
     'typing echo hello into a PTY session shows hello in the browser and in sluice logs; closing the tab detaches',
     withLeakCheck(async () => {
       const s = await client.spawn({
@@ -179,8 +212,16 @@ describe('dashboard in Chromium', () => {
       assert.equal(logs.code, 0, logs.stderr);
       assert.match(logs.stdout, /^hello\r?$/m);
       assert.doesNotMatch(logs.stdout, /ignored/);
+      // A few neighbours for the picture: a finished job and another originator's session.
+      const done = await client.spawn({ argv: ['sh', '-c', 'echo build ok'], originator: 'ci' });
+      const other = await client.spawn({ argv: ['sleep', '600'], originator: 'agent-7' });
+      await page.waitForSelector(`tr.exited[data-id="${done.id}"]`);
+      await page.waitForSelector(`tr[data-id="${other.id}"]`);
       mkdirSync(IMG, { recursive: true });
       await page.screenshot({ path: join(IMG, 'dashboard-sessions.png'), fullPage: true });
+      await client.stop(other.id, { graceMs: 0, wait: true });
+      await client.remove(other.id);
+      await client.remove(done.id);
       await page.close();
       await waitFor(
         async () => {
