@@ -53,8 +53,9 @@ function tmuxServer() {
   };
 }
 
-function sluice(d: DaemonProcess, ...args: string[]): string {
-  return [process.execPath, ...CLI_ARGS, ...args, '--socket', d.socket].map(q).join(' ');
+/** The shell words of `sluice COMMAND --socket … ARGS…` (the socket before any `--`). */
+function sluice(d: DaemonProcess, command: string, ...args: string[]): string {
+  return [process.execPath, ...CLI_ARGS, command, '--socket', d.socket, ...args].map(q).join(' ');
 }
 
 describe('PTY sessions in a real terminal (tmux)', { skip: skipNoTmux }, () => {
@@ -100,33 +101,29 @@ describe('PTY sessions in a real terminal (tmux)', { skip: skipNoTmux }, () => {
           timeoutMs: 15_000,
           message: 'the terminal to answer the query',
         });
+        const banners = (n: number, what: string) =>
+          waitFor(() => t.history('q').split('[attached to').length > n, {
+            timeoutMs: 30_000,
+            message: what,
+          });
         t.tmux('send-keys', '-t', 'q', 'C-\\');
         await waitFor(() => t.history('q').includes('A1=0'), {
           timeoutMs: 15_000,
           message: 'detach 1',
         });
-        await waitFor(() => t.screen('q').includes('QUERY-SENT'), {
-          timeoutMs: 20_000,
-          message: 'attach 2',
-        });
+        await banners(2, 'attach 2');
         t.tmux('send-keys', '-t', 'q', 'C-\\');
         await waitFor(() => t.history('q').includes('A2=0'), {
           timeoutMs: 15_000,
           message: 'detach 2',
         });
-        await waitFor(() => t.history('q').split('QUERY-SENT').length > 2, {
-          timeoutMs: 20_000,
-          message: 'the read-only attach',
-        });
+        await banners(3, 'the read-only attach');
         t.tmux('send-keys', '-t', 'q', 'C-\\');
         await waitFor(() => t.history('q').includes('LOGS=0'), {
           timeoutMs: 20_000,
           message: 'logs',
         });
-        await waitFor(() => t.history('q').split('QUERY-SENT').length > 4, {
-          timeoutMs: 20_000,
-          message: 'attach 4',
-        });
+        await banners(4, 'attach 4');
         // Keys typed now arrive after any answer a replayed query would have drawn.
         t.tmux('send-keys', '-t', 'q', 'z');
         await waitFor(() => readFileSync(inputLog, 'latin1').includes('z'), {
@@ -220,7 +217,19 @@ describe('PTY sessions in a real terminal (tmux)', { skip: skipNoTmux }, () => {
           file,
         ];
         // Reference: vim straight in a tmux window.
-        t.tmux('new-session', '-d', '-x', '80', '-y', '24', '-s', 'ref', vim.map(q).join(' '));
+        t.tmux(
+          'new-session',
+          '-d',
+          '-x',
+          '80',
+          '-y',
+          '24',
+          '-s',
+          'ref',
+          '-c',
+          d.dir,
+          vim.map(q).join(' '),
+        );
         const s = await c.spawn({ argv: vim, cwd: d.dir, pty: { rows: 24, cols: 80 } });
         t.tmux(
           'new-session',
