@@ -16,7 +16,7 @@ import { checkInt, invalid } from '../validate.js';
 import { Admission } from './admission.js';
 import { Forward } from './forward.js';
 import type { ResolvedOptions, StageFn } from './options.js';
-import { type Holder, Output } from './output.js';
+import { Output } from './output.js';
 import { ServiceTimeHistogram } from './service-time.js';
 import { snapshot } from './snapshot.js';
 import { Timing } from './timing.js';
