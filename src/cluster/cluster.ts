@@ -11,11 +11,11 @@ import {
 import type { NatsConnection } from '@nats-io/nats-core';
 import { type NodeConnectionOptions, connect as natsConnect } from '@nats-io/transport-node';
 import { InvalidOptionError } from '../proc/index.js';
+import { ClusterStage, type ClusterStageOptions } from './coordinator/stage.js';
 import { ClusterClosedError, ClusterUnavailableError } from './errors.js';
-import { checkName, stageNames } from './names.js';
-import { type ClusterFn, type ServeOptions, Server, type StageServer } from './serve.js';
-import { removeStage } from './setup.js';
-import { ClusterStage, type ClusterStageOptions } from './stage.js';
+import { checkName, stageNames } from './wire/names.js';
+import { removeStage } from './wire/setup.js';
+import { type ClusterFn, type ServeOptions, Server, type StageServer } from './worker/serve.js';
 
 /**
  * Options of {@link connect}: the pipeline `name`, the `servers`, and any option of the NATS
@@ -50,7 +50,7 @@ export class Cluster implements AsyncDisposable {
   readonly connection: NatsConnection;
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
-  readonly #stages = new Set<ClusterStage<unknown, unknown>>();
+  readonly #stages = new Set<AsyncDisposable>();
   readonly #servers = new Set<StageServer>();
   #closing: Promise<void> | undefined;
 
@@ -91,7 +91,7 @@ export class Cluster implements AsyncDisposable {
       stage,
       options,
     );
-    this.#stages.add(s as ClusterStage<unknown, unknown>);
+    this.#stages.add(s);
     return s;
   }
 

@@ -5,7 +5,9 @@
  * docs/cluster.md.
  */
 export { Cluster, type ConnectOptions, connect } from './cluster.js';
-export { type Codec, type CodecOption, jsonCodec, msgpackCodec } from './codec.js';
+export { ClusterStage } from './coordinator/stage.js';
+export type { ClusterStageOptions } from './coordinator/stage-options.js';
+export type { ClusterStats } from './coordinator/stats.js';
 export {
   ClusterClosedError,
   ClusterError,
@@ -16,14 +18,13 @@ export {
   PayloadTooLargeError,
   RemoteError,
 } from './errors.js';
-export { type StageNames, stageNames } from './names.js';
 export {
   findNatsServer,
   type NatsServer,
   type NatsServerOptions,
   startNatsServer,
 } from './nats-server.js';
-export type { ClusterFn, ServeOptions, StageServer } from './serve.js';
-export { ClusterStage, type ClusterStageOptions } from './stage.js';
-export type { ClusterStats } from './stats.js';
-export type { WorkerStats } from './worker-stats.js';
+export { type Codec, type CodecOption, jsonCodec, msgpackCodec } from './wire/codec.js';
+export { type StageNames, stageNames } from './wire/names.js';
+export type { WorkerStats } from './wire/worker-stats.js';
+export type { ClusterFn, ServeOptions, StageServer } from './worker/serve-options.js';

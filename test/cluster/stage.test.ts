@@ -260,7 +260,7 @@ describe('cluster stage: the flow contract', () => {
       await assert.rejects(coord.stage('bad name'), InvalidOptionError);
       await assert.rejects(
         coord.stage('s', { capacity: 0 }),
-        /capacity: must be a positive integer/,
+        /capacity: must be an integer >= 1 \(got 0\)/,
       );
       await assert.rejects(coord.stage('s', { maxWIP: 1.5 }), /maxWIP/);
       await assert.rejects(coord.stage('s', { codec: 'yaml' as 'json' }), /codec/);

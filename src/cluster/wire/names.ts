@@ -3,7 +3,7 @@
  * (letters, digits and `-`, at most 64 characters) so every subject and stream name built from
  * them is legal and, `_` being the separator, two different name pairs never map to one object.
  */
-import { InvalidOptionError } from '../proc/index.js';
+import { InvalidOptionError } from '../../proc/index.js';
 
 const NAME = /^[A-Za-z0-9-]{1,64}$/;
 

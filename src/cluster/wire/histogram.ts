@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as HdrModule from 'hdr-histogram-js';
-import type { ServiceTimeSummary } from '../flow/index.js';
+import type { ServiceTimeSummary } from '../../flow/index.js';
 
 type Hdr = typeof HdrModule;
 type Histogram = ReturnType<Hdr['build']>;

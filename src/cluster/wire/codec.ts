@@ -5,7 +5,7 @@
  * whose codec it does not know with a failed result instead of guessing.
  */
 import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
-import { InvalidOptionError } from '../proc/index.js';
+import { InvalidOptionError } from '../../proc/index.js';
 
 /**
  * Turns values into bytes and back. `name` travels with every message (keep it short and

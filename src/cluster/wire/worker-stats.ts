@@ -3,7 +3,7 @@
  * at most once, every `statsIntervalMs` and once more when it stops), and how a coordinator keeps
  * the latest report of each.
  */
-import type { ServiceTimeSummary } from '../flow/index.js';
+import type { ServiceTimeSummary } from '../../flow/index.js';
 import { ServiceHistogram } from './histogram.js';
 
 /** One worker's report (a `StageServer`, which runs up to `slots` items at once). */
@@ -82,6 +82,11 @@ export class WorkerBoard {
   /** Workers silent for `staleMs` are left out of live sums. */
   constructor(staleMs: number) {
     this.#staleMs = staleMs;
+  }
+
+  /** Workers ever heard from. */
+  get size(): number {
+    return this.#entries.size;
   }
 
   update(report: WorkerReport): void {

@@ -7,10 +7,10 @@
  * body is the encoded item. A result body is the encoded {@link ResultEnvelope}.
  */
 import { type MsgHdrs, headers as natsHeaders } from '@nats-io/nats-core';
-import type { Result } from '../flow/index.js';
-import { PanicError, toError } from '../proc/index.js';
-import type { Codec } from './codec.js';
-import { RemoteError } from './errors.js';
+import type { Result } from '../../flow/index.js';
+import { PanicError, toError } from '../../proc/index.js';
+import { RemoteError } from '../errors.js';
+import { builtinCodecs, type Codec } from './codec.js';
 
 /** Header bytes kept free below the server's max_payload for sluice's and NATS's headers. */
 export const HEADER_ROOM = 256;
@@ -44,13 +44,32 @@ export interface ResultEnvelope {
   deadLetter?: boolean;
 }
 
-/** Headers for one message. */
-export function messageHeaders(id: string, codec: Codec, msgId: string): MsgHdrs {
+/**
+ * Sluice's headers for one item or result (JetStream's `Nats-Msg-Id` is set by the publish's
+ * `msgID` option).
+ */
+export function messageHeaders(id: string, codec: Codec): MsgHdrs {
   const h = natsHeaders();
-  h.set('Nats-Msg-Id', msgId);
   h.set(H_ID, id);
   h.set(H_CODEC, codec.name);
   return h;
+}
+
+/**
+ * Decodes a result message with the codec it names (`codec` when it names that one, else a
+ * built-in one); undefined when it cannot be decoded or is not an envelope.
+ */
+export function decodeResult(
+  m: { data: Uint8Array; headers?: MsgHdrs | undefined },
+  codec: Codec,
+): ResultEnvelope | undefined {
+  try {
+    const name = m.headers?.get(H_CODEC) || codec.name;
+    const c = name === codec.name ? codec : builtinCodecs.get(name);
+    return c ? asEnvelope(c.decode(m.data)) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What a worker sends for a thrown value: name, message, code and stack. */

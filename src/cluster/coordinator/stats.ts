@@ -1,5 +1,5 @@
 /** The stats of a cluster stage: flow's `Stats` plus what only a cluster has. */
-import type { Stats } from '../flow/index.js';
+import type { Stats } from '../../flow/index.js';
 
 /**
  * flow's `Stats` as a cluster stage fills it (see docs/cluster.md, "Stats"), plus:

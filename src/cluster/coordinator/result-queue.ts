@@ -3,7 +3,7 @@
  * order. Memory is bounded by the gate (one permit per result held here). Breaking out of a
  * `for await` (or `discard()`) drops every result from then on, so the stage can still finish.
  */
-import type { Result } from '../flow/index.js';
+import type { Result } from '../../flow/index.js';
 
 interface Held<R> {
   result: Result<R>;

@@ -5,10 +5,10 @@
  * again (at-least-once runs, exactly-once results after the coordinator's de-duplication).
  */
 import { hostname } from 'node:os';
-import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { DEFAULT_GRACE_MS, InvalidOptionError } from '../proc/index.js';
-import { builtinCodecs, type Codec, type CodecOption, resolveCodec } from './codec.js';
+import type { Consumer, JsMsg } from '@nats-io/jetstream';
+import { InvalidOptionError } from '../../proc/index.js';
+import { DeadLetterError, DecodeError, PayloadTooLargeError } from '../errors.js';
+import { builtinCodecs, type Codec } from '../wire/codec.js';
 import {
   H_CODEC,
   H_ID,
@@ -16,61 +16,20 @@ import {
   messageHeaders,
   type ResultEnvelope,
   wireError,
-} from './envelope.js';
-import { DeadLetterError, DecodeError, PayloadTooLargeError } from './errors.js';
-import { ServiceHistogram } from './histogram.js';
-import { checkName, type StageNames, stageNames } from './names.js';
-import { msgpackEncode, sleep } from './util.js';
-import type { WorkerReport, WorkerStats } from './worker-stats.js';
+} from '../wire/envelope.js';
+import { ServiceHistogram } from '../wire/histogram.js';
+import { checkName, type StageNames, stageNames } from '../wire/names.js';
+import { msgpackEncode, sleep } from '../wire/util.js';
+import type { WorkerReport, WorkerStats } from '../wire/worker-stats.js';
+import {
+  type ClusterFn,
+  resolveServeOptions,
+  type ServeContext,
+  type ServeOptions,
+  type StageServer,
+} from './serve-options.js';
 
-/** A stage's work: called once per delivery of an item, with a signal aborted on a hard stop. */
-export type ClusterFn<T, R> = (item: T, signal: AbortSignal) => Promise<R> | R;
-
-/** Options of `cluster.serve()`. */
-export interface ServeOptions {
-  /** Items this server runs at once (async concurrency, like flow's `workers`). @default 1 */
-  workers?: number;
-  /**
-   * A custom codec to understand (items name their codec; `'msgpack'` and `'json'` are always
-   * understood). @default 'msgpack'
-   */
-  codec?: CodecOption;
-  /** How often it publishes its stats. @default 1000 */
-  statsIntervalMs?: number;
-  /**
-   * On stop, how long running items may take to finish before they are handed back (nak, so
-   * another worker gets them at once) and their signal aborted.
-   * @default DEFAULT_GRACE_MS (5000)
-   */
-  graceMs?: number;
-  /** How long one pull waits for an item before asking again (bounds how fast a stop is seen; at least 1000). @default 1000 */
-  pollMs?: number;
-  /** Aborting it stops the server gracefully, as `stop()`. */
-  signal?: AbortSignal;
-}
-
-/** A running worker for one stage. Stop it with `stop()` or `await using`. */
-export interface StageServer extends AsyncDisposable {
-  /** `host:pid:n`, the id in its stats and in the results it sends. */
-  readonly id: string;
-  /** Its counters now. */
-  stats(): WorkerStats;
-  /**
-   * Stops taking items; lets running ones finish for `graceMs`, then hands the rest back (nak)
-   * and aborts their signal; publishes a last stats report. Idempotent; never rejects.
-   */
-  stop(options?: { graceMs?: number }): Promise<void>;
-  /** Settles when the server has stopped. */
-  readonly done: Promise<void>;
-}
-
-/** @internal What a cluster hands its servers. */
-export interface ServeContext {
-  pipeline: string;
-  nc: NatsConnection;
-  js: JetStreamClient;
-  forget(server: StageServer): void;
-}
+export type { ClusterFn, ServeOptions, StageServer };
 
 let serverCount = 0;
 
@@ -119,26 +78,15 @@ export class Server<T, R> implements StageServer {
   #serviceMs = 0;
   #idleMs = 0;
 
-  constructor(ctx: ServeContext, stage: string, fn: ClusterFn<T, R>, options: ServeOptions = {}) {
+  constructor(ctx: ServeContext, stage: string, fn: ClusterFn<T, R>, options?: ServeOptions) {
     checkName('stage', stage);
     if (typeof fn !== 'function') throw new InvalidOptionError('fn', 'must be a function');
-    if (options === null || typeof options !== 'object')
-      throw new InvalidOptionError('options', 'must be an object');
-    const int = (name: string, v: unknown, d: number, min: number) => {
-      if (v === undefined) return d;
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
-        throw new InvalidOptionError(name, `must be an integer >= ${min} (got ${String(v)})`);
-      }
-      return v;
-    };
-    this.#slots = int('workers', options.workers, 1, 1);
-    this.#graceMs = int('graceMs', options.graceMs, DEFAULT_GRACE_MS, 0);
-    this.#pollMs = int('pollMs', options.pollMs, 1000, 1000);
-    const statsMs = int('statsIntervalMs', options.statsIntervalMs, 1000, 10);
-    this.#codec = resolveCodec(options.codec);
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-      throw new InvalidOptionError('signal', 'must be an AbortSignal');
-    }
+    const o = resolveServeOptions(options);
+    this.#slots = o.slots;
+    this.#graceMs = o.graceMs;
+    this.#pollMs = o.pollMs;
+    this.#codec = o.codec;
+    const statsMs = o.statsIntervalMs;
     this.#ctx = ctx;
     this.#names = stageNames(ctx.pipeline, stage);
     this.#fn = fn;
@@ -146,11 +94,11 @@ export class Server<T, R> implements StageServer {
     this.done = new Promise((r) => {
       this.#resolveDone = r;
     });
-    this.#signal = options.signal;
-    if (options.signal) {
+    this.#signal = o.signal;
+    if (o.signal) {
       this.#onSignal = () => void this.stop();
-      if (options.signal.aborted) queueMicrotask(this.#onSignal);
-      else options.signal.addEventListener('abort', this.#onSignal, { once: true });
+      if (o.signal.aborted) queueMicrotask(this.#onSignal);
+      else o.signal.addEventListener('abort', this.#onSignal, { once: true });
     }
     for (let i = 0; i < this.#slots; i++) {
       this.#idleSince.push(performance.now());
@@ -344,8 +292,7 @@ export class Server<T, R> implements StageServer {
       const w = wireError(new PayloadTooLargeError(`the result of ${id}`, body.length, max));
       body = codec.encode({ ...envelope, ok: false, value: undefined, error: w.error });
     }
-    const headers = messageHeaders(id, codec, `r.${id}`);
-    headers.delete('Nats-Msg-Id');
+    const headers = messageHeaders(id, codec);
     let backoff = 20;
     for (;;) {
       // A closed connection never comes back: the item is redelivered after the ack wait.

@@ -1,0 +1,160 @@
+/**
+ * The coordinator's conversations with the server, apart from its bookkeeping: storing an item
+ * (retried until stored, refused or timed out), reading results, hearing the workers' stats,
+ * and noticing a server that stays away.
+ */
+import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
+import { ClusterUnavailableError } from '../errors.js';
+import type { StageNames } from '../wire/names.js';
+import { msgpackDecode, sleep, stopOn } from '../wire/util.js';
+import { asReport, type WorkerBoard } from '../wire/worker-stats.js';
+
+/** How `publishItem` gives up. */
+export interface PublishLimits {
+  /** performance.now() after which a failing publish rejects with ClusterUnavailableError. */
+  deadline: number;
+  /** What the deadline was, for the message. */
+  timeoutMs: number;
+  /** Aborting it rejects with its reason. */
+  signal: AbortSignal | undefined;
+  /** Checked before every attempt: a value returned is thrown (the stage failed meanwhile). */
+  failure: () => unknown;
+}
+
+/**
+ * Stores one item in the work stream, retrying (5 ms backoff doubling to 250 ms) while the
+ * server is away or the stream is full. A full stream is waited on without a deadline (it is
+ * backpressure: only the signal ends that wait); any other failure past `deadline`, or a closed
+ * connection, rejects with `ClusterUnavailableError`. `Nats-Msg-Id` is `id`, so a retry of a
+ * publish that was stored after all is stored once.
+ */
+export async function publishItem(
+  nc: NatsConnection,
+  js: JetStreamClient,
+  subject: string,
+  body: Uint8Array,
+  id: string,
+  headers: MsgHdrs,
+  limits: PublishLimits,
+): Promise<void> {
+  let backoff = 5;
+  for (;;) {
+    const failed = limits.failure();
+    if (failed !== undefined) throw failed;
+    try {
+      const timeout = Math.max(100, Math.min(5000, limits.deadline - performance.now()));
+      await js.publish(subject, body, { msgID: id, headers, timeout });
+      return;
+    } catch (error) {
+      if (limits.signal?.aborted) throw limits.signal.reason;
+      const full = /maximum messages/i.test(String((error as Error).message));
+      if (!full && performance.now() >= limits.deadline) {
+        throw new ClusterUnavailableError(`could not store an item for ${limits.timeoutMs} ms`, {
+          cause: error,
+        });
+      }
+      if (nc.isClosed()) {
+        throw new ClusterUnavailableError('the NATS connection was closed', { cause: error });
+      }
+      await sleep(backoff, limits.signal);
+      backoff = Math.min(backoff * 2, 250);
+    }
+  }
+}
+
+/**
+ * Reads the result stream through the coordinator's durable consumer until `stop` aborts,
+ * handing each message to `onMessage` and acknowledging it (stale and duplicate ones too, so
+ * they leave the stream). Re-subscribes with a backoff after any failure (a server restart).
+ */
+export async function readResults(
+  js: JetStreamClient,
+  names: StageNames,
+  stop: AbortSignal,
+  onMessage: (m: JsMsg) => void,
+): Promise<void> {
+  let backoff = 50;
+  while (!stop.aborted) {
+    try {
+      const consumer = await js.consumers.get(names.resultStream, names.resultConsumer);
+      const messages = await consumer.consume({ max_messages: 256 });
+      const off = stopOn(stop, () => void messages.close());
+      try {
+        for await (const m of messages) {
+          backoff = 50;
+          onMessage(m);
+          m.ack();
+        }
+      } finally {
+        off();
+      }
+    } catch {
+      if (stop.aborted) break;
+    }
+    await sleep(backoff, stop);
+    backoff = Math.min(backoff * 2, 1000);
+  }
+}
+
+/** Feeds every worker report heard on the stage's stats subject to `board`. */
+export function subscribeWorkerStats(
+  nc: NatsConnection,
+  names: StageNames,
+  board: WorkerBoard,
+): Subscription {
+  return nc.subscribe(names.statsSubject, {
+    callback: (error, msg) => {
+      if (error) return;
+      try {
+        const report = asReport(msgpackDecode(msg.data));
+        if (report) board.update(report);
+      } catch {
+        // Not a report: ignore it.
+      }
+    },
+  });
+}
+
+/**
+ * Calls `onUnavailable` once when the connection has been down for more than `timeoutMs`, or is
+ * closed for good. Returns the way to stop watching.
+ */
+export function watchConnection(
+  nc: NatsConnection,
+  timeoutMs: number,
+  onUnavailable: (error: ClusterUnavailableError) => void,
+): () => void {
+  let downSince: number | undefined;
+  let stopped = false;
+  const fire = (error: ClusterUnavailableError) => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(timer);
+    onUnavailable(error);
+  };
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') downSince ??= performance.now();
+      else if (s.type === 'reconnect') downSince = undefined;
+    }
+  })().catch(() => {});
+  void nc.closed().then(() => fire(new ClusterUnavailableError('the NATS connection was closed')));
+  const timer = setInterval(
+    () => {
+      if (downSince !== undefined && performance.now() - downSince > timeoutMs) {
+        fire(
+          new ClusterUnavailableError(
+            `the NATS server was unreachable for more than ${timeoutMs} ms`,
+          ),
+        );
+      }
+    },
+    Math.min(250, timeoutMs),
+  );
+  timer.unref();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}

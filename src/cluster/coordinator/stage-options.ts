@@ -1,0 +1,103 @@
+/** The options of `cluster.stage()` and their validation. */
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { InvalidOptionError } from '../../proc/index.js';
+import { type Codec, type CodecOption, resolveCodec } from '../wire/codec.js';
+
+/** Options of `cluster.stage()`. */
+export interface ClusterStageOptions {
+  /**
+   * The bounded buffer: items submitted and not yet answered (queued in the stream or in a
+   * worker) plus results not yet taken from `out()`. It is the work stream's `max_msgs`; `submit`
+   * waits while it is full.
+   * @default 1000
+   */
+  capacity?: number;
+  /**
+   * The rope: items in flight across every worker of every process (the workers' consumer's
+   * `max_ack_pending`), clamped to [1, capacity]. Change it live with `setMaxWIP`.
+   * @default capacity
+   */
+  maxWIP?: number;
+  /**
+   * How long a worker may hold an item without a sign of life before the server gives it to
+   * another worker (at least 100). Workers send `working()` heartbeats while `fn` runs, so a long
+   * item keeps its lease; only a dead or frozen worker loses it.
+   * @default 30000
+   */
+  ackWaitMs?: number;
+  /**
+   * Deliveries of one item before it is dead-lettered: reported as a failed result
+   * (`DeadLetterError`) and removed instead of being tried again.
+   * @default 5
+   */
+  maxDeliver?: number;
+  /** How items and results are encoded: `'msgpack'`, `'json'` or a `Codec`. @default 'msgpack' */
+  codec?: CodecOption;
+  /**
+   * How long the server may be unreachable before waiting submits and pending items fail with
+   * `ClusterUnavailableError` (the stage then ends: `wait()` rejects with it).
+   * @default 30000
+   */
+  unavailableTimeoutMs?: number;
+  /** A worker silent for this long no longer counts as live in `stats()`. @default 5000 */
+  workerStaleMs?: number;
+  /**
+   * Aborting it cancels the stage: pending items get a canceled result (the signal's reason).
+   * An already-aborted signal makes `cluster.stage()` reject with its reason, creating nothing.
+   * @default none
+   */
+  signal?: AbortSignal;
+}
+
+/** Options validated and defaulted. */
+export interface ResolvedStageOptions {
+  capacity: number;
+  maxWIP: number;
+  ackWaitMs: number;
+  maxDeliver: number;
+  unavailableTimeoutMs: number;
+  workerStaleMs: number;
+  codec: Codec;
+  signal: AbortSignal | undefined;
+}
+
+/** @internal What a cluster hands its stages. */
+export interface StageContext {
+  pipeline: string;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  forget(stage: AsyncDisposable): void;
+}
+
+function positiveInt(option: string, value: unknown, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new InvalidOptionError(option, `must be an integer >= ${min} (got ${String(value)})`);
+  }
+  return value;
+}
+
+/** Validates `options` and fills in defaults; throws `InvalidOptionError` naming the bad one. */
+export function resolveStageOptions(
+  options: ClusterStageOptions | undefined,
+): ResolvedStageOptions {
+  const o = options ?? {};
+  if (o === null || typeof o !== 'object')
+    throw new InvalidOptionError('options', 'must be an object');
+  const capacity = positiveInt('capacity', o.capacity, 1000);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new InvalidOptionError('signal', 'must be an AbortSignal');
+  }
+  return {
+    capacity,
+    maxWIP: Math.min(positiveInt('maxWIP', o.maxWIP, capacity), capacity),
+    ackWaitMs: positiveInt('ackWaitMs', o.ackWaitMs, 30_000, 100),
+    maxDeliver: positiveInt('maxDeliver', o.maxDeliver, 5),
+    unavailableTimeoutMs: positiveInt('unavailableTimeoutMs', o.unavailableTimeoutMs, 30_000),
+    workerStaleMs: positiveInt('workerStaleMs', o.workerStaleMs, 5000),
+    codec: resolveCodec(o.codec),
+    signal: o.signal,
+  };
+}
