@@ -2,7 +2,6 @@
  * Memory watchers for command stages (go-pipe v1's MemoryLimit and MemoryObserver): poll the
  * summed RssAnon of the command's process tree; kill the group past a limit; report the peak.
  */
-import { readFileSync } from 'node:fs';
 import { hasProcfs, InvalidOptionError, treeRss } from '../proc/index.js';
 import { MemoryLimitError } from './errors.js';
 import type {
@@ -100,18 +99,6 @@ export function memoryLimit(stage: Stage, bytes: number, options: MemoryLimitOpt
  */
 export function memoryObserver(stage: Stage, options: MemoryObserverOptions = {}): Stage {
   return new MemoryWatchStage(stage, undefined, options);
-}
-
-/** Peak resident set (VmHWM) of one process in bytes; undefined when gone or a zombie. */
-export function peakRssBytes(pid: number): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const m = /^VmHWM:\s+(\d+)\s+kB$/m.exec(text);
-  return m ? Number(m[1]) * 1024 : undefined;
 }
 
 /**
@@ -229,9 +216,7 @@ export class MemoryWatchStage implements WrapperStage, ProcessStage {
       const tree = treeRss(pid);
       if (tree.pids.length === 0) return;
       used = tree.bytes;
-      let hwm = 0;
-      for (const p of tree.pids) hwm += peakRssBytes(p) ?? 0;
-      if (hwm > this.#peak.maxHwmBytes) this.#peak.maxHwmBytes = hwm;
+      if (tree.peakBytes > this.#peak.maxHwmBytes) this.#peak.maxHwmBytes = tree.peakBytes;
     } catch {
       this.#peak.errors++;
       return;
