@@ -4,13 +4,11 @@
  * in `commands.ts`; this file only builds the program and maps errors to one line and an exit
  * code: 0 success, 1 failure, 2 usage error (see `sluice --help`).
  *
- * Start-up is kept close to a bare `node`: `sluice --version` loads only commander, and the
- * commands people run in loops and scripts (`run`, `ls`) load only their own module; every other
- * command line (help, completion, the rest) builds the whole program.
+ * Start-up is kept close to a bare `node`: `sluice --version` and a plain `sluice run …` load no
+ * command-line parser at all, `sluice ls` only its own module and commander; every other command
+ * line (help, completion, the rest) builds the whole program.
  */
 import type { Command } from 'commander';
-import { CommanderError } from 'commander';
-import { baseProgram } from './program-base.js';
 
 /** Commander's own codes for a command line that does not parse. */
 const USAGE_ERRORS = new Set([
@@ -33,6 +31,7 @@ const ALONE: Record<string, () => Promise<{ register(program: Command): void }>>
 async function program(argv: readonly string[]): Promise<Command> {
   const first = argv[2];
   const alone = first === undefined ? undefined : ALONE[first];
+  const { baseProgram } = await import('./program-base.js');
   if (alone) {
     const p = baseProgram();
     (await alone()).register(p);
@@ -42,9 +41,35 @@ async function program(argv: readonly string[]): Promise<Command> {
   return (await import('./program.js')).buildProgram();
 }
 
-program(process.argv)
-  .then((p) => p.parseAsync(process.argv))
-  .catch((error: unknown) => {
+/**
+ * The two command lines run most often in loops and scripts skip commander altogether:
+ * `sluice --version` and a plain `sluice run …` (anything unusual falls through to commander).
+ */
+async function fast(argv: readonly string[]): Promise<boolean> {
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as {
+      version: string;
+    };
+    process.stdout.write(`${pkg.version}\n`);
+    return true;
+  }
+  if (argv[2] !== 'run') return false;
+  const cli = await import('./run.js');
+  const parsed = cli.parseRunArgs(argv.slice(3));
+  if (!parsed) return false;
+  process.exitCode = await cli.run(parsed.words, parsed.flags);
+  return true;
+}
+
+fast(process.argv)
+  .then(async (done) => {
+    if (!done) await (await program(process.argv)).parseAsync(process.argv);
+  })
+  .catch(async (error: unknown) => {
+    const { CommanderError } = await import('commander');
     if (error instanceof CommanderError) {
       // Commander has already printed its message (or the help text).
       process.exitCode = USAGE_ERRORS.has(error.code) ? 2 : error.exitCode;

@@ -32,7 +32,8 @@ import {
   write,
 } from '../pipe/index.js';
 
-interface RunFlags {
+/** The options of `sluice run`. */
+export interface RunFlags {
   file?: string;
   check?: boolean;
   stats?: boolean;
@@ -70,6 +71,42 @@ export function register(program: Command): void {
     .action(async (words: string[], flags: RunFlags) => {
       process.exitCode = await run(words, flags);
     });
+}
+
+/**
+ * Parses `sluice run`'s arguments the way commander would, for the fast start in main.ts (no
+ * commander loaded). Returns undefined for anything but the plain forms (help, an unknown or
+ * malformed option), which then go through commander for its messages.
+ */
+export function parseRunArgs(
+  args: readonly string[],
+): { words: string[]; flags: RunFlags } | undefined {
+  const flags: RunFlags = {};
+  const words: string[] = [];
+  const booleans: Record<string, keyof RunFlags> = {
+    '--check': 'check',
+    '--stats': 'stats',
+    '--pipefail': 'pipefail',
+    '--json': 'json',
+    '--literal-globs': 'literalGlobs',
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      words.push(...args.slice(i + 1));
+      break;
+    }
+    const flag = booleans[a];
+    if (flag) (flags as Record<string, unknown>)[flag] = true;
+    else if (a === '-f' || a === '--file') {
+      const v = args[++i];
+      if (v === undefined || flags.file !== undefined) return undefined;
+      flags.file = v;
+    } else if (a.startsWith('--file=')) flags.file = a.slice(7);
+    else if (a.startsWith('-') && a !== '-') return undefined;
+    else words.push(a);
+  }
+  return { words, flags };
 }
 
 /** Runs one script (text, or `flags.file` with `words` as its arguments); resolves with the exit status. */

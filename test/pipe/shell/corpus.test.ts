@@ -19,6 +19,7 @@ import {
   readFileSync,
   readlinkSync,
   rmSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,6 +94,15 @@ function seed(dir: string): void {
     writeFileSync(join(dir, path), content);
   }
   chmodSync(join(dir, 'scripts/hello.sh'), 0o755);
+  // Fixed times, so archives made from the seed (tar, gzip) are the same bytes in both runs.
+  const stamp = (rel: string) => {
+    for (const name of readdirSync(join(dir, rel))) {
+      const p = join(rel, name);
+      if (lstatSync(join(dir, p)).isDirectory()) stamp(p);
+      utimesSync(join(dir, p), 1_600_000_000, 1_600_000_000);
+    }
+  };
+  stamp('');
 }
 
 /** Every entry under `dir`: path, kind and content digest (links: their target). */
