@@ -79,15 +79,17 @@ export function register(program: Command): void {
           await cluster.close();
         })();
       };
-      const server = await cluster.serve(
-        flags.stage,
-        fn as (item: unknown, signal: AbortSignal) => unknown,
-        {
-          workers: flags.workers,
-          graceMs: flags.grace,
-          statsIntervalMs: flags.statsInterval,
-        },
-      );
+      let server: Awaited<ReturnType<typeof cluster.serve>>;
+      try {
+        server = await cluster.serve(
+          flags.stage,
+          fn as (item: unknown, signal: AbortSignal) => unknown,
+          { workers: flags.workers, graceMs: flags.grace, statsIntervalMs: flags.statsInterval },
+        );
+      } catch (error) {
+        await cluster.close();
+        throw error;
+      }
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       process.stderr.write(
