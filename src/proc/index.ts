@@ -65,5 +65,16 @@ export {
   spawnGroup,
   type TerminateProcessOptions,
 } from './spawn-group.js';
+export {
+  type AdoptedOptions,
+  adoptedChildren,
+  becomeChildSubreaper,
+  type EndAdoptedOptions,
+  endAdopted,
+  isChildSubreaper,
+  type ReapedChild,
+  reapAdopted,
+  reapAdoptedEvery,
+} from './subreaper.js';
 export { sessionGroups, signalSession, waitSessionGone } from './terminal-session.js';
 export { assertForeignGroup, assertPid, ownProcessGroup } from './validate.js';

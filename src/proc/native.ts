@@ -1,5 +1,5 @@
 /**
- * The few libc calls Node does not expose (pipe2, fcntl), through koffi: an FFI whose prebuilt
+ * The few libc calls Node does not expose (pipe2, fcntl; on Linux prctl and waitpid), through koffi: an FFI whose prebuilt
  * binaries ship inside its npm packages, so no compiler is needed on the user's machine.
  */
 import { createRequire } from 'node:module';
@@ -9,7 +9,16 @@ export interface Native {
   pipe(fds: number[]): number;
   fcntl(fd: number, cmd: number, arg: number): number;
   errno(): number;
+  /** `prctl(PR_SET_CHILD_SUBREAPER, on)` (Linux only). */
+  setChildSubreaper?(on: boolean): number;
+  /** `prctl(PR_GET_CHILD_SUBREAPER, &out)`: 1, 0, or -1 on error (Linux only). */
+  getChildSubreaper?(): number;
+  /** `waitpid(pid, &status, options)`; the status is written to `status[0]` (Linux only). */
+  waitpid?(pid: number, status: number[], options: number): number;
 }
+
+const PR_SET_CHILD_SUBREAPER = 36;
+const PR_GET_CHILD_SUBREAPER = 37;
 
 const O_CLOEXEC_LINUX = 0o2000000;
 export const F_SETFD = 2;
@@ -42,15 +51,30 @@ export function loadNative(): Native | null {
     const koffi = require('koffi') as {
       load(path: string): { func(signature: string): (...args: unknown[]) => number };
       errno(): number;
+      out(type: unknown): unknown;
+      pointer(type: string): unknown;
     };
     if (process.platform === 'linux') {
       const libc = koffi.load('libc.so.6');
       const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
       const fcntl = libc.func('int fcntl(int fd, int cmd, int arg)');
+      // prctl is variadic: koffi passes each argument with the type named before it.
+      const prctl = libc.func('int prctl(int option, ...)');
+      const waitpid = libc.func('int waitpid(int pid, _Out_ int *status, int options)');
+      const ul = 'unsigned long';
+      const outInt = koffi.out(koffi.pointer('int'));
       native = {
         pipe: (fds) => pipe2(fds, O_CLOEXEC_LINUX),
         fcntl: (fd, cmd, arg) => fcntl(fd, cmd, arg),
         errno: () => koffi.errno(),
+        setChildSubreaper: (on) =>
+          prctl(PR_SET_CHILD_SUBREAPER, ul, on ? 1 : 0, ul, 0, ul, 0, ul, 0),
+        getChildSubreaper: () => {
+          const out = [0];
+          const rc = prctl(PR_GET_CHILD_SUBREAPER, outInt, out, ul, 0, ul, 0, ul, 0);
+          return rc === 0 ? out[0]! : -1;
+        },
+        waitpid: (pid, status, options) => waitpid(pid, status, options),
       };
     } else if (process.platform === 'darwin') {
       const libc = koffi.load('libSystem.B.dylib');
