@@ -92,6 +92,8 @@ async function runDaemon(flags: DaemonFlags): Promise<void> {
       maxTotalBytes: flags.logMaxTotal,
     },
     graceMs: flags.grace ?? flags.shutdownGrace,
+    // This process runs nothing but sessions: it may adopt their orphans.
+    adoptOrphans: true,
     maxConnections: flags.maxConnections,
     helloTimeoutMs: flags.helloTimeout,
     log: quiet ? null : log,

@@ -86,6 +86,9 @@ export class SessionRegistry {
   /** Bound of each attachment's queue, in bytes, unless the attach names its own. */
   readonly maxAttachQueueBytes: number;
   #sessions = new Map<string, Session>();
+  #spawning = 0;
+  /** Sessions removed but not yet released: their children may still await reaping. */
+  #releasingSessions = new Set<Session>();
   #closed = false;
   #releasing = new Set<Promise<void>>();
 
@@ -121,6 +124,21 @@ export class SessionRegistry {
     return this.maxAttachQueueBytes;
   }
 
+  /** How many spawns are under way (started, not yet registered or failed). */
+  get spawning(): number {
+    return this.#spawning;
+  }
+
+  /**
+   * Whether `pid` is the child of a session this registry holds or is still releasing: a child
+   * Node (or node-pty) spawned and will reap. Used by the daemon to leave such pids alone.
+   */
+  ownsPid(pid: number): boolean {
+    for (const s of this.#sessions.values()) if (s.pid === pid) return true;
+    for (const s of this.#releasingSessions) if (s.pid === pid) return true;
+    return false;
+  }
+
   /** How many sessions the registry holds. */
   get size(): number {
     return this.#sessions.size;
@@ -151,15 +169,28 @@ export class SessionRegistry {
       options.maxRingBytes ?? options.ringBytes,
       this.maxRingBytes,
     );
+    if (
+      options.env !== undefined &&
+      (options.env === null || typeof options.env !== 'object' || Array.isArray(options.env))
+    ) {
+      throw new InvalidOptionError('env', 'must be an object of strings');
+    }
+    const id = this.#freshId();
     const init = {
-      id: this.#freshId(),
-      options,
+      id,
+      // Every process of the session (and below it) can tell which session it belongs to.
+      options: { ...options, env: { ...options.env, SLUICE_SESSION_ID: id } },
       maxRingBytes,
       screen: this.screens,
       maxAttachQueueBytes: this.maxAttachQueueBytes,
     };
-    const session: Session =
-      options.pty !== undefined ? new PtySession(init) : await PipeSession.start(init);
+    let session: Session;
+    this.#spawning++;
+    try {
+      session = options.pty !== undefined ? new PtySession(init) : await PipeSession.start(init);
+    } finally {
+      this.#spawning--;
+    }
     if (this.#closed) {
       // shut down while it was starting: it must not outlive the registry
       await session.dispose();
@@ -259,7 +290,11 @@ export class SessionRegistry {
   }
 
   #release(session: Session): Promise<void> {
-    const p = session.dispose().finally(() => this.#releasing.delete(p));
+    this.#releasingSessions.add(session);
+    const p = session.dispose().finally(() => {
+      this.#releasing.delete(p);
+      this.#releasingSessions.delete(session);
+    });
     this.#releasing.add(p);
     return p;
   }

@@ -36,7 +36,8 @@ export interface SpawnSessionOptions {
   cwd?: string;
   /**
    * Environment entries laid over this process's environment (a value of `undefined` removes the
-   * key). With `inheritEnv: false` they are the whole environment.
+   * key). With `inheritEnv: false` they are the whole environment. The child also gets
+   * `SLUICE_SESSION_ID`, its session's id (its descendants inherit it).
    */
   env?: Readonly<Record<string, string | undefined>>;
   /** Start from this process's environment. Default true. */

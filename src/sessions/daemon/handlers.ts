@@ -74,6 +74,8 @@ export interface HandlerContext {
   log(line: string): void;
   spooler: Spooler | undefined;
   shutdown(): void;
+  /** The processes the daemon adopted as a subreaper; a session's are ended with it. */
+  adopted?: { endFor(sessionId: string): number };
   /** The dashboard's flow board and address, when the daemon serves one (`--http`). */
   dashboard(): DashboardHooks | undefined;
 }
@@ -159,7 +161,10 @@ export class DaemonHandlers {
         return {};
       case 'stop': {
         const s = this.session(request.session);
-        const done = s.terminate({ graceMs: request.graceMs });
+        // What left the session's group (re-parented to the daemon) ends with it.
+        const done = s.terminate({ graceMs: request.graceMs }).finally(() => {
+          this.ctx.adopted?.endFor(s.id);
+        });
         if (request.wait) await done;
         else void done;
         return { session: wireInfo(s) };
@@ -217,6 +222,7 @@ export class DaemonHandlers {
     }
     this.markEnding(s, 'removed');
     await this.registry.remove(s.id, { force: request.force === true });
+    this.ctx.adopted?.endFor(s.id);
     return { removed: s.id };
   }
 

@@ -33,6 +33,7 @@ import { encodeFrame } from '../wire/frames.js';
 import { ownUid, peerCredentials } from '../wire/peer-credentials.js';
 import { type ErrorCode, PROTOCOL_VERSION } from '../wire/protocol.js';
 import { defaultSocketPath } from '../wire/socket-path.js';
+import { AdoptedProcesses } from './adopted.js';
 import { DEFAULT_HELLO_TIMEOUT_MS, ServerConnection } from './connection.js';
 import { DaemonHandlers } from './handlers.js';
 import { claimSocketPath } from './socket-claim.js';
@@ -67,6 +68,14 @@ export interface DaemonOptions {
   graceMs?: number;
   /** @deprecated Renamed `graceMs` (sluice's one name for the stop grace). */
   shutdownGraceMs?: number;
+  /**
+   * Make the daemon a child subreaper (Linux): a session's descendant whose parent exits (a
+   * double fork, a `setsid` daemon) is re-parented to the daemon instead of to init, and is ended
+   * with its session (on stop, remove and shutdown) and reaped when it exits. A subreaper adopts
+   * every orphan below its process, so leave it off in a process that runs other children.
+   * @default false (`sluice daemon` turns it on)
+   */
+  adoptOrphans?: boolean;
   /**
    * Connections served at once (request connections and attach streams together). One more is
    * answered `busy` and closed, so a flood of connections cannot use up the daemon's fds.
@@ -121,6 +130,7 @@ export class SessionDaemon {
   private readonly refused = new Set<Socket>();
   private readonly logLine: (line: string) => void;
   private readonly spooler: Spooler | undefined;
+  private readonly adopted: AdoptedProcesses | undefined;
   private socketIno = 0;
   /** Whether the daemon made the socket's folder: then it removes it again when it stops. */
   private createdDir = false;
@@ -145,9 +155,13 @@ export class SessionDaemon {
     this.spooler = options.logDir
       ? new Spooler({ ...options.spool, dir: options.logDir }, this.logLine)
       : undefined;
+    this.adopted = options.adoptOrphans
+      ? new AdoptedProcesses(this.registry, this.logLine)
+      : undefined;
     this.handlers = new DaemonHandlers(this.registry, {
       log: this.logLine,
       spooler: this.spooler,
+      adopted: this.adopted,
       shutdown: () => {
         void this.shutdown('a client asked');
       },
@@ -357,6 +371,8 @@ export class SessionDaemon {
       }
     }
     if (stragglers > 0) this.logLine(`killed ${stragglers} process(es) that had left their group`);
+    this.adopted?.endAll();
+    this.adopted?.close();
 
     for (const conn of this.connections) {
       if (conn.streaming) conn.endStream('shutdown');
