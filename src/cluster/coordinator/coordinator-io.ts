@@ -133,8 +133,9 @@ export function watchConnection(
     clearInterval(timer);
     onUnavailable(error);
   };
+  const events = nc.status();
   void (async () => {
-    for await (const s of nc.status()) {
+    for await (const s of events) {
       if (s.type === 'disconnect') downSince ??= performance.now();
       else if (s.type === 'reconnect') downSince = undefined;
     }
@@ -156,5 +157,7 @@ export function watchConnection(
   return () => {
     stopped = true;
     clearInterval(timer);
+    // Each status() is a listener of its own: end it, or it lives as long as the connection.
+    (events as { stop?: () => void }).stop?.();
   };
 }
