@@ -42,12 +42,14 @@ export interface ShellCommandOptions {
    * The command's environment over `process.env` (`undefined` removes a variable); the
    * pipeline's own `env` layer is not used.
    */
-  env: Record<string, string | undefined>;
+  env: Record<string, string | undefined> | undefined;
   /** Where stderr goes when no redirection moves it. */
   stderr: StderrOption;
   /** The stage's name in errors and events. */
   name: string;
 }
+
+const FOUND = new Map<string, string>();
 
 /** Finds `file` as bash would before running it: with a `/`, the path; else each PATH entry. */
 export function findProgram(
@@ -63,12 +65,18 @@ export function findProgram(
     }
   };
   if (file.includes('/')) return usable(resolve(cwd, file)) ? resolve(cwd, file) : undefined;
+  // Like bash's command hash: a program found once is looked for there first.
+  const key = `${path}\0${cwd}\0${file}`;
+  const cached = FOUND.get(key);
+  if (cached !== undefined && usable(cached)) return cached;
   let found: string | undefined;
   for (const dir of (path ?? '').split(':')) {
     const p = resolve(cwd, dir || '.', file);
     if (!usable(p)) continue;
     try {
       accessSync(p, constants.X_OK);
+      if (FOUND.size > 1000) FOUND.clear();
+      FOUND.set(key, p);
       return p;
     } catch {
       found ??= p; // exists but not executable: spawning it reports EACCES (126)
@@ -160,7 +168,8 @@ export class ShellCommandStage implements ProcessStage {
     }
     const [file, ...args] = this.argv;
     const env = this.#options.env;
-    if (findProgram(file!, env.PATH, cwd) === undefined) {
+    const path = env && 'PATH' in env ? env.PATH : process.env.PATH;
+    if (findProgram(file!, path, cwd) === undefined) {
       softFail(127, `${file}: command not found`);
       return;
     }

@@ -421,7 +421,7 @@ export class Interpreter {
     }
     return new ShellCommandStage(argv, {
       redirections,
-      env: state.pipelineEnv(extra),
+      env: state.envChanges(extra.size > 0 ? extra : undefined),
       stderr: io.stderr,
       name: argv[0]!,
     });
@@ -574,7 +574,7 @@ export class Interpreter {
       stdout: io.stdout,
       cwd: state.cwd,
       signal: this.#o.signal,
-      killGraceMs: this.#o.graceMs ?? 5000,
+      graceMs: this.#o.graceMs ?? 5000,
       errorRule: 'sluice',
     });
     p.add(...wrapped.stages);

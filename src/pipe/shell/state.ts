@@ -75,12 +75,21 @@ export class ShellState {
   }
 
   /**
-   * The same environment as a pipeline's `env` option (over `process.env`): every variable of
-   * `process.env` that the script unset or never exported is removed.
+   * The same environment as a change over `process.env` (the form a command's `env` option
+   * takes): the variables whose value differs, and `undefined` for each variable of
+   * `process.env` the script unset or never exported. Undefined when there is no change at all,
+   * so the child inherits `process.env` as is (the cheapest spawn).
    */
-  pipelineEnv(extra?: ReadonlyMap<string, string>): Record<string, string | undefined> {
-    const env: Record<string, string | undefined> = this.environment(extra);
-    for (const k of Object.keys(process.env)) if (!(k in env)) env[k] = undefined;
-    return env;
+  envChanges(extra?: ReadonlyMap<string, string>): Record<string, string | undefined> | undefined {
+    let changes: Record<string, string | undefined> | undefined;
+    for (const k of this.exported) {
+      const v = this.vars.get(k);
+      if (v !== undefined && process.env[k] !== v) (changes ??= {})[k] = v;
+    }
+    for (const k of Object.keys(process.env)) {
+      if (!this.exported.has(k) || !this.vars.has(k)) (changes ??= {})[k] = undefined;
+    }
+    if (extra) for (const [k, v] of extra) (changes ??= {})[k] = v;
+    return changes;
   }
 }

@@ -20,7 +20,7 @@ import { describeValue, isStage, scalarWord, streamValue } from './values.js';
 /** Options of `sh(options)`: the pipeline's, and the script's. */
 export interface ShOptions extends PipelineOptions {
   /**
-   * Where every command's stderr goes. By default it is collected (up to `maxBuffer` bytes,
+   * Where every command's stderr goes. By default it is collected (up to `maxBufferBytes`,
    * keeping the end) into the result's `stderr` and the tail of error messages.
    * @default collected
    */
@@ -37,8 +37,6 @@ export interface ShOptions extends PipelineOptions {
   nothrow?: boolean;
   /** Also copy the script's stdout and stderr to this process's while collecting them. @default false */
   verbose?: boolean;
-  /** Grace between SIGTERM and SIGKILL when the script is stopped. @default 5000 */
-  graceMs?: number;
   /** `$0`, `$1`, … of the script. @default ['sh'] */
   args?: readonly string[];
 }
@@ -195,7 +193,7 @@ export class ShellPipeline extends Pipeline implements PromiseLike<ShellResult> 
     return this.wait();
   }
 
-  /** Runs the script and resolves with its stdout (at most `maxBuffer` bytes, else `MaxBufferError`). */
+  /** Runs the script and resolves with its stdout (at most `maxBufferBytes`, else `MaxBufferError`). */
   override async output(): Promise<Buffer> {
     return (await this.#collect()).stdout;
   }
@@ -275,7 +273,7 @@ export class ShellPipeline extends Pipeline implements PromiseLike<ShellResult> 
     collect: boolean,
   ): Promise<ShellResult> {
     const o = this.#options;
-    const max = o.maxBuffer ?? DEFAULT_MAX_BUFFER;
+    const max = o.maxBufferBytes ?? o.maxBuffer ?? DEFAULT_MAX_BUFFER;
     let overflow: MaxBufferError | undefined;
     const out = collect
       ? new Collector(max, false, this.#verbose ? process.stdout : undefined, () => {
@@ -351,10 +349,14 @@ function checkValues(script: Script, values: readonly unknown[]): void {
       if (p.type !== 'value') continue;
       const v = values[p.index];
       const alone = w.parts.length === 1;
-      if (scalarWord(v) !== undefined) continue;
+      const text = scalarWord(v);
+      if (text !== undefined) {
+        if (text.includes('\0')) bad('a template value cannot hold a NUL byte (argv words end at one)', w);
+        continue;
+      }
       if (alone && Array.isArray(v) && role !== 'string' && role !== 'target') {
         for (const x of v)
-          if (scalarWord(x) === undefined)
+          if (scalarWord(x) === undefined || scalarWord(x)!.includes('\0'))
             bad(
               `a template array may hold only strings, numbers, bigints and booleans; got ${describeValue(x)}`,
               w,
