@@ -39,15 +39,30 @@ export type ClientSpawnOptions = Omit<SpawnRequest, 'id' | 'op'>;
 
 /** What `attach` takes. */
 export interface ClientAttachOptions {
-  /** Default `stdout` (the only stream of a PTY session). */
+  /**
+   * The stream to attach to (a PTY session has only `stdout`).
+   * @default 'stdout'
+   */
   stream?: StreamName;
-  /** Take the writer seat from whoever holds it. */
+  /**
+   * Take the writer seat from whoever holds it.
+   * @default false
+   */
   steal?: boolean;
-  /** Watch only: no input, no resize; any number of viewers may watch beside the writer. */
+  /**
+   * Watch only: no input, no resize; any number of viewers may watch beside the writer.
+   * @default false
+   */
   readOnly?: boolean;
-  /** This terminal's size, applied to a PTY session before its backlog is sent. */
+  /**
+   * This terminal's size, applied to a PTY session before its backlog is sent.
+   * @default undefined (the PTY keeps its size)
+   */
   size?: { rows: number; cols: number };
-  /** Replay from this absolute offset (a previous attachment's `position`). */
+  /**
+   * Replay from this absolute offset (a previous attachment's `position`).
+   * @default the oldest byte the ring keeps
+   */
   fromOffset?: number;
   /**
    * A PTY session with a screen: replay the raw ring instead of a drawing of the screen (the
@@ -55,7 +70,10 @@ export interface ClientAttachOptions {
    * @default false
    */
   raw?: boolean;
-  /** Connect timeout for the attach connection. Default: the client's. */
+  /**
+   * Connect timeout for the attach connection.
+   * @default the client's `timeoutMs`
+   */
   timeoutMs?: number;
 }
 
@@ -85,8 +103,17 @@ export class SessionsClient {
   }
 
   /**
-   * Connects and exchanges versions. Rejects with `DaemonNotRunningError` (its message carries a
-   * hint to start the daemon), `DaemonAccessError`, or `SessionsRequestError('version')`.
+   * Checks the socket (see docs/security.md), connects and exchanges versions; nothing is sent
+   * before the checks pass. Rejects with `DaemonNotRunningError` (its message carries a hint to
+   * start the daemon), `DaemonAccessError` (the socket, its folder or the daemon's process is not
+   * this user's), `SessionsRequestError` `busy` (the daemon is at its connection limit) or
+   * `version`. Nothing is left open on failure; on success the caller must `close()` the client.
+   *
+   * @example
+   * ```ts
+   * await using client = await SessionsClient.connect();
+   * console.log((await client.list()).length);
+   * ```
    */
   static async connect(options: ConnectOptions = {}): Promise<SessionsClient> {
     const conn = await Connection.open(options);

@@ -27,11 +27,20 @@ import {
 
 /** Options for connecting to the daemon. */
 export interface ConnectOptions {
-  /** The daemon's socket. Default: `defaultSocketPath()` ($SLUICE_SOCKET, XDG, /tmp). */
+  /**
+   * The daemon's socket.
+   * @default defaultSocketPath() ($SLUICE_SOCKET, else XDG_RUNTIME_DIR, else /tmp)
+   */
   socketPath?: string;
-  /** How long connecting plus the `hello` exchange may take. Default 5000 ms. */
+  /**
+   * How long connecting plus the `hello` exchange may take.
+   * @default 5000
+   */
   timeoutMs?: number;
-  /** Names this client in the daemon's log. */
+  /**
+   * Names this client in the daemon's log.
+   * @default 'sluice-client/<pid>'
+   */
   clientName?: string;
 }
 

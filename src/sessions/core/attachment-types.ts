@@ -43,15 +43,25 @@ export interface AttachmentHost {
 
 /** Options of `Session.attach`. */
 export interface AttachOptions {
-  /** Take the writer seat from whoever holds it; they get a `stolen` frame and end. */
+  /**
+   * Take the writer seat from whoever holds it; they get a `stolen` frame and end.
+   * @default false
+   */
   steal?: boolean;
-  /** Watch only: never takes the writer seat, cannot write or resize. Any number may watch. */
+  /**
+   * Watch only: never takes the writer seat, cannot write or resize. Any number may watch.
+   * @default false
+   */
   readOnly?: boolean;
   /**
-   * Absolute offset to replay the backlog from. Default: the oldest byte the ring keeps. Give a
-   * previous attachment's `position` to get only what it had not delivered.
+   * Absolute offset to replay the backlog from. Give a previous attachment's `position` to get
+   * only what it had not delivered.
+   * @default the oldest byte the ring keeps
    */
   fromOffset?: number;
-  /** Bound of this client's queue of undelivered output, in bytes. Default 1 MiB. */
+  /**
+   * Bound of this client's queue of undelivered output, in bytes.
+   * @default the registry's `maxAttachQueueBytes` (1 MiB)
+   */
   maxQueueBytes?: number;
 }

@@ -32,26 +32,43 @@ export interface PtySize {
 export interface SpawnSessionOptions {
   /** The program and its arguments; `argv[0]` is looked up on `PATH` unless it holds a `/`. */
   argv: readonly string[];
-  /** Working directory (checked before spawning). Default: this process's cwd. */
+  /**
+   * Working directory (checked before spawning).
+   * @default process.cwd()
+   */
   cwd?: string;
   /**
    * Environment entries laid over this process's environment (a value of `undefined` removes the
    * key). With `inheritEnv: false` they are the whole environment. The child also gets
    * `SLUICE_SESSION_ID`, its session's id (its descendants inherit it).
+   * @default {} (this process's environment as it is)
    */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Start from this process's environment. Default true. */
+  /**
+   * Start from this process's environment.
+   * @default true
+   */
   inheritEnv?: boolean;
-  /** Who asked for the session (a tool name, a user); `list` and `purgeExited` filter on it. */
+  /**
+   * Who asked for the session (a tool name, a user); `list` and `purgeExited` filter on it.
+   * @default ''
+   */
   originator?: string;
   /**
    * Pipe sessions: send stderr into the same kernel pipe as stdout, interleaved in write order.
    * Then the session has only a `stdout` stream. Ignored for a PTY (always merged).
+   * @default false
    */
   mergeStderr?: boolean;
-  /** Run on a pseudo-terminal of this size instead of pipes. */
+  /**
+   * Run on a pseudo-terminal of this size instead of pipes.
+   * @default undefined (pipes)
+   */
   pty?: PtySize;
-  /** For a PTY: the `TERM` the child sees. Default `env.TERM`, else `xterm-256color`. */
+  /**
+   * For a PTY: the `TERM` the child sees.
+   * @default env.TERM, else 'xterm-256color'
+   */
   term?: string;
   /**
    * Backlog kept per output stream, in bytes.

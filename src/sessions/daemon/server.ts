@@ -177,8 +177,16 @@ export class SessionDaemon {
   }
 
   /**
-   * Claims the socket path and listens. Rejects with `SocketPathError` when the folder is unsafe
-   * or a live daemon answers there; nothing is left behind on failure.
+   * Claims the socket path and listens. Rejects with `InvalidOptionError` for an option that can
+   * never work, `SocketPathError` when the folder is unsafe or a live daemon answers there;
+   * nothing is left behind on failure. The caller owns the daemon: `shutdown()` it (or use
+   * `await using`), which stops every session.
+   *
+   * @example
+   * ```ts
+   * await using daemon = await SessionDaemon.start({ socketPath: '/run/me/sluice.sock' });
+   * await daemon.closed; // until a client asks it to shut down
+   * ```
    */
   static async start(options: DaemonOptions = {}): Promise<SessionDaemon> {
     checkDaemonOptions(options);
