@@ -5,7 +5,7 @@
  * again (at-least-once runs, exactly-once results after the coordinator's de-duplication).
  */
 import { hostname } from 'node:os';
-import type { Consumer, JsMsg } from '@nats-io/jetstream';
+import type { Consumer, ConsumerInfo, JsMsg } from '@nats-io/jetstream';
 import { InvalidOptionError } from '../../proc/index.js';
 import { DeadLetterError, DecodeError, PayloadTooLargeError } from '../errors.js';
 import { builtinCodecs, type Codec } from '../wire/codec.js';
@@ -32,6 +32,18 @@ import {
 export type { ClusterFn, ServeOptions, StageServer };
 
 let serverCount = 0;
+
+/** How often a server re-reads its consumer's limits (a restarted coordinator may change them). */
+const REFRESH_MS = 2000;
+
+/** The ack wait and the dead-letter threshold a coordinator set on the workers' consumer. */
+function limitsOf(info: ConsumerInfo): { ackWaitMs: number; maxDeliver: number } {
+  return {
+    ackWaitMs: (info.config.ack_wait ?? 30e9) / 1e6,
+    // The consumer allows one delivery more than maxDeliver: that one reports the dead letter.
+    maxDeliver: Math.max(1, (info.config.max_deliver ?? 0) - 1),
+  };
+}
 
 interface Running {
   ac: AbortController;
@@ -64,6 +76,7 @@ export class Server<T, R> implements StageServer {
   readonly #loops: Promise<void>[] = [];
   readonly #idleSince: (number | undefined)[] = [];
   #statsTimer: NodeJS.Timeout | undefined;
+  #refreshTimer: NodeJS.Timeout | undefined;
   readonly done: Promise<void>;
   #resolveDone!: () => void;
   readonly #signal: AbortSignal | undefined;
@@ -106,6 +119,8 @@ export class Server<T, R> implements StageServer {
     }
     this.#statsTimer = setInterval(() => this.#publishStats(false), statsMs);
     this.#statsTimer.unref();
+    this.#refreshTimer = setInterval(() => void this.#refreshLimits(), REFRESH_MS);
+    this.#refreshTimer.unref();
     this.#publishStats(false);
   }
 
@@ -120,12 +135,7 @@ export class Server<T, R> implements StageServer {
             this.#names.workStream,
             this.#names.workConsumer,
           );
-          const info = await consumer.info(true);
-          return {
-            consumer,
-            ackWaitMs: (info.config.ack_wait ?? 30e9) / 1e6,
-            maxDeliver: Math.max(1, (info.config.max_deliver ?? 0) - 1),
-          };
+          return { consumer, ...limitsOf(await consumer.info(true)) };
         } catch {
           // Not created yet (or the server is away): look again.
         }
@@ -135,6 +145,19 @@ export class Server<T, R> implements StageServer {
       return undefined;
     })();
     return this.#consumer;
+  }
+
+  /** Re-reads the consumer's limits into the cached entry (errors: keep the old ones). */
+  async #refreshLimits(): Promise<void> {
+    const cached = this.#consumer;
+    if (cached === undefined) return;
+    const c = await cached;
+    if (c === undefined) return;
+    try {
+      Object.assign(c, limitsOf(await c.consumer.info()));
+    } catch {
+      // The server is away or the stage was removed; the pull loop finds out on its own.
+    }
   }
 
   async #loop(slot: number): Promise<void> {
@@ -379,6 +402,7 @@ export class Server<T, R> implements StageServer {
     this.#abandonCtl.abort();
     while (this.#finishing.size > 0) await Promise.all([...this.#finishing]);
     clearInterval(this.#statsTimer);
+    clearInterval(this.#refreshTimer);
     this.#publishStats(true);
     if (!this.#ctx.nc.isClosed()) await this.#ctx.nc.flush().catch(() => {});
     this.#ctx.forget(this);
