@@ -29,9 +29,13 @@ function transport() {
   let gate: Promise<void> | undefined;
   let open: () => void = () => {};
   let failNext: Error | undefined;
+  let failAll: Error | undefined;
+  let waiting = 0;
   return {
     sent,
     unpublished,
+    /** Sends now waiting at the gate. */
+    waiting: () => waiting,
     hold() {
       gate = new Promise((r) => {
         open = r;
@@ -41,16 +45,26 @@ function transport() {
       gate = undefined;
       open();
     },
-    fail(e: Error) {
+    /** The next send fails with `e`; with `sticky`, every send until `heal()`. */
+    fail(e: Error, sticky = false) {
       failNext = e;
+      failAll = sticky ? e : undefined;
+    },
+    heal() {
+      failNext = undefined;
+      failAll = undefined;
     },
     t: {
       publish: async (flow: WireFlowPublication) => {
         sent.push(flow);
-        await gate;
+        if (gate) {
+          waiting++;
+          await gate;
+          waiting--;
+        }
         if (failNext) {
           const e = failNext;
-          failNext = undefined;
+          failNext = failAll;
           throw e;
         }
       },
@@ -90,14 +104,17 @@ describe('FlowPublisher', () => {
     const tr = transport();
     const p = await FlowPublisher.start('etl', flow.t, { intervalMs: 10 }, tr.t);
     tr.hold();
-    await waitFor(() => tr.sent.length === 2);
-    // Held for several intervals: still only the one send in flight.
+    await waitFor(() => tr.waiting() === 1, { message: 'a send held at the gate' });
+    const held = tr.sent.length;
+    // Held for several intervals: that one send stays the only one in flight.
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal(tr.sent.length, 2);
-    tr.fail(new Error('daemon gone'));
+    assert.equal(tr.sent.length, held);
+    assert.equal(tr.waiting(), 1);
+    tr.fail(new Error('daemon gone'), true);
     tr.release();
     await waitFor(() => p.lastError?.message === 'daemon gone');
-    await waitFor(() => tr.sent.length >= 4 && p.lastError === undefined, {
+    tr.heal();
+    await waitFor(() => tr.sent.length > held && p.lastError === undefined, {
       message: 'the next tick succeeds and clears the error',
     });
     await p[Symbol.asyncDispose]();
