@@ -102,7 +102,9 @@ async function runDaemon(flags: DaemonFlags): Promise<void> {
       : undefined,
   });
   if (daemon.dashboard) {
-    // The one line a user needs, on stdout even with --quiet: the address with its token.
+    // The one line a user needs, on stdout even with --quiet: the address with its token. A
+    // stdout nobody reads (a closed pipe) must not become an internal error that stops the daemon.
+    process.stdout.on('error', () => {});
     process.stdout.write(`sluice dashboard: ${daemon.dashboard.url}\n`);
   }
   const stop = (signal: NodeJS.Signals) => {
