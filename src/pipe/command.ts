@@ -9,12 +9,10 @@ import type { Readable, Writable } from 'node:stream';
 import {
   createPipes,
   DEFAULT_GRACE_MS,
-  groupAlive,
   InvalidOptionError,
   type PipePair,
   readStat,
   terminateGroup,
-  trySignalGroup,
 } from '../proc/index.js';
 import { type Copy, type Pump, pooledCopy, pumpToFd } from './copy-pool.js';
 import { diagnoseSpawnFailure } from './diagnose.js';
@@ -147,13 +145,10 @@ export class CommandStage implements ProcessStage {
   #started = false;
   #exit: ExitInfo | undefined;
   #killReason: unknown;
-  #killed = false;
-  #killedAt = 0;
   /** Whether the leader had already exited when the stop began (outcome `'natural'`). */
   #exitedBeforeKill = false;
-  /** Whether SIGKILL was sent to the group (the grace ran out). */
-  #hardKilled = false;
-  #graceTimer: NodeJS.Timeout | undefined;
+  /** The stop under way (`kill`), resolved once no member of the group runs. */
+  #stopping: Promise<unknown> | undefined;
   #done: Promise<void> | undefined;
   #stderrTail: Buffer[] = [];
   #stderrTailLen = 0;
@@ -362,42 +357,19 @@ export class CommandStage implements ProcessStage {
     return this.#done;
   }
 
+  /**
+   * Stops the process group: proc's `terminateGroup` (SIGTERM to the group, SIGKILL to whatever
+   * is left after `graceMs`), the one stop sequence of sluice. The stage's error becomes `reason`
+   * if the command did not exit successfully on its own; `wait()` also waits for the group to
+   * be gone, so no grandchild outlives the stop.
+   */
   kill(reason: unknown): void {
     const child = this.#child;
-    if (!child || child.pid === undefined || this.#exit || this.#killed) return;
-    this.#killed = true;
+    if (!child || child.pid === undefined || this.#exit || this.#stopping) return;
     this.#killReason = reason;
-    const pid = child.pid;
     // A leader that already exited (a zombie Node has not reaped yet) ended on its own.
-    this.#exitedBeforeKill = readStat(pid)?.state === 'Z';
-    // SIGTERM the group now and SIGKILL it when the grace ends; no polling while the leader
-    // lives. When the leader exits, `#watch` checks the group once and, if a member survived
-    // (a grandchild ignoring SIGTERM), hands the rest of the grace to terminateGroup.
-    this.#killedAt = performance.now();
-    try {
-      trySignalGroup(pid, 'SIGTERM');
-    } catch {}
-    this.#graceTimer = setTimeout(() => {
-      this.#graceTimer = undefined;
-      this.#hardKilled = true;
-      try {
-        trySignalGroup(pid, 'SIGKILL');
-      } catch {}
-    }, this.#graceMs);
-  }
-
-  /** After the leader of a killed group exited: make sure no member outlives the grace. */
-  #finishKill(pid: number): Promise<unknown> | undefined {
-    if (!this.#killed) return undefined;
-    if (this.#graceTimer) clearTimeout(this.#graceTimer);
-    this.#graceTimer = undefined;
-    let alive = false;
-    try {
-      alive = groupAlive(pid);
-    } catch {}
-    if (!alive) return undefined;
-    const left = Math.max(0, this.#graceMs - (performance.now() - this.#killedAt));
-    return terminateGroup(pid, { graceMs: left }).catch(() => {});
+    this.#exitedBeforeKill = readStat(child.pid)?.state === 'Z';
+    this.#stopping = terminateGroup(child.pid, { graceMs: this.#graceMs }).catch(() => undefined);
   }
 
   #open(file: string, flags: 'r' | 'w' | 'a', cwd: string | undefined): number {
@@ -469,10 +441,11 @@ export class CommandStage implements ProcessStage {
         this.#exit = {
           exitCode: code,
           signal: signal as NodeJS.Signals | null,
+          // SIGKILL cannot be caught: a stopped leader that died of it needed the hard step.
           outcome:
-            !this.#killed || this.#exitedBeforeKill
+            !this.#stopping || this.#exitedBeforeKill
               ? 'natural'
-              : this.#hardKilled
+              : signal === 'SIGKILL'
                 ? 'hard'
                 : 'soft',
         };
@@ -482,25 +455,22 @@ export class CommandStage implements ProcessStage {
         stdin.close();
         // Stopped by the pipeline: its output is not wanted, and a destination that never
         // drains must not hold the stage open either.
-        if (this.#killed) this.#copy?.stop();
+        if (this.#stopping) this.#copy?.stop();
         const stderrDone = child.stderr ? settleStream(child.stderr) : Promise.resolve();
-        void Promise.all([
-          stderrDone,
-          this.#copy?.done,
-          this.#pump?.done,
-          child.pid === undefined ? undefined : this.#finishKill(child.pid),
-        ]).then(([, copyErr]) => {
-          stdout.close();
-          const error = this.#error(code, signal as NodeJS.Signals | null, copyErr);
-          if (error === undefined) resolveDone();
-          else rejectDone(error);
-        });
+        void Promise.all([stderrDone, this.#copy?.done, this.#pump?.done, this.#stopping]).then(
+          ([, copyErr]) => {
+            stdout.close();
+            const error = this.#error(code, signal as NodeJS.Signals | null, copyErr);
+            if (error === undefined) resolveDone();
+            else rejectDone(error);
+          },
+        );
       });
     });
   }
 
   #error(code: number | null, signal: NodeJS.Signals | null, copyErr: unknown): unknown {
-    if (this.#killed && (signal !== null || code !== 0)) return this.#killReason;
+    if (this.#stopping && (signal !== null || code !== 0)) return this.#killReason;
     if (signal !== null || code !== 0) {
       return new CommandError({
         stage: this.name,
