@@ -5,7 +5,7 @@
  *    from attach to the exit, in MB/s. Peer: the same child read by this process straight from a
  *    `child_process.spawn` pipe (no daemon, no socket): the ceiling on this machine.
  * 2. Attach latency with a full 1 MiB backlog: from `attach()` (a new connection, hello, attach)
- *    until the whole backlog has arrived. Peer: `logs()` (a snapshot over an open connection).
+ *    until the whole backlog has arrived. Peer: `snapshot()` (a snapshot over an open connection).
  * 3. Memory: 100 sessions printing continuously (`yes`) for 10 s; the daemon's peak RSS.
  *
  * Targets (issue 8): ≥ 200 MB/s, < 50 ms, < 300 MB.
@@ -147,7 +147,7 @@ async function attachLatency(socket: string): Promise<string> {
     if (a.backlog.length !== 1048576) throw new Error(`backlog of ${a.backlog.length} bytes`);
     await a.detach();
     t0 = performance.now();
-    const l = await client.logs(s.id);
+    const l = await client.snapshot(s.id);
     const tl = performance.now() - t0;
     if (l.data.length !== 1048576) throw new Error('short snapshot');
     if (i >= 0) {
@@ -166,7 +166,7 @@ async function attachLatency(socket: string): Promise<string> {
         fmt(median(attachMs)),
         fmt(p95(attachMs)),
       ],
-      ['`logs()`: snapshot over an open connection', fmt(median(logsMs)), fmt(p95(logsMs))],
+      ['`snapshot()` over an open connection', fmt(median(logsMs)), fmt(p95(logsMs))],
     ],
   );
 }
