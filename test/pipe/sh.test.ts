@@ -200,7 +200,13 @@ EOF`.text();
       const q = sh({ signal: ac.signal, graceMs: 500 })`sleep 30`.run();
       ac.abort(new Error('bye'));
       await assert.rejects(q);
-      await assert.rejects(sh({ maxBuffer: 1000 })`yes`.text(), MaxBufferError);
+      await assert.rejects(sh({ maxBufferBytes: 1000 })`yes`.text(), MaxBufferError);
+      const t1 = performance.now();
+      {
+        await using running = sh({ graceMs: 500 })`sleep 30`;
+        running.start();
+      }
+      assert.ok(performance.now() - t1 < 10_000, 'await using stopped the script');
     }),
   );
 });

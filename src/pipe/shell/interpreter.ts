@@ -60,17 +60,20 @@ export interface PipelineInstrument {
 
 /** Options of the interpreter. */
 export interface InterpreterOptions {
-  /** The template's values (none for text). */
+  /** The template's values, indexed by the tree's `ValuePart`s. @default [] */
   values?: readonly unknown[];
   /** What a glob that matches nothing does. @default 'error' */
   noMatch?: 'error' | 'literal';
-  /** Aborting it stops the running pipeline (SIGTERM, then SIGKILL after `graceMs`) and the script. */
+  /**
+   * Aborting it stops the running pipeline (SIGTERM, then SIGKILL after `graceMs`) and the
+   * script, which rejects with the signal's reason. @default none
+   */
   signal?: AbortSignal;
   /** Grace between SIGTERM and SIGKILL. @default 5000 */
   graceMs?: number;
   /** Most bytes one `$(…)` may produce. @default 64 MiB */
   maxSubstitutionBytes?: number;
-  /** See `PipelineInstrument`. */
+  /** See `PipelineInstrument`. @default none */
   instrument?: PipelineInstrument;
 }
 
@@ -83,7 +86,19 @@ export interface Failure {
 
 const DEFAULT_MAX_SUBSTITUTION = 64 * 1024 * 1024;
 
-/** Runs scripts; see the module comment. One interpreter may run several scripts in turn. */
+/**
+ * Runs scripts; see the module comment. One interpreter may run several scripts in turn, one at a
+ * time. `run` settles only once every command it started has been reaped; the streams in `io`
+ * are borrowed (never closed).
+ *
+ * @example
+ * ```ts
+ * const state = new ShellState({ cwd: process.cwd(), env: process.env });
+ * const status = await new Interpreter().run(parseScript('make && make test'), state, {
+ *   stdin: 0, stdout: 1, stderr: 'inherit',
+ * });
+ * ```
+ */
 export class Interpreter {
   readonly #o: InterpreterOptions;
   /** The failure behind the current `$?`, when it is not 0. */

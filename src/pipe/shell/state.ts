@@ -81,15 +81,25 @@ export class ShellState {
    * so the child inherits `process.env` as is (the cheapest spawn).
    */
   envChanges(extra?: ReadonlyMap<string, string>): Record<string, string | undefined> | undefined {
-    let changes: Record<string, string | undefined> | undefined;
+    const changes: Record<string, string | undefined> = {};
+    let any = false;
     for (const k of this.exported) {
       const v = this.vars.get(k);
-      if (v !== undefined && process.env[k] !== v) (changes ??= {})[k] = v;
+      if (v !== undefined && process.env[k] !== v) {
+        changes[k] = v;
+        any = true;
+      }
     }
     for (const k of Object.keys(process.env)) {
-      if (!this.exported.has(k) || !this.vars.has(k)) (changes ??= {})[k] = undefined;
+      if (!this.exported.has(k) || !this.vars.has(k)) {
+        changes[k] = undefined;
+        any = true;
+      }
     }
-    if (extra) for (const [k, v] of extra) (changes ??= {})[k] = v;
-    return changes;
+    if (extra) {
+      for (const [k, v] of extra) changes[k] = v;
+      any ||= extra.size > 0;
+    }
+    return any ? changes : undefined;
   }
 }

@@ -142,6 +142,7 @@ export class ShellPipeline extends Pipeline implements PromiseLike<ShellResult> 
   #running: Promise<ShellResult> | undefined;
   #capture: PassThrough | undefined;
   #captureWanted = false;
+  #disposed = false;
 
   constructor(script: Script, values: readonly unknown[], options: ShOptions = {}) {
     super({});
@@ -175,8 +176,22 @@ export class ShellPipeline extends Pipeline implements PromiseLike<ShellResult> 
     this.#controller.abort(reason);
   }
 
+  /**
+   * `await using`: a script that never started is marked disposed (starting it then throws); a
+   * running one is stopped as by `abort()` and waited for. Never throws the script's failure.
+   */
+  override async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#running) {
+      this.#disposed = true;
+      return;
+    }
+    this.abort();
+    await this.#running.catch(() => {});
+  }
+
   override start(): void {
     if (this.#running) throw new PipeUsageError('start: the script has already started');
+    if (this.#disposed) throw new PipeUsageError('start: the script was disposed');
     const stdout = this.#captureWanted ? this.#capture : this.#options.stdout;
     this.#running = this.#execute(stdout, false);
     this.#running.catch(() => {});
@@ -259,6 +274,7 @@ export class ShellPipeline extends Pipeline implements PromiseLike<ShellResult> 
   }
 
   #collect(): Promise<ShellResult> {
+    if (this.#disposed) return Promise.reject(new PipeUsageError('the script was disposed'));
     if (!this.#running) {
       if (this.#options.stdout !== undefined)
         this.#running = this.#execute(this.#options.stdout, false);
@@ -351,7 +367,8 @@ function checkValues(script: Script, values: readonly unknown[]): void {
       const alone = w.parts.length === 1;
       const text = scalarWord(v);
       if (text !== undefined) {
-        if (text.includes('\0')) bad('a template value cannot hold a NUL byte (argv words end at one)', w);
+        if (text.includes('\0'))
+          bad('a template value cannot hold a NUL byte (argv words end at one)', w);
         continue;
       }
       if (alone && Array.isArray(v) && role !== 'string' && role !== 'target') {
