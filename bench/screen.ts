@@ -10,19 +10,18 @@
  * 3. Daemon RSS with 100 idle PTY sessions (a shell each), screens on and off (target: under
  *    twice the RSS without screens).
  *
- * `npx tsx bench/screen.ts` (or `npm run bench -- screen`). Env: SLUICE_BENCH_SCREEN_MB (16).
+ * `npx tsx bench/screen.ts` (or `npm run bench -- screen`). Env: SLUICE_BENCH_SCREEN_MB (16),
+ * SLUICE_BENCH_SCREEN_RSS=0 skips the RSS section.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ScreenModel } from '../src/sessions/screen/index.js';
 import { fmt, median, section, table } from './lib.js';
 
 const MB = Number(process.env.SLUICE_BENCH_SCREEN_MB ?? 16);
 const RUNS = 3;
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
 /** One htop-like frame: home, then every row drawn with colours and cursor moves. */
 function tuiFrame(rows: number, cols: number, n: number): Buffer {
@@ -116,11 +115,15 @@ async function snapshotSection(): Promise<void> {
   model.write(Buffer.from(text));
   await model.state();
   const times: number[] = [];
+  const cpu: number[] = [];
   let size = 0;
   let lines = 0;
   for (let r = 0; r < 7; r++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const snap = await model.snapshot();
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
     times.push(performance.now() - t0);
     size = snap.data.length;
     lines = snap.scrollbackLines;
@@ -141,6 +144,7 @@ async function snapshotSection(): Promise<void> {
         ['scrollback lines in the snapshot', lines],
         ['snapshot size', `${fmt(size / 1024 / 1024)} MiB`],
         ['time to take it (median of 7)', `${fmt(median(times))} ms`],
+        ['CPU to take it (median of 7)', `${fmt(median(cpu))} ms`],
         ['slowest of 7', `${fmt(Math.max(...times))} ms`],
         ['reflowed for a 100×30 viewer (median of 5)', `${fmt(median(small))} ms`],
       ],
@@ -148,18 +152,26 @@ async function snapshotSection(): Promise<void> {
   );
 }
 
+const DAEMON_SCRIPT = (screens: boolean, socket: string) => `
+import { SessionDaemon, SessionRegistry } from ${JSON.stringify(new URL('../src/sessions/index.ts', import.meta.url).pathname)};
+const daemon = await SessionDaemon.start({
+  socketPath: ${JSON.stringify(socket)},
+  registry: new SessionRegistry({ screens: ${screens} }),
+  log: null,
+});
+process.once('SIGTERM', () => daemon.shutdown('SIGTERM').then(() => process.exit(0)));
+`;
+
+/** A daemon in its own process, with screens on or off (the registry option). */
 async function startDaemon(
-  env: NodeJS.ProcessEnv,
+  screens: boolean,
 ): Promise<{ child: ChildProcess; socket: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-screen-'));
   const socket = join(dir, 'd.sock');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', CLI, 'daemon', '-q', '--socket', socket],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, ...env },
-    },
+    ['--import', 'tsx', '--input-type=module', '-e', DAEMON_SCRIPT(screens, socket)],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const { SessionsClient } = await import('../src/sessions/index.js');
   for (let i = 0; i < 300; i++) {
@@ -183,7 +195,7 @@ function rssMiB(pid: number): number {
 
 async function rssWith(screens: boolean): Promise<{ idle: number; loaded: number }> {
   const { SessionsClient } = await import('../src/sessions/index.js');
-  const d = await startDaemon(screens ? {} : { SLUICE_SCREENS: '0' });
+  const d = await startDaemon(screens);
   try {
     const client = await SessionsClient.connect({ socketPath: d.socket });
     try {
@@ -215,6 +227,74 @@ async function rssWith(screens: boolean): Promise<{ idle: number; loaded: number
   }
 }
 
+/** From `attach()` to the whole drawing received, through a daemon, 200×60 + 10,000 lines. */
+async function attachSection(): Promise<void> {
+  const { SessionsClient } = await import('../src/sessions/index.js');
+  const d = await startDaemon(true);
+  try {
+    const client = await SessionsClient.connect({ socketPath: d.socket });
+    try {
+      const s = await client.spawn({
+        argv: [
+          'sh',
+          '-c',
+          'i=0; while [ $i -lt 10100 ]; do printf "\\033[3%dm%6d\\033[0m %s\\n" $((i % 8)) $i "$(printf "lorem ipsum dolor sit amet %.0s" 1 2 3 4 5 6 7)"; i=$((i+1)); done; exec sleep 600',
+        ],
+        pty: { rows: 60, cols: 200 },
+      });
+      for (;;) {
+        const info = await client.get(s.id);
+        if ((info.attachments.stdout?.bytes ?? 0) > 10_000 * 190) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const times: number[] = [];
+      let bytes = 0;
+      for (let r = 0; r < 7; r++) {
+        const t0 = performance.now();
+        const a = await client.attach(s.id, { size: { rows: 60, cols: 200 } });
+        times.push(performance.now() - t0);
+        bytes = a.screen.length;
+        await a.detach();
+      }
+      const raw: number[] = [];
+      for (let r = 0; r < 7; r++) {
+        const t0 = performance.now();
+        const a = await client.attach(s.id, { raw: true });
+        raw.push(performance.now() - t0);
+        await a.detach();
+      }
+      await client.remove(s.id, { force: true });
+      section(
+        'Attach through the daemon: 200×60 with 10,000 lines of scrollback',
+        'npx tsx bench/screen.ts',
+        table(
+          ['attach', 'median of 7', 'slowest', 'bytes drawn'],
+          [
+            [
+              'screen drawing (default)',
+              `${fmt(median(times))} ms`,
+              `${fmt(Math.max(...times))} ms`,
+              `${fmt(bytes / 1024 / 1024)} MiB`,
+            ],
+            [
+              'raw ring replay (`raw: true`, peer)',
+              `${fmt(median(raw))} ms`,
+              `${fmt(Math.max(...raw))} ms`,
+              '1 MiB ring',
+            ],
+          ],
+        ),
+      );
+    } finally {
+      await client.close();
+    }
+  } finally {
+    d.child.kill('SIGTERM');
+    await new Promise((r) => d.child.once('exit', r));
+    rmSync(d.dir, { recursive: true, force: true });
+  }
+}
+
 async function rssSection(): Promise<void> {
   const off = await rssWith(false);
   const on = await rssWith(true);
@@ -225,7 +305,7 @@ async function rssSection(): Promise<void> {
       ['daemon', 'RSS before', 'RSS with 100 sessions', 'growth'],
       [
         [
-          'screens off (SLUICE_SCREENS=0)',
+          'screens off (`new SessionRegistry({ screens: false })`)',
           `${fmt(off.idle)} MiB`,
           `${fmt(off.loaded)} MiB`,
           `${fmt(off.loaded - off.idle)} MiB`,
@@ -244,4 +324,5 @@ async function rssSection(): Promise<void> {
 
 await cpuSection();
 await snapshotSection();
+await attachSection();
 if (process.env.SLUICE_BENCH_SCREEN_RSS !== '0') await rssSection();

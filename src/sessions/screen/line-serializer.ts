@@ -75,7 +75,7 @@ function colorParams(word: number, base: number): string {
 }
 
 /** Appends bytes to a growing buffer: no intermediate strings for 2 million cells. */
-class ByteWriter {
+export class ByteWriter {
   buf: Buffer;
   length = 0;
 
@@ -164,24 +164,130 @@ function serializeLine(out: ByteWriter, line: RawLine, cols: number, full: boole
 }
 
 /**
- * Rows `from` (inclusive) to `to` (exclusive) of the normal buffer as UTF-8, each ended by
- * `\r\n` unless the next row continues it (a wrapped line: then the row is written whole and the
- * terminal's own auto-wrap continues it). Undefined when xterm.js's internal layout is not as
- * expected.
+ * Rows `from` (inclusive) to `to` (exclusive) of the normal buffer as UTF-8 lines, each ended by
+ * `\r\n` unless the next row continues it (a wrapped line: then the row is written whole and
+ * the terminal's own auto-wrap continues it). `reuse(y)` may supply an earlier serialization of
+ * row `y`; `keep(y, bytes)` is told each row serialized here. Undefined when xterm.js's internal
+ * layout is not as expected.
  */
-export function serializeScrollback(term: Terminal, from: number, to: number): Buffer | undefined {
-  const out = new ByteWriter((to - from) * (term.cols + 32));
-  let line = from < to ? rawLine(term, from) : undefined;
+export function serializeScrollback(
+  term: Terminal,
+  from: number,
+  to: number,
+  reuse: (y: number) => Buffer | undefined = () => undefined,
+  keep: (y: number, bytes: Buffer) => void = () => {},
+): Buffer[] | undefined {
+  const parts: Buffer[] = [];
+  let out = new ByteWriter(Math.min(to - from, 1024) * (term.cols + 32));
   for (let y = from; y < to; y++) {
+    const cached = reuse(y);
+    if (cached) {
+      parts.push(cached);
+      continue;
+    }
+    const line = rawLine(term, y);
     if (!line) return undefined;
     const next = y + 1 < to ? rawLine(term, y + 1) : undefined;
     const continued = next?.isWrapped === true;
+    if (out.length > 256 * 1024) out = new ByteWriter(1024 * (term.cols + 32));
+    const begin = out.length;
     serializeLine(out, line, term.cols, continued);
     if (!continued) {
       out.byte(0x0d);
       out.byte(0x0a);
     }
-    line = next;
+    const bytes = out.buf.subarray(begin, out.length);
+    keep(y, bytes);
+    parts.push(bytes);
   }
-  return out.result();
+  return parts;
+}
+
+interface TrimmableLines {
+  onTrim(listener: (amount: number) => void): { dispose(): void };
+}
+
+/**
+ * Serialized scrollback lines kept between snapshots, so a re-attach serializes only the lines
+ * added since the last one. Lines are numbered absolutely (lines trimmed from the buffer's front
+ * so far plus their index); a line in the scrollback never changes until a resize rewraps the
+ * buffer (`invalidate`) or a reset replaces it (noticed by identity). The newest scrollback line
+ * is never kept: whether it ends with a line break depends on the row after it.
+ */
+export class ScrollbackCache {
+  #term: Terminal;
+  #lines: Buffer[] = [];
+  /** Absolute number of `#lines[0]`. */
+  #start = 0;
+  #trimmed = 0;
+  #hooked: unknown;
+  #subscription: { dispose(): void } | undefined;
+
+  constructor(term: Terminal) {
+    this.#term = term;
+  }
+
+  /** Forgets every kept line (the buffer was rewrapped). */
+  invalidate(): void {
+    this.#lines = [];
+  }
+
+  /** Bytes held. */
+  get bytes(): number {
+    let n = 0;
+    for (const b of this.#lines) n += b.length;
+    return n;
+  }
+
+  /** As `serializeScrollback`, reusing and keeping lines. */
+  serialize(from: number, to: number): Buffer[] | undefined {
+    if (!this.#hook()) return serializeScrollback(this.#term, from, to);
+    const first = this.#trimmed + from;
+    // Drop what left the buffer; a gap or a reset restarts the cache.
+    if (first < this.#start || first > this.#start + this.#lines.length) {
+      this.#lines = [];
+      this.#start = first;
+    } else if (first > this.#start) {
+      this.#lines = this.#lines.slice(first - this.#start);
+      this.#start = first;
+    }
+    const last = to - 1; // never reused nor kept
+    return serializeScrollback(
+      this.#term,
+      from,
+      to,
+      (y) => (y < last ? this.#lines[this.#trimmed + y - this.#start] : undefined),
+      (y, bytes) => {
+        if (y < last && this.#trimmed + y === this.#start + this.#lines.length) {
+          this.#lines.push(bytes);
+        }
+      },
+    );
+  }
+
+  /** Stops listening. */
+  dispose(): void {
+    this.#subscription?.dispose();
+    this.#subscription = undefined;
+    this.#lines = [];
+  }
+
+  /** Follows the normal buffer's trims; false when its internals are not reachable. */
+  #hook(): boolean {
+    const lines = (
+      this.#term as unknown as {
+        _core?: { _bufferService?: { buffers?: { normal?: { lines?: TrimmableLines } } } };
+      }
+    )._core?._bufferService?.buffers?.normal?.lines;
+    if (!lines || typeof lines.onTrim !== 'function') return false;
+    if (lines !== this.#hooked) {
+      this.#subscription?.dispose();
+      this.#hooked = lines;
+      this.#lines = [];
+      this.#subscription = lines.onTrim((amount) => {
+        this.#trimmed += amount;
+      });
+    }
+    return true;
+  }
 }

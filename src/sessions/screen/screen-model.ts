@@ -22,7 +22,7 @@ import serializeModule from '@xterm/addon-serialize';
 import xtermHeadless from '@xterm/headless';
 import { InvalidOptionError } from '../../proc/index.js';
 import { SessionsError } from '../core/errors.js';
-import { serializeScrollback } from './line-serializer.js';
+import { ScrollbackCache, serializeScrollback } from './line-serializer.js';
 import { TERMINAL_RESTORE } from './restore.js';
 import { readTerminalState, stateSequence, type TerminalState } from './terminal-state.js';
 import { renderText } from './text.js';
@@ -40,6 +40,8 @@ export const DEFAULT_SCREEN_HIGH_WATER_BYTES = 256 * 1024;
 /** What one line of xterm.js's buffer costs: 12 bytes a cell, plus the line object. */
 const BYTES_PER_CELL = 12;
 const BYTES_PER_LINE = 96;
+/** Serialized scrollback lines are kept this long after the last snapshot. */
+const CACHE_IDLE_MS = 60_000;
 
 /** Options of `new ScreenModel`. */
 export interface ScreenOptions {
@@ -177,6 +179,8 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
   #needDrain = false;
   #disposed = false;
   #waiters = new Set<(e: Error) => void>();
+  readonly #cache: ScrollbackCache;
+  #cacheTimer: NodeJS.Timeout | undefined;
 
   /** Throws `InvalidOptionError` for a bad size or budget; holds no OS resource. */
   constructor(options: ScreenOptions) {
@@ -206,6 +210,7 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
     );
     this.#term = makeTerminal(this.#rows, this.#cols, this.#lineBudget(this.#cols));
     this.#serializer = new SerializeAddon();
+    this.#cache = new ScrollbackCache(this.#term);
     this.#term.loadAddon(
       this.#serializer as unknown as Parameters<HeadlessTerminal['loadAddon']>[0],
     );
@@ -270,6 +275,7 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
     this.#term.write('', () => {
       if (this.#disposed) return;
       this.#term.resize(cols, rows);
+      this.#cache.invalidate(); // the normal buffer was rewrapped
       if (this.#term.options.scrollback !== budget) this.#term.options.scrollback = budget;
     });
   }
@@ -320,6 +326,8 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
     const error = new ScreenClosedError();
     for (const reject of this.#waiters) reject(error);
     this.#waiters.clear();
+    if (this.#cacheTimer) clearTimeout(this.#cacheTimer);
+    this.#cache.dispose();
     this.#term.dispose();
   }
 
@@ -359,13 +367,19 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
     const state = readTerminalState(term);
     const base = term.buffer.normal.baseY;
     const lines = scrollback === undefined ? base : Math.min(scrollback, base);
-    const body = Buffer.concat([
-      serializeBody(term, this.#serializer, lines),
+    const prefix = Buffer.from(drawPrefix(term.rows));
+    const data = Buffer.concat([
+      prefix,
+      ...serializeBody(term, this.#serializer, lines, this.#cache),
       Buffer.from(stateSequence(state, term.rows)),
     ]);
+    // Kept lines are worth it while clients come and go; an idle session lets them go.
+    if (this.#cacheTimer) clearTimeout(this.#cacheTimer);
+    this.#cacheTimer = setTimeout(() => this.#cache.invalidate(), CACHE_IDLE_MS);
+    this.#cacheTimer.unref();
     return {
-      data: Buffer.concat([Buffer.from(drawPrefix(term.rows)), body]),
-      body,
+      data,
+      body: data.subarray(prefix.length),
       offset,
       rows: term.rows,
       cols: term.cols,
@@ -384,26 +398,26 @@ function serializeBody(
   term: HeadlessTerminal,
   serializer: InstanceType<typeof SerializeAddon>,
   lines: number,
-): Buffer {
+  cache?: ScrollbackCache,
+): Buffer[] {
   const base = term.buffer.normal.baseY;
   const screen = serializer.serialize({
     range: { start: base, end: base + term.rows - 1 },
     excludeModes: true,
   });
-  if (lines === 0) return Buffer.from(screen);
-  const history = serializeScrollback(term, base - lines, base);
+  if (lines === 0) return [Buffer.from(screen)];
+  const history = cache
+    ? cache.serialize(base - lines, base)
+    : serializeScrollback(term, base - lines, base);
   if (history === undefined) {
     // xterm.js's internals moved: the addon is slower but serializes the same lines.
-    return Buffer.from(serializer.serialize({ scrollback: lines, excludeModes: true }));
+    return [Buffer.from(serializer.serialize({ scrollback: lines, excludeModes: true }))];
   }
   // Written from the top, the history ends on screen; scroll what shows of it up into the
   // terminal's scrollback (k line feeds on the bottom row push the top k rows), then draw the
   // screen from home.
   const shown = Math.min(lines, term.rows - 1);
-  return Buffer.concat([
-    history,
-    Buffer.from(`\x1b[${term.rows};1H${'\n'.repeat(shown)}\x1b[H${screen}`),
-  ]);
+  return [...history, Buffer.from(`\x1b[${term.rows};1H${'\n'.repeat(shown)}\x1b[H${screen}`)];
 }
 
 /**
@@ -435,7 +449,7 @@ async function reflowSnapshot(
     const state = readTerminalState(scratch);
     const lines = scratch.buffer.normal.baseY;
     const body = Buffer.concat([
-      serializeBody(scratch, serializer, lines),
+      ...serializeBody(scratch, serializer, lines),
       Buffer.from(stateSequence(state, rows)),
     ]);
     return {

@@ -150,6 +150,40 @@ describe('ScreenModel', () => {
     model.dispose();
   });
 
+  it('serializes again only what changed, and the same as from scratch (kept scrollback lines)', async () => {
+    const kept = new ScreenModel({ rows: 6, cols: 20, scrollbackLines: 50 });
+    const steps = [
+      lines(30),
+      `\r\n${'wrapped '.repeat(6)}\r\n\x1b[31mred\x1b[0m`,
+      lines(40, 'more'), // the oldest kept lines leave the 50-line budget
+      '\x1b[3J', // erase the scrollback
+      lines(12, 'after erase'),
+      '\x1bc', // full reset
+      lines(9, 'after reset'),
+      'RESIZE',
+      lines(20, 'narrow'),
+    ];
+    const fed: string[] = [];
+    for (const step of steps) {
+      if (step === 'RESIZE') kept.resize(6, 13);
+      else kept.write(Buffer.from(step));
+      fed.push(step);
+      const fresh = new ScreenModel({ rows: 6, cols: 20, scrollbackLines: 50 });
+      for (const f of fed) {
+        if (f === 'RESIZE') fresh.resize(6, 13);
+        else fresh.write(Buffer.from(f));
+      }
+      const [a, b] = [await kept.snapshot(), await fresh.snapshot()];
+      assert.equal(
+        a.data.toString(),
+        b.data.toString(),
+        `after ${JSON.stringify(step.slice(0, 20))}`,
+      );
+      fresh.dispose();
+    }
+    kept.dispose();
+  });
+
   it('takes the snapshot at one offset: bytes written after the call are not in it', async () => {
     const m = new ScreenModel({ rows: 5, cols: 20 });
     m.write(Buffer.from('before'));
