@@ -1,7 +1,8 @@
 /**
  * Per-stage live charts with uPlot: throughput, WIP against its limit, queue fill over the
- * buffer zones, and service-time percentiles. Each chart takes the flow's whole history on
- * every update (at most a few hundred points), so a reconnect or a late page draws the same.
+ * buffer zones, and service time (the mean over each interval, and the stage's running
+ * percentiles). Each chart takes the flow's whole history on every update (at most 600 points),
+ * so a reconnect or a late page draws the same.
  */
 import uPlot from 'uplot';
 import type { FlowPoint } from './types.js';
@@ -118,11 +119,14 @@ export class StageCharts {
       ),
       new uPlot(
         base('service time (ms)', [
-          { label: 'p50', stroke: '#2da44e', width: 1.5 },
-          { label: 'p95', stroke: '#bf8700', width: 1 },
-          { label: 'p99', stroke: '#cf222e', width: 1 },
+          // Per interval: busy time over the items finished in it (exact for the window).
+          { label: 'mean', stroke: '#1f6feb', width: 2 },
+          // The stage's running distribution (since it started), where it tracks one.
+          { label: 'p50', stroke: '#2da44e', width: 1, dash: [3, 2] },
+          { label: 'p95', stroke: '#bf8700', width: 1, dash: [3, 2] },
+          { label: 'p99', stroke: '#cf222e', width: 1, dash: [3, 2] },
         ]),
-        [[], [], [], []],
+        [[], [], [], [], []],
         this.root,
       ),
     ];
@@ -162,6 +166,7 @@ export class StageCharts {
     const wip: number[] = [];
     const limit: number[] = [];
     const fill: number[] = [];
+    const mean: (number | null)[] = [];
     const p50: (number | null)[] = [];
     const p95: (number | null)[] = [];
     const p99: (number | null)[] = [];
@@ -173,11 +178,14 @@ export class StageCharts {
       if (prev && p.t > prev.t) {
         const ps = prev.samples[name]!;
         const secs = (p.t - prev.t) / 1000;
-        done.push(Math.max(0, (s.completed - ps.completed) / secs));
+        const finished = s.completed - ps.completed;
+        done.push(Math.max(0, finished / secs));
         failed.push(Math.max(0, (s.failed - ps.failed) / secs));
+        mean.push(finished > 0 ? (s.serviceTimeMs - ps.serviceTimeMs) / finished : null);
       } else {
         done.push(null);
         failed.push(null);
+        mean.push(null);
       }
       wip.push(s.wip);
       limit.push(s.wipLimit);
@@ -190,7 +198,7 @@ export class StageCharts {
     a.setData([t, done, failed]);
     b.setData([t, wip, limit]);
     c.setData([t, fill]);
-    d.setData([t, p50, p95, p99]);
+    d.setData([t, mean, p50, p95, p99]);
     this.root.dataset.points = String(t.length);
   }
 
