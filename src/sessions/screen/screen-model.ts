@@ -268,7 +268,8 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
   resize(rows: number, cols: number): void {
     checkDimension('rows', rows);
     checkDimension('cols', cols);
-    if (this.#disposed) return;
+    // The same size changes nothing (every writer's attach asks for its size).
+    if (this.#disposed || (rows === this.#rows && cols === this.#cols)) return;
     this.#rows = rows;
     this.#cols = cols;
     const budget = this.#lineBudget(cols);
