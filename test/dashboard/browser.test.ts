@@ -9,7 +9,12 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { start, startFrom, Topology } from '../../src/flow/index.js';
 import type { SessionsClient } from '../../src/sessions/index.js';
-import { withLeakCheck } from '../helpers/leaks.js';
+import {
+  assertNoLeaks,
+  type ResourceSnapshot,
+  snapshotResources,
+  withLeakCheck,
+} from '../helpers/leaks.js';
 import { waitFor } from '../helpers/wait.js';
 import { ROOT, runCli } from '../sessions/daemon-harness.js';
 import { type Browser, launchChromium } from './chromium.js';
@@ -83,8 +88,10 @@ describe('dashboard in Chromium', () => {
   let daemon: DashboardDaemon;
   let browser: Browser;
   let client: SessionsClient;
+  let start: ResourceSnapshot;
 
   before(async () => {
+    start = snapshotResources();
     daemon = await startDashboardDaemon();
     try {
       browser = await launchChromium();
@@ -98,48 +105,58 @@ describe('dashboard in Chromium', () => {
   after(async () => {
     await browser?.close();
     await daemon?.stop();
+    // Chromium's processes, the daemon, the profile folder: nothing of the suite is left.
+    await assertNoLeaks(start, { timeoutMs: 15_000 });
   });
 
-  it('refuses the page without the token, and a wrong token', async () => {
-    const page = await browser.context.newPage();
-    const res = await page.goto(`${daemon.origin}/`);
-    assert.equal(res?.status(), 401);
-    assert.match((await page.textContent('#msg')) ?? '', /needs its access token/);
-    assert.equal(await page.$('#sessions-table'), null);
-    // A fresh load (a hash change alone would not run the page again).
-    await page.goto('about:blank');
-    await page.goto(`${daemon.origin}/#token=not-the-token`);
-    await page.waitForFunction(() =>
-      /Refused/.test(document.getElementById('msg')?.textContent ?? ''),
-    );
-    assert.equal(await page.$('#sessions-table'), null);
-    const js = await page.evaluate(async () => (await fetch('/app.js')).status);
-    assert.equal(js, 401, 'no cookie: even the script is refused');
-    await page.close();
-  });
+  it(
+    'refuses the page without the token, and a wrong token',
+    withLeakCheck(async () => {
+      const page = await browser.context.newPage();
+      const res = await page.goto(`${daemon.origin}/`);
+      assert.equal(res?.status(), 401);
+      assert.match((await page.textContent('#msg')) ?? '', /needs its access token/);
+      assert.equal(await page.$('#sessions-table'), null);
+      // A fresh load (a hash change alone would not run the page again).
+      await page.goto('about:blank');
+      await page.goto(`${daemon.origin}/#token=not-the-token`);
+      await page.waitForFunction(() =>
+        /Refused/.test(document.getElementById('msg')?.textContent ?? ''),
+      );
+      assert.equal(await page.$('#sessions-table'), null);
+      const js = await page.evaluate(async () => (await fetch('/app.js')).status);
+      assert.equal(js, 401, 'no cookie: even the script is refused');
+      await page.close();
+    }),
+  );
 
-  it('loads with the token, keeps it, and shows a spawned session within a second', async () => {
-    const page = await browser.context.newPage();
-    await page.goto(daemon.url);
-    await page.waitForSelector('#sessions-table');
-    assert.doesNotMatch(page.url(), /token/, 'the token leaves the address bar');
-    // Kept: a plain reload (no token in the address) still opens the dashboard.
-    await page.goto(`${daemon.origin}/`);
-    await page.waitForSelector('#sessions-table');
-    await page.waitForFunction(() => document.querySelector('.conn')?.textContent === 'connected');
-    const s = await client.spawn({ argv: ['sleep', '60'], originator: 'browser-test' });
-    const t0 = performance.now();
-    await page.waitForSelector(`tr[data-id="${s.id}"]`, { timeout: 1000 });
-    const ms = performance.now() - t0;
-    assert.ok(ms < 1000, `shown after ${ms.toFixed(0)} ms`);
-    assert.match(
-      (await page.textContent(`tr[data-id="${s.id}"]`)) ?? '',
-      /sleep 60.*pipe.*running.*browser-test/,
-    );
-    await client.stop(s.id, { graceMs: 0, wait: true });
-    await client.remove(s.id);
-    await page.close();
-  });
+  it(
+    'loads with the token, keeps it, and shows a spawned session within a second',
+    withLeakCheck(async () => {
+      const page = await browser.context.newPage();
+      await page.goto(daemon.url);
+      await page.waitForSelector('#sessions-table');
+      assert.doesNotMatch(page.url(), /token/, 'the token leaves the address bar');
+      // Kept: a plain reload (no token in the address) still opens the dashboard.
+      await page.goto(`${daemon.origin}/`);
+      await page.waitForSelector('#sessions-table');
+      await page.waitForFunction(
+        () => document.querySelector('.conn')?.textContent === 'connected',
+      );
+      const s = await client.spawn({ argv: ['sleep', '60'], originator: 'browser-test' });
+      const t0 = performance.now();
+      await page.waitForSelector(`tr[data-id="${s.id}"]`, { timeout: 1000 });
+      const ms = performance.now() - t0;
+      assert.ok(ms < 1000, `shown after ${ms.toFixed(0)} ms`);
+      assert.match(
+        (await page.textContent(`tr[data-id="${s.id}"]`)) ?? '',
+        /sleep 60.*pipe.*running.*browser-test/,
+      );
+      await client.stop(s.id, { graceMs: 0, wait: true });
+      await client.remove(s.id);
+      await page.close();
+    }),
+  );
 
   it(
     "a pipe session's stdout and stderr show as text; the originator filter narrows the list",

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SessionRegistry } from '../../src/sessions/core/registry.js';
 import { DashboardServer, registryHost } from '../../src/sessions/dashboard/index.js';
-import { withLeakCheck } from '../helpers/leaks.js';
+import {
+  assertNoLeaks,
+  type ResourceSnapshot,
+  snapshotResources,
+  withLeakCheck,
+} from '../helpers/leaks.js';
 import { waitFor } from '../helpers/wait.js';
 import { closeWs, http, openWs } from './http.js';
 import { parseMetrics, promtool, promtoolCheck } from './metrics-text.js';
@@ -12,8 +17,10 @@ describe('dashboard server', () => {
   let dash: DashboardServer;
   let auth: Record<string, string>;
   let ws: (path: string) => string;
+  let start: ResourceSnapshot;
 
   before(async () => {
+    start = snapshotResources();
     registry = new SessionRegistry();
     dash = await DashboardServer.start({
       host: registryHost(registry),
@@ -27,6 +34,8 @@ describe('dashboard server', () => {
   after(async () => {
     await dash.close();
     await registry.shutdown({ graceMs: 200 });
+    // The server, its sockets, every session: nothing of the suite is left.
+    await assertNoLeaks(start);
   });
 
   it('prints an address with the token in its fragment', () => {
@@ -222,93 +231,102 @@ describe('dashboard server', () => {
     }),
   );
 
-  it('/metrics is valid Prometheus text with the sessions and flows', async () => {
-    const s = await registry.spawn({ argv: ['sh', '-c', 'printf 12345'], originator: 'm' });
-    await s.exited;
-    dash.flows.publish({
-      name: 'etl',
-      intervalMs: 1000,
-      at: Date.now(),
-      stages: ['read', 'parse'],
-      edges: [{ from: 'read', to: 'parse', ratio: 1 }],
-      drum: 'parse',
-      samples: {
-        read: {
-          submitted: 10,
-          completed: 9,
-          failed: 1,
-          wip: 1,
-          wipLimit: 4,
-          queueLength: 0,
-          queueCapacity: 8,
-          workers: 1,
-          serviceTimeMs: 90,
-          serviceTime: null,
+  it(
+    '/metrics is valid Prometheus text with the sessions and flows',
+    withLeakCheck(async () => {
+      const s = await registry.spawn({ argv: ['sh', '-c', 'printf 12345'], originator: 'm' });
+      await s.exited;
+      dash.flows.publish({
+        name: 'etl',
+        intervalMs: 1000,
+        at: Date.now(),
+        stages: ['read', 'parse'],
+        edges: [{ from: 'read', to: 'parse', ratio: 1 }],
+        drum: 'parse',
+        samples: {
+          read: {
+            submitted: 10,
+            completed: 9,
+            failed: 1,
+            wip: 1,
+            wipLimit: 4,
+            queueLength: 0,
+            queueCapacity: 8,
+            workers: 1,
+            serviceTimeMs: 90,
+            serviceTime: null,
+          },
+          parse: {
+            submitted: 9,
+            completed: 7,
+            failed: 0,
+            wip: 2,
+            wipLimit: 2,
+            queueLength: 6,
+            queueCapacity: 8,
+            workers: 2,
+            serviceTimeMs: 700,
+            serviceTime: { count: 7, p50Ms: 90, p95Ms: 150, p99Ms: 190 },
+          },
         },
-        parse: {
-          submitted: 9,
-          completed: 7,
-          failed: 0,
-          wip: 2,
-          wipLimit: 2,
-          queueLength: 6,
-          queueCapacity: 8,
-          workers: 2,
-          serviceTimeMs: 700,
-          serviceTime: { count: 7, p50Ms: 90, p95Ms: 150, p99Ms: 190 },
-        },
-      },
-    });
-    const r = await http(`${dash.origin}/metrics`, { headers: auth });
-    assert.equal(r.status, 200);
-    assert.match(String(r.headers['content-type']), /^text\/plain; version=0\.0\.4/);
-    const { types, series } = parseMetrics(r.body);
-    const tool = promtool();
-    if (tool) assert.equal(promtoolCheck(tool, r.body), '', 'promtool check metrics is clean');
-    const one = (name: string, labels: Record<string, string>) =>
-      series.find(
-        (x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v),
-      )?.value;
-    assert.equal(types.get('sluice_session_output_bytes_total'), 'counter');
-    assert.equal(one('sluice_session_output_bytes_total', { session: s.id, stream: 'stdout' }), 5);
-    assert.equal(one('sluice_sessions', { state: 'exited' }), 1);
-    assert.ok((one('process_resident_memory_bytes', {}) ?? 0) > 10_000_000);
-    assert.ok((one('process_open_fds', {}) ?? 0) > 3);
-    assert.equal(one('sluice_flow_stage_completed_total', { flow: 'etl', stage: 'parse' }), 7);
-    assert.equal(one('sluice_flow_stage_wip_limit', { flow: 'etl', stage: 'read' }), 4);
-    assert.equal(one('sluice_flow_stage_queue_length', { flow: 'etl', stage: 'parse' }), 6);
-    assert.equal(one('sluice_flow_stage_drum', { flow: 'etl', stage: 'parse' }), 1);
-    assert.equal(types.get('sluice_flow_stage_service_time_seconds'), 'summary');
-    assert.equal(
-      one('sluice_flow_stage_service_time_seconds', {
-        flow: 'etl',
-        stage: 'parse',
-        quantile: '0.95',
-      }),
-      0.15,
-    );
-    assert.equal(
-      one('sluice_flow_stage_service_time_seconds_count', { flow: 'etl', stage: 'read' }),
-      9,
-    );
-    assert.equal(one('sluice_flow_up', { flow: 'etl' }), 1);
-    await registry.remove(s.id);
-  });
+      });
+      const r = await http(`${dash.origin}/metrics`, { headers: auth });
+      assert.equal(r.status, 200);
+      assert.match(String(r.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+      const { types, series } = parseMetrics(r.body);
+      const tool = promtool();
+      if (tool) assert.equal(promtoolCheck(tool, r.body), '', 'promtool check metrics is clean');
+      const one = (name: string, labels: Record<string, string>) =>
+        series.find(
+          (x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v),
+        )?.value;
+      assert.equal(types.get('sluice_session_output_bytes_total'), 'counter');
+      assert.equal(
+        one('sluice_session_output_bytes_total', { session: s.id, stream: 'stdout' }),
+        5,
+      );
+      assert.equal(one('sluice_sessions', { state: 'exited' }), 1);
+      assert.ok((one('process_resident_memory_bytes', {}) ?? 0) > 10_000_000);
+      assert.ok((one('process_open_fds', {}) ?? 0) > 3);
+      assert.equal(one('sluice_flow_stage_completed_total', { flow: 'etl', stage: 'parse' }), 7);
+      assert.equal(one('sluice_flow_stage_wip_limit', { flow: 'etl', stage: 'read' }), 4);
+      assert.equal(one('sluice_flow_stage_queue_length', { flow: 'etl', stage: 'parse' }), 6);
+      assert.equal(one('sluice_flow_stage_drum', { flow: 'etl', stage: 'parse' }), 1);
+      assert.equal(types.get('sluice_flow_stage_service_time_seconds'), 'summary');
+      assert.equal(
+        one('sluice_flow_stage_service_time_seconds', {
+          flow: 'etl',
+          stage: 'parse',
+          quantile: '0.95',
+        }),
+        0.15,
+      );
+      assert.equal(
+        one('sluice_flow_stage_service_time_seconds_count', { flow: 'etl', stage: 'read' }),
+        9,
+      );
+      assert.equal(one('sluice_flow_up', { flow: 'etl' }), 1);
+      await registry.remove(s.id);
+    }),
+  );
 });
 
 describe('dashboard start', () => {
-  it('refuses a non-loopback address without allowRemote, and a port in use', async () => {
-    const registry = new SessionRegistry();
-    await assert.rejects(
-      DashboardServer.start({ host: registryHost(registry), listen: '0.0.0.0:0' }),
-      /http: '0\.0\.0\.0' is not a loopback address/,
-    );
-    const first = await DashboardServer.start({ host: registryHost(registry), listen: '0' });
-    await assert.rejects(
-      DashboardServer.start({ host: registryHost(registry), listen: String(first.port) }),
-      /cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/,
-    );
-    await first.close();
-    await registry.shutdown();
-  });
+  it(
+    'refuses a non-loopback address without allowRemote, and a port in use',
+    withLeakCheck(async () => {
+      const registry = new SessionRegistry();
+      await assert.rejects(
+        DashboardServer.start({ host: registryHost(registry), listen: '0.0.0.0:0' }),
+        /http: '0\.0\.0\.0' is not a loopback address/,
+      );
+      const first = await DashboardServer.start({ host: registryHost(registry), listen: '0' });
+      await assert.rejects(
+        DashboardServer.start({ host: registryHost(registry), listen: String(first.port) }),
+        /cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/,
+      );
+      await first.close();
+      await registry.shutdown();
+    }),
+  );
 });
