@@ -86,7 +86,6 @@ export class SessionRegistry {
   /** Bound of each attachment's queue, in bytes, unless the attach names its own. */
   readonly maxAttachQueueBytes: number;
   #sessions = new Map<string, Session>();
-  #spawning = 0;
   /** Sessions removed but not yet released: their children may still await reaping. */
   #releasingSessions = new Set<Session>();
   #closed = false;
@@ -122,11 +121,6 @@ export class SessionRegistry {
   /** @deprecated Renamed `maxAttachQueueBytes`. */
   get attachQueueBytes(): number {
     return this.maxAttachQueueBytes;
-  }
-
-  /** How many spawns are under way (started, not yet registered or failed). */
-  get spawning(): number {
-    return this.#spawning;
   }
 
   /**
@@ -184,13 +178,8 @@ export class SessionRegistry {
       screen: this.screens,
       maxAttachQueueBytes: this.maxAttachQueueBytes,
     };
-    let session: Session;
-    this.#spawning++;
-    try {
-      session = options.pty !== undefined ? new PtySession(init) : await PipeSession.start(init);
-    } finally {
-      this.#spawning--;
-    }
+    const session: Session =
+      options.pty !== undefined ? new PtySession(init) : await PipeSession.start(init);
     if (this.#closed) {
       // shut down while it was starting: it must not outlive the registry
       await session.dispose();

@@ -4,7 +4,7 @@
  * (`errorCodeOf`), so every failure reaches the client as one clear line with a stable code.
  */
 import type { ExitInfo } from '../../proc/index.js';
-import { InvalidOptionError, SpawnError } from '../../proc/index.js';
+import { DEFAULT_GRACE_MS, InvalidOptionError, SpawnError } from '../../proc/index.js';
 import type { Attachment } from '../core/attachment.js';
 import { SessionsError } from '../core/errors.js';
 import type { SessionRegistry } from '../core/registry.js';
@@ -75,7 +75,7 @@ export interface HandlerContext {
   spooler: Spooler | undefined;
   shutdown(): void;
   /** The processes the daemon adopted as a subreaper; a session's are ended with it. */
-  adopted?: { endFor(sessionId: string): number };
+  adopted?: { endFor(sessionId: string, graceMs: number): Promise<number> };
   /** The dashboard's flow board and address, when the daemon serves one (`--http`). */
   dashboard(): DashboardHooks | undefined;
 }
@@ -162,9 +162,10 @@ export class DaemonHandlers {
       case 'stop': {
         const s = this.session(request.session);
         // What left the session's group (re-parented to the daemon) ends with it.
-        const done = s.terminate({ graceMs: request.graceMs }).finally(() => {
-          this.ctx.adopted?.endFor(s.id);
-        });
+        const graceMs = request.graceMs ?? DEFAULT_GRACE_MS;
+        const done = s
+          .terminate({ graceMs })
+          .finally(() => this.ctx.adopted?.endFor(s.id, graceMs));
         if (request.wait) await done;
         else void done;
         return { session: wireInfo(s) };
@@ -222,7 +223,7 @@ export class DaemonHandlers {
     }
     this.markEnding(s, 'removed');
     await this.registry.remove(s.id, { force: request.force === true });
-    this.ctx.adopted?.endFor(s.id);
+    await this.ctx.adopted?.endFor(s.id, 0);
     return { removed: s.id };
   }
 

@@ -379,7 +379,7 @@ export class SessionDaemon {
       }
     }
     if (stragglers > 0) this.logLine(`killed ${stragglers} process(es) that had left their group`);
-    this.adopted?.endAll();
+    await this.adopted?.endAll(this.graceMs);
     this.adopted?.close();
 
     for (const conn of this.connections) {
