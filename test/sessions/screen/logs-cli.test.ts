@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { withLeakCheck } from '../../helpers/leaks.js';
+import { waitFor } from '../../helpers/wait.js';
+import { CLI_ARGS, ROOT, runCli, startDaemon } from '../daemon-harness.js';
+
+describe('sluice logs of terminal sessions', () => {
+  it(
+    'prints a PTY session as text, and its raw ring with --raw into a pipe',
+    withLeakCheck(async () => {
+      const d = await startDaemon();
+      try {
+        const c = await d.client();
+        const s = await c.spawn({
+          argv: [
+            'sh',
+            '-c',
+            'printf "\\033[31mred\\033[0m \\033[6n plain\\n\\033[?1049h\\033[Hfull"; sleep 600',
+          ],
+          pty: { rows: 5, cols: 30 },
+        });
+        await waitFor(async () => (await c.snapshot(s.id)).data.includes('full'), {
+          timeoutMs: 15_000,
+        });
+        const text = await runCli(['logs', s.id, '--socket', d.socket]);
+        assert.equal(text.code, 0, text.stderr);
+        assert.equal(text.stdout, 'red  plain\nfull\n');
+        const raw = await runCli(['logs', s.id, '--raw', '--socket', d.socket]);
+        assert.equal(raw.code, 0, raw.stderr);
+        assert.ok(raw.stdout.includes('\x1b[6n'), 'the raw ring, byte for byte, into a pipe');
+        const bad = await runCli(['logs', s.id, '--force', '--socket', d.socket]);
+        assert.equal(bad.code, 1);
+        assert.match(bad.stderr, /--force goes with --raw/);
+        await c.remove(s.id, { force: true });
+      } finally {
+        await d.stop();
+      }
+    }),
+  );
+
+  it(
+    'logs --follow into a slow pipe reports the gap on stderr and exits 1',
+    withLeakCheck(async () => {
+      const d = await startDaemon();
+      try {
+        const c = await d.client();
+        const s = await c.spawn({ argv: ['sh', '-c', 'read go; head -c 40000000 /dev/zero'] });
+        const child = spawn(
+          process.execPath,
+          [...CLI_ARGS, 'logs', '--follow', s.id, '--socket', d.socket],
+          {
+            cwd: ROOT,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (t: string) => {
+          stderr += t;
+        });
+        const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+        // Once the follower is attached, the session writes 40 MB; nothing is read from the
+        // follower until the session has written everything, so it falls behind.
+        child.stdout.pause();
+        await waitFor(async () => (await c.get(s.id)).attachments.stdout?.viewers === 1, {
+          timeoutMs: 30_000,
+          message: 'the follower to attach',
+        });
+        await c.writeStdin(s.id, 'go\n');
+        await waitFor(async () => (await c.get(s.id)).state === 'exited', { timeoutMs: 60_000 });
+        let received = 0;
+        child.stdout.on('data', (b: Buffer) => {
+          received += b.length;
+        });
+        child.stdout.resume();
+        const code = await exited;
+        assert.equal(code, 1, stderr);
+        assert.match(stderr, /fell behind: \d+ bytes of session \S+ were skipped/);
+        assert.ok(received < 40_000_000, 'the gap is real');
+        await c.remove(s.id);
+      } finally {
+        await d.stop();
+      }
+    }),
+  );
+});
