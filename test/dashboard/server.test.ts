@@ -213,6 +213,17 @@ describe('dashboard server', () => {
       await waitFor(() => got.bytes().includes('got abc'), {
         message: 'live output after the drawing',
       });
+      // A viewer cannot resize; the writer can, at attach and later.
+      viewer.send(JSON.stringify({ type: 'resize', rows: 5, cols: 20 }));
+      const { ws: writer, got: wrote } = await openWs(
+        ws(`/ws/term?id=${s.id}&mode=write&rows=12&cols=50`),
+        auth,
+      );
+      await waitFor(() => wrote.json.some((m) => m.type === 'attached'));
+      assert.deepEqual(s.size, { rows: 12, cols: 50 });
+      writer.send(JSON.stringify({ type: 'resize', rows: 20, cols: 70 }));
+      await waitFor(() => s.size?.rows === 20 && s.size.cols === 70, { message: 'resized' });
+      await closeWs(writer);
       await closeWs(viewer);
       await s.terminate({ graceMs: 100 });
       await registry.remove(s.id);
