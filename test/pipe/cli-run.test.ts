@@ -142,6 +142,23 @@ describe('sluice run', () => {
   );
 
   test(
+    'a 600-command pipeline runs under ulimit -n 1024, as in bash',
+    { timeout: 120_000 },
+    withLeakCheck(async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pipetest-run-'));
+      try {
+        const script = join(dir, 'long.sh');
+        writeFileSync(script, `echo through${' | cat'.repeat(600)}\n`);
+        const cli = `ulimit -n 1024 && exec ${JSON.stringify(process.execPath)} --import tsx src/cli/main.ts run -f ${JSON.stringify(script)}`;
+        const r = await run('bash', ['-c', cli], process.env);
+        assert.deepEqual([r.code, r.stdout], [0, 'through\n'], r.stderr);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }),
+  );
+
+  test(
     'stdin reaches the first command; --stats --json counts bytes between stages',
     withLeakCheck(async () => {
       const [r, table] = await Promise.all([

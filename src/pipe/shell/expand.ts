@@ -33,6 +33,8 @@ interface Piece {
   quoted: boolean;
   /** Subject to field splitting (unquoted parameter and substitution results). */
   split: boolean;
+  /** Ends the field before it (between the words of "$@"). */
+  fieldBreak?: boolean;
 }
 
 const at = (p: Position) => ({ line: p.line, column: p.column, offset: 0 });
@@ -157,6 +159,17 @@ async function pieceOf(
       return [{ text, quoted: part.quoted || asString, split: !part.quoted && !asString }];
     }
     case 'parameter': {
+      if (part.name === '@' && part.quoted && !part.op && !asString) {
+        // "$@": one word per positional parameter (none at all when there are none).
+        const params = ctx.state.positional.slice(1);
+        if (params.length === 0) return [{ text: '', quoted: false, split: true }];
+        const out: Piece[] = [];
+        params.forEach((p, i) => {
+          if (i > 0) out.push({ text: '', quoted: true, split: false, fieldBreak: true });
+          out.push({ text: p, quoted: true, split: false });
+        });
+        return out;
+      }
       const text = await parameter(part, ctx);
       // A template value in the word of `${NAME:-word}` stays one word: no splitting, no globs.
       const literal =
@@ -252,6 +265,12 @@ function splitFields(pieces: Piece[]): PatternChar[][] {
     keep = false;
   };
   for (const p of pieces) {
+    if (p.fieldBreak) {
+      keep = true;
+      end();
+      keep = true;
+      continue;
+    }
     if (!p.split) {
       if (p.quoted) keep = true;
       for (const ch of p.text) cur.push({ ch, quoted: p.quoted });

@@ -115,8 +115,9 @@ describe('shell expansion', () => {
         printf '[%s]' $V; echo
         printf '[%s]' "$V"; echo
         false; echo $? $# $1
-        X=$(printf 'l1\nl2\n\n'); printf '[%s]' "$X"; echo`.text();
-      assert.equal(out, 'dflt 4 end\n[a][b]\n[a  b]\n1 2 p1\n[l1\nl2]\n');
+        X=$(printf 'l1\nl2\n\n'); printf '[%s]' "$X"; echo
+        printf '[%s]' "$@" "x$@y"; echo`.text();
+      assert.equal(out, 'dflt 4 end\n[a][b]\n[a  b]\n1 2 p1\n[l1\nl2]\n[p1][p2][xp1][p2y]\n');
     }),
   );
 });
