@@ -21,7 +21,7 @@ const BLOCK = 10;
 const MCP = fileURLToPath(new URL('../node_modules/.bin/mcp-server-memory', import.meta.url));
 
 async function sluiceCycle(): Promise<void> {
-  const child = await supervise({ cmd: ['cat'] });
+  const child = await supervise({ argv: ['cat'] });
   await child.stop();
 }
 
@@ -94,11 +94,11 @@ async function cycles(): Promise<string> {
   );
 }
 
-async function stopLatency(cmd: string[], runs: number): Promise<number[]> {
+async function stopLatency(argv: string[], runs: number): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const child = await supervise({ cmd, stopGraceMs: 10_000, stopEofMs: 5000 });
-    if (cmd[0] === MCP) {
+    const child = await supervise({ argv, graceMs: 10_000, eofTimeoutMs: 5000 });
+    if (argv[0] === MCP) {
       // Wait until it is ready to read stdin: the first response proves it.
       const it = child.messages();
       await child.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
@@ -108,7 +108,9 @@ async function stopLatency(cmd: string[], runs: number): Promise<number[]> {
     const t0 = performance.now();
     const info = await child.stop();
     out.push(performance.now() - t0);
-    if (info.outcome !== 'soft' || info.code !== 0) throw new Error(`unclean stop: ${info}`);
+    if (info.outcome !== 'eof' || info.exitCode !== 0) {
+      throw new Error(`unclean stop: ${JSON.stringify(info)}`);
+    }
   }
   return out;
 }

@@ -5,45 +5,20 @@
  */
 
 // The OS layer's names a supervisor user meets: the clock, the errors, the exit outcome.
-// Deprecated: the process core moved to the OS layer; kept here for one minor version.
 export {
   type Clock,
-  DEFAULT_GRACE_MS,
   type ExitOutcome,
-  type GroupProcess,
   InvalidOptionError,
   SpawnError,
   type SpawnErrorCode,
-  type SpawnGroupOptions,
-  type StdioSlot,
-  spawnGroup,
   systemClock,
-  type TerminateProcessOptions,
 } from '../proc/index.js';
-export {
-  type Child,
-  type ChildEvents,
-  type ExitInfo,
-  type RestartEvent,
-  supervise,
-} from './child.js';
-export {
-  DEFAULT_EOF_TIMEOUT_MS,
-  DEFAULT_MAX_LINE_BYTES,
-  DEFAULT_MAX_QUEUE_BYTES,
-  type StopOptions,
-  type SuperviseConfig,
-  type SuperviseOptions,
-} from './config.js';
+export { supervise } from './child.js';
+export type { Child, ChildEvents, ExitInfo, RestartEvent } from './child-types.js';
+export type { StopOptions, SuperviseConfig, SuperviseOptions } from './config.js';
+// Deprecated 0.1 names, removed in 0.3.0.
+export * from './deprecated.js';
 export { SupervisorError, type SupervisorErrorCode } from './errors.js';
-export {
-  /** @deprecated Internal framing; leaves the public surface in 0.3.0. */
-  LineFeed,
-  /** @deprecated Internal framing; leaves the public surface in 0.3.0. */
-  LineSplitter,
-  /** @deprecated Internal framing; leaves the public surface in 0.3.0. */
-  readLines,
-} from './legacy-lines.js';
 export {
   type ResolvedRestartPolicy,
   RestartBudget,

@@ -36,6 +36,11 @@ export interface StderrDrain {
    * pipe is read and handed on at once, so a callback that never settles cannot hold the pipe.
    */
   release(): void;
+  /**
+   * Resolves once the stream has ended or closed and every line, the unfinished last one too,
+   * has been handed to the sinks (their promises are not awaited).
+   */
+  readonly ended: Promise<void>;
 }
 
 /**
@@ -48,7 +53,7 @@ export function drainStderr(stream: Readable, sinks: StderrSinks): StderrDrain {
   const { onText, onBytes } = sinks;
   if (!onText && !onBytes) {
     stream.resume();
-    return { release() {} };
+    return { release() {}, ended: streamEnded(stream) };
   }
   const split = new ByteLineSplitter(sinks.maxLineBytes, onBytes === undefined);
   let inFlight = 0;
@@ -83,11 +88,16 @@ export function drainStderr(stream: Readable, sinks: StderrSinks): StderrDrain {
     }
   };
   let ended = false;
+  let resolveEnded!: () => void;
+  const endedPromise = new Promise<void>((r) => {
+    resolveEnded = r;
+  });
   const end = () => {
     if (ended) return;
     ended = true;
     stream.off('data', data);
     split.end(emit);
+    resolveEnded();
   };
   const data = (chunk: Buffer) => {
     split.push(chunk, emit);
@@ -96,10 +106,21 @@ export function drainStderr(stream: Readable, sinks: StderrSinks): StderrDrain {
   stream.on('data', data);
   stream.once('end', end);
   stream.once('close', end);
+  if (stream.destroyed || stream.readableEnded) end();
   return {
+    ended: endedPromise,
     release() {
       released = true;
       if (!ended && stream.isPaused()) stream.resume();
     },
   };
+}
+
+/** Resolves once `stream` has ended or closed. */
+function streamEnded(stream: Readable): Promise<void> {
+  if (stream.destroyed || stream.readableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('end', () => resolve());
+    stream.once('close', () => resolve());
+  });
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InvalidOptionError, type SuperviseConfig, supervise } from '../../src/supervisor/index.js';
 import { withLeakCheck } from '../helpers/leaks.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TERM_EXITS_0 = ['sh', '-c', 'trap "exit 0" TERM; echo ready; while :; do sleep 0.05; done'];
 
@@ -106,7 +107,8 @@ describe('supervisor: options', () => {
       });
       const lines = child.lines();
       assert.equal((await lines.next()).value, 'done');
-      await child.done;
+      await child.done; // every line was handed over; the last callbacks settle just after
+      await waitFor(() => pending === 0);
       assert.equal(pieces.join('').length, 100_000);
       assert.ok(pieces.every((p) => p.length <= 1000));
       // One chunk's lines at most are in flight at once (64 KiB / 1000 bytes per piece).
