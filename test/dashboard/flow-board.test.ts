@@ -121,6 +121,23 @@ describe('FlowBoard', () => {
   });
 });
 
+describe('FlowBoard limits', () => {
+  it('refuses a new flow beyond maxFlows, still takes samples of the ones it has', () => {
+    const { clock } = manualClock();
+    const board = new FlowBoard({ clock, maxFlows: 2 });
+    board.publish(pub(1, { name: 'a' }));
+    board.publish(pub(1, { name: 'b' }));
+    assert.throws(() => board.publish(pub(1, { name: 'c' })), /at most 2 flows; "c" was refused/);
+    board.publish(pub(2, { name: 'a' }));
+    assert.equal(board.get('a')?.history.length, 2);
+    assert.deepEqual(
+      board.list().map((f) => f.name),
+      ['a', 'b'],
+    );
+    board.close();
+  });
+});
+
 describe('parseFlowPublication', () => {
   const fail = (message: string): never => {
     throw new Error(message);

@@ -10,7 +10,7 @@
  * pays nothing for it.
  */
 import { EventEmitter } from 'node:events';
-import { type Clock, systemClock } from '../../proc/index.js';
+import { type Clock, InvalidOptionError, systemClock } from '../../proc/index.js';
 import type { WireFlowPublication, WireStageSample } from '../wire/flow-publication.js';
 
 /** A flow's state on the board. */
@@ -47,6 +47,8 @@ export interface FlowBoardOptions {
   minStaleMs?: number;
   /** How long a greyed-out flow stays before it leaves. @default 30000 */
   goneAfterMs?: number;
+  /** Most flows on the board at once; a new name beyond it is refused. @default 100 */
+  maxFlows?: number;
   /** Time source, for tests. @default systemClock */
   clock?: Clock;
 }
@@ -72,6 +74,7 @@ export class FlowBoard extends EventEmitter<FlowBoardEvents> {
   readonly #minStaleMs: number;
   readonly #goneAfterMs: number;
   readonly #clock: Clock;
+  readonly #maxFlows: number;
   #timer: unknown;
   #closed = false;
 
@@ -82,6 +85,7 @@ export class FlowBoard extends EventEmitter<FlowBoardEvents> {
     this.#minStaleMs = options.minStaleMs ?? 3000;
     this.#goneAfterMs = options.goneAfterMs ?? 30_000;
     this.#clock = options.clock ?? systemClock;
+    this.#maxFlows = options.maxFlows ?? 100;
   }
 
   /** The flows now on the board, in the order they first published. */
@@ -94,11 +98,20 @@ export class FlowBoard extends EventEmitter<FlowBoardEvents> {
     return this.#flows.get(name)?.view;
   }
 
-  /** Records one publication (already validated). A second publisher of a name replaces it. */
+  /**
+   * Records one publication (already validated). A second publisher of a name replaces it.
+   * Throws `InvalidOptionError` for a new name when the board holds `maxFlows` flows.
+   */
   publish(pub: WireFlowPublication): void {
     if (this.#closed) return;
     const now = this.#clock.now();
     let entry = this.#flows.get(pub.name);
+    if (!entry && this.#flows.size >= this.#maxFlows) {
+      throw new InvalidOptionError(
+        'flow',
+        `the dashboard shows at most ${this.#maxFlows} flows; "${pub.name}" was refused`,
+      );
+    }
     const wall = Date.now();
     const point: FlowPoint = { t: wall, samples: pub.samples };
     let changed = false;
