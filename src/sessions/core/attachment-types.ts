@@ -1,10 +1,9 @@
 /**
- * The data types and limits of attachments: the frames a client receives, the options of
- * `Session.attach`, and what an attachment needs from its session.
+ * The data types and limits of attachments: the frames a client receives and the options of
+ * `Session.attach`.
  */
 
 import type { ExitInfo } from '../../proc/index.js';
-import type { Attachment } from './attachment.js';
 import type { ExitState } from './types.js';
 
 /** Largest output frame handed to a client; bigger chunks are split. */
@@ -31,15 +30,6 @@ export type AttachmentFrame =
   | { type: 'exit'; exitInfo: ExitInfo; exitedAt: number; exitState: ExitState }
   /** Another client took the writer seat with `steal`. The last frame. */
   | { type: 'stolen' };
-
-/** What an attachment needs from its session; the session supplies it. */
-export interface AttachmentHost {
-  readonly sessionId: string;
-  writeInput(data: string | Uint8Array): Promise<number>;
-  closeInput(): Promise<void>;
-  resize(rows: number, cols: number): void;
-  release(attachment: Attachment): void;
-}
 
 /** Options of `Session.attach`. */
 export interface AttachOptions {

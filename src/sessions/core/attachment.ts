@@ -24,7 +24,6 @@ import { EventEmitter } from 'node:events';
 import { InvalidOptionError } from '../../proc/index.js';
 import {
   type AttachmentFrame,
-  type AttachmentHost,
   DEFAULT_ATTACH_QUEUE_BYTES,
   MAX_OUTPUT_FRAME_BYTES,
 } from './attachment-types.js';
@@ -33,11 +32,19 @@ import type { StreamName } from './types.js';
 
 export {
   type AttachmentFrame,
-  type AttachmentHost,
   type AttachOptions,
   DEFAULT_ATTACH_QUEUE_BYTES,
   MAX_OUTPUT_FRAME_BYTES,
 } from './attachment-types.js';
+
+/** What an attachment needs from its session; the session supplies it. */
+export interface AttachmentHost {
+  readonly sessionId: string;
+  writeInput(data: string | Uint8Array): Promise<number>;
+  closeInput(): Promise<void>;
+  resize(rows: number, cols: number): void;
+  release(attachment: Attachment): void;
+}
 
 interface Waiter {
   resolve(result: IteratorResult<AttachmentFrame>): void;
