@@ -7,7 +7,8 @@ import { baseProgram } from './program-base.js';
 
 const HELP_FOOTER = `
 Exit status: 0 on success; 1 when the command failed (one line on stderr says why); 2 on a usage
-error; \`sluice run\` exits like bash (the last stage's status, 128+N for a signal).
+error; \`sluice run\` exits with its script's status (pipefail, a SIGPIPE upstream of successes
+forgiven; 127 command not found; 128+N for a signal; 2 when the language refuses the script).
 Colours only on a terminal, never with NO_COLOR set. Docs: docs/ in the package.
 `;
 
