@@ -13,6 +13,7 @@ export { type Clock, InvalidOptionError, PanicError } from '../proc/index.js';
 export {
   Analyzer,
   type AnalyzerOptions,
+  type ConstraintStatus,
   DEFAULT_THRESHOLDS,
   type Diagnosis,
   type StageDiagnosis,
@@ -37,22 +38,33 @@ export {
   currentMemoryFever,
   type MemoryFeverZone,
   type MemoryInfo,
+  type MemorySource,
   memoryFever,
+  type ReadMemoryOptions,
   readMemoryInfo,
 } from './control/analysis/memory.js';
 export { type BufferZone, bufferCapacity, bufferZone } from './control/analysis/zones.js';
-export { type FlowLogger, lineLogger, silentLogger } from './control/logger.js';
 export {
+  type FlowLogger,
+  type LogFn,
+  lineLogger,
+  silentLogger,
+  type TextSink,
+} from './control/logger.js';
+export {
+  type ProcessSample,
   type Report,
   Reporter,
   type ReporterOptions,
   type StageReport,
 } from './control/reporter/reporter.js';
+export type { TtySink } from './control/reporter/reporter-view.js';
 export {
   AutoRope,
   type AutoRopeOptions,
   type AutoRopeStats,
   autoRope,
+  type ElevateOptions,
   type Elevation,
   type WindowRecord,
 } from './control/rope/auto-rope.js';
@@ -62,6 +74,7 @@ export {
   LimitManager,
   type LimitManagerOptions,
   type LimitSnapshot,
+  type LimitTarget,
 } from './control/rope/limits.js';
 export {
   MemoryRope,
@@ -73,8 +86,8 @@ export {
   type RopeControllerOptions,
   type RopeStats,
 } from './control/rope/rope-controller.js';
-export { ManualTicker, type Ticker } from './control/ticker.js';
-export { Topology } from './control/topology.js';
+export { type ClockOptions, ManualTicker, type Ticker } from './control/ticker.js';
+export { type IncomingEdge, type RopeSegment, Topology } from './control/topology.js';
 export {
   ClosedError,
   ErrClosed,
@@ -104,5 +117,5 @@ export { err, ok, type Result } from './result.js';
 export { fromIterable } from './stage/from-iterable.js';
 export type { StageFn, StageOptions, SubmitOptions } from './stage/options.js';
 export { pipe, type Source, Stage, start, startFrom } from './stage/stage.js';
-export type { StageLike, StageSource } from './stage-like.js';
+export type { BatcherLike, StageHandle, StageLike, StageSource } from './stage-like.js';
 export type { ServiceTimeSummary, Stats } from './stats.js';

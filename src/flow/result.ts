@@ -6,8 +6,18 @@
 
 /** A value (`ok: true`) or an error (`ok: false`). Plain objects: cheap to make and to check. */
 export type Result<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: unknown };
+  | {
+      /** True: a value. */
+      readonly ok: true;
+      /** The value. */
+      readonly value: T;
+    }
+  | {
+      /** False: an error. */
+      readonly ok: false;
+      /** The error (an `Error` for sluice's own, any thrown value otherwise). */
+      readonly error: unknown;
+    };
 
 /** An ok result carrying `value`. */
 export function ok<T>(value: T): Result<T> {

@@ -12,13 +12,21 @@
 
 /** The distribution of per-item service times (hdr-histogram, ~1% precision). */
 export interface ServiceTimeSummary {
+  /** Items recorded. */
   count: number;
+  /** The shortest. */
   minMs: number;
+  /** The longest. */
   maxMs: number;
+  /** The mean. */
   meanMs: number;
+  /** The standard deviation. */
   stdDevMs: number;
+  /** The median. */
   p50Ms: number;
+  /** The 95th percentile. */
   p95Ms: number;
+  /** The 99th percentile. */
   p99Ms: number;
   /** Items below the recordable minimum. */
   underflow: number;

@@ -9,9 +9,13 @@ export type LogFn = (obj: object, msg?: string) => void;
 
 /** A pino-compatible logger. */
 export interface FlowLogger {
+  /** Logs at info: pino's `(obj, msg)` order. */
   info: LogFn;
+  /** Logs at warn; falls back to `info` when absent. */
   warn?: LogFn;
+  /** Logs at debug; dropped when absent. */
   debug?: LogFn;
+  /** Logs at error; falls back to `info` when absent. */
   error?: LogFn;
 }
 
@@ -20,6 +24,7 @@ export const silentLogger: FlowLogger = { info() {} };
 
 /** A minimal writable: what `lineLogger` and the live view need from a stream. */
 export interface TextSink {
+  /** Writes one chunk of text (a line, with its newline). */
   write(chunk: string): unknown;
 }
 

@@ -6,6 +6,7 @@ import { type Clock, systemClock } from '../../proc/index.js';
 
 /** A source of ticks: `ticks(intervalMs, signal)` yields once per tick and ends when `signal` aborts. */
 export interface Ticker {
+  /** Yields once per tick until `signal` aborts. */
   ticks(intervalMs: number, signal: AbortSignal): AsyncIterable<void>;
 }
 
@@ -108,6 +109,7 @@ export class ManualTicker implements Ticker {
     return this.#active;
   }
 
+  /** The ticks this ticker delivers by hand (`tick()`); ends when `signal` aborts. */
   ticks(_intervalMs: number, signal: AbortSignal): AsyncIterable<void> {
     return {
       [Symbol.asyncIterator]: (): AsyncIterator<void> => {

@@ -14,6 +14,7 @@ import type { Stats } from '../stats.js';
 
 /** One edge into a stage: its predecessor and the consumption ratio of the edge. */
 export interface IncomingEdge {
+  /** The predecessor. */
   from: string;
   /** Items from `from` consumed per unit of output of the stage (bill of materials). */
   ratio: number;
@@ -21,7 +22,9 @@ export interface IncomingEdge {
 
 /** The part of a linear chain a rope holds: `segment` runs from `head` to the drum, drum excluded. */
 export interface RopeSegment {
+  /** The head that feeds the drum. */
   head: string;
+  /** The drum. */
   drum: string;
   /** Ordered stages from `head` (first) to the stage just before the drum. */
   segment: string[];
@@ -32,6 +35,20 @@ interface Node {
   handle: StageHandle | undefined;
 }
 
+/**
+ * toc's Pipeline: stage names, their stats accessors and the edges between them. Build with
+ * `addStage` and `addEdge`, then `freeze()`.
+ *
+ * @example
+ * ```ts
+ * const topology = new Topology()
+ *   .addStage('parse', parse) // a Stage: its stats() is read, its setMaxWIP() roped
+ *   .addStage('store', () => store.stats())
+ *   .addEdge('parse', 'store')
+ *   .freeze();
+ * console.log(topology.heads()); // ['parse']
+ * ```
+ */
 export class Topology {
   readonly #nodes = new Map<string, Node>();
   readonly #order: string[] = [];

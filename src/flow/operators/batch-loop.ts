@@ -178,6 +178,7 @@ export abstract class BatchHandle<T> implements AsyncIterable<Result<T[]>> {
   out(): AsyncIterableIterator<Result<T[]>> {
     return this.loop.out;
   }
+  /** The same iterator as `out()`: the object itself can be drained with `for await`. */
   [Symbol.asyncIterator](): AsyncIterator<Result<T[]>> {
     return this.loop.out;
   }

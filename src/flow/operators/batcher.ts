@@ -38,6 +38,13 @@ export interface BatcherStats {
  * dropped. An undrained `out()` stalls it (and so its source), unless the signal aborts.
  *
  * Throws an `InvalidOptionError` if `n` is not an integer >= 1, or for a bad source or signal.
+ *
+ * @example
+ * ```ts
+ * const batches = batcher(fromIterable([1, 2, 3, 4, 5]), 2);
+ * for await (const r of batches) if (r.ok) console.log(r.value); // [1, 2], [3, 4], [5]
+ * await batches.wait();
+ * ```
  */
 export function batcher<T>(source: Source<T>, n: number, options?: OperatorOptions): Batcher<T> {
   checkInt('n', n, 1);

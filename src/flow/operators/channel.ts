@@ -98,6 +98,7 @@ export interface OperatorOptions {
    * Cancels the operator: it stops sending downstream (waiting sends are dropped), keeps reading
    * its source(s) to the end and discards what it reads, and `wait()` rejects with the reason
    * when the cancel made it drop something.
+   * @default none
    */
   signal?: AbortSignal;
 }

@@ -14,7 +14,9 @@ import { Channel, type OperatorOptions, onAbort } from './channel.js';
  * B), and combined + errors <= 1.
  */
 export interface JoinStats {
+  /** Items read from source A. */
   receivedA: number;
+  /** Items read from source B. */
   receivedB: number;
   /** 1 when combine produced the output. */
   combined: number;
@@ -22,10 +24,13 @@ export interface JoinStats {
   errors: number;
   /** A's first item when it was not combined (an error, the other side missing, a cancel, a throw). */
   discardedA: number;
+  /** B's first item, when it could not be combined. */
   discardedB: number;
   /** A's items after its first, read and dropped (a contract violation, counted). */
   extraA: number;
+  /** Items of B after the first, drained. */
   extraB: number;
+  /** Time the output waited for a reader (ms). */
   outputBlockedTimeMs: number;
 }
 
@@ -48,6 +53,13 @@ type First<X> = { r: Result<X>; ended?: boolean } | undefined;
  * time both firsts are in, nothing is emitted and `wait()` rejects with the reason; an output
  * waiting to be taken when the signal aborts is dropped the same way. Both sources are still read
  * to their ends, so `wait()` needs them to end.
+ *
+ * @example
+ * ```ts
+ * const j = join(fromIterable([2]), fromIterable([3]), (a, b) => a * b);
+ * for await (const r of j) console.log(r); // { ok: true, value: 6 }
+ * await j.wait();
+ * ```
  */
 export function join<A, B, R>(
   a: Source<A>,
@@ -182,6 +194,7 @@ export class Join<R> implements AsyncIterable<Result<R>> {
   out(): AsyncIterableIterator<Result<R>> {
     return this.#out;
   }
+  /** The same iterator as `out()`: the object itself can be drained with `for await`. */
   [Symbol.asyncIterator](): AsyncIterator<Result<R>> {
     return this.#out;
   }

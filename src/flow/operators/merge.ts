@@ -13,12 +13,17 @@ import { Channel, type OperatorOptions, onAbort } from './channel.js';
  * received = forwarded + dropped, and the same per source.
  */
 export interface MergeStats {
+  /** Items read from every source. */
   received: number;
+  /** Items sent on. */
   forwarded: number;
+  /** Items read and dropped after a cancel. */
   dropped: number;
   /** Index i is `sources[i]` as passed to `merge`. */
   sourceReceived: number[];
+  /** Per source: items sent on. */
   sourceForwarded: number[];
+  /** Per source: items dropped. */
   sourceDropped: number[];
 }
 
@@ -36,6 +41,13 @@ export interface MergeStats {
  *
  * Call as `merge(a, b, c)` or `merge(a, b, c, { signal })`. Throws an `InvalidOptionError` with no sources
  * or for a source that is not iterable.
+ *
+ * @example
+ * ```ts
+ * const m = merge(fromIterable([1, 2]), fromIterable([3]));
+ * for await (const r of m) console.log(r); // every item of both, each source in order
+ * await m.wait();
+ * ```
  */
 export function merge<T>(...sources: Source<T>[]): Merge<T>;
 export function merge<T>(...args: [...Source<T>[], OperatorOptions]): Merge<T>;
@@ -121,6 +133,7 @@ export class Merge<T> implements AsyncIterable<Result<T>> {
   out(): AsyncIterableIterator<Result<T>> {
     return this.#out;
   }
+  /** The same iterator as `out()`: the object itself can be drained with `for await`. */
   [Symbol.asyncIterator](): AsyncIterator<Result<T>> {
     return this.#out;
   }

@@ -13,6 +13,7 @@ import { Channel, type OperatorOptions, onAbort } from './channel.js';
  * tee only discards).
  */
 export interface TeeStats {
+  /** Items read from the source. */
   received: number;
   /** Items sent to every branch. */
   fullyDelivered: number;
@@ -41,6 +42,15 @@ export interface TeeStats {
  * tee reads on and discards, and `wait()` rejects with the reason if anything was dropped.
  *
  * Throws an `InvalidOptionError` if `n` is not an integer >= 1.
+ *
+ * @example
+ * ```ts
+ * const t = tee(fromIterable([1, 2]), 2);
+ * const read = async (it: AsyncIterable<unknown>) => { const all = []; for await (const r of it) all.push(r); return all; };
+ * const [a, b] = await Promise.all([read(t.branch(0)), read(t.branch(1))]);
+ * // a and b both hold ok(1), ok(2)
+ * await t.wait();
+ * ```
  */
 export function tee<T>(source: Source<T>, n: number, options?: OperatorOptions): Tee<T> {
   checkInt('n', n, 1);

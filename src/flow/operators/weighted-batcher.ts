@@ -9,14 +9,21 @@ import type { OperatorOptions } from './channel.js';
 
 /** A weighted batcher's counters. After `wait()`: received = emitted + forwarded + dropped. */
 export interface WeightedBatcherStats {
+  /** Items read from the source (ok or error). */
   received: number;
+  /** Ok items that went out inside a batch. */
   emitted: number;
+  /** Error results passed on. */
   forwarded: number;
+  /** Items lost to cancel (partial batch included). */
   dropped: number;
+  /** Items gathered in the batch being built. */
   bufferedDepth: number;
   /** Summed weight of the batch being built. */
   bufferedWeight: number;
+  /** Batches emitted. */
   batchCount: number;
+  /** Time spent waiting for the reader to take a batch, cumulative (ms). */
   outputBlockedTimeMs: number;
 }
 
@@ -30,6 +37,13 @@ export interface WeightedBatcherStats {
  *
  * Throws an `InvalidOptionError` if `threshold` is not an integer >= 1 or `weightFn` is not a
  * function.
+ *
+ * @example
+ * ```ts
+ * const batches = weightedBatcher(fromIterable(['ab', 'cde', 'f']), 4, (s) => s.length);
+ * for await (const r of batches) if (r.ok) console.log(r.value); // ['ab', 'cde'], ['f']
+ * await batches.wait();
+ * ```
  */
 export function weightedBatcher<T>(
   source: Source<T>,

@@ -11,6 +11,12 @@ import { invalid } from '../validate.js';
  * Reading is lazy (one value per `next()`); `return()` is passed on to the source iterator, so
  * breaking out closes a generator. Hand-written, not an async generator: a sync source costs one
  * resolved promise per value.
+ *
+ * @example
+ * ```ts
+ * const stage = startFrom(fromIterable(['a', 'b']), (s: string) => s.toUpperCase());
+ * for await (const r of stage) console.log(r); // ok('A'), ok('B')
+ * ```
  */
 export function fromIterable<T>(
   iterable: Iterable<T> | AsyncIterable<T>,

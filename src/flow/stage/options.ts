@@ -13,30 +13,50 @@ import { checkInt, checkSignal, invalid } from '../validate.js';
  */
 export type StageFn<T, R> = (item: T, signal: AbortSignal) => Promise<R> | R;
 
+/** The options of `start` and `startFrom`. Every one is checked before anything starts. */
 export interface StageOptions<T> {
   /**
-   * Items that may wait in the input queue. 0 (the default) is unbuffered: a submit waits until a
-   * worker takes the item. Total WIP is at most `capacity + workers`.
+   * Items that may wait in the input queue. 0 is unbuffered: a submit waits until a worker takes
+   * the item. Total WIP is at most `capacity + workers`.
+   * @default 0
    */
   capacity?: number;
-  /** Calls of `fn` in flight at once (async concurrency, not threads). Default 1. */
+  /**
+   * Calls of `fn` in flight at once (async concurrency on the one JS thread, not threads); an
+   * integer >= 1.
+   * @default 1
+   */
   workers?: number;
   /**
    * The rope: how many items may be admitted at once (queued, in `fn`, or holding a result not
-   * yet taken from `out()`). Default and ceiling `capacity + workers`; clamped to at least 1.
+   * yet taken from `out()`). Clamped to `[1, capacity + workers]`; 0 means the default.
+   * @default capacity + workers
    */
   maxWIP?: number;
-  /** Limit on the summed `weight` of admitted items; 0 (default) turns it off. */
+  /**
+   * Limit on the summed `weight` of admitted items; 0 turns it off.
+   * @default 0
+   */
   maxWIPWeight?: number;
   /**
    * An item's cost, called once per submit (keep it cheap and pure). It feeds
    * `Stats.inFlightWeight`/`admittedWeight` and, when `maxWIPWeight > 0`, admission. Must return
-   * a finite number >= 0. Default: every item weighs 1.
+   * a finite number >= 0 (else the submit rejects with `InvalidOptionError`); a throw rejects the
+   * submit with what it threw (a non-Error wrapped in `PanicError`).
+   * @default every item weighs 1
    */
   weight?: (item: T) => number;
-  /** Keep going after `fn` fails (each failure is still an error result). Default: fail fast. */
+  /**
+   * Keep going after `fn` fails (each failure is still an error result); otherwise the first
+   * failure stops the stage (fail-fast).
+   * @default false
+   */
   continueOnError?: boolean;
-  /** Record each item's service time in an HDR histogram (`Stats.serviceTimeDist`). Default off. */
+  /**
+   * Record each item's service time in an HDR histogram (`Stats.serviceTimeDist`); every call is
+   * then timed.
+   * @default false
+   */
   trackServiceTime?: boolean;
   /**
    * The clock the stage measures its times with (service, idle, output-blocked and WIP-wait
@@ -44,13 +64,20 @@ export interface StageOptions<T> {
    * @default systemClock (`performance.now()`)
    */
   clock?: Clock;
-  /** The stage's life: aborting it cancels the stage (fn sees it; queued items become canceled). */
+  /**
+   * The stage's life: aborting it cancels the stage (`fn` sees it; queued items become canceled
+   * results; submits are rejected with `ClosedError`).
+   * @default none: the stage lives until its input is closed and drained
+   */
   signal?: AbortSignal;
 }
 
 /** Per-submit options. */
 export interface SubmitOptions {
-  /** Bounds only the wait for admission; once admitted, the item is processed regardless. */
+  /**
+   * Bounds only the wait for admission; once admitted, the item is processed regardless.
+   * @default none
+   */
   signal?: AbortSignal;
 }
 

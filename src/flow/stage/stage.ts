@@ -71,6 +71,7 @@ export class Stage<T, R> implements StageLike<T, R>, AsyncIterable<Result<R>>, A
     return this.#core.output;
   }
 
+  /** The same iterator as `out()`: the object itself can be drained with `for await`. */
   [Symbol.asyncIterator](): AsyncIterator<Result<R>> {
     return this.#core.output;
   }

@@ -22,23 +22,57 @@ export type StageState = 'unknown' | 'healthy' | 'starved' | 'blocked' | 'satura
 
 /** Classification thresholds and the hysteresis of the constraint pick. */
 export interface Thresholds {
+  /**
+   * Error rate (failed / completed) above which a stage is `broken`.
+   * @default 0.2
+   */
   brokenError: number;
+  /**
+   * Idle share above which a stage whose queue is not growing is `starved`.
+   * @default 0.5
+   */
   starvedIdle: number;
+  /**
+   * Output-blocked share above which a stage is `blocked`.
+   * @default 0.3
+   */
   blockedBlocked: number;
+  /**
+   * Busy share (utilization) above which a stage may be `saturated`.
+   * @default 0.7
+   */
   saturatedBusy: number;
+  /**
+   * A saturated stage is idle less than this share.
+   * @default 0.3
+   */
   saturatedIdle: number;
+  /**
+   * A saturated stage is blocked less than this share.
+   * @default 0.2
+   */
   saturatedBlocked: number;
-  /** Consecutive windows a challenger must be the sole top saturated stage to become the constraint. */
+  /**
+   * Consecutive windows a challenger must be the sole top saturated stage to become the constraint.
+   * @default 3
+   */
   hysteresisWindows: number;
   /**
    * Consecutive windows the constraint may go without being the top saturated stage before it is
    * dropped (the constraint becomes undefined). Infinity (the default) keeps it until a challenger
    * replaces it: the pick is sticky.
+   * @default Infinity
    */
   demotionWindows: number;
-  /** Two saturated stages closer than this in utilization are a tie: no top stage that window. */
+  /**
+   * Two saturated stages closer than this in utilization are a tie: no top stage that window.
+   * @default 0.05
+   */
   tieMargin: number;
-  /** Windows of support for full confidence: confidence = min(support / confidenceWindows, 1). */
+  /**
+   * Windows of support for full confidence: confidence = min(support / confidenceWindows, 1).
+   * @default 10
+   */
   confidenceWindows: number;
 }
 
@@ -56,15 +90,25 @@ export const DEFAULT_THRESHOLDS: Readonly<Thresholds> = Object.freeze({
   confidenceWindows: 10,
 });
 
+/** How an `Analyzer` classifies stages and picks the constraint. */
 export interface AnalyzerOptions {
+  /**
+   * Overrides of `DEFAULT_THRESHOLDS`, field by field.
+   * @default DEFAULT_THRESHOLDS
+   */
   thresholds?: Partial<Thresholds>;
-  /** Pin the drum: it is reported as the constraint with confidence 1, whatever the data says. */
+  /**
+   * Pin the drum: it is reported as the constraint with confidence 1, whatever the data says.
+   * @default none: the analyzer finds it
+   */
   drum?: string;
 }
 
 /** One stage's classification and the ratios it came from. */
 export interface StageDiagnosis {
+  /** The stage's name. */
   stage: string;
+  /** Its state this window. */
   state: StageState;
   /** busy / capacity. */
   utilization: number;
@@ -97,11 +141,16 @@ export interface Diagnosis {
   states: Record<string, StageState>;
   /** The details, in observation order. */
   stages: StageDiagnosis[];
+  /**
+   * What the pick amounts to: `identified`, `pinned`, `emerging`, `ambiguous`, `unconstrained` or
+   * `unknown`.
+   */
   status: ConstraintStatus;
   /** The sole top saturated stage of this window, if any. */
   top: string | undefined;
   /** A challenger building toward replacing (or becoming) the constraint, and its windows. */
   candidate: string | undefined;
+  /** Consecutive windows the candidate has been the top stage (0 without a candidate). */
   candidateWindows: number;
   /** Consecutive windows the constraint has been starved. */
   starvationCount: number;
@@ -116,8 +165,16 @@ export interface Diagnosis {
  * it becomes the constraint (a window without it resets its count). The constraint's support
  * counts its consecutive windows as top and gives the confidence. With a pinned drum the pick is
  * skipped and the drum is reported with confidence 1; states are still classified.
+ *
+ * @example
+ * ```ts
+ * const analyzer = new Analyzer();
+ * const d = analyzer.step([observe('parse', prev, curr, 1000), observe('transform', prevT, currT, 1000)]);
+ * console.log(d.constraint, d.confidence, d.states); // after 3 windows: 'transform', 0.3, …
+ * ```
  */
 export class Analyzer {
+  /** The thresholds in force (the defaults with the options' overrides). */
   readonly thresholds: Readonly<Thresholds>;
   #drum: string | undefined;
   #prevDepth = new Map<string, number>();
@@ -128,7 +185,7 @@ export class Analyzer {
   #challengerN = 0;
   #starvation = 0;
 
-  /** Throws a `InvalidOptionError` for a threshold out of range or an empty pinned drum. */
+  /** Throws an `InvalidOptionError` for a threshold out of range or an empty pinned drum. */
   constructor(options: AnalyzerOptions = {}) {
     const t: Thresholds = { ...DEFAULT_THRESHOLDS, ...(options.thresholds ?? {}) };
     for (const k of [

@@ -67,6 +67,7 @@ export function classifyStep(signals: StepSignals): FocusingStep {
  * idle time); the analyzer skips the tests that need a missing signal.
  */
 export interface StageObservation {
+  /** The stage's name. */
   stage: string;
   /** Slot time spent inside `fn`. */
   busyWork: number;

@@ -23,10 +23,13 @@ export interface IntervalStats {
    */
   resetDetected: boolean;
 
+  /** Items admitted during the interval. */
   itemsSubmitted: number;
   /** Includes failed and panicked items. */
   itemsCompleted: number;
+  /** Items whose result was an error (panics included). */
   itemsFailed: number;
+  /** Items dequeued after a stop and never given to `fn`. */
   itemsCanceled: number;
 
   /** Completed items per second (failures included). */
@@ -49,19 +52,28 @@ export interface IntervalStats {
   /** Average of the two snapshots' active workers. */
   avgWorkers: number;
 
+  /** Time spent in `fn`, summed over workers. */
   serviceTimeDeltaMs: number;
+  /** Time workers waited for input, summed over workers. */
   idleTimeDeltaMs: number;
+  /** Time results waited for a reader, summed over workers. */
   outputBlockedDeltaMs: number;
 
+  /** Items in the input queue at the end of the interval. */
   currBufferedDepth: number;
+  /** The input queue's capacity. */
   currQueueCapacity: number;
   /** bufferedDepth / queueCapacity clamped to [0, 1]; 0 for an unbuffered stage. */
   currBufferPenetration: number;
+  /** Workers running at the end of the interval. */
   currActiveWorkers: number;
+  /** Workers asked for at the end of the interval. */
   currTargetWorkers: number;
   /** Permits held now: queued, in flight, or results not yet taken. */
   currAdmitted: number;
+  /** The WIP limit at the end of the interval. */
   currMaxWIP: number;
+  /** Whether admission was paused at the end of the interval. */
   currPaused: boolean;
 
   /** Change of bufferedDepth per second; negative while the queue drains. */
@@ -83,6 +95,14 @@ const COUNTERS = [
  * must come from the same stage name. When any cumulative counter decreased, `resetDetected` is
  * set and the interval is measured from zero (the stage was replaced and started counting again),
  * so the deltas stay consistent with each other instead of being clamped one by one.
+ *
+ * @example
+ * ```ts
+ * const before = stage.stats();
+ * // … one second later …
+ * const iv = delta(before, stage.stats(), 1000);
+ * console.log(iv.throughput, iv.approxUtilization, iv.currBufferPenetration);
+ * ```
  */
 export function delta(prev: Stats, curr: Stats, elapsedMs: number): IntervalStats {
   const reset = COUNTERS.some((k) => curr[k] < prev[k]);

@@ -15,7 +15,14 @@ export type MemoryFeverZone = 'unknown' | 'green' | 'yellow' | 'red';
  * Classifies `headroomBytes` against `limitBytes`. Penetration is `1 − headroom / limit`
  * (clamped at 0 when the headroom exceeds the limit): `red` at or above `redAt`, `yellow` at or
  * above `yellowAt`, else `green`. `unknown` when the limit is 0 or not a number. Throws a
- * `FlowConfigError` unless 0 <= yellowAt <= redAt <= 1.
+ * `InvalidOptionError` unless 0 <= yellowAt <= redAt <= 1.
+ *
+ * @example
+ * ```ts
+ * memoryFever(80, 100); // 'green' (penetration 0.2)
+ * memoryFever(67, 100); // 'yellow' (exactly 0.33)
+ * memoryFever(30, 100); // 'red'
+ * ```
  */
 export function memoryFever(
   headroomBytes: number,
@@ -43,15 +50,18 @@ export interface MemoryInfo {
   usedBytes: number;
   /** Bytes the process may still use. */
   headroomBytes: number;
+  /** Where the binding figure was read. */
   source: MemorySource;
   /** The cgroup directory the limit came from, for cgroup sources. */
   cgroupPath?: string;
 }
 
+/** Where `readMemoryInfo` reads (tests point it at a fake tree). */
 export interface ReadMemoryOptions {
   /**
    * The file system root to read `proc/self/cgroup`, `proc/meminfo` and `sys/fs/cgroup` under
-   * (default `/`). Tests point it at a fake tree; off `/`, the `os` fallback is not used.
+   * Tests point it at a fake tree; off `/`, the `os` fallback is not used.
+   * @default '/'
    */
   root?: string;
 }
@@ -111,7 +121,12 @@ export function readMemoryInfo(options: ReadMemoryOptions = {}): MemoryInfo | un
 /** `memoryFever` of what `readMemoryInfo` reads now, with the reading. */
 export function currentMemoryFever(
   options: ReadMemoryOptions & { yellowAt?: number; redAt?: number } = {},
-): { zone: MemoryFeverZone; info: MemoryInfo | undefined } {
+): {
+  /** The zone (`unknown` without a reading). */
+  zone: MemoryFeverZone;
+  /** The reading it came from. */
+  info: MemoryInfo | undefined;
+} {
   const info = readMemoryInfo(options);
   if (!info) return { zone: 'unknown', info };
   return {

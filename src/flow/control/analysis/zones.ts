@@ -23,7 +23,14 @@ export const DEFAULT_RED_AT = 0.66;
  * filling faster than its stage drains it, so the stage is the constraint or the rope above it is
  * too loose; a green queue in front of the drum means the drum has little protection and may
  * starve (toc's doc comments say the opposite of its arithmetic for red; sluice documents the
- * arithmetic). Throws a `InvalidOptionError` unless 0 <= yellowAt <= redAt <= 1.
+ * arithmetic). Throws an `InvalidOptionError` unless 0 <= yellowAt <= redAt <= 1.
+ *
+ * @example
+ * ```ts
+ * bufferZone(0.2); // 'green'
+ * bufferZone(0.33); // 'yellow'
+ * bufferZone(delta(prev, curr, 1000)); // from the queue's penetration
+ * ```
  */
 export function bufferZone(
   penetration: number | Pick<IntervalStats, 'currBufferPenetration'>,
@@ -42,6 +49,11 @@ export function bufferZone(
  * `ceil(throughput × protectionTime)`, with throughput in items per second. The protection time
  * may come from measured upstream lead time, the drum's p95 service time or configuration.
  * Returns 0 when either argument is not positive.
+ *
+ * @example
+ * ```ts
+ * bufferCapacity(48, 250); // 12 items keep the drum busy for 250 ms at 48 items/s
+ * ```
  */
 export function bufferCapacity(throughputPerSec: number, protectionTimeMs: number): number {
   if (!(throughputPerSec > 0) || !(protectionTimeMs > 0)) return 0;

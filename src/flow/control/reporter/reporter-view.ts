@@ -8,8 +8,11 @@ import type { TextSink } from '../logger.js';
 
 /** A stream the live view can draw on: a TTY with optional width and colour support. */
 export interface TtySink extends TextSink {
+  /** Whether the stream is a terminal; a live view needs one. */
   isTTY?: boolean;
+  /** The terminal's width; lines are cut to it. */
   columns?: number;
+  /** Whether the terminal shows colours. */
   hasColors?: () => boolean;
 }
 

@@ -23,46 +23,74 @@ import {
 } from './reporter-view.js';
 
 /** Process figures for one report. */
+/** What the Reporter reads about the process each report. */
 export interface ProcessSample {
+  /** Resident set size. */
   rssBytes: number;
+  /** V8's used heap. */
   heapUsedBytes?: number;
   /** Event-loop utilization over the interval, 0..1 (see docs/flow.md). */
   loopUtilization?: number;
   /** Memory headroom and its fever zone (see `readMemoryInfo`, `memoryFever`). */
-  memory?: { headroomBytes: number; limitBytes: number; zone: MemoryFeverZone };
+  memory?: {
+    /** Bytes the process may still use. */
+    headroomBytes: number;
+    /** The limit the headroom is measured against. */
+    limitBytes: number;
+    /** `memoryFever` of the two. */
+    zone: MemoryFeverZone;
+  };
 }
 
+/** How a `Reporter` reports. */
 export interface ReporterOptions extends ClockOptions {
   /** Milliseconds between reports (> 0). */
   intervalMs: number;
   /**
-   * Where the lines go. Default: a logger writing one line per report to stderr, unless the
-   * live view is drawn there.
+   * Where the lines go.
+   * @default a logger writing one line per report to stderr, unless the live view is drawn there
    */
   logger?: FlowLogger;
   /**
-   * The live view: a TTY stream to draw on, `true` for process.stderr, `false` for none. Default:
-   * process.stderr when it is a TTY and no logger was given. A stream that is not a TTY gets no
-   * live view (no escape codes in files or pipes).
+   * The live view: a TTY stream to draw on, `true` for process.stderr, `false` for none. A
+   * stream that is not a TTY gets no live view (no escape codes in files or pipes).
+   * @default process.stderr when it is a TTY and no logger was given
    */
   live?: TtySink | boolean;
-  /** Names the drum to mark (e.g. `() => auto.stats().drum`). */
+  /**
+   * Names the drum to mark (e.g. `() => auto.stats().drum`).
+   * @default no drum marked
+   */
   drum?: () => string | undefined;
-  /** Default: a real, unref'd interval timer. */
+  /**
+   * Where the ticks come from (`ManualTicker` steps them by hand).
+   * @default a real, unref'd interval timer
+   */
   ticker?: Ticker;
-  /** Default: process.memoryUsage(), performance.eventLoopUtilization() and readMemoryInfo(). */
+  /**
+   * Reads the process figures each report.
+   * @default process.memoryUsage(), performance.eventLoopUtilization() and readMemoryInfo()
+   */
   process?: () => ProcessSample;
 }
 
 /** One stage in one report. */
 export interface StageReport {
+  /** The stage's name. */
   stage: string;
+  /** `Stats.submitted`, cumulative. */
   submitted: number;
+  /** `Stats.completed`, cumulative. */
   completed: number;
+  /** `Stats.failed`, cumulative. */
   failed: number;
+  /** `Stats.serviceTimeMs`, cumulative. */
   serviceTimeMs: number;
+  /** `Stats.idleTimeMs`, cumulative. */
   idleTimeMs: number;
+  /** Items in the input queue now. */
   depth: number;
+  /** Whether admission is paused. */
   paused: boolean;
   /** Completions per second over the interval. */
   throughput: number;
@@ -72,13 +100,21 @@ export interface StageReport {
 
 /** What one report logged. */
 export interface Report {
+  /** Milliseconds since the first report. */
   elapsedMs: number;
+  /** Resident set size. */
   rssBytes: number;
+  /** V8's used heap, when known. */
   heapUsedBytes: number | undefined;
+  /** Event-loop utilization over the interval, 0..1, when known. */
   loopUtilization: number | undefined;
+  /** Memory headroom and its zone, when known. */
   memory: ProcessSample['memory'];
+  /** The drum, from the `drum` option. */
   drum: string | undefined;
+  /** One entry per stage, in the order they were added. */
   stages: StageReport[];
+  /** The text line logged. */
   line: string;
 }
 
@@ -99,6 +135,15 @@ interface Entry {
  *
  * Stats accessors must be fast and must not block; one that throws is reported as an error
  * line for that stage and the loop goes on. Stages are added before `run`.
+ *
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * const done = new Reporter({ intervalMs: 1000 }).addStage('parse', parse).run(ac.signal);
+ * // … one line per second to stderr …
+ * ac.abort();
+ * await done;
+ * ```
  */
 export class Reporter {
   readonly #intervalMs: number;
@@ -114,7 +159,7 @@ export class Reporter {
   #startedAt: number | undefined;
   #lastAt: number | undefined;
 
-  /** Throws a `InvalidOptionError` for a bad interval or a live target that is not writable. */
+  /** Throws an `InvalidOptionError` for a bad interval or a live target that is not writable. */
   constructor(options: ReporterOptions) {
     if (!options || typeof options !== 'object') {
       throw new InvalidOptionError('options', 'Reporter needs an options object');
@@ -147,7 +192,7 @@ export class Reporter {
   /**
    * Adds a stage by name with its stats accessor, a stage (anything with `stats()`, such as a
    * `Stage` or any `StageLike`) or a batcher. Throws a
-   * `FlowStateError` after `run`, a `InvalidOptionError` for an empty or duplicate name or a missing
+   * `FlowStateError` after `run`, an `InvalidOptionError` for an empty or duplicate name or a missing
    * accessor.
    */
   addStage(name: string, stats: StageSource): this {

@@ -24,6 +24,7 @@ import { type ElevateOptions, type Elevation, Elevator } from './elevate.js';
 import { LimitManager } from './limits.js';
 import { RopeController, type RopeStats } from './rope-controller.js';
 
+/** How `autoRope` samples, analyzes, ropes and elevates. */
 export interface AutoRopeOptions extends ClockOptions {
   /** A frozen topology. Heads must be registered as stages (with setMaxWIP) or `setHeadWIP` given. */
   topology: Topology;
@@ -31,23 +32,42 @@ export interface AutoRopeOptions extends ClockOptions {
   intervalMs: number;
   /** An analyzer, or options for a new one. */
   analyzer?: Analyzer | AnalyzerOptions;
-  /** Sets a head's WIP limit; default: the head stage's own setMaxWIP. */
+  /**
+   * Sets a head's WIP limit.
+   * @default the head stage's own setMaxWIP
+   */
   setHeadWIP?: (head: string, n: number) => unknown;
-  /** Passed to each RopeController (default 1.5). */
+  /**
+   * Passed to each RopeController.
+   * @default 1.5
+   */
   safetyFactor?: number;
-  /** Passed to the first RopeController (default 1); a re-rope starts from the old rope's length. */
+  /**
+   * Passed to the first RopeController; a re-rope starts from the old rope's length.
+   * @default 1
+   */
   initialRopeLength?: number;
   /**
    * The WIP each head may hold before a drum is found, so work does not flood in while the
-   * analyzer is still looking. Default: 2 × the sum of every stage's workers (enough to keep every
-   * worker busy, so the real constraint still shows). `false` leaves heads unlimited meanwhile.
+   * analyzer is still looking: enough to keep every worker busy, so the real constraint still
+   * shows. `false` leaves heads unlimited meanwhile.
+   * @default 2 × the sum of every stage's workers
    */
   discoveryWIP?: number | false;
-  /** Elevation of the drum; off by default. */
+  /**
+   * Elevation of the drum.
+   * @default off
+   */
   elevate?: ElevateOptions;
-  /** pino-compatible; drum changes, ropes and elevations are logged at info. Default: silent. */
+  /**
+   * pino-compatible; drum changes, ropes and elevations are logged at info.
+   * @default silent
+   */
   logger?: FlowLogger;
-  /** Default: a real, unref'd interval timer. */
+  /**
+   * Where the windows come from (`ManualTicker` steps them by hand).
+   * @default a real, unref'd interval timer
+   */
   ticker?: Ticker;
   /** Start at once; `done` settles when this aborts. */
   signal?: AbortSignal;
@@ -57,32 +77,50 @@ export interface AutoRopeOptions extends ClockOptions {
 
 /** What happened in one window. */
 export interface WindowRecord {
+  /** The window's number (they count up from the first). */
   window: number;
   /** The analyzer's constraint. */
   constraint: string | undefined;
+  /** The analyzer's confidence in it, 0..1. */
   confidence: number;
+  /** The focusing step of the window. */
   step: FocusingStep;
   /** The drum the rope holds after this window, if any. */
   drum: string | undefined;
+  /** The rope's length after this window, if roped. */
   ropeLength: number | undefined;
+  /** The head's WIP limit after this window, if roped. */
   headLimit: number | undefined;
+  /** Every stage's state this window. */
   states: Record<string, StageState>;
   /** Set when this window elevated the drum. */
   elevated?: Omit<Elevation, 'window'>;
   /** Set when this window rebuilt the rope for a new drum. */
-  reroped?: { from: string | undefined; to: string };
+  reroped?: {
+    /** The drum before (undefined for the first rope). */
+    from: string | undefined;
+    /** The new drum. */
+    to: string;
+  };
 }
 
 /** A snapshot of autoRope. */
 export interface AutoRopeStats {
+  /** Windows run so far. */
   windows: number;
+  /** The analyzer's constraint now. */
   constraint: string | undefined;
+  /** The drum the rope holds now. */
   drum: string | undefined;
+  /** The focusing step of the last window. */
   step: FocusingStep | undefined;
+  /** The rope controller's stats, once a drum is roped. */
   rope: RopeStats | undefined;
   /** How many times the rope moved to a new drum (the first rope is not a migration). */
   migrations: number;
+  /** Every elevation so far, oldest first. */
   elevations: Elevation[];
+  /** The discovery cap in force before a drum is found (`false`: none). */
   discoveryWIP: number | false;
 }
 
@@ -122,7 +160,7 @@ export class AutoRope {
   done: Promise<void> | undefined;
 
   /**
-   * Throws a `TopologyError` for an unfrozen topology and a `InvalidOptionError` for a bad option
+   * Throws a `TopologyError` for an unfrozen topology and an `InvalidOptionError` for a bad option
    * or a head that cannot be limited.
    */
   constructor(options: AutoRopeOptions) {
@@ -354,6 +392,18 @@ export class AutoRope {
 /**
  * Builds an `AutoRope`; with `options.signal` it starts at once and `done` settles when the
  * signal aborts. See `AutoRope` for what each window does.
+ *
+ * @example
+ * ```ts
+ * const topology = new Topology().addStage('parse', parse).addStage('transform', transform)
+ *   .addEdge('parse', 'transform').freeze();
+ * const ac = new AbortController();
+ * const auto = autoRope({ topology, intervalMs: 100, signal: ac.signal });
+ * // … produce, drain, wait …
+ * ac.abort();
+ * await auto.done;
+ * console.log(auto.stats().drum); // 'transform'
+ * ```
  */
 export function autoRope(options: AutoRopeOptions): AutoRope {
   const auto = new AutoRope(options);

@@ -14,30 +14,44 @@ import type { Topology } from '../topology.js';
 export interface ElevateOptions {
   /** The most workers autoRope gives any one stage (integer >= 1). */
   maxWorkers: number;
-  /** Windows between two elevations (default 3). */
+  /**
+   * Windows between two elevations.
+   * @default 3
+   */
   cooldownWindows?: number;
   /**
    * Windows a stage keeps workers it was given: it is never a donor in that time, and neither is
-   * the previous drum in the windows after the constraint moves away from it (default 10).
+   * the previous drum in the windows after the constraint moves away from it.
+   * @default 10
    */
   protectWindows?: number;
   /**
    * true: move one worker from the least-utilized donor (a non-drum stage with more than one
-   * worker that is starved or healthy and not protected); no donor, no move. false (default):
-   * add a worker.
+   * worker that is starved or healthy and not protected); no donor, no move. false: add a worker.
+   * @default false
    */
   fromDonors?: boolean;
-  /** Analyzer confidence needed before elevating (default 0.5). */
+  /**
+   * Analyzer confidence needed before elevating.
+   * @default 0.5
+   */
   minConfidence?: number;
-  /** The only stages autoRope may elevate (default: any stage registered with setWorkers). */
+  /**
+   * The only stages autoRope may elevate.
+   * @default any stage registered with setWorkers
+   */
   stages?: string[];
 }
 
 /** One elevation. */
 export interface Elevation {
+  /** The window it happened in. */
   window: number;
+  /** The stage that got a worker. */
   stage: string;
+  /** Its worker count after. */
   workers: number;
+  /** The stage the worker came from, with `fromDonors`. */
   donor?: string;
 }
 
@@ -63,7 +77,7 @@ export class Elevator {
   readonly elevations: Elevation[] = [];
   #last = Number.NEGATIVE_INFINITY;
 
-  /** Throws a `InvalidOptionError` for a bad option and a `TopologyError` for an unknown stage. */
+  /** Throws an `InvalidOptionError` for a bad option and a `TopologyError` for an unknown stage. */
   constructor(topology: Topology, options: ElevateOptions, logger: FlowLogger) {
     this.#topology = topology;
     this.#logger = logger;

@@ -8,23 +8,38 @@ import { assertInteger } from '../../validate.js';
 
 /** Sources sluice's own controllers propose under. Any other string is allowed. */
 export const LIMIT_SOURCES = Object.freeze({
+  /** The RopeController's count limit. */
   processingRope: 'processing-rope',
+  /** A weight rope's limit (reserved; sluice's rope is count-based). */
   weightRope: 'processing-weight-rope',
+  /** MemoryRope's weight limit, in bytes. */
   memoryRope: 'memory-rope',
+  /** A memory budget's limit (reserved for your own proposer). */
   budget: 'budget-allocator',
 });
 
+/** What a `LimitManager` applies and its baseline. */
 export interface LimitManagerOptions {
-  /** Applies a count limit (typically `stage.setMaxWIP`); its numeric return is taken as applied. */
+  /**
+   * Applies a count limit (typically `stage.setMaxWIP`); its numeric return is taken as applied.
+   * @default none: counts are only recorded
+   */
   applyCount?: (n: number) => unknown;
-  /** Applies a weight limit (typically `stage.setMaxWIPWeight`). */
+  /**
+   * Applies a weight limit (typically `stage.setMaxWIPWeight`).
+   * @default none: weights are only recorded
+   */
   applyWeight?: (n: number) => unknown;
   /**
    * The count limit with no proposal (typically the stage's maxWIP when built). Without one,
    * withdrawing the last proposal leaves the last applied limit in place.
+   * @default none
    */
   defaultCount?: number;
-  /** The weight limit with no proposal; 0 means weight limiting off (the default). */
+  /**
+   * The weight limit with no proposal; 0 means weight limiting off.
+   * @default 0
+   */
   defaultWeight?: number;
 }
 
@@ -36,30 +51,60 @@ export interface LimitSnapshot {
   countSource: string | undefined;
   /** What `applyCount` returned the last time it ran (the stage may clamp). */
   appliedCount: number | undefined;
+  /** The smallest weight proposal, or the default (undefined when neither exists). */
   weight: number | undefined;
+  /** The source of `weight`: a proposer, or 'default'. */
   weightSource: string | undefined;
+  /** What `applyWeight` returned the last time it ran. */
   appliedWeight: number | undefined;
   /** Every live proposal, by source. */
   countProposals: Record<string, number>;
+  /** Every live weight proposal, by source. */
   weightProposals: Record<string, number>;
 }
 
 /** A proposer's handle: propose under its source, withdraw, or close (withdraw for good). */
 export interface LimitHandle {
+  /** The source this handle proposes under. */
   readonly source: string;
+  /** Proposes a count limit (an integer >= 1); returns the count now applied. */
   proposeCount(n: number): number | undefined;
+  /** Proposes a weight limit (an integer >= 0); returns the weight now applied. */
   proposeWeight(n: number): number | undefined;
+  /** Withdraws both proposals; the handle may propose again. */
   withdraw(): void;
+  /** Withdraws for good: later proposals throw. */
   close(): void;
 }
 
 /** The stage shape `LimitManager.forStage` needs. */
 export interface LimitTarget {
+  /** Applies a count limit; returns the value applied. */
   setMaxWIP(n: number): number;
+  /** Applies a weight limit; returns the value applied. */
   setMaxWIPWeight?(n: number): number;
-  stats(): { maxWIP: number; maxWIPWeight: number };
+  /** The stage's current limits, taken as the manager's defaults. */
+  stats(): {
+    /** The count limit in force. */
+    maxWIP: number;
+    /** The weight limit in force (0: off). */
+    maxWIPWeight: number;
+  };
 }
 
+/**
+ * The limits of one stage, proposed by several sources: the smallest count and the smallest
+ * weight proposal win, over a default baseline; a withdrawn proposal no longer counts. The limit
+ * is applied (through `applyCount` / `applyWeight`) only when the winning value changes.
+ *
+ * @example
+ * ```ts
+ * const limits = LimitManager.forStage(head);
+ * limits.proposeCount('processing-rope', 8);
+ * limits.proposeCount('memory-rope', 5); // head.stats().maxWIP is now 5
+ * limits.withdraw('memory-rope'); // back to 8
+ * ```
+ */
 export class LimitManager {
   readonly #count = new Map<string, number>();
   readonly #weight = new Map<string, number>();
@@ -69,7 +114,7 @@ export class LimitManager {
   #appliedCount: number | undefined;
   #appliedWeight: number | undefined;
 
-  /** Throws a `InvalidOptionError` for a default that is not a non-negative integer. */
+  /** Throws an `InvalidOptionError` for a default that is not a non-negative integer. */
   constructor(options: LimitManagerOptions = {}) {
     if (options.defaultCount !== undefined) assertInteger('defaultCount', options.defaultCount, 1);
     if (options.defaultWeight !== undefined)
@@ -92,7 +137,7 @@ export class LimitManager {
 
   /**
    * Records `source`'s count proposal (an integer >= 1) and applies the smallest proposal if it
-   * changed. Returns the applied count. Throws a `InvalidOptionError` for a bad value or source.
+   * changed. Returns the applied count. Throws an `InvalidOptionError` for a bad value or source.
    */
   proposeCount(source: string, n: number): number | undefined {
     checkSource(source);

@@ -16,21 +16,34 @@ import type { LimitManager } from './limits.js';
 
 export const MEMORY_ROPE_SOURCE = 'memory-rope';
 
+/** How a `MemoryRope` reads memory and where it proposes. */
 export interface MemoryRopeOptions {
   /** A frozen topology; the rope holds the linear segment from the head to `drum`. */
   topology: Topology;
+  /** The drum: the rope holds the segment from the head up to it. */
   drum: string;
   /** The head's limit manager; the rope proposes weight limits under 'memory-rope'. */
   limits: LimitManager;
   /** Milliseconds between adjustments (> 0). */
   intervalMs: number;
-  /** The share of the headroom the segment's items may take, in (0, 1]; default 0.5. */
+  /**
+   * The share of the headroom the segment's items may take, in (0, 1].
+   * @default 0.5
+   */
   budgetFraction?: number;
-  /** The share of the gap closed per tick when the limit grows, in (0, 1]; default 0.25. */
+  /**
+   * The share of the gap closed per tick when the limit grows, in (0, 1].
+   * @default 0.25
+   */
   relaxRate?: number;
-  /** The memory reading; default `readMemoryInfo()` (cgroup, else MemAvailable). */
+  /**
+   * The memory reading.
+   * @default readMemoryInfo() (cgroup, else MemAvailable)
+   */
   memory?: () => Pick<MemoryInfo, 'headroomBytes' | 'limitBytes'> | undefined;
+  /** pino-compatible; each change of limit is logged at info. @default silent */
   logger?: FlowLogger;
+  /** @default a real, unref'd interval timer */
   ticker?: Ticker;
 }
 
@@ -40,9 +53,11 @@ export interface MemoryRopeStats {
   limitBytes: number | undefined;
   /** The target of the last tick: headroom × budgetFraction − weight held past the head. */
   targetBytes: number | undefined;
+  /** The headroom read at the last tick (undefined without a reading). */
   headroomBytes: number | undefined;
   /** Weight admitted by the segment's stages other than the head at the last tick. */
   downstreamBytes: number;
+  /** How many times the proposed limit changed. */
   adjustments: number;
 }
 
@@ -70,7 +85,7 @@ export class MemoryRope {
   #downstream = 0;
   #adjustments = 0;
 
-  /** Throws a `TopologyError` for a segment that is not a linear chain, a `InvalidOptionError` for bad options. */
+  /** Throws a `TopologyError` for a segment that is not a linear chain, an `InvalidOptionError` for bad options. */
   constructor(options: MemoryRopeOptions) {
     if (!options || typeof options !== 'object') {
       throw new InvalidOptionError('options', 'MemoryRope needs an options object');

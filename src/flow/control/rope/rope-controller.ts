@@ -35,19 +35,33 @@ export interface RopeControllerOptions extends ClockOptions {
   snapshot?: (name: string) => IntervalStats;
   /** Milliseconds between adjustments (> 0). */
   intervalMs: number;
-  /** Multiplier on Little's law (> 0); default 1.5. */
+  /**
+   * Multiplier on Little's law (> 0).
+   * @default 1.5
+   */
   safetyFactor?: number;
-  /** Rope length before the first goodput is measured (integer >= 1); default 1. */
+  /**
+   * Rope length before the first goodput is measured (integer >= 1).
+   * @default 1
+   */
   initialRopeLength?: number;
-  /** pino-compatible; each change of rope length or head limit is logged at info. Default: silent. */
+  /**
+   * pino-compatible; each change of rope length or head limit is logged at info.
+   * @default silent
+   */
   logger?: FlowLogger;
-  /** Default: a real, unref'd interval timer. */
+  /**
+   * Where the ticks come from (`ManualTicker` steps them by hand).
+   * @default a real, unref'd interval timer
+   */
   ticker?: Ticker;
 }
 
 /** A snapshot of the controller. */
 export interface RopeStats {
+  /** The drum this rope holds. */
   drum: string;
+  /** The head whose WIP it sets. */
   head: string;
   /** The WIP the segment may hold now. */
   ropeLength: number;
@@ -91,6 +105,16 @@ export interface RopeStats {
  * A soft control: lowering a stage's limit revokes no permit, and the head's floor is 1. The
  * drum's own queue is not part of the segment; bound it with the drum's `capacity` (that queue is
  * the drum's buffer). `run` applies `initialRopeLength` at once, before the first tick.
+ *
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * const rope = new RopeController({ topology, drum: 'transform', intervalMs: 250 });
+ * void rope.run(ac.signal); // sets the head's maxWIP to the rope length, then follows the drum
+ * // … when the work is done:
+ * ac.abort();
+ * console.log(rope.stats().ropeLength);
+ * ```
  */
 export class RopeController {
   readonly #topology: Topology;
@@ -118,7 +142,7 @@ export class RopeController {
 
   /**
    * Throws a `TopologyError` when the topology is not frozen, the drum is unknown or the segment
-   * is not a linear chain, and a `InvalidOptionError` for a bad interval, safety factor or initial
+   * is not a linear chain, and an `InvalidOptionError` for a bad interval, safety factor or initial
    * length, or when there is no way to set the head's WIP.
    */
   constructor(options: RopeControllerOptions) {
