@@ -121,7 +121,8 @@ export class Stage<T, R> implements StageLike<T, R>, AsyncIterable<Result<R>>, A
    * `await using stage = start(fn)`: at the end of the scope, closes the input, drops every
    * result not yet taken and waits for the stage to finish (`closeInput()` then
    * `discardAndWait()`). Work already admitted still runs to its end: to cancel it, abort the
-   * stage's `signal`. Rejects with the fail-fast error, like `wait()`, unless the caller already
+   * stage's `signal`. A `startFrom` stage also reads its source to the end first (source
+   * ownership), so its disposal waits for the source to end. Rejects with the fail-fast error, like `wait()`, unless the caller already
    * asked for the outcome with `wait()`, `cause()` or a `discard*` call (an error is reported
    * once, never lost).
    *
