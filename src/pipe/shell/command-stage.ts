@@ -51,6 +51,24 @@ export interface ShellCommandOptions {
 
 const FOUND = new Map<string, string>();
 
+/** Why a path cannot be run: a directory, or missing. */
+function pathProblem(p: string): string | undefined {
+  try {
+    return statSync(p).isDirectory() ? 'Is a directory' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isExecutable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Finds `file` as bash would before running it: with a `/`, the path; else each PATH entry. */
 export function findProgram(
   file: string,
@@ -169,8 +187,21 @@ export class ShellCommandStage implements ProcessStage {
     const [file, ...args] = this.argv;
     const env = this.#options.env;
     const path = env && 'PATH' in env ? env.PATH : process.env.PATH;
-    if (findProgram(file!, path, cwd) === undefined) {
-      softFail(127, `${file}: command not found`);
+    const program = findProgram(file!, path, cwd);
+    if (program === undefined) {
+      // With a slash bash says what is wrong with the path; without one the program is missing.
+      const slash = file!.includes('/');
+      const dir = slash && pathProblem(resolve(cwd, file!)) === 'Is a directory';
+      const why = dir
+        ? 'Is a directory'
+        : slash
+          ? 'No such file or directory'
+          : 'command not found';
+      softFail(dir ? 126 : 127, `${file}: ${why}`);
+      return;
+    }
+    if (!isExecutable(program)) {
+      softFail(126, `${file}: Permission denied`);
       return;
     }
     // Where the original stdout ends up decides whether it is kept open until the command ends.
