@@ -17,7 +17,7 @@ interface Message {
 // `await using` stops the child (stdin EOF, SIGTERM to its group, grace, SIGKILL) however this
 // block is left.
 await using child = await supervise({
-  cmd: [server],
+  argv: [server],
   env: { MEMORY_FILE_PATH: '/tmp/sluice-example-memory.jsonl' },
   onStderr: (line) => console.error(`[server] ${line}`),
 });
@@ -49,4 +49,4 @@ console.log('tools:', tools.result?.tools?.map((t) => t.name).join(', '));
 
 const info = await child.stop();
 await reader;
-console.log(`stopped: code ${info.code}, outcome ${info.outcome}`); // code 0, outcome soft
+console.log(`stopped: exit code ${info.exitCode}, outcome ${info.outcome}`); // exit code 0, outcome eof

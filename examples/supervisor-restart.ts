@@ -17,12 +17,12 @@ const script = `
   exec cat`;
 
 const child = await supervise({
-  cmd: ['sh', '-c', script],
+  argv: ['sh', '-c', script],
   onStderr: (line) => console.log(`  stderr: ${line}`),
   restart: { maxRestarts: 5, backoffMs: 100, maxBackoffMs: 2000, minUptimeMs: 1000 },
 });
 child.on('restart', (e) =>
-  console.log(`  restart #${e.attempt} in ${e.delayMs} ms (exit code ${e.exit?.code})`),
+  console.log(`  restart #${e.attempt} in ${e.delayMs} ms (exit code ${e.exit?.exitCode})`),
 );
 child.on('giveup', (e) => console.log(`  gave up after ${e.restarts} restarts`));
 
