@@ -25,6 +25,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import {
   AlternateScreenTracker,
+  type AttachEnd,
   type ClientAttachment,
   QueryFilter,
   restoreTerminal,
@@ -84,45 +85,35 @@ export function register(program: Command): void {
   });
 }
 
-async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<void> {
-  const stdin = process.stdin;
-  const writer = !attachment.readOnly;
-  const pty = attachment.session.kind === 'pty';
-  // Raw mode for the writer (every key goes to the program) and for a viewer of a PTY session
-  // (no echo, no line editing: only the detach key counts, nothing else is sent anywhere).
-  const raw = pty && stdin.isTTY === true;
-  const terminalOut = pty && process.stdout.isTTY === true;
-  // Only the writer's terminal may answer the program's queries; a viewer's must not see them.
-  const filter = writer ? undefined : new QueryFilter();
-  // Whether what was shown left the terminal on the alternate screen, for the restore.
-  const alternate = new AlternateScreenTracker();
-  const detachKey = flags.detachKey;
-  const id = attachment.session.id;
-  let detaching = false;
-  const detach = () => {
-    if (detaching) return;
-    detaching = true;
-    void attachment.detach();
-  };
+/** What the input side needs to know. */
+interface InputSetup {
+  writer: boolean;
+  pty: boolean;
+  raw: boolean;
+  detachKey: number | null;
+  detach(): void;
+}
 
+/**
+ * Sends this terminal's input to the session (a writer) or watches it for the detach key (a
+ * viewer in raw mode), follows the terminal's size, and detaches on the usual signals. Returns
+ * the function that undoes all of it.
+ */
+function bindInput(attachment: ClientAttachment, setup: InputSetup): () => void {
+  const stdin = process.stdin;
+  const { writer, pty, raw, detachKey, detach } = setup;
+  let done = false;
   const onInput = (chunk: Buffer) => {
-    if (detaching) return;
-    let data = chunk;
+    if (done) return;
     if (!writer) {
       if (detachKey === null ? chunk.includes(0x03) : chunk.includes(detachKey)) detach();
       return;
     }
-    if (raw && detachKey !== null) {
-      const at = chunk.indexOf(detachKey);
-      if (at >= 0) {
-        data = chunk.subarray(0, at);
-        if (data.length > 0) void attachment.write(data).catch(() => {});
-        detach();
-        return;
-      }
-    }
-    // A write after the attachment ended is refused; the loop below reports how it ended.
-    attachment.write(data).catch(() => {});
+    const at = raw && detachKey !== null ? chunk.indexOf(detachKey) : -1;
+    const data = at >= 0 ? chunk.subarray(0, at) : chunk;
+    // A write after the attachment ended is refused; the caller reports how it ended.
+    if (data.length > 0) attachment.write(data).catch(() => {});
+    if (at >= 0) detach();
   };
   const onResize = () => {
     if (process.stdout.rows && process.stdout.columns) {
@@ -144,6 +135,39 @@ async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<vo
     stdin.resume();
     if (writer && pty && process.stdout.isTTY) process.stdout.on('resize', onResize);
   }
+  return () => {
+    done = true;
+    for (const s of signals) process.off(s, detach);
+    if (readsInput) {
+      stdin.off('data', onInput);
+      if (raw) stdin.setRawMode(false);
+      stdin.pause();
+      if (!stdin.isTTY) stdin.destroy();
+      process.stdout.off('resize', onResize);
+    }
+  };
+}
+
+async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<void> {
+  const writer = !attachment.readOnly;
+  const pty = attachment.session.kind === 'pty';
+  // Raw mode for the writer (every key goes to the program) and for a viewer of a PTY session
+  // (no echo, no line editing: only the detach key counts, nothing else is sent anywhere).
+  const raw = pty && process.stdin.isTTY === true;
+  const terminalOut = pty && process.stdout.isTTY === true;
+  // Only the writer's terminal may answer the program's queries; a viewer's must not see them.
+  const filter = writer ? undefined : new QueryFilter();
+  // Whether what was shown left the terminal on the alternate screen, for the restore.
+  const alternate = new AlternateScreenTracker();
+  const detachKey = flags.detachKey;
+  const id = attachment.session.id;
+  let detaching = false;
+  const detach = () => {
+    if (detaching) return;
+    detaching = true;
+    void attachment.detach();
+  };
+  const unbind = bindInput(attachment, { writer, pty, raw, detachKey, detach });
   if (process.stderr.isTTY) {
     const how = raw && detachKey !== null ? keyName(detachKey) : 'Ctrl-C';
     // (A screen drawing that follows scrolls this line into the terminal's scrollback.)
@@ -165,14 +189,7 @@ async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<vo
       }
     }
   } finally {
-    for (const s of signals) process.off(s, detach);
-    if (readsInput) {
-      stdin.off('data', onInput);
-      if (raw) stdin.setRawMode(false);
-      stdin.pause();
-      if (!stdin.isTTY) stdin.destroy();
-      process.stdout.off('resize', onResize);
-    }
+    unbind();
     // Whatever modes the program left the terminal in, give it back as a shell expects, and
     // start the closing line on a line of its own.
     if (terminalOut) {
@@ -180,7 +197,14 @@ async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<vo
       await writeOut(Buffer.from(restore)).catch(() => {});
     }
   }
-  const end = attachment.ended ?? { reason: 'closed' as const };
+  reportEnd(attachment.ended ?? { reason: 'closed' }, id);
+}
+
+/**
+ * Says how the attachment ended and sets the exit status: 0 after a detach, the session's own
+ * status when it exited (also when the daemon's shutdown stopped it), else one error line.
+ */
+function reportEnd(end: AttachEnd, id: string): void {
   switch (end.reason) {
     case 'detached':
       if (process.stderr.isTTY) process.stderr.write(`[detached from ${id}]\r\n`);
