@@ -12,28 +12,41 @@ import { InvalidOptionError } from '../proc/index.js';
 export interface RestartPolicy {
   /**
    * Give up once this many restarts have happened without the child staying up `minUptimeMs`
-   * (and, with `windowMs`, within that window). Default 10; 0 never restarts.
+   * (and, with `windowMs`, within that window); 0 never restarts.
+   * @default 10
    */
   maxRestarts?: number;
-  /** The delay before the first restart; each further one doubles it. Default 100 ms. */
+  /**
+   * The delay before the first restart; each further one is `factor` times longer.
+   * @default 100
+   */
   backoffMs?: number;
-  /** The delay never grows past this. Default 30,000 ms. */
+  /**
+   * The delay never grows past this.
+   * @default 30000
+   */
   maxBackoffMs?: number;
   /**
    * A run that lasted at least this long counts as healthy: the restart count and the backoff
-   * start over. Default 1000 ms.
+   * start over.
+   * @default 1000
    */
   minUptimeMs?: number;
   /**
    * Only restarts within this many ms count toward `maxRestarts` (systemd's
-   * `StartLimitIntervalSec`). Default: no window, every restart since the last healthy run counts.
+   * `StartLimitIntervalSec`).
+   * @default Infinity (every restart since the last healthy run counts)
    */
   windowMs?: number;
-  /** The growth factor of the backoff. Default 2. */
+  /**
+   * The growth factor of the backoff.
+   * @default 2
+   */
   factor?: number;
   /**
    * `'always'` restarts after any exit it did not ask for (pm2's autorestart); `'on-failure'`
-   * only after a non-zero code or a signal (systemd's `Restart=on-failure`). Default `'always'`.
+   * only after a non-zero code or a signal (systemd's `Restart=on-failure`).
+   * @default 'always'
    */
   when?: 'always' | 'on-failure';
 }
@@ -44,7 +57,8 @@ export type ResolvedRestartPolicy = Required<RestartPolicy>;
 /** What to do after an exit. */
 export type RestartDecision =
   | {
-      restart: true /** 1 for the first restart since the last healthy run. */;
+      restart: true;
+      /** 1 for the first restart since the last healthy run. */
       attempt: number;
       delayMs: number;
     }
