@@ -7,9 +7,10 @@ import '@xterm/xterm/css/xterm.css';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { FlowsView } from './flows-view.js';
-import { el } from './net.js';
+import { el, watchTokenInAddress } from './net.js';
 import { SessionsView } from './sessions-view.js';
 
+watchTokenInAddress();
 const status = el('span', { class: 'conn', role: 'status' }, 'connecting…');
 const feeds = new Map<string, boolean>();
 const onStatus = (name: string) => (up: boolean) => {

@@ -8,6 +8,38 @@ export function wsUrl(path: string): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
 }
 
+let expired = false;
+
+/**
+ * A new address pasted into this tab differs only after `#`, which reloads nothing: trade the
+ * token it carries for a new cookie, then reload the page.
+ */
+export function watchTokenInAddress(): void {
+  addEventListener('hashchange', () => {
+    const m = /[#&]token=([^&]+)/.exec(location.hash);
+    if (!m) return;
+    void fetch('/login', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${decodeURIComponent(m[1]!)}` },
+    }).then((r) => {
+      history.replaceState(null, '', '/');
+      if (r.ok) location.reload();
+    });
+  });
+}
+
+/** Replaces the page with a note once the daemon stops accepting its token. */
+function tokenExpired(): void {
+  if (expired) return;
+  expired = true;
+  const note = document.createElement('p');
+  note.setAttribute('role', 'alert');
+  note.className = 'expired';
+  note.textContent =
+    "The daemon no longer accepts this page's token (it restarted, and makes a new token each time). Run sluice dashboard for the current address.";
+  document.body.replaceChildren(note);
+}
+
 /** A JSON feed that reconnects; `send` drops messages while disconnected. */
 export class Feed {
   #ws: WebSocket | undefined;
@@ -41,7 +73,16 @@ export class Feed {
     };
     ws.onclose = () => {
       this.onStatus(false);
-      if (!this.#closed) setTimeout(() => this.#open(), 1500);
+      if (this.#closed) return;
+      // A restarted daemon has a new token: the cookie no longer opens anything. Say so once
+      // instead of retrying for ever.
+      fetch('/api/flows', { method: 'HEAD' }).then(
+        (r) => {
+          if (r.status === 401) tokenExpired();
+          else setTimeout(() => this.#open(), 1500);
+        },
+        () => setTimeout(() => this.#open(), 1500),
+      );
     };
   }
 }
