@@ -5,26 +5,13 @@
 import type { Source } from '../stage/feeder.js';
 import { checkFunction, checkInt, checkSignal } from '../validate.js';
 import { BatchHandle, BatchLoop } from './batch-loop.js';
+import type { BatcherStats } from './batcher.js';
 import type { OperatorOptions } from './channel.js';
 
-/** A weighted batcher's counters. After `wait()`: received = emitted + forwarded + dropped. */
-export interface WeightedBatcherStats {
-  /** Items read from the source (ok or error). */
-  received: number;
-  /** Ok items that went out inside a batch. */
-  emitted: number;
-  /** Error results passed on. */
-  forwarded: number;
-  /** Items lost to cancel (partial batch included). */
-  dropped: number;
-  /** Items gathered in the batch being built. */
-  bufferedDepth: number;
+/** A weighted batcher's counters: a batcher's, and the weight gathered. */
+export interface WeightedBatcherStats extends BatcherStats {
   /** Summed weight of the batch being built. */
   bufferedWeight: number;
-  /** Batches emitted. */
-  batchCount: number;
-  /** Time spent waiting for the reader to take a batch, cumulative (ms). */
-  outputBlockedTimeMs: number;
 }
 
 /**
