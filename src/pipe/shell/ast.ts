@@ -150,13 +150,28 @@ export interface LiteralPart {
 
 /**
  * `$NAME`, `${NAME}`, `${NAME op word}` or a special parameter (`?`, `$`, `#`, `0`-`9`, `@`,
- * `*`). `op` is one of `-`, `:-`, `=`, `:=`, `?`, `:?`, `+`, `:+`, or `#` for `${#NAME}` (the
- * length). An unquoted result is split on IFS whitespace and globbed, as in bash.
+ * `*`). `op` is one of `-`, `:-`, `=`, `:=`, `?`, `:?`, `+`, `:+` (defaults and alternatives),
+ * `#`, `##`, `%`, `%%` (removing the shortest or longest prefix or suffix matching the pattern
+ * `word`), or `length` for `${#NAME}`. An unquoted result is split on IFS whitespace and globbed,
+ * as in bash.
  */
 export interface ParameterPart {
   readonly type: 'parameter';
   readonly name: string;
-  readonly op?: '-' | ':-' | '=' | ':=' | '?' | ':?' | '+' | ':+' | '#';
+  readonly op?:
+    | '-'
+    | ':-'
+    | '='
+    | ':='
+    | '?'
+    | ':?'
+    | '+'
+    | ':+'
+    | '#'
+    | '##'
+    | '%'
+    | '%%'
+    | 'length';
   readonly word?: Word;
   readonly quoted: boolean;
   readonly column: number;

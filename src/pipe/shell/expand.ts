@@ -11,7 +11,7 @@ import { homedir, userInfo } from 'node:os';
 import type { ParameterPart, Position, Script, Word, WordPart } from './ast.js';
 import { expandBraces } from './braces.js';
 import { ShellExpansionError, ShellValueError } from './errors.js';
-import { glob, hasGlob, type PatternChar } from './glob.js';
+import { glob, hasGlob, type PatternChar, patternRegex } from './glob.js';
 import type { ShellState } from './state.js';
 import { describeValue, isStage, type StreamValue, scalarWord, streamValue } from './values.js';
 
@@ -213,7 +213,17 @@ async function parameter(part: ParameterPart, ctx: ExpandContext): Promise<strin
   const state = ctx.state;
   const value = lookup(part.name, state);
   const op = part.op;
-  if (op === '#') return String((value ?? '').length);
+  if (op === 'length') return String((value ?? '').length);
+  if (op === '#' || op === '##' || op === '%' || op === '%%') {
+    if (value === undefined && state.flags.nounset) {
+      throw new ShellExpansionError(
+        'ERR_SLUICE_SHELL_UNSET',
+        `${part.name}: unbound variable`,
+        127,
+      );
+    }
+    return removeMatch(value ?? '', op, part.word ? await patternOf(part.word, ctx) : /^$/);
+  }
   if (op === undefined) {
     if (value === undefined && state.flags.nounset && !['@', '*'].includes(part.name)) {
       throw new ShellExpansionError(
@@ -252,6 +262,30 @@ async function parameter(part: ParameterPart, ctx: ExpandContext): Promise<strin
       return missing ? '' : word();
   }
   return value ?? '';
+}
+
+/** The pattern of `${NAME%pattern}` and kin: quoted parts literal, the rest pattern characters. */
+async function patternOf(word: Word, ctx: ExpandContext): Promise<RegExp> {
+  const chars: PatternChar[] = [];
+  for (const p of await piecesOf(word, ctx, false)) {
+    for (const ch of p.text) chars.push({ ch, quoted: p.quoted });
+  }
+  return patternRegex(chars);
+}
+
+/** Removes the shortest (`#`, `%`) or longest (`##`, `%%`) matching prefix or suffix. */
+function removeMatch(value: string, op: '#' | '##' | '%' | '%%', re: RegExp): string {
+  const n = value.length;
+  if (op === '#') {
+    for (let i = 0; i <= n; i++) if (re.test(value.slice(0, i))) return value.slice(i);
+  } else if (op === '##') {
+    for (let i = n; i >= 0; i--) if (re.test(value.slice(0, i))) return value.slice(i);
+  } else if (op === '%') {
+    for (let i = n; i >= 0; i--) if (re.test(value.slice(i))) return value.slice(0, i);
+  } else {
+    for (let i = 0; i <= n; i++) if (re.test(value.slice(i))) return value.slice(0, i);
+  }
+  return value;
 }
 
 /** Field splitting on IFS whitespace (space, tab, newline), keeping quoting per character. */

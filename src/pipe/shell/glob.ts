@@ -40,7 +40,7 @@ export function hasGlob(chars: readonly PatternChar[]): boolean {
 }
 
 /** Index of the `]` closing a bracket expression opened at `open`, or -1. */
-function bracketEnd(chars: readonly PatternChar[], open: number): number {
+export function bracketEnd(chars: readonly PatternChar[], open: number): number {
   let j = open + 1;
   if (chars[j] && !chars[j]!.quoted && (chars[j]!.ch === '!' || chars[j]!.ch === '^')) j++;
   if (chars[j]?.ch === ']') j++;
@@ -193,4 +193,48 @@ function walk(segs: PatternChar[][], k: number, prefix: string, cwd: string, out
     if (last) out.push(p);
     else if (isDir(resolve(cwd, p))) walk(segs, k + 1, p, cwd, out);
   }
+}
+
+const CLASSES: Record<string, string> = {
+  alpha: 'A-Za-z',
+  digit: '0-9',
+  alnum: 'A-Za-z0-9',
+  upper: 'A-Z',
+  lower: 'a-z',
+  space: ' \\t\\n\\r\\f\\v',
+  blank: ' \\t',
+  punct: '!-\\/:-@\\[-`{-~',
+  xdigit: '0-9A-Fa-f',
+};
+
+/**
+ * A pattern as a whole-string regular expression where `*` and `?` also match `/` (as in
+ * `${NAME%pattern}`): quoted characters literal, `[…]` a class.
+ */
+export function patternRegex(chars: readonly PatternChar[]): RegExp {
+  let out = '';
+  const esc = (c: string) => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]!;
+    if (!c.quoted && c.ch === '*') out += '[\\s\\S]*';
+    else if (!c.quoted && c.ch === '?') out += '[\\s\\S]';
+    else if (!c.quoted && c.ch === '[' && bracketEnd(chars, i) > 0) {
+      const end = bracketEnd(chars, i);
+      let inner = chars
+        .slice(i + 1, end)
+        .map((x) => x.ch)
+        .join('');
+      let negate = '';
+      if (inner.startsWith('!') || inner.startsWith('^')) {
+        negate = '^';
+        inner = inner.slice(1);
+      }
+      inner = inner
+        .replace(/\[:([a-z]+):\]/g, (_m, name: string) => CLASSES[name] ?? '')
+        .replace(/[\\\]]/g, (m) => `\\${m}`);
+      out += `[${negate}${inner}]`;
+      i = end;
+    } else out += esc(c.ch);
+  }
+  return new RegExp(`^${out}$`, 's');
 }

@@ -419,26 +419,24 @@ export class Lexer {
     if (length) {
       if (s[this.pos] !== '}') this.fail('bad substitution', start);
       this.pos++;
-      return { type: 'parameter', name, op: '#', quoted, ...at };
+      return { type: 'parameter', name, op: 'length', quoted, ...at };
     }
     if (s[this.pos] === '}') {
       this.pos++;
       return { type: 'parameter', name, quoted, ...at };
     }
-    const opm = /:?[-=?+]/y;
+    const opm = /:?[-=?+]|##?|%%?/y;
     opm.lastIndex = this.pos;
     const om = opm.exec(s);
     if (!om) {
       const rest = s.slice(this.pos, this.pos + 2);
-      const what = /^[#%]/.test(rest)
-        ? 'prefix and suffix removal'
-        : rest.startsWith('/')
-          ? 'substitution'
-          : /^[\^,]/.test(rest)
-            ? 'case conversion'
-            : rest.startsWith(':')
-              ? 'substrings'
-              : undefined;
+      const what = rest.startsWith('/')
+        ? 'substitution'
+        : /^[\^,]/.test(rest)
+          ? 'case conversion'
+          : rest.startsWith(':')
+            ? 'substrings'
+            : undefined;
       if (what)
         this.refuse(
           `'\${${name}${rest[0]}…}'`,
