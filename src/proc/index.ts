@@ -65,6 +65,7 @@ export {
   spawnGroup,
   type TerminateProcessOptions,
 } from './spawn-group.js';
+export { overlayEnv } from './spawn-options.js';
 export {
   type AdoptedOptions,
   adoptedChildren,

@@ -91,6 +91,30 @@ function checkCwd(o: SpawnGroupOptions): void {
 }
 
 /**
+ * Lays `overlay` over `env` in place: each key set to its string, or removed where its value is
+ * `undefined`. Throws `InvalidOptionError` (changing nothing when `overlay` is not an object)
+ * for a key the kernel cannot carry (empty, holding `=` or NUL) or a value that is not a string
+ * without NUL. The one check every part applies to a child's environment.
+ */
+export function overlayEnv(
+  env: Record<string, string | undefined>,
+  overlay: Readonly<Record<string, string | undefined>>,
+): void {
+  if (overlay === null || typeof overlay !== 'object') {
+    throw new InvalidOptionError('env', 'must be an object of strings');
+  }
+  for (const [k, v] of Object.entries(overlay)) {
+    if (k === '' || k.includes('=') || k.includes('\0')) {
+      throw new InvalidOptionError('env', `key ${JSON.stringify(k)} is not a valid name`);
+    }
+    if (v === undefined) delete env[k];
+    else if (typeof v !== 'string' || v.includes('\0')) {
+      throw new InvalidOptionError(`env.${k}`, 'must be a string without NUL');
+    } else env[k] = v;
+  }
+}
+
+/**
  * The child's environment: this process's, with `env` laid over it (or `env` alone with
  * `inheritEnv: false`); undefined when it is exactly this process's. Throws `InvalidOptionError`
  * for a key or value the kernel cannot carry.
@@ -98,20 +122,7 @@ function checkCwd(o: SpawnGroupOptions): void {
 export function buildEnv(o: SpawnGroupOptions): NodeJS.ProcessEnv | undefined {
   if (o.env === undefined && o.inheritEnv !== false) return undefined;
   const env: NodeJS.ProcessEnv = o.inheritEnv === false ? {} : { ...process.env };
-  if (o.env !== undefined) {
-    if (o.env === null || typeof o.env !== 'object') {
-      throw new InvalidOptionError('env', 'must be an object of strings');
-    }
-    for (const [k, v] of Object.entries(o.env)) {
-      if (k === '' || k.includes('=') || k.includes('\0')) {
-        throw new InvalidOptionError('env', `key ${JSON.stringify(k)} is not a valid name`);
-      }
-      if (v === undefined) delete env[k];
-      else if (typeof v !== 'string' || v.includes('\0')) {
-        throw new InvalidOptionError(`env.${k}`, 'must be a string without NUL');
-      } else env[k] = v;
-    }
-  }
+  if (o.env !== undefined) overlayEnv(env, o.env);
   return env;
 }
 
