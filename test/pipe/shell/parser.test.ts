@@ -33,9 +33,10 @@ describe('shell parser', () => {
       ],
     );
     assert.equal(text((second!.first.commands[0] as SimpleCommand).words[0]!), 'e');
-    const [sub, brace] = third!.first.commands;
-    assert.ok(sub!.type === 'group' && sub.subshell && sub.body.statements.length === 2);
-    assert.ok(brace!.type === 'group' && !brace.subshell);
+    const sub = third!.first.commands[0]!;
+    const brace = third!.first.commands[1]!;
+    assert.ok(sub.type === 'group' && sub.subshell && sub.body.statements.length === 2);
+    assert.ok(brace.type === 'group' && !brace.subshell);
     assert.deepEqual([third!.line, third!.column], [2, 1]);
   });
 
@@ -97,8 +98,9 @@ describe('shell parser', () => {
   test('here-documents: bodies, quoting, <<- tabs, several on one line', () => {
     const s = parseScript("cat <<A <<-'B'\nline $x\nA\n\tliteral $y\n\tB\necho after");
     const c = s.statements[0]!.first.commands[0] as SimpleCommand;
-    const [a, b] = c.redirections.map((r) => r.target);
-    assert.ok(a!.type === 'heredoc' && !a.quoted && b!.type === 'heredoc' && b.quoted);
+    const a = c.redirections[0]!.target;
+    const b = c.redirections[1]!.target;
+    assert.ok(a.type === 'heredoc' && !a.quoted && b.type === 'heredoc' && b.quoted);
     assert.deepEqual(
       a.body.parts.map((p) => p.type),
       ['literal', 'parameter', 'literal'],
