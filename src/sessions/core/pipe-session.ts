@@ -34,16 +34,27 @@ export class PipeSession extends Session {
   /** Spawns the child; rejects with `SpawnError` (nothing left behind) when it cannot start. */
   static async start(init: SessionInit): Promise<PipeSession> {
     const session = new PipeSession(init);
-    const o = init.options;
-    session.#proc = await spawnGroup({
+    session.#options = init.options;
+    await session.#spawn();
+    return session;
+  }
+
+  #options!: SessionInit['options'];
+
+  async #spawn(): Promise<void> {
+    const o = this.#options;
+    this.#proc = await spawnGroup({
       argv: o.argv,
       ...(o.cwd === undefined ? {} : { cwd: o.cwd }),
       ...(o.env === undefined ? {} : { env: o.env }),
       ...(o.inheritEnv === undefined ? {} : { inheritEnv: o.inheritEnv }),
-      stdio: ['pipe', 'pipe', session.mergeStderr ? 'stdout' : 'pipe'],
+      stdio: ['pipe', 'pipe', this.mergeStderr ? 'stdout' : 'pipe'],
     });
-    session.#wire();
-    return session;
+    this.#wire();
+  }
+
+  protected respawn(): Promise<void> {
+    return this.#spawn();
   }
 
   get pid(): number {
@@ -106,7 +117,7 @@ export class PipeSession extends Session {
     );
     Promise.all([p.exited, p.closed, ...streams.map(settled)]).then(([info]) => {
       p.stdin?.destroy();
-      this.recordExit(info);
+      this.childExited(info);
     });
   }
 

@@ -64,12 +64,13 @@ export function checkSize(rows: unknown, cols: unknown): PtySize {
  */
 export class PtySession extends Session {
   readonly kind: SessionKind = 'pty';
-  readonly #pid: number;
-  readonly #untrack: () => void;
-  #fd: number;
+  #pid = 0;
+  #untrack: () => void = () => {};
+  #options: SessionInit['options'];
+  #fd = -1;
   /** The reader's own fd: a duplicate of #fd, or #fd itself where no dup could be made. */
   #readerFd = -1;
-  #reader: ReadStream;
+  #reader!: ReadStream;
   #size: PtySize;
   /** The screen model fed with every output byte (see docs/screens.md); absent when disabled. */
   readonly #screen: ScreenModel | undefined;
@@ -88,6 +89,21 @@ export class PtySession extends Session {
     const o = init.options;
     checkArgvAndCwd(o, this.cwd);
     const size = checkSize(o.pty?.rows, o.pty?.cols);
+    this.#options = o;
+    this.#size = size;
+    this.#fork();
+    this.#screen = init.screen === false ? undefined : new ScreenModel(size);
+    // The emulator parses slower than a flood arrives: stop reading the terminal while it
+    // catches up (the program then blocks on its terminal, as under tmux), so memory stays bounded.
+    this.#screen?.on('drain', () => {
+      if (!this.#reader.destroyed) this.#reader.resume();
+    });
+  }
+
+  /** Forks the program on a new PTY of the current size and starts reading it. */
+  #fork(): void {
+    const o = this.#options;
+    const size = this.#size;
     const { native, helperPath } = (() => {
       try {
         return ptyNative();
@@ -125,8 +141,6 @@ export class PtySession extends Session {
     }
     this.#pid = term.pid;
     this.#fd = term.fd;
-    this.#size = size;
-    this.#screen = init.screen === false ? undefined : new ScreenModel(size);
     this.#untrack = killOnExit(this.#pid, 'session');
     // Before anything else can spawn: no later child may inherit the master.
     setCloseOnExec(term.fd);
@@ -139,21 +153,37 @@ export class PtySession extends Session {
     // allowHalfOpen: a read of 0 bytes must not close the fd. While the session leader exits,
     // Linux can return 0 from the master (the terminal is being hung up) with output still
     // buffered; the drain at reaping time reads it. Closing there is what loses the last output.
-    this.#reader = new ReadStream(this.#readerFd, { allowHalfOpen: true });
-    this.#reader.on('data', (chunk: Buffer) => this.#output(chunk));
-    // The emulator parses slower than a flood arrives: stop reading the terminal while it
-    // catches up (the program then blocks on its terminal, as under tmux), so memory stays bounded.
-    this.#screen?.on('drain', () => {
-      if (!this.#reader.destroyed) this.#reader.resume();
-    });
+    const reader = new ReadStream(this.#readerFd, { allowHalfOpen: true });
+    this.#reader = reader;
+    reader.on('data', (chunk: Buffer) => this.#output(chunk));
     // EIO is how a master reads "every slave fd closed, everything read"; the stream destroys
     // itself (closing its fd) and the exit is still awaited from the reaper.
-    this.#reader.on('error', () => {});
-    this.#reader.on('close', () => {
+    reader.on('error', () => {});
+    reader.on('close', () => {
+      if (this.#reader !== reader) return; // a run before a restart
       if (this.#readerFd !== this.#fd) return; // the original master is still ours
       this.#fd = -1;
       this.endStream('stdout');
     });
+  }
+
+  /** The restart policy's next run: a new PTY of the current size; the screen carries on. */
+  protected respawn(): Promise<void> {
+    this.#reaped = false;
+    this.#stopBegan = false;
+    this.#killSent = false;
+    this.#stopping = undefined;
+    this.#writeDelay = 1;
+    this.#fork();
+    return Promise.resolve();
+  }
+
+  protected override get markerNewline(): string {
+    return '\r\n';
+  }
+
+  protected override markerOutput(bytes: Buffer): void {
+    this.#output(bytes);
   }
 
   get pid(): number {
@@ -287,7 +317,7 @@ export class PtySession extends Session {
     // Pending input can never be read now.
     this.#failWrites(new SessionExitedError(this.id, 'write to stdin'));
     this.#closeMaster();
-    this.recordExit({ exitCode: sig ? null : code, signal: sig, outcome });
+    this.childExited({ exitCode: sig ? null : code, signal: sig, outcome });
     for (const w of this.#exitWaiters) w();
     this.#exitWaiters.clear();
   }

@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
 import { DEFAULT_GRACE_MS, type ExitInfo, InvalidOptionError } from '../../proc/index.js';
+import { RestartBudget } from '../../supervisor/index.js';
 import type { ScreenModel } from '../screen/screen-model.js';
 import type { Attachment, AttachmentHost, AttachOptions } from './attachment.js';
 import { SessionExitedError, StdinClosedError, StreamUnavailableError } from './errors.js';
@@ -99,6 +100,14 @@ export abstract class Session extends EventEmitter<SessionEvents> {
   #host: AttachmentHost;
   #attachQueueBytes: number | undefined;
   #disposing: Promise<void> | undefined;
+  /** The restart policy's bookkeeping, when the spawn asked for restarts. */
+  readonly #restartBudget: RestartBudget | undefined;
+  #restarts = 0;
+  #lastExit: ExitInfo | null = null;
+  #runStartedAt = Date.now();
+  #restartTimer: NodeJS.Timeout | undefined;
+  /** The last byte pushed to stdout, so a marker line starts on a line of its own. */
+  #lastStdoutByte = 0x0a;
 
   protected constructor(init: SessionInit, streams: StreamName[]) {
     super();
@@ -109,6 +118,9 @@ export abstract class Session extends EventEmitter<SessionEvents> {
     this.originator = init.options.originator ?? '';
     this.createdAt = Date.now();
     this.#attachQueueBytes = init.maxAttachQueueBytes;
+    // Validates the policy (InvalidOptionError naming the field) before anything starts.
+    this.#restartBudget =
+      init.options.restart === undefined ? undefined : new RestartBudget(init.options.restart);
     this.exited = new Promise((r) => {
       this.#resolveExited = r;
     });
@@ -282,6 +294,12 @@ export abstract class Session extends EventEmitter<SessionEvents> {
       throw new InvalidOptionError('softSignal', `must be a signal name, got ${String(soft)}`);
     }
     this.#stopBegan = true;
+    if (this.#restartTimer) {
+      // Between two runs: nothing runs, so the session ends with the last run's exit.
+      clearTimeout(this.#restartTimer);
+      this.#restartTimer = undefined;
+      if (this.#lastExit) this.recordExit(this.#lastExit);
+    }
     const done = this.stop(graceMs, soft);
     return Promise.all([done, this.exited]).then(([, s]) => s);
   }
@@ -313,7 +331,19 @@ export abstract class Session extends EventEmitter<SessionEvents> {
       attachments,
       stdinClosed: this.stdinClosed,
       size: this.size,
+      restarts: this.#restarts,
+      lastExit: this.#lastExit,
     };
+  }
+
+  /** How many times the restart policy started the program again. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /** How the latest run ended (while restarting, the run before this one); null before. */
+  get lastExit(): ExitInfo | null {
+    return this.#lastExit;
   }
 
   toJSON(): SessionInfo {
@@ -327,6 +357,11 @@ export abstract class Session extends EventEmitter<SessionEvents> {
    */
   dispose(): Promise<void> {
     this.#disposing ??= (async () => {
+      if (this.#restartTimer) {
+        clearTimeout(this.#restartTimer);
+        this.#restartTimer = undefined;
+        if (this.#lastExit) this.recordExit(this.#lastExit);
+      }
       for (const s of this.streamMap.values()) s.detachAll();
       await this.release();
     })();
@@ -344,16 +379,88 @@ export abstract class Session extends EventEmitter<SessionEvents> {
   /** SIGKILLs what is left, closes every fd; resolves when all is released. */
   protected abstract release(): Promise<void>;
 
+  /** Starts the program again for the restart policy (same options, same streams). */
+  protected abstract respawn(): Promise<void>;
+
+  /** Whether the session restarts its program: streams then end only at the final exit. */
+  protected get restartsEnabled(): boolean {
+    return this.#restartBudget !== undefined;
+  }
+
+  /**
+   * One run of the program ended (its output read to the end). With a restart policy that says
+   * so, writes a marker line and starts it again after the policy's delay; otherwise records the
+   * session's exit.
+   */
+  protected childExited(info: ExitInfo): void {
+    if (this.#exitInfo) return;
+    this.#lastExit = { exitCode: info.exitCode, signal: info.signal, outcome: info.outcome };
+    const budget = this.#restartBudget;
+    if (budget && !this.#stopBegan && this.#disposing === undefined) {
+      const failed = info.exitCode !== 0 || info.signal !== null;
+      const decision = budget.onExit(this.#runStartedAt, Date.now(), failed);
+      const how = info.signal ? `killed by ${info.signal}` : `exited with code ${info.exitCode}`;
+      if (decision.restart) {
+        this.#restarts++;
+        this.pushMarker(
+          `[sluice: ${how}; restart ${this.#restarts} in ${Math.round(decision.delayMs)} ms]`,
+        );
+        this.#restartTimer = setTimeout(() => void this.#restartNow(), decision.delayMs);
+        return;
+      }
+      if (decision.reason === 'gave-up') {
+        this.pushMarker(
+          `[sluice: ${how}; not restarting: ${budget.policy.maxRestarts} restarts in a row without staying up ${budget.policy.minUptimeMs} ms]`,
+        );
+      }
+    }
+    this.recordExit(info);
+  }
+
+  async #restartNow(): Promise<void> {
+    this.#restartTimer = undefined;
+    if (this.#exitInfo) return;
+    this.stdinClosedFlag = false;
+    this.#closedStdin = false;
+    try {
+      await this.respawn();
+      this.#runStartedAt = Date.now();
+      // Terminated while it was starting: end this run as well.
+      if (this.#stopBegan) void this.stop(0);
+    } catch (e) {
+      this.pushMarker(`[sluice: restart failed: ${e instanceof Error ? e.message : String(e)}]`);
+      if (this.#lastExit) this.recordExit(this.#lastExit);
+    }
+  }
+
+  /** Writes one line of sluice's own into stdout's backlog, on a line of its own. */
+  protected pushMarker(line: string): void {
+    const start = this.#lastStdoutByte === 0x0a ? '' : this.markerNewline;
+    this.markerOutput(Buffer.from(`${start}${line}${this.markerNewline}`));
+  }
+
+  /** Where a marker line goes: stdout's ring and attachments (a PTY also feeds its screen). */
+  protected markerOutput(bytes: Buffer): void {
+    this.pushOutput('stdout', bytes);
+  }
+
+  /** The line end of marker lines: `\n`, or `\r\n` on a terminal. */
+  protected get markerNewline(): string {
+    return '\n';
+  }
+
   /** Hands a chunk read from `stream` to its ring and attachments, then to 'output' listeners. */
   protected pushOutput(stream: StreamName, chunk: Buffer): void {
     const s = this.streamMap.get(stream);
     if (!s || chunk.length === 0) return;
+    if (stream === 'stdout') this.#lastStdoutByte = chunk[chunk.length - 1]!;
     const offset = s.push(chunk);
     this.emit('output', stream, chunk, offset);
   }
 
-  /** Marks `stream` as ended (EOF). */
+  /** Marks `stream` as ended (EOF); with restarts, only the final exit ends the streams. */
   protected endStream(stream: StreamName): void {
+    if (this.#restartBudget && !this.#exitInfo) return;
     this.streamMap.get(stream)?.end();
   }
 

@@ -2,7 +2,9 @@
  * The plain data types of sluice/sessions, shared by the library, the daemon's protocol and the
  * CLI. Everything here is JSON-friendly except `Buffer` payloads.
  */
+
 import type { ExitInfo } from '../../proc/index.js';
+import type { RestartPolicy } from '../../supervisor/index.js';
 
 /** What a session runs on: kernel pipes, or a pseudo-terminal. */
 export type SessionKind = 'pipe' | 'pty';
@@ -77,6 +79,15 @@ export interface SpawnSessionOptions {
   maxRingBytes?: number;
   /** @deprecated Renamed `maxRingBytes` (every byte limit is named `max<What>Bytes`). */
   ringBytes?: number;
+  /**
+   * Start the program again when it exits on its own, with the supervisor's restart policy
+   * (`when: 'always' | 'on-failure'`, `maxRestarts`, `backoffMs`, …; docs/supervisor.md). The
+   * session keeps its id, ring, screen and attachments across restarts; a marker line in the
+   * output says each restart; `exited` resolves (and attachments end) only when the policy stops
+   * restarting or the session is terminated. Off unless given.
+   * @default undefined (no restarts)
+   */
+  restart?: RestartPolicy;
 }
 
 /** One line of `SessionRegistry.list()` as plain data (what `Session.info()` returns). */
@@ -103,4 +114,8 @@ export interface SessionInfo {
   stdinClosed: boolean;
   /** For a PTY, its current size. */
   size: PtySize | null;
+  /** How many times the restart policy started the program again. */
+  restarts: number;
+  /** How the latest run ended (the one before the current run while restarting); null before. */
+  lastExit: ExitInfo | null;
 }
