@@ -11,7 +11,7 @@ import { InvalidOptionError } from './errors.js';
 import { DEFAULT_GRACE_MS, type ExitInfo, type ExitOutcome } from './exit-info.js';
 import { killOnExit } from './exit-kill.js';
 import { groupAlive, type SignalName, trySignalGroup, waitGroupGone } from './signal.js';
-import type { GroupProcess, SpawnGroupOptions, TerminateProcessOptions } from './spawn-group.js';
+import type { GroupProcess, SpawnGroupOptions, TerminateProcessOptions } from './spawn-types.js';
 
 const DEFAULT_DRAIN_MS = 100;
 /** A pipe still receiving this many drain windows after the exit has a foreign writer. */

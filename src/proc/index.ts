@@ -58,14 +58,14 @@ export {
   trySignalGroup,
   waitGroupGone,
 } from './signal.js';
-export {
-  type GroupProcess,
-  type SpawnGroupOptions,
-  type StdioSlot,
-  spawnGroup,
-  type TerminateProcessOptions,
-} from './spawn-group.js';
+export { spawnGroup } from './spawn-group.js';
 export { overlayEnv } from './spawn-options.js';
+export type {
+  GroupProcess,
+  SpawnGroupOptions,
+  StdioSlot,
+  TerminateProcessOptions,
+} from './spawn-types.js';
 export {
   type AdoptedOptions,
   adoptedChildren,

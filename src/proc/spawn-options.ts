@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { InvalidOptionError, SpawnError, type SpawnErrorCode } from './errors.js';
-import type { SpawnGroupOptions } from './spawn-group.js';
+import type { SpawnGroupOptions } from './spawn-types.js';
 
 function fail(
   code: SpawnErrorCode,
