@@ -1,29 +1,42 @@
 /**
  * How fast the `sluice` command starts, as whole processes: `sluice --version`, `sluice run 'echo
  * hi | cat'` and `sluice ls` against `node -e 0` (the floor every Node program pays), and what
- * each heavy module costs to load on its own. Runs the built command (`npm run build` first, or
- * pass the folder holding `cli/main.js`: `tsx bench/cli-startup.ts /tmp/build/dist`).
+ * each heavy module costs to load on its own. Runs the built command: `dist/` (`npm run build`), a
+ * folder given as the argument (`tsx bench/cli-startup.ts /tmp/build/dist`), or, when there is
+ * no `dist/`, one compiled into a scratch folder for the run.
  *
  * The commands are run in turn, round after round, so a change of machine load hits them alike;
  * the table shows medians and the ratio of each median to `node -e 0`'s.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmt, median, section, table } from './lib.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const dist = resolve(process.argv[2] ?? join(root, 'dist'));
+// `sluice ls` against a socket nobody listens on: start-up plus one failed connect, no daemon.
+const scratch = mkdtempSync(join(tmpdir(), 'bench-cli-'));
+let dist = resolve(process.argv[2] ?? join(root, 'dist'));
+if (!existsSync(join(dist, 'cli', 'main.js')) && process.argv[2] === undefined) {
+  // No build: compile one into the scratch folder, beside links to package.json and node_modules.
+  process.stderr.write('cli-startup: no dist/, compiling one with tsc\n');
+  symlinkSync(join(root, 'package.json'), join(scratch, 'package.json'));
+  symlinkSync(join(root, 'node_modules'), join(scratch, 'node_modules'));
+  dist = join(scratch, 'dist');
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', dist], {
+    stdio: 'ignore',
+  });
+}
 const main = join(dist, 'cli', 'main.js');
 if (!existsSync(main)) {
-  process.stderr.write(`cli-startup: ${main} is missing: run npm run build first\n`);
+  rmSync(scratch, { recursive: true, force: true });
+  process.stderr.write(`cli-startup: ${main} is missing\n`);
   process.exit(1);
 }
 const rounds = Number(process.env.ROUNDS ?? 15);
-// `sluice ls` against a socket nobody listens on: start-up plus one failed connect, no daemon.
-const scratch = mkdtempSync(join(tmpdir(), 'bench-cli-'));
 const env = { ...process.env, SLUICE_SOCKET: join(scratch, 'none.sock') };
 
 function wall(args: string[]): number {
