@@ -134,11 +134,16 @@ describe('docs: every code block is checked', () => {
                 timeoutMs: 15_000,
               });
             }
-            const r = await run(process.execPath, ['--import', 'tsx', fileOf(b)], {
-              cwd,
-              env,
-              timeout: 60_000,
-            });
+            // The block runs in a scratch cwd, where a bare 'tsx' does not resolve: name it by URL.
+            const r = await run(
+              process.execPath,
+              ['--import', import.meta.resolve('tsx'), fileOf(b)],
+              {
+                cwd,
+                env,
+                timeout: 60_000,
+              },
+            );
             assert.deepEqual(r.stdout.trimEnd().split('\n'), expected);
           } finally {
             if (daemon && daemon.exitCode === null) {
