@@ -58,7 +58,7 @@ describe('cli: sluice demo', () => {
       assert.equal(code, 0, `stdout:\n${demo.out()}\nstderr:\n${demo.err()}`);
       assert.match(demo.out(), /done in [\d.]+ s; nothing left running/);
       assert.match(demo.out(), /no gap, no repeat/);
-      assert.match(demo.out(), /outcome 'soft'/);
+      assert.match(demo.out(), /outcome 'eof'/);
       assert.match(demo.out(), /outcome hard \(SIGKILL/);
       await waitFor(() => markedProcesses(mark).length === 0, {
         message: `demo processes left: ${markedProcesses(mark).join(', ')}`,

@@ -34,8 +34,8 @@ export const title = 'supervisor: a JSON-RPC child, asked and stopped gracefully
 export async function run(ctx: DemoContext): Promise<void> {
   const stderr: string[] = [];
   const child = await supervise({
-    cmd: [process.execPath, '-e', SERVER],
-    stopGraceMs: 2000,
+    argv: [process.execPath, '-e', SERVER],
+    graceMs: 2000,
     onStderr: (line) => stderr.push(line),
   });
   ctx.defer(() => child.stop({ graceMs: 500 }));
@@ -59,7 +59,7 @@ export async function run(ctx: DemoContext): Promise<void> {
   const info = await child.stop();
   const ms = (performance.now() - t0).toFixed(0);
   ctx.say(
-    `stopped in ${ms} ms: exit code ${info.code}, signal ${info.signal ?? 'none'}, outcome '${info.outcome}'`,
+    `stopped in ${ms} ms: exit code ${info.exitCode}, signal ${info.signal ?? 'none'}, outcome '${info.outcome}'`,
   );
   ctx.say(`its stderr, read line by line: ${stderr.map((l) => JSON.stringify(l)).join(', ')}`);
   ctx.notice(
