@@ -196,7 +196,7 @@ async function runSluice(
     },
   });
   const state = new ShellState({ cwd: dir, env, positional: ['bash'] });
-  const interp = new Interpreter({ signal: AbortSignal.timeout(20_000), graceMs: 1000 });
+  const interp = new Interpreter({ signal: AbortSignal.timeout(60_000), graceMs: 1000 });
   let status: number;
   try {
     status = await interp.run(script, state, { stdin: undefined, stdout, stderr: 'ignore' });
