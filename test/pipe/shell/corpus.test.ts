@@ -156,7 +156,7 @@ function runBash(
       cwd: dir,
       env,
       stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 20_000,
+      timeout: 60_000,
     });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
