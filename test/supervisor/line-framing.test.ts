@@ -106,6 +106,31 @@ describe('supervisor: line framing', () => {
     );
     assert.equal((await feed.next()).done, true);
   });
+  test('LineFeed: bounded in bytes; a waiting consumer still gets a line longer than the bound', async () => {
+    const feed = new LineFeed({ maxQueueBytes: 16 * 1024, maxLineBytes: 1 << 20 });
+    const src = new PassThrough({ highWaterMark: 1 });
+    feed.add(src);
+    const line = 'x'.repeat(10 * 1024);
+    // Nobody waits: two 10 KiB lines pass the 16 KiB bound and the stream is paused.
+    src.write(`${line}\n`);
+    src.write(`${line}\n`);
+    await waitFor(() => feed.heldBytes === 2 * (line.length + 1), { message: 'two lines held' });
+    assert.ok(src.isPaused(), 'paused past maxQueueBytes');
+    src.write('z\n'); // stays in the stream's buffer, not in the feed
+    await new Promise((r) => setImmediate(r));
+    assert.equal(feed.heldBytes, 2 * (line.length + 1));
+    assert.equal((await feed.next()).value, line);
+    assert.equal((await feed.next()).value, line);
+    assert.equal((await feed.next()).value, 'z');
+    // Now someone waits for a line of 64 KiB, four times the bound: it is read to its end.
+    const long = 'y'.repeat(64 * 1024);
+    const waiting = feed.next();
+    for (let at = 0; at < long.length; at += 4096) src.write(long.slice(at, at + 4096));
+    src.end('\n');
+    assert.equal((await waiting).value, long);
+    feed.finish();
+    assert.equal((await feed.next()).done, true);
+  });
 });
 
 describe('supervisor: lines() on a real child', () => {
