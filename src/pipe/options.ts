@@ -40,8 +40,9 @@ export interface PipelineOptions {
   /** Aborting it stops the pipeline: SIGTERM to every command's group, SIGKILL after `graceMs`. */
   signal?: AbortSignal;
   /**
-   * Milliseconds between SIGTERM and SIGKILL when the pipeline stops its commands; also how long
-   * `wait()` keeps waiting for a function stage that ignores the stop (then `StageStuckError`).
+   * Milliseconds between SIGTERM and SIGKILL when the pipeline stops its commands (`0`: SIGKILL
+   * at once); also how long `wait()` keeps waiting for a function stage that ignores the stop
+   * (then `StageStuckError`).
    * @default DEFAULT_GRACE_MS (5000)
    */
   graceMs?: number;
