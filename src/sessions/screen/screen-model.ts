@@ -18,8 +18,9 @@
  * terminal, as it would under tmux) so memory stays bounded.
  */
 import { EventEmitter } from 'node:events';
-import serializeModule from '@xterm/addon-serialize';
-import xtermHeadless from '@xterm/headless';
+import { createRequire } from 'node:module';
+import type * as XtermSerialize from '@xterm/addon-serialize';
+import type * as XtermHeadless from '@xterm/headless';
 import { InvalidOptionError } from '../../proc/index.js';
 import { SessionsError } from '../core/errors.js';
 import { ScrollbackCache, serializeScrollback } from './line-serializer.js';
@@ -27,9 +28,24 @@ import { TERMINAL_RESTORE } from './restore.js';
 import { readTerminalState, stateSequence, type TerminalState } from './terminal-state.js';
 import { renderText } from './text.js';
 
-const { Terminal } = xtermHeadless;
-const { SerializeAddon } = serializeModule;
-type HeadlessTerminal = InstanceType<typeof Terminal>;
+type HeadlessTerminal = XtermHeadless.Terminal;
+
+// xterm.js is loaded with the first screen, not with the module: it costs about 10 MB of RSS
+// and 45 ms, which a daemon that runs only pipe sessions (or none yet) should not pay.
+const requireCjs = createRequire(import.meta.url);
+let xtermModules:
+  | {
+      Terminal: typeof XtermHeadless.Terminal;
+      SerializeAddon: typeof XtermSerialize.SerializeAddon;
+    }
+  | undefined;
+function xterm(): NonNullable<typeof xtermModules> {
+  xtermModules ??= {
+    Terminal: (requireCjs('@xterm/headless') as typeof XtermHeadless).Terminal,
+    SerializeAddon: (requireCjs('@xterm/addon-serialize') as typeof XtermSerialize).SerializeAddon,
+  };
+  return xtermModules;
+}
 
 /** Default scrollback line budget of the normal buffer. */
 export const DEFAULT_SCROLLBACK_LINES = 10_000;
@@ -138,7 +154,7 @@ function makeTerminal(
   scrollback: number,
   reflowCursorLine = false,
 ): HeadlessTerminal {
-  return new Terminal({
+  return new (xterm().Terminal)({
     rows,
     cols,
     scrollback,
@@ -168,7 +184,7 @@ function makeTerminal(
  */
 export class ScreenModel extends EventEmitter<ScreenEvents> {
   readonly #term: HeadlessTerminal;
-  readonly #serializer: InstanceType<typeof SerializeAddon>;
+  readonly #serializer: XtermSerialize.SerializeAddon;
   readonly #scrollbackLines: number;
   readonly #maxScrollbackBytes: number;
   readonly #highWater: number;
@@ -209,7 +225,7 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
       1,
     );
     this.#term = makeTerminal(this.#rows, this.#cols, this.#lineBudget(this.#cols));
-    this.#serializer = new SerializeAddon();
+    this.#serializer = new (xterm().SerializeAddon)();
     this.#cache = new ScrollbackCache(this.#term);
     this.#term.loadAddon(
       this.#serializer as unknown as Parameters<HeadlessTerminal['loadAddon']>[0],
@@ -397,7 +413,7 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
  */
 function serializeBody(
   term: HeadlessTerminal,
-  serializer: InstanceType<typeof SerializeAddon>,
+  serializer: XtermSerialize.SerializeAddon,
   lines: number,
   cache?: ScrollbackCache,
 ): Buffer[] {
@@ -442,7 +458,7 @@ async function reflowSnapshot(
   scrollbackLines: number,
 ): Promise<ScreenSnapshot> {
   const scratch = makeTerminal(snap.rows, snap.cols, Math.max(scrollbackLines, 0), true);
-  const serializer = new SerializeAddon();
+  const serializer = new (xterm().SerializeAddon)();
   scratch.loadAddon(serializer as unknown as Parameters<HeadlessTerminal['loadAddon']>[0]);
   try {
     await new Promise<void>((resolve) => scratch.write(snap.body, resolve));
