@@ -1,9 +1,16 @@
 /**
  * `sluice ls [--originator NAME] [--json]`: one line per session, oldest first: id, pid, state,
- * outcome, command. `--json` prints the sessions as a JSON array (the protocol's session info).
+ * outcome, restarts (by `spawn --restart`), how the last run ended, command. `--json` prints the sessions as a JSON array (the protocol's session info).
  */
 import type { Command } from 'commander';
-import { jsonOption, printJson, socketOption, stateColumn, withClient } from './client-util.js';
+import {
+  describeExit,
+  jsonOption,
+  printJson,
+  socketOption,
+  stateColumn,
+  withClient,
+} from './client-util.js';
 
 interface LsFlags {
   originator?: string;
@@ -14,7 +21,7 @@ interface LsFlags {
 export function register(program: Command): void {
   const cmd = program
     .command('ls')
-    .description('list the sessions: id, pid, state, outcome, command')
+    .description('list the sessions: id, pid, state, outcome, restarts, last exit, command')
     .option('--originator <name>', 'only the sessions of this originator');
   jsonOption(socketOption(cmd)).action(async (flags: LsFlags) => {
     const sessions = await withClient(flags, (client) =>
@@ -29,9 +36,11 @@ export function register(program: Command): void {
       String(s.pid),
       stateColumn(s),
       s.exitInfo?.outcome ?? '-',
+      String(s.restarts ?? 0),
+      s.lastExit ? describeExit(s.lastExit) : '-',
       s.command,
     ]);
-    const header = ['ID', 'PID', 'STATE', 'OUTCOME', 'COMMAND'];
+    const header = ['ID', 'PID', 'STATE', 'OUTCOME', 'RESTARTS', 'LAST EXIT', 'COMMAND'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]) =>
       cells

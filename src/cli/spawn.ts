@@ -3,7 +3,10 @@
  * starts a session in the daemon and prints its id (or, with `--json`, the session).
  *
  * The child runs in the daemon's environment with each `--env` laid over it, in `--cwd` (default:
- * this shell's working directory). A PTY gets `--rows`/`--cols`, else the size of whichever of
+ * this shell's working directory). `--restart always|on-failure [--max-restarts N]
+ * [--backoff DELAY[,MAX]]` starts the program again when it exits on its own, on the supervisor's
+ * restart policy: the session keeps its id, backlog and attachments, a marker line in the backlog
+ * tells each restart, and `ls` shows the restarts and the last exit. A PTY gets `--rows`/`--cols`, else the size of whichever of
  * stdout, stderr, stdin or `/dev/tty` is a terminal, else 24×80.
  */
 import { resolve } from 'node:path';
@@ -11,6 +14,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { terminalSize } from '../sessions/index.js';
 import {
   jsonOption,
+  parseDuration,
   parsePositiveInt,
   printJson,
   socketOption,
@@ -25,8 +29,39 @@ interface SpawnFlags {
   originator?: string;
   rows?: number;
   cols?: number;
+  restart?: 'always' | 'on-failure';
+  maxRestarts?: number;
+  backoff?: { backoffMs: number; maxBackoffMs?: number };
   json?: boolean;
   socket?: string;
+}
+
+function parseRestartWhen(text: string): 'always' | 'on-failure' {
+  if (text === 'always' || text === 'on-failure') return text;
+  throw new InvalidArgumentError(`'${text}' is not always or on-failure`);
+}
+
+function parseCount(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`'${text}' is not a whole number`);
+  }
+  return n;
+}
+
+/** `500ms` (the first delay) or `500ms,1m` (the first delay, then doubling up to the second). */
+function parseBackoff(text: string): { backoffMs: number; maxBackoffMs?: number } {
+  const [first, max, extra] = text.split(',');
+  if (first === undefined || extra !== undefined) {
+    throw new InvalidArgumentError(`'${text}' is not DELAY or DELAY,MAX (example: 200ms,30s)`);
+  }
+  const backoffMs = parseDuration(first);
+  if (max === undefined) return { backoffMs };
+  const maxBackoffMs = parseDuration(max);
+  if (maxBackoffMs < backoffMs) {
+    throw new InvalidArgumentError(`'${text}': the maximum is below the first delay`);
+  }
+  return { backoffMs, maxBackoffMs };
 }
 
 function collectEnv(pair: string, into: Record<string, string>): Record<string, string> {
@@ -47,7 +82,22 @@ export function register(program: Command): void {
     .option('--env <K=V>', 'an environment variable for the child (repeatable)', collectEnv, {})
     .option('--originator <name>', 'who started it; ls and purge filter on it')
     .option('--rows <n>', 'PTY rows (default: this terminal, else 24)', parsePositiveInt)
-    .option('--cols <n>', 'PTY columns (default: this terminal, else 80)', parsePositiveInt);
+    .option('--cols <n>', 'PTY columns (default: this terminal, else 80)', parsePositiveInt)
+    .option(
+      '--restart <when>',
+      'start the program again when it exits on its own: always or on-failure',
+      parseRestartWhen,
+    )
+    .option(
+      '--max-restarts <n>',
+      'give up after this many restarts in a row that did not stay up 1 s (default 10)',
+      parseCount,
+    )
+    .option(
+      '--backoff <delay[,max]>',
+      'wait before the first restart, doubling up to max (default 100ms,30s)',
+      parseBackoff,
+    );
   jsonOption(socketOption(cmd)).action(async (argv: string[], flags: SpawnFlags) => {
     // Whichever of stdout, stderr, stdin or /dev/tty is a terminal: `id=$(sluice spawn --pty …)`
     // captures stdout, yet the terminal is still there.
@@ -61,6 +111,16 @@ export function register(program: Command): void {
     if (!flags.pty && (flags.rows !== undefined || flags.cols !== undefined)) {
       throw new Error('--rows and --cols need --pty');
     }
+    if (!flags.restart && (flags.maxRestarts !== undefined || flags.backoff !== undefined)) {
+      throw new Error('--max-restarts and --backoff need --restart');
+    }
+    const restart = flags.restart
+      ? {
+          when: flags.restart,
+          ...(flags.maxRestarts === undefined ? {} : { maxRestarts: flags.maxRestarts }),
+          ...(flags.backoff ?? {}),
+        }
+      : undefined;
     const session = await withClient(flags, (client) =>
       client.spawn({
         argv,
@@ -69,6 +129,7 @@ export function register(program: Command): void {
         originator: flags.originator,
         mergeStderr: flags.mergeStderr,
         pty,
+        restart,
       }),
     );
     if (flags.json) printJson(session);

@@ -66,7 +66,16 @@ function fail(e: unknown): never {
 /** A session as sent on the wire. */
 export function wireInfo(s: Session): WireSessionInfo {
   const info = s.info();
-  return { ...info, exitInfo: info.exitInfo ? { ...info.exitInfo } : null };
+  return {
+    ...info,
+    exitInfo: info.exitInfo ? { ...info.exitInfo } : null,
+    lastExit: info.lastExit ? { ...info.lastExit } : null,
+  };
+}
+
+/** The policy's given fields only (the supervisor's defaults fill the rest). */
+function withoutUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** Shared state the handlers need from the daemon. */
@@ -202,6 +211,7 @@ export class DaemonHandlers {
       originator: request.originator,
       mergeStderr: request.mergeStderr,
       pty: request.pty,
+      ...(request.restart ? { restart: withoutUndefined(request.restart) } : {}),
     });
     this.ctx.spooler?.track(s);
     this.ctx.log(`spawned ${s.kind} session ${s.id} (pid ${s.pid}): ${s.command}`);

@@ -228,6 +228,23 @@ function parseSpawn(f: Fields): SpawnRequest {
     const p = new Fields(value.pty, f.id, 'spawn pty');
     pty = { rows: p.int('rows', 1, MAX_ROWS_COLS), cols: p.int('cols', 1, MAX_ROWS_COLS) };
   }
+  let restart: SpawnRequest['restart'];
+  if (value.restart !== undefined && value.restart !== null) {
+    if (!isObj(value.restart)) f.fail("'restart' must be a map");
+    const r = new Fields(value.restart, f.id, 'spawn restart');
+    const when = r.optStr('when');
+    if (when !== undefined && when !== 'always' && when !== 'on-failure') {
+      r.fail("'when' must be 'always' or 'on-failure'", 'invalid');
+    }
+    const day = 24 * 60 * 60 * 1000;
+    restart = {
+      ...(when === undefined ? {} : { when: when as 'always' | 'on-failure' }),
+      maxRestarts: r.optInt('maxRestarts', 0, 1_000_000),
+      backoffMs: r.optInt('backoffMs', 0, day),
+      maxBackoffMs: r.optInt('maxBackoffMs', 0, day),
+      minUptimeMs: r.optInt('minUptimeMs', 0, day),
+    };
+  }
   return {
     id: f.id,
     op: 'spawn',
@@ -237,6 +254,7 @@ function parseSpawn(f: Fields): SpawnRequest {
     originator: f.optStr('originator'),
     mergeStderr: f.optBool('mergeStderr'),
     pty,
+    restart,
   };
 }
 

@@ -65,6 +65,10 @@ export interface WireSessionInfo {
   stdinClosed: boolean;
   /** A PTY's size; null for a pipe session. */
   size: { rows: number; cols: number } | null;
+  /** How many times the restart policy started the program again (0 without one). */
+  restarts: number;
+  /** How the latest run ended (while restarting: the run before this one); null before. */
+  lastExit: WireExitInfo | null;
 }
 
 /** The error codes a response or a stream `end` can carry. */
@@ -133,6 +137,16 @@ export interface SpawnRequest {
   mergeStderr?: boolean;
   /** Present for a PTY session. */
   pty?: { rows: number; cols: number };
+  /** Restart the program when it exits on its own (the supervisor's policy; docs/screens.md). */
+  restart?: WireRestartPolicy;
+}
+/** The restart policy a spawn may carry: the supervisor's `RestartPolicy`, in milliseconds. */
+export interface WireRestartPolicy {
+  when?: 'always' | 'on-failure';
+  maxRestarts?: number;
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  minUptimeMs?: number;
 }
 export interface ListRequest {
   id: number;

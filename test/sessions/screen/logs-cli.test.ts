@@ -83,4 +83,53 @@ describe('sluice logs of terminal sessions', () => {
       }
     }),
   );
+
+  it(
+    'spawn --restart on-failure restarts with a marker line; ls shows the restarts and the last exit',
+    withLeakCheck(async () => {
+      const d = await startDaemon();
+      try {
+        const c = await d.client();
+        const sock = ['--socket', d.socket];
+        const spawned = await runCli([
+          'spawn',
+          ...sock,
+          '--restart',
+          'on-failure',
+          '--max-restarts',
+          '2',
+          '--backoff',
+          '10ms,1s',
+          '--',
+          'sh',
+          '-c',
+          'echo hi; exit 5',
+        ]);
+        assert.equal(spawned.code, 0, spawned.stderr);
+        const id = spawned.stdout.trim();
+        await waitFor(async () => (await c.get(id)).state === 'exited', { timeoutMs: 20_000 });
+        const ls = await runCli(['ls', ...sock]);
+        const [header, row] = ls.stdout.trim().split('\n');
+        assert.match(header!, /RESTARTS\s+LAST EXIT/);
+        assert.match(
+          row!,
+          new RegExp(`^${id}\\s+\\d+\\s+exited\\(5\\)\\s+natural\\s+2\\s+exit 5\\s+sh -c`),
+        );
+        const logs = await runCli(['logs', id, ...sock]);
+        assert.equal(
+          logs.stdout,
+          'hi\n[sluice: exited with code 5; restart 1 in 10 ms]\nhi\n[sluice: exited with code 5; restart 2 in 20 ms]\nhi\n[sluice: exited with code 5; not restarting: 2 restarts in a row without staying up 1000 ms]\n',
+        );
+        const bad = await runCli(['spawn', ...sock, '--max-restarts', '2', '--', 'true']);
+        assert.equal(bad.code, 1);
+        assert.match(bad.stderr, /--max-restarts and --backoff need --restart/);
+        const when = await runCli(['spawn', ...sock, '--restart', 'sometimes', '--', 'true']);
+        assert.notEqual(when.code, 0);
+        assert.match(when.stderr, /not always or on-failure/);
+        await c.remove(id);
+      } finally {
+        await d.stop();
+      }
+    }),
+  );
 });
