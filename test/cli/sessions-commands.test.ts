@@ -69,13 +69,13 @@ describe('sluice CLI against a live daemon', () => {
         // ls, filtered by originator: a header, then alpha's sessions oldest first.
         assert.equal(lsA.code, 0, lsA.stderr);
         const lines = lsA.stdout.trim().split('\n');
-        assert.match(lines[0]!, /^ID\s+PID\s+STATE\s+OUTCOME\s+COMMAND$/);
+        assert.match(lines[0]!, /^ID\s+PID\s+STATE\s+OUTCOME\s+RESTARTS\s+LAST EXIT\s+COMMAND$/);
         assert.deepEqual(
           lines.slice(1).map((l) => l.split(/\s+/)[0]),
           order.filter((x) => x !== infoB.id),
         );
         const rowA = lines.find((l) => l.startsWith(idA))!;
-        assert.match(rowA, new RegExp(`^${idA}\\s+\\d+\\s+running\\s+-\\s+sh -c 'echo`));
+        assert.match(rowA, new RegExp(`^${idA}\\s+\\d+\\s+running\\s+-\\s+0\\s+-\\s+sh -c 'echo`));
         const lsJson = JSON.parse(lsAll.stdout) as {
           id: string;
           exitInfo: { outcome: string; exitCode: number } | null;
