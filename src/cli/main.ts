@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 
 /** Commander's own codes for a command line that does not parse. */
 const USAGE_ERRORS = new Set([
+  'commander.help', // `sluice` alone (or `sluice help nosuch`): the help on stderr, a usage error
   'commander.unknownOption',
   'commander.unknownCommand',
   'commander.missingArgument',
