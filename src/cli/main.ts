@@ -12,7 +12,6 @@ import type { Command } from 'commander';
 
 /** Commander's own codes for a command line that does not parse. */
 const USAGE_ERRORS = new Set([
-  'commander.help', // `sluice` alone (or `sluice help nosuch`): the help on stderr, a usage error
   'commander.unknownOption',
   'commander.unknownCommand',
   'commander.missingArgument',
@@ -73,7 +72,8 @@ fast(process.argv)
     const { CommanderError } = await import('commander');
     if (error instanceof CommanderError) {
       // Commander has already printed its message (or the help text).
-      process.exitCode = USAGE_ERRORS.has(error.code) ? 2 : error.exitCode;
+      // (`commander.help` with a non-zero code: `sluice` alone or `sluice help nosuch`.)
+      process.exitCode = USAGE_ERRORS.has(error.code) || error.exitCode !== 0 ? 2 : 0;
       return;
     }
     const message = error instanceof Error ? error.message : String(error);
