@@ -29,12 +29,53 @@ export const InvalidArgumentError = InvalidOptionError;
 /** @deprecated Use `InvalidOptionError`. */
 export type InvalidArgumentError = InvalidOptionError;
 
-/** No session has this id (nor this unique id prefix) in the registry. */
+/** No session has this id, nor an id that starts with this prefix, in the registry. */
 export class SessionNotFoundError extends SessionsError {
   readonly id: string;
   constructor(id: string) {
     super('ERR_SLUICE_SESSIONS_NOT_FOUND', `no session ${JSON.stringify(id)}`);
     this.id = id;
+  }
+}
+
+/**
+ * An id prefix too short to name a session safely: `SessionRegistry.resolve` takes a whole id or a
+ * prefix of at least `minLength` characters (`MIN_ID_PREFIX_LENGTH`, 4), so a stray character
+ * never picks a session by chance. Nothing was done.
+ */
+export class SessionIdTooShortError extends SessionsError {
+  /** What was given. */
+  readonly prefix: string;
+  /** The shortest prefix accepted. */
+  readonly minLength: number;
+  constructor(prefix: string, minLength: number) {
+    super(
+      'ERR_SLUICE_SESSIONS_ID_TOO_SHORT',
+      `session id ${JSON.stringify(prefix)} is too short: give the whole id or at least ${minLength} of its characters`,
+    );
+    this.prefix = prefix;
+    this.minLength = minLength;
+  }
+}
+
+/**
+ * An id prefix that several sessions' ids start with; `matches` lists them (oldest first) and so
+ * does the message (the first ten). Nothing was done.
+ */
+export class AmbiguousSessionIdError extends SessionsError {
+  /** What was given. */
+  readonly prefix: string;
+  /** The ids that start with `prefix`, oldest session first. */
+  readonly matches: readonly string[];
+  constructor(prefix: string, matches: readonly string[]) {
+    const shown = matches.slice(0, 10).join(', ');
+    const more = matches.length > 10 ? ` and ${matches.length - 10} more` : '';
+    super(
+      'ERR_SLUICE_SESSIONS_AMBIGUOUS_ID',
+      `session id ${JSON.stringify(prefix)} is ambiguous: ${matches.length} sessions match (${shown}${more}); give more characters`,
+    );
+    this.prefix = prefix;
+    this.matches = [...matches];
   }
 }
 

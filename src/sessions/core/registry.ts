@@ -9,13 +9,43 @@
  */
 import { DEFAULT_GRACE_MS, InvalidOptionError } from '../../proc/index.js';
 import { DEFAULT_ATTACH_QUEUE_BYTES } from './attachment.js';
-import { RegistryClosedError, SessionNotFoundError, SessionRunningError } from './errors.js';
+import {
+  AmbiguousSessionIdError,
+  RegistryClosedError,
+  SessionIdTooShortError,
+  SessionNotFoundError,
+  SessionRunningError,
+} from './errors.js';
 import { newSessionId } from './ids.js';
 import { PipeSession } from './pipe-session.js';
 import { PtySession } from './pty-session.js';
 import { DEFAULT_RING_BYTES } from './ring-buffer.js';
 import type { Session } from './session.js';
 import type { SpawnSessionOptions } from './types.js';
+
+/**
+ * The fewest characters of an id that `SessionRegistry.resolve` (and so every daemon request and
+ * CLI command) accepts as a prefix: 4 of an id's 10 random characters, 20 bits, so among a few
+ * hundred sessions a 4-character prefix is almost always unique, and a typo of one or two
+ * characters never names a session.
+ */
+export const MIN_ID_PREFIX_LENGTH = 4;
+
+/**
+ * The one of `ids` that `idOrPrefix` names: itself when it is one of them, else the only one that
+ * starts with it (see `SessionRegistry.resolve` for the errors). `ids` in the order the ambiguity
+ * error should list them.
+ */
+export function resolveIdPrefix(ids: readonly string[], idOrPrefix: string): string {
+  if (ids.includes(idOrPrefix)) return idOrPrefix;
+  if (idOrPrefix.length < MIN_ID_PREFIX_LENGTH) {
+    throw new SessionIdTooShortError(idOrPrefix, MIN_ID_PREFIX_LENGTH);
+  }
+  const found = ids.filter((id) => id.startsWith(idOrPrefix));
+  if (found.length === 0) throw new SessionNotFoundError(idOrPrefix);
+  if (found.length > 1) throw new AmbiguousSessionIdError(idOrPrefix, found);
+  return found[0]!;
+}
 
 /** Options of `new SessionRegistry`. */
 export interface SessionRegistryOptions {
@@ -195,17 +225,20 @@ export class SessionRegistry {
   }
 
   /**
-   * The session with this id or with this unique id prefix (what a person types). Throws
-   * `SessionNotFoundError` when none or several match.
+   * The session with this id, or whose id starts with this prefix (what a person types). A prefix
+   * must have at least `MIN_ID_PREFIX_LENGTH` (4) characters, else `SessionIdTooShortError`, so
+   * that a stray character never picks a session by chance; it must match exactly one session,
+   * else `AmbiguousSessionIdError` (which lists the matches) or `SessionNotFoundError` (none).
+   * A whole id always resolves, whatever its length.
    */
   resolve(idOrPrefix: string): Session {
     const exact = this.#sessions.get(idOrPrefix);
     if (exact) return exact;
-    const found = idOrPrefix
-      ? [...this.#sessions.values()].filter((s) => s.id.startsWith(idOrPrefix))
-      : [];
-    if (found.length !== 1) throw new SessionNotFoundError(idOrPrefix);
-    return found[0]!;
+    const id = resolveIdPrefix(
+      this.list().map((s) => s.id),
+      idOrPrefix,
+    );
+    return this.#sessions.get(id)!;
   }
 
   /** The sessions, oldest first; with `originator`, only that originator's. */

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isSessionId } from '../../../src/sessions/core/ids.js';
+import { MIN_ID_PREFIX_LENGTH, resolveIdPrefix } from '../../../src/sessions/core/registry.js';
 import {
   AlreadyAttachedError,
+  AmbiguousSessionIdError,
   RegistryClosedError,
   type Session,
+  SessionIdTooShortError,
   SessionNotFoundError,
   SessionRegistry,
   SessionRunningError,
@@ -43,7 +46,12 @@ describe('SessionRegistry', () => {
         assert.equal(reg.get(ids[1]!), made[1]);
         assert.equal(reg.get('nope'), undefined);
         assert.equal(reg.resolve(ids[3]!), made[3]);
-        assert.throws(() => reg.resolve(''), SessionNotFoundError);
+        // A prefix of 4 characters names its session; fewer are refused, whoever they match.
+        assert.equal(reg.resolve(ids[3]!.slice(0, 4)), made[3]);
+        for (const short of ['', ids[3]!.slice(0, 1), ids[3]!.slice(0, 3)]) {
+          assert.throws(() => reg.resolve(short), SessionIdTooShortError, short);
+        }
+        assert.throws(() => reg.resolve('zzzzzzzzzzz'), SessionNotFoundError);
         const info = made[2]!.info();
         assert.equal(info.kind, 'pty');
         assert.equal(info.state, 'running');
@@ -54,6 +62,50 @@ describe('SessionRegistry', () => {
       }
     }),
   );
+
+  it('an id prefix: at least 4 characters and unique, else a typed error that says why', () => {
+    assert.equal(MIN_ID_PREFIX_LENGTH, 4);
+    const ids = ['k3v9q2m7xa', 'k3v9zz1111', 'k3w0000000', 'ab'];
+    assert.equal(resolveIdPrefix(ids, 'k3w0'), 'k3w0000000');
+    assert.equal(resolveIdPrefix(ids, 'k3v9q'), 'k3v9q2m7xa');
+    assert.equal(resolveIdPrefix(ids, 'k3v9zz1111'), 'k3v9zz1111');
+    // A whole id resolves whatever its length.
+    assert.equal(resolveIdPrefix(ids, 'ab'), 'ab');
+    const ambiguous = (() => {
+      try {
+        resolveIdPrefix(ids, 'k3v9');
+      } catch (e) {
+        return e;
+      }
+      assert.fail('an ambiguous prefix resolved');
+    })();
+    assert.ok(ambiguous instanceof AmbiguousSessionIdError);
+    assert.equal(ambiguous.code, 'ERR_SLUICE_SESSIONS_AMBIGUOUS_ID');
+    assert.deepEqual(ambiguous.matches, ['k3v9q2m7xa', 'k3v9zz1111']);
+    assert.equal(
+      ambiguous.message,
+      'session id "k3v9" is ambiguous: 2 sessions match (k3v9q2m7xa, k3v9zz1111); give more characters',
+    );
+    assert.throws(
+      () => resolveIdPrefix(ids, 'k3v'),
+      (e: unknown) =>
+        e instanceof SessionIdTooShortError &&
+        e.code === 'ERR_SLUICE_SESSIONS_ID_TOO_SHORT' &&
+        e.minLength === 4 &&
+        e.message ===
+          'session id "k3v" is too short: give the whole id or at least 4 of its characters',
+    );
+    assert.throws(
+      () => resolveIdPrefix(ids, 'k3x0'),
+      (e: unknown) => e instanceof SessionNotFoundError && e.message === 'no session "k3x0"',
+    );
+    // Many matches: the message names ten and counts the rest.
+    const many = Array.from({ length: 12 }, (_, i) => `abcd${String(i).padStart(6, '0')}`);
+    assert.throws(
+      () => resolveIdPrefix(many, 'abcd'),
+      /12 sessions match \(abcd000000, .*, abcd000009 and 2 more\)/,
+    );
+  });
 
   it(
     'purgeExited removes only exited sessions of that originator; remove refuses a running one',
