@@ -39,6 +39,7 @@ export {
 } from './core/attachment.js';
 export {
   AlreadyAttachedError,
+  AmbiguousSessionIdError,
   AttachmentClosedError,
   InvalidArgumentError,
   NotAPtyError,
@@ -46,6 +47,7 @@ export {
   RegistryClosedError,
   SessionError,
   SessionExitedError,
+  SessionIdTooShortError,
   SessionNotFoundError,
   SessionRunningError,
   SessionsError,
@@ -54,6 +56,7 @@ export {
 } from './core/errors.js';
 export type { Snapshot } from './core/output-stream.js';
 export {
+  MIN_ID_PREFIX_LENGTH,
   type RemoveOptions,
   SessionRegistry,
   type SessionRegistryOptions,
