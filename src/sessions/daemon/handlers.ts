@@ -32,6 +32,8 @@ import type { Spooler } from './spool.js';
 /** Library error codes (core/errors.ts) and what the protocol calls them. */
 const CODE_MAP: Record<string, ErrorCode> = {
   ERR_SLUICE_SESSIONS_NOT_FOUND: 'not-found',
+  ERR_SLUICE_SESSIONS_AMBIGUOUS_ID: 'ambiguous',
+  ERR_SLUICE_SESSIONS_ID_TOO_SHORT: 'invalid',
   ERR_SLUICE_SESSIONS_ALREADY_ATTACHED: 'already-attached',
   ERR_SLUICE_SESSIONS_STREAM_UNAVAILABLE: 'invalid',
   ERR_SLUICE_SESSIONS_STDIN_CLOSED: 'stdin-closed',
@@ -127,7 +129,7 @@ export class DaemonHandlers {
     return s.terminate({ graceMs });
   }
 
-  /** The session with this id or unique id prefix; `not-found` otherwise. */
+  /** The session with this id or id prefix (4 characters or more, one match); else an error. */
   private session(id: string): Session {
     return this.registry.resolve(id);
   }

@@ -81,8 +81,10 @@ export type ErrorCode =
   | 'version'
   /** An argument is out of range or missing (empty argv, bad size, bad cwd, ...). */
   | 'invalid'
-  /** No session has that id, nor that unique id prefix. */
+  /** No session has that id, nor an id that starts with that prefix. */
   | 'not-found'
+  /** Several sessions' ids start with that prefix (the message lists them); give more characters. */
+  | 'ambiguous'
   /** Another client is attached as the writer of that stream; retry with `steal`. */
   | 'already-attached'
   /** The operation needs a running session. */
