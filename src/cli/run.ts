@@ -113,6 +113,10 @@ export function parseRunArgs(
 export async function run(words: string[], flags: RunFlags): Promise<number> {
   let text: string;
   let positional: string[];
+  if (flags.json && !flags.stats && !flags.check) {
+    process.stderr.write('sluice: run: --json goes with --stats or --check (see --help)\n');
+    return 2;
+  }
   if (flags.file !== undefined) {
     try {
       text = readFileSync(flags.file, 'utf8');
