@@ -48,7 +48,7 @@ export function register(program: Command): void {
     .requiredOption('--servers <urls>', 'NATS server URL(s), comma-separated or repeated', collect)
     .requiredOption('--name <name>', "the pipeline name (the coordinator's connect name)")
     .requiredOption('--stage <stage>', 'the stage to serve')
-    .option('--workers <n>', 'items run at once (default 1)', parsePositiveInt, 1)
+    .option('--workers <n>', 'items run at once', parsePositiveInt, 1)
     .option(
       '--grace <duration>',
       'on stop, time running items get before being handed back (default 5s)',
