@@ -54,4 +54,15 @@ export interface AttachOptions {
    * @default the registry's `maxAttachQueueBytes` (1 MiB)
    */
   maxQueueBytes?: number;
+  /**
+   * Never drop output for this client. While its queue holds `maxQueueBytes` or more, the
+   * session stops reading its program's output (the program then blocks on its pipe or terminal
+   * once the kernel's buffer is full, as it would writing into a plain pipe), and reads again
+   * once the queue is down to half. Every byte then arrives and `missed` is never sent for the
+   * live part (bytes the ring had dropped before the attach still count in `missedBytes`). The
+   * price: the program runs at this client's pace, and so do the ring and every other client of
+   * the stream. Detaching, a steal or the session's end lifts the hold at once.
+   * @default false (a client that falls behind loses its oldest queued output, counted)
+   */
+  lossless?: boolean;
 }

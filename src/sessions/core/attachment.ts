@@ -18,6 +18,10 @@
  * backlog counts as handed at attach). Re-attaching with `{ fromOffset: old.position }` yields
  * exactly what this attachment had not delivered: nothing lost, nothing repeated (as long as the
  * ring still keeps it; otherwise the gap is counted in `missedBytes`).
+ *
+ * A `lossless` attachment never drops: once `maxQueueBytes` wait it asks its stream to hold the
+ * program's output (the session stops reading it) and lets go when the queue is down to half, or
+ * at once when it ends.
  */
 
 import { EventEmitter } from 'node:events';
@@ -44,6 +48,12 @@ export interface AttachmentHost {
   closeInput(): Promise<void>;
   resize(rows: number, cols: number): void;
   release(attachment: Attachment): void;
+  /**
+   * Stops (`held`) or resumes reading the program's output on `stream`; called by the stream
+   * when the first lossless attachment fills its queue and when the last one lets go. A host
+   * without it cannot serve lossless attachments.
+   */
+  holdReading?(stream: StreamName, held: boolean): void;
 }
 
 interface Waiter {
@@ -67,7 +77,11 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
   /** Absolute offset of `backlog[0]`. */
   readonly backlogOffset: number;
   readonly maxQueueBytes: number;
+  /** Whether this client holds the program instead of losing output (see the module comment). */
+  readonly lossless: boolean;
   #host: AttachmentHost;
+  #onHold: ((held: boolean) => void) | undefined;
+  #holding = false;
   #queue: AttachmentFrame[] = [];
   #head = 0;
   #queuedBytes = 0;
@@ -93,6 +107,9 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
       backlogOffset: number;
       missed: number;
       maxQueueBytes?: number;
+      lossless?: boolean;
+      /** Told when this lossless attachment starts and stops holding the program's output. */
+      onHold?: (held: boolean) => void;
     },
   ) {
     super();
@@ -107,6 +124,8 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
     this.backlog = init.backlog;
     this.backlogOffset = init.backlogOffset;
     this.maxQueueBytes = max;
+    this.lossless = init.lossless === true;
+    this.#onHold = init.onHold;
     this.#missedBytes = init.missed;
     this.#position = init.backlogOffset + init.backlog.length;
     this.on('newListener', (event) => {
@@ -197,6 +216,7 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
     if (this.#closed) return;
     this.#closed = true;
     this.#ended = true;
+    this.#setHolding(false);
     this.#queue = [];
     this.#head = 0;
     this.#queuedBytes = 0;
@@ -262,6 +282,14 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
       this.#enqueueOutput(data, offset + at);
     }
     this.#deliver();
+    if (
+      this.lossless &&
+      !this.#holding &&
+      !this.#ended &&
+      this.#queuedBytes >= this.maxQueueBytes
+    ) {
+      this.#setHolding(true);
+    }
   }
 
   /** @internal Queues a control frame; `last` ends the attachment after it. */
@@ -269,12 +297,23 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
     if (this.#ended) return;
     if (frame.type === 'stolen') this.#stolen = true;
     this.#queue.push(frame);
-    if (last) this.#ended = true;
+    if (last) {
+      this.#ended = true;
+      // No more output comes to this attachment: it must not hold the program any longer.
+      this.#setHolding(false);
+    }
     this.#deliver();
     if (last && !this.#flowing) this.#maybeClose();
   }
 
   #enqueueOutput(data: Buffer, offset: number): void {
+    if (this.lossless) {
+      // Never dropped: the queue passes its bound by at most what was already read when the
+      // hold began (the stream stops reading at once; see pushOutput).
+      this.#queue.push({ type: 'output', data, offset });
+      this.#queuedBytes += data.length;
+      return;
+    }
     let d = data;
     let at = offset;
     if (d.length > this.maxQueueBytes) {
@@ -331,6 +370,7 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
     if (frame.type === 'output') {
       this.#queuedBytes -= frame.data.length;
       this.#position = frame.offset + frame.data.length;
+      if (this.#holding && this.#queuedBytes <= this.maxQueueBytes / 2) this.#setHolding(false);
     }
     return frame;
   }
@@ -413,9 +453,16 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
     if (!this.#ended || this.#closed) return;
     if (this.#pendingMissed > 0 || this.#head < this.#queue.length) return;
     this.#closed = true;
+    this.#setHolding(false);
     this.#host.release(this);
     this.#settleWaiter();
     this.#emitEnd();
+  }
+
+  #setHolding(held: boolean): void {
+    if (this.#holding === held) return;
+    this.#holding = held;
+    this.#onHold?.(held);
   }
 
   #emitEnd(): void {

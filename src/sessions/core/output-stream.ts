@@ -4,7 +4,9 @@
  * output accumulates while nobody watches and is replayed on attach.
  *
  * Pushing never waits for a client: each attachment has its own bounded queue (see
- * `Attachment`), so a slow client can only lose its own frames.
+ * `Attachment`), so a slow client can only lose its own frames. The one exception is asked for:
+ * while a `lossless` attachment's queue is full the stream is *held* and the session stops
+ * reading the program until every lossless attachment has room again.
  */
 import { type ExitInfo, InvalidOptionError } from '../../proc/index.js';
 import {
@@ -43,6 +45,8 @@ export class OutputStream {
   #viewers = new Set<Attachment>();
   #eof = false;
   #exit: AttachmentFrame | undefined;
+  /** Lossless attachments whose queue is full: while any is, the program's output is held. */
+  #holders = new Set<Attachment>();
 
   constructor(host: AttachmentHost, name: StreamName, ringBytes?: number) {
     this.#host = host;
@@ -62,6 +66,19 @@ export class OutputStream {
 
   get eof(): boolean {
     return this.#eof;
+  }
+
+  /** Whether a lossless attachment holds the program's output (the session must not read it). */
+  get held(): boolean {
+    return this.#holders.size > 0;
+  }
+
+  #setHold(attachment: Attachment, held: boolean): void {
+    const before = this.#holders.size > 0;
+    if (held) this.#holders.add(attachment);
+    else this.#holders.delete(attachment);
+    const after = this.#holders.size > 0;
+    if (before !== after) this.#host.holdReading?.(this.name, after);
   }
 
   /** Appends a chunk to the ring and hands it to every attachment. Returns its offset. */
@@ -120,13 +137,19 @@ export class OutputStream {
         );
       }
     }
+    const lossless = options.lossless === true;
+    if (lossless && !this.#host.holdReading) {
+      throw new InvalidOptionError('lossless', 'this session cannot hold its output');
+    }
     const seatMatters = !readOnly && this.#exit === undefined;
     if (seatMatters && this.#writer && options.steal !== true) {
       throw new AlreadyAttachedError(this.#host.sessionId, this.name);
     }
     const r = this.ring.read(options.fromOffset);
-    const attachment = new Attachment(this.#host, this.name, {
+    const attachment: Attachment = new Attachment(this.#host, this.name, {
       readOnly,
+      lossless,
+      onHold: (held) => this.#setHold(attachment, held),
       backlog: r.data,
       backlogOffset: r.offset,
       missed: options.fromOffset === undefined ? this.ring.dropped : r.missed,
@@ -148,6 +171,7 @@ export class OutputStream {
   release(attachment: Attachment): void {
     if (this.#writer === attachment) this.#writer = undefined;
     this.#viewers.delete(attachment);
+    this.#setHold(attachment, false);
   }
 
   /** Detaches every attachment (the session is being removed). */

@@ -24,6 +24,8 @@ export class PipeSession extends Session {
   readonly kind: SessionKind = 'pipe';
   readonly mergeStderr: boolean;
   #proc!: GroupProcess;
+  /** The pipes being read now, by stream (replaced on a restart). */
+  #readers = new Map<StreamName, Readable>();
 
   private constructor(init: SessionInit) {
     const merge = init.options.mergeStderr === true;
@@ -121,9 +123,20 @@ export class PipeSession extends Session {
     });
   }
 
+  protected holdReading(stream: StreamName, held: boolean): void {
+    const reader = this.#readers.get(stream);
+    if (!reader || reader.destroyed) return;
+    // A paused pipe stops being read once its small buffer fills: the child then blocks in
+    // write(2), exactly as it would with a slow reader on a plain pipe.
+    if (held) reader.pause();
+    else reader.resume();
+  }
+
   #read(stream: Readable | null, name: StreamName): void {
     if (!stream) return;
+    this.#readers.set(name, stream);
     stream.on('data', (chunk: Buffer) => this.pushOutput(name, chunk));
+    if (this.readingHeld(name)) stream.pause();
     stream.once('end', () => this.endStream(name));
     stream.once('close', () => this.endStream(name));
   }

@@ -30,7 +30,7 @@ import { SessionExitedError } from './errors.js';
 import { ptyNative } from './pty-native.js';
 import { buildPtyEnv, checkArgvAndCwd, resolveProgram } from './pty-spawn.js';
 import { Session, type SessionInit } from './session.js';
-import type { PtySize, SessionKind } from './types.js';
+import type { PtySize, SessionKind, StreamName } from './types.js';
 
 const DRAIN_CHUNK = 64 * 1024;
 /** After SIGKILL a session's processes end in microseconds; past this we stop waiting. */
@@ -71,6 +71,8 @@ export class PtySession extends Session {
   /** The reader's own fd: a duplicate of #fd, or #fd itself where no dup could be made. */
   #readerFd = -1;
   #reader!: ReadStream;
+  /** The screen model asked to stop reading until its 'drain'. */
+  #screenFull = false;
   #size: PtySize;
   /** The screen model fed with every output byte (see docs/screens.md); absent when disabled. */
   readonly #screen: ScreenModel | undefined;
@@ -96,7 +98,8 @@ export class PtySession extends Session {
     // The emulator parses slower than a flood arrives: stop reading the terminal while it
     // catches up (the program then blocks on its terminal, as under tmux), so memory stays bounded.
     this.#screen?.on('drain', () => {
-      if (!this.#reader.destroyed) this.#reader.resume();
+      this.#screenFull = false;
+      if (!this.#reader.destroyed && !this.readingHeld('stdout')) this.#reader.resume();
     });
   }
 
@@ -156,6 +159,7 @@ export class PtySession extends Session {
     const reader = new ReadStream(this.#readerFd, { allowHalfOpen: true });
     this.#reader = reader;
     reader.on('data', (chunk: Buffer) => this.#output(chunk));
+    if (this.#screenFull || this.readingHeld('stdout')) reader.pause();
     // EIO is how a master reads "every slave fd closed, everything read"; the stream destroys
     // itself (closing its fd) and the exit is still awaited from the reaper.
     reader.on('error', () => {});
@@ -210,7 +214,17 @@ export class PtySession extends Session {
   /** One chunk read from the terminal: to the ring and attachments, then to the screen. */
   #output(chunk: Buffer): void {
     this.pushOutput('stdout', chunk);
-    if (this.#screen && !this.#screen.write(chunk)) this.#reader.pause();
+    if (this.#screen && !this.#screen.write(chunk)) {
+      this.#screenFull = true;
+      this.#reader.pause();
+    }
+  }
+
+  /** A lossless attachment's hold: the screen's own pause outlasts its release. */
+  protected holdReading(_stream: StreamName, held: boolean): void {
+    if (this.#reader.destroyed) return;
+    if (held) this.#reader.pause();
+    else if (!this.#screenFull) this.#reader.resume();
   }
 
   protected writeInput(data: Buffer, close: boolean): Promise<number> {

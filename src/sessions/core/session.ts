@@ -130,6 +130,7 @@ export abstract class Session extends EventEmitter<SessionEvents> {
       closeInput: () => this.writeStdin('', { close: true }).then(() => undefined),
       resize: (rows, cols) => this.resize(rows, cols),
       release: (a) => this.streamMap.get(a.stream)?.release(a),
+      holdReading: (stream, held) => this.holdReading(stream, held),
     };
     for (const name of streams) {
       this.streamMap.set(name, new OutputStream(this.#host, name, init.maxRingBytes));
@@ -378,6 +379,18 @@ export abstract class Session extends EventEmitter<SessionEvents> {
 
   /** SIGKILLs what is left, closes every fd; resolves when all is released. */
   protected abstract release(): Promise<void>;
+
+  /**
+   * Stops (`held`) or resumes reading the program's output on `stream`, for lossless
+   * attachments (see `AttachOptions.lossless`). A kind that reads by other means too (a PTY's
+   * screen) resumes only when nothing else holds it.
+   */
+  protected abstract holdReading(stream: StreamName, held: boolean): void;
+
+  /** Whether a lossless attachment holds `stream`'s output now (a new reader starts paused). */
+  protected readingHeld(stream: StreamName): boolean {
+    return this.streamMap.get(stream)?.held === true;
+  }
 
   /** Starts the program again for the restart policy (same options, same streams). */
   protected abstract respawn(): Promise<void>;

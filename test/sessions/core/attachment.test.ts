@@ -185,6 +185,91 @@ describe('attachments', () => {
   });
 });
 
+describe('lossless attachments', () => {
+  function holdingStream() {
+    const holds: boolean[] = [];
+    const host: AttachmentHost = {
+      sessionId: 'test',
+      writeInput: async (d) => Buffer.byteLength(d),
+      closeInput: async () => {},
+      resize: () => {},
+      release: (a) => stream.release(a),
+      holdReading: (name, held) => {
+        assert.equal(name, 'stdout');
+        holds.push(held);
+      },
+    };
+    const stream = new OutputStream(host, 'stdout', 1 << 20);
+    return { stream, holds };
+  }
+
+  it('hold the stream at the bound instead of dropping, and let go at half', () => {
+    const { stream, holds } = holdingStream();
+    const a = stream.attach({ lossless: true, maxQueueBytes: 40_000 });
+    assert.equal(a.lossless, true);
+    for (let i = 0; i < 3; i++) stream.push(chunk(i, 10_000));
+    assert.deepEqual(holds, [], 'under the bound nothing is held');
+    stream.push(chunk(3, 10_000));
+    assert.deepEqual(holds, [true], 'at the bound the stream is held');
+    assert.equal(stream.held, true);
+    // What a reader had in flight when the hold began still arrives, never dropped.
+    stream.push(chunk(4, 10_000));
+    assert.equal(a.queuedBytes, 50_000);
+    assert.ok(a.read()); // 40,000 left: still held
+    assert.ok(a.read()); // 30,000
+    assert.deepEqual(holds, [true]);
+    assert.ok(a.read()); // 20,000: half the bound
+    assert.deepEqual(holds, [true, false]);
+    assert.equal(stream.held, false);
+    const rest = drain(a);
+    assert.equal(rest.length, 2);
+    assert.equal(a.missedBytes, 0);
+    assert.equal(a.position, 50_000);
+  });
+
+  it('a hold lasts while any lossless client is full, and a detach lifts its own at once', async () => {
+    const { stream, holds } = holdingStream();
+    const a = stream.attach({ lossless: true, maxQueueBytes: 10_000 });
+    const b = stream.attach({ lossless: true, readOnly: true, maxQueueBytes: 10_000 });
+    const lossy = stream.attach({ readOnly: true, maxQueueBytes: 10_000 });
+    stream.push(chunk(0, 10_000));
+    stream.push(chunk(1, 10_000));
+    assert.deepEqual(holds, [true]);
+    drain(a);
+    assert.deepEqual(holds, [true], 'b is still full');
+    await b.detach();
+    assert.deepEqual(holds, [true, false]);
+    assert.equal(lossy.missedBytes, 10_000, 'a lossy client beside them still drops');
+    await a.detach();
+    await lossy.detach();
+  });
+
+  it('the end of the stream lifts a hold; every byte is still delivered', () => {
+    const { stream, holds } = holdingStream();
+    const a = stream.attach({ lossless: true, maxQueueBytes: 10_000 });
+    stream.push(chunk(0, 30_000));
+    assert.deepEqual(holds, [true]);
+    stream.end();
+    stream.finish({ exitCode: 0, signal: null, outcome: 'natural' }, Date.now());
+    assert.deepEqual(holds, [true, false]);
+    const frames = drain(a);
+    assert.equal(outputOf(frames).length, 30_000);
+    assert.deepEqual(
+      frames.slice(-2).map((f) => f.type),
+      ['eof', 'exit'],
+    );
+  });
+
+  it('are refused by a host that cannot hold its output', () => {
+    const { stream } = makeStream();
+    assert.throws(() => stream.attach({ lossless: true }), {
+      name: 'InvalidOptionError',
+      message: /lossless/,
+    });
+    assert.equal(stream.hasWriter, false, 'nothing was taken');
+  });
+});
+
 describe('attachment invariants (property)', () => {
   it('whatever the pace, delivered + missed = pushed, in order, with contiguous offsets', () => {
     fc.assert(

@@ -298,4 +298,47 @@ describe('pipe sessions', () => {
       }
     }),
   );
+  it(
+    'a lossless attachment holds the child while its queue is full: every byte, in order, none missed',
+    withLeakCheck(async () => {
+      const reg = new SessionRegistry();
+      try {
+        // 8 MiB of numbered lines, far more than the queue and the kernel pipe hold together.
+        const total = 8 * 1024 * 1024;
+        const s = await reg.spawn({
+          argv: ['sh', '-c', `read go; seq 1 2000000 | head -c ${total}`],
+        });
+        const a = s.attach('stdout', { lossless: true, maxQueueBytes: 256 * 1024 });
+        await s.writeStdin('go\n');
+        // Nobody reads: the child must stop, held by the full queue and the full pipe.
+        await waitFor(() => a.queuedBytes >= 256 * 1024, { message: 'the queue never filled' });
+        const heldAt = s.snapshot().end;
+        // A window in which an unheld child would go on (under load it could only pass falsely,
+        // never fail falsely): nothing more is read and the child cannot finish.
+        for (let i = 0; i < 20; i++) {
+          await new Promise((r) => setTimeout(r, 10));
+          assert.equal(s.snapshot().end, heldAt, 'nothing is read while the client is full');
+        }
+        assert.ok(s.exitInfo === null, 'the child is still running, blocked on its pipe');
+        assert.ok(heldAt < total, `held at ${heldAt} of ${total} bytes`);
+        assert.ok(a.queuedBytes < 256 * 1024 + 256 * 1024, `bounded (${a.queuedBytes})`);
+        const frames = await allFrames(a);
+        const out = outputOf(frames);
+        assert.equal(a.missedBytes, 0);
+        assert.equal(frames.filter((f) => f.type === 'missed').length, 0);
+        assert.equal(out.length, total);
+        const expected = (await import('node:child_process')).execFileSync(
+          'sh',
+          ['-c', `seq 1 2000000 | head -c ${total}`],
+          {
+            maxBuffer: total * 2,
+          },
+        );
+        assert.ok(out.equals(expected), 'byte for byte');
+        assert.deepEqual(s.exitInfo, { exitCode: 0, signal: null, outcome: 'natural' });
+      } finally {
+        await reg.shutdown();
+      }
+    }),
+  );
 });
