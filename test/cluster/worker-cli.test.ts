@@ -56,19 +56,22 @@ describe('sluice worker: bad input', () => {
     }),
   );
 
-  it('refuses a bad --workers as a usage error', async () => {
-    const r = await run([
-      '--servers',
-      'nats://127.0.0.1:1',
-      '--name',
-      'p',
-      '--stage',
-      's',
-      '--workers',
-      '0',
-      WORK,
-    ]);
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /'0' is not a positive integer/);
-  });
+  it(
+    'refuses a bad --workers as a usage error',
+    withLeakCheck(async () => {
+      const r = await run([
+        '--servers',
+        'nats://127.0.0.1:1',
+        '--name',
+        'p',
+        '--stage',
+        's',
+        '--workers',
+        '0',
+        WORK,
+      ]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /'0' is not a positive integer/);
+    }),
+  );
 });
