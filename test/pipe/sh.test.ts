@@ -114,6 +114,7 @@ describe('pipe: the sh template', () => {
           sh -c 'echo $Y'
         `.text();
         assert.equal(out, '1 2 sub\nalt\nnegated\n2\n');
+        assert.equal(await sh`n=2; echo $((n * ${20} + ${1n}))`.text(), '41\n');
         assert.equal(readFileSync(join(dir, 'sub/both.txt'), 'utf8'), 'a\nb\n');
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -182,6 +183,7 @@ EOF`.text();
     assert.throws(() => sh`echo ${Buffer.from('x')}`, /go right after < or >/);
     assert.throws(() => sh`echo ${linewise('x', (l) => l)} y`, /stand alone between pipes/);
     assert.throws(() => sh`for x in a; do :; done`, ShSyntaxError);
+    assert.throws(() => sh`echo $((${'1+1'} * 2))`, /inside \$\(\(…\)\) must be a number/);
     assert.throws(() => sh`echo 'open`, /unterminated single quote \(line 1, column 6\)/);
     assert.throws(() => sh(42 as never), PipeUsageError);
   });

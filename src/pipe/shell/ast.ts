@@ -135,6 +135,7 @@ export type WordPart =
   | LiteralPart
   | ParameterPart
   | CommandSubstitutionPart
+  | ArithmeticPart
   | ValuePart
   | TildePart;
 
@@ -185,6 +186,16 @@ export interface ParameterPart {
 export interface CommandSubstitutionPart {
   readonly type: 'command-substitution';
   readonly body: Script;
+  readonly quoted: boolean;
+}
+
+/**
+ * `$((expression))`: the expression's text with its own `$NAME` and `$(…)` expanded first, then
+ * evaluated as bash does (64-bit integers). Template values inside must be numbers.
+ */
+export interface ArithmeticPart {
+  readonly type: 'arithmetic';
+  readonly expression: Word;
   readonly quoted: boolean;
 }
 

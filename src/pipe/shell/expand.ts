@@ -8,6 +8,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { homedir, userInfo } from 'node:os';
+import { evaluateArithmetic } from './arithmetic.js';
 import type { ParameterPart, Position, Script, Word, WordPart } from './ast.js';
 import { expandBraces } from './braces.js';
 import { ShellExpansionError, ShellValueError } from './errors.js';
@@ -154,6 +155,23 @@ async function pieceOf(
       return [{ text: valueWord(ctx.values[part.index], word), quoted: true, split: false }];
     case 'tilde':
       return [{ text: tilde(part.user, ctx.state), quoted: true, split: false }];
+    case 'arithmetic': {
+      let text = '';
+      for (const p of part.expression.parts) {
+        if (p.type === 'value') {
+          const v = ctx.values[p.index];
+          if (typeof v !== 'number' && typeof v !== 'bigint') {
+            throw new ShellValueError(
+              'a template value inside $((…)) must be a number or a bigint',
+              at(word),
+            );
+          }
+          text += String(v);
+        } else text += (await pieceOf(p, word, ctx, true)).map((x) => x.text).join('');
+      }
+      const value = evaluateArithmetic(text, ctx.state);
+      return [{ text: value, quoted: part.quoted || asString, split: !part.quoted && !asString }];
+    }
     case 'command-substitution': {
       const text = (await ctx.substitute(part.body)).replace(/\n+$/, '');
       return [{ text, quoted: part.quoted || asString, split: !part.quoted && !asString }];

@@ -363,8 +363,35 @@ export class Lexer {
       this.#readDouble(parts, 'double');
       return;
     }
-    if (n === '(' && s[p + 2] === '(')
-      this.refuse("'$((…))'", 'arithmetic expansion is not part of the language', p);
+    if (n === '(' && s[p + 2] === '(') {
+      // `$((…))`: up to the `))` that closes it, parentheses inside balanced.
+      let depth = 0;
+      let end = -1;
+      for (let j = p + 3; j < s.length; j++) {
+        if (s[j] === '(') depth++;
+        else if (s[j] === ')') {
+          if (depth === 0) {
+            if (s[j + 1] === ')') end = j;
+            break;
+          }
+          depth--;
+        }
+      }
+      if (end < 0) this.fail("unterminated '$(('", p);
+      const sub = new Lexer(
+        new Source(s.slice(p + 3, end), this.source.valueCount),
+        this.#parseSub,
+      );
+      const inner: WordPart[] = [];
+      sub.#readDouble(inner, 'heredoc');
+      this.pos = end + 2;
+      parts.push({
+        type: 'arithmetic',
+        expression: { type: 'word', parts: inner, ...pos(at) },
+        quoted,
+      });
+      return;
+    }
     if (n === '[') this.refuse("'$[…]'", 'arithmetic expansion is not part of the language', p);
     if (n === '(') {
       this.pos = p + 2;

@@ -362,6 +362,18 @@ function checkValues(script: Script, values: readonly unknown[]): void {
     for (const p of w.parts) {
       if (p.type === 'parameter' && p.word) word(p.word, 'string');
       if (p.type === 'command-substitution') walk(p.body);
+      if (p.type === 'arithmetic') {
+        for (const q of p.expression.parts) {
+          if (
+            q.type === 'value' &&
+            typeof values[q.index] !== 'number' &&
+            typeof values[q.index] !== 'bigint'
+          ) {
+            bad('a template value inside $((…)) must be a number or a bigint', w);
+          }
+        }
+        word(p.expression, 'string');
+      }
       if (p.type !== 'value') continue;
       const v = values[p.index];
       const alone = w.parts.length === 1;
