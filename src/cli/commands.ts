@@ -8,6 +8,7 @@ import { register as purge } from './purge.js';
 import { register as rm } from './rm.js';
 import { register as run } from './run.js';
 import { register as send } from './send.js';
+import { register as shutdown } from './shutdown.js';
 import { register as spawn } from './spawn.js';
 import { register as stop } from './stop.js';
 import { register as worker } from './worker.js';
@@ -28,6 +29,7 @@ export function registerCommands(program: Command): void {
   stop(program);
   rm(program);
   purge(program);
+  shutdown(program);
   run(program);
   worker(program);
 }
