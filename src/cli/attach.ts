@@ -10,8 +10,8 @@
  * detach key counts), and never sees a terminal query. However the attach ends, a PTY session's
  * terminal modes are undone (alternate screen, hidden cursor, mouse, keypad, bracketed paste,
  * scroll region) before the closing line, which starts on a line of its own.
- * On a pipe session the terminal stays in line mode: lines go to the session's stdin, and Ctrl-C
- * or Ctrl-\ detach. When stdin is not a terminal, its bytes are forwarded until it ends (which
+ * On a pipe session the terminal stays in line mode: lines go to the session's stdin, and Ctrl-\
+ * (or Ctrl-C) detaches. When stdin is not a terminal, its bytes are forwarded until it ends (which
  * does not close the session's stdin: `sluice send --eof` does). `--read-only` sends nothing and
  * never takes the writer's seat, so it can watch beside the writer; `--steal` takes the seat from
  * the writer attached now.
@@ -37,9 +37,13 @@ interface AttachFlags {
   steal?: boolean;
   readOnly?: boolean;
   raw?: boolean;
-  detachKey: number | null;
+  /** Undefined: the default, Ctrl-\ (DEFAULT_DETACH_KEY). */
+  detachKey?: number | null;
   socket?: string;
 }
+
+/** The detach key unless `--detach-key` names another: Ctrl-\ (0x1c), as dtach and abduco use. */
+export const DEFAULT_DETACH_KEY = 0x1c;
 
 /** Parses `ctrl-X` (X a letter or one of @[\]^_) to its control byte; `none` disables. */
 export function parseDetachKey(text: string): number | null {
@@ -68,7 +72,11 @@ export function register(program: Command): void {
     .option('--steal', 'take over from the client attached now')
     .option('--read-only', 'watch only: send nothing, beside the attached writer')
     .option('--raw', "replay the raw output ring instead of drawing a PTY session's screen")
-    .option('--detach-key <key>', 'the key that detaches (default ctrl-\\)', parseDetachKey, 0x1c);
+    .option(
+      '--detach-key <key>',
+      'the key that detaches a PTY session: ctrl-X or none (default ctrl-\\; a pipe session detaches on Ctrl-\\ or Ctrl-C)',
+      parseDetachKey,
+    );
   socketOption(cmd).action(async (id: string, flags: AttachFlags) => {
     const out = process.stdout;
     const size = out.isTTY ? { rows: out.rows, cols: out.columns } : undefined;
@@ -83,6 +91,19 @@ export function register(program: Command): void {
       await run(attachment, flags);
     });
   });
+}
+
+/**
+ * How to detach, for the banner: in raw mode the detach key (a viewer without one: Ctrl-C); in
+ * line mode Ctrl-\ (SIGQUIT), which detaches too, like Ctrl-C (SIGINT), so the banner names the
+ * same key in both modes.
+ */
+export function detachHint(raw: boolean, writer: boolean, detachKey: number | null): string {
+  if (!raw) return `detach with ${keyName(DEFAULT_DETACH_KEY)}`;
+  if (detachKey !== null) return `detach with ${keyName(detachKey)}`;
+  return writer
+    ? 'no detach key (--detach-key none): every key goes to the session'
+    : 'detach with Ctrl-C';
 }
 
 /** What the input side needs to know. */
@@ -159,7 +180,7 @@ async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<vo
   const filter = writer ? undefined : new QueryFilter();
   // Whether what was shown left the terminal on the alternate screen, for the restore.
   const alternate = new AlternateScreenTracker();
-  const detachKey = flags.detachKey;
+  const detachKey = flags.detachKey === undefined ? DEFAULT_DETACH_KEY : flags.detachKey;
   const id = attachment.session.id;
   let detaching = false;
   const detach = () => {
@@ -169,10 +190,10 @@ async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<vo
   };
   const unbind = bindInput(attachment, { writer, pty, raw, detachKey, detach });
   if (process.stderr.isTTY) {
-    const how = raw && detachKey !== null ? keyName(detachKey) : 'Ctrl-C';
+    const how = detachHint(raw, writer, detachKey);
     // (A screen drawing that follows scrolls this line into the terminal's scrollback.)
     process.stderr.write(
-      `[attached to ${id}${attachment.readOnly ? ', read-only' : ''}; detach with ${how}]\r\n`,
+      `[attached to ${id}${attachment.readOnly ? ', read-only' : ''}; ${how}]\r\n`,
     );
   }
   try {
