@@ -163,6 +163,7 @@ export class Cluster implements AsyncDisposable {
     return this.#closing;
   }
 
+  /** The same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -213,6 +213,7 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
     return this.#queue;
   }
 
+  /** The same iterator as `out()`, so `for await (const r of stage)` reads the results. */
   [Symbol.asyncIterator](): AsyncIterator<Result<R>> {
     return this.#queue;
   }

@@ -15,7 +15,9 @@ import { InvalidOptionError } from '../../proc/index.js';
 export interface Codec {
   /** Sent in the `Sluice-Codec` header of every item and result. */
   readonly name: string;
+  /** The bytes of `value`; may throw for a value it cannot represent. */
   encode(value: unknown): Uint8Array;
+  /** The value `encode` made these bytes from; may throw for bytes it did not make. */
   decode(bytes: Uint8Array): unknown;
 }
 

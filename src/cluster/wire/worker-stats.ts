@@ -10,7 +10,9 @@ import { ServiceHistogram } from './histogram.js';
 export interface WorkerStats {
   /** `host:pid:n`: unique per StageServer. */
   id: string;
+  /** The machine's host name. */
   host: string;
+  /** The worker's process id on that host. */
   pid: number;
   /** How many items it may run at once (its `workers` option). */
   slots: number;

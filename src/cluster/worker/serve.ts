@@ -409,6 +409,7 @@ export class Server<T, R> implements StageServer {
     this.#resolveDone();
   }
 
+  /** The same as `stop()` with the configured grace, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
