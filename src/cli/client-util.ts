@@ -6,6 +6,15 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ExitInfo, WireSessionInfo } from '../sessions/index.js';
 import { SessionsClient } from '../sessions/index.js';
 
+/**
+ * Fails the command line as a usage error: one line `sluice: MESSAGE (see --help)` on stderr and
+ * exit status 2, as for the errors commander finds itself (for option combinations it cannot
+ * check, such as `--rows` without `--pty`).
+ */
+export function usageError(command: Command, message: string): never {
+  return command.error(message, { exitCode: 2, code: 'sluice.usage' });
+}
+
 /** Adds `--socket PATH` to a subcommand. */
 export function socketOption(cmd: Command): Command {
   return cmd.addOption(

@@ -18,6 +18,7 @@ import {
   parsePositiveInt,
   printJson,
   socketOption,
+  usageError,
   withClient,
 } from './client-util.js';
 
@@ -25,7 +26,7 @@ interface SpawnFlags {
   pty?: boolean;
   mergeStderr?: boolean;
   cwd?: string;
-  env: Record<string, string>;
+  env?: Record<string, string>;
   originator?: string;
   rows?: number;
   cols?: number;
@@ -64,11 +65,28 @@ function parseBackoff(text: string): { backoffMs: number; maxBackoffMs?: number 
   return { backoffMs, maxBackoffMs };
 }
 
-function collectEnv(pair: string, into: Record<string, string>): Record<string, string> {
+function collectEnv(pair: string, into: Record<string, string> = {}): Record<string, string> {
   const eq = pair.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError(`'${pair}' is not K=V`);
   into[pair.slice(0, eq)] = pair.slice(eq + 1);
   return into;
+}
+
+/**
+ * The hint for an option spawn does not know: the same command line with `--` before the
+ * program (the first word that is not spawn's own option or its value).
+ */
+function dashDashHint(cmd: Command): string | undefined {
+  const args = process.argv.slice(process.argv.indexOf('spawn') + 1);
+  const takesValue = new Set(
+    cmd.options.filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short]),
+  );
+  let i = 0;
+  while (i < args.length && args[i]!.startsWith('-')) i += takesValue.has(args[i]) ? 2 : 1;
+  if (i >= args.length) return undefined; // no program: a mistyped option of spawn's own
+  const quote = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+  const line = ['sluice', 'spawn', ...args.slice(0, i), '--', ...args.slice(i)].map(quote);
+  return `put -- before the program and its arguments: ${line.join(' ')}`;
 }
 
 export function register(program: Command): void {
@@ -79,7 +97,7 @@ export function register(program: Command): void {
     .option('--pty', 'run on a pseudo-terminal instead of pipes')
     .option('--merge-stderr', 'send stderr into the stdout stream (pipe sessions)')
     .option('--cwd <dir>', "the child's working directory (default: this one)")
-    .option('--env <K=V>', 'an environment variable for the child (repeatable)', collectEnv, {})
+    .option('--env <K=V>', 'an environment variable for the child (repeatable)', collectEnv)
     .option('--originator <name>', 'who started it; ls and purge filter on it')
     .option('--rows <n>', 'PTY rows (default: this terminal, else 24)', parsePositiveInt)
     .option('--cols <n>', 'PTY columns (default: this terminal, else 80)', parsePositiveInt)
@@ -98,7 +116,16 @@ export function register(program: Command): void {
       'wait before the first restart, doubling up to max (default 100ms,30s)',
       parseBackoff,
     );
-  jsonOption(socketOption(cmd)).action(async (argv: string[], flags: SpawnFlags) => {
+  jsonOption(socketOption(cmd));
+  // `sluice spawn ls -la`: the program's options are taken for spawn's own; say what to do.
+  const { outputError } = cmd.configureOutput();
+  cmd.configureOutput({
+    outputError: (text, write) => {
+      const hint = text.startsWith("error: unknown option '") ? dashDashHint(cmd) : undefined;
+      outputError!(hint ? `${text.trimEnd()}; ${hint}\n` : text, write);
+    },
+  });
+  cmd.action(async (argv: string[], flags: SpawnFlags, command: Command) => {
     // Whichever of stdout, stderr, stdin or /dev/tty is a terminal: `id=$(sluice spawn --pty …)`
     // captures stdout, yet the terminal is still there.
     const tty =
@@ -109,10 +136,10 @@ export function register(program: Command): void {
       ? { rows: flags.rows ?? tty?.rows ?? 24, cols: flags.cols ?? tty?.cols ?? 80 }
       : undefined;
     if (!flags.pty && (flags.rows !== undefined || flags.cols !== undefined)) {
-      throw new Error('--rows and --cols need --pty');
+      usageError(command, '--rows and --cols need --pty');
     }
     if (!flags.restart && (flags.maxRestarts !== undefined || flags.backoff !== undefined)) {
-      throw new Error('--max-restarts and --backoff need --restart');
+      usageError(command, '--max-restarts and --backoff need --restart');
     }
     const restart = flags.restart
       ? {
@@ -125,7 +152,7 @@ export function register(program: Command): void {
       client.spawn({
         argv,
         cwd: resolve(flags.cwd ?? process.cwd()),
-        env: Object.keys(flags.env).length > 0 ? flags.env : undefined,
+        env: flags.env,
         originator: flags.originator,
         mergeStderr: flags.mergeStderr,
         pty,
