@@ -16,10 +16,10 @@ export {
   type SpawnErrorCode,
   toError,
 } from './errors.js';
-export { DEFAULT_GRACE_MS, type ExitInfo, type ExitOutcome } from './exit-info.js';
-export { type ExitKillScope, killOnExit } from './exit-kill.js';
-export { dupFd, setCloseOnExec } from './fd-flags.js';
-export { countOpenFds, fdTarget, type OpenFd, openFds } from './fds.js';
+export { DEFAULT_GRACE_MS, type ExitInfo, type ExitOutcome } from './process/exit-info.js';
+export { type ExitKillScope, killOnExit } from './process/exit-kill.js';
+export { dupFd, setCloseOnExec } from './fd/fd-flags.js';
+export { countOpenFds, fdTarget, type OpenFd, openFds } from './fd/fds.js';
 export {
   createPipe,
   createPipes,
@@ -27,7 +27,7 @@ export {
   type PipePair,
   pipeBackend,
   pipeBufferSize,
-} from './pipe.js';
+} from './fd/pipe.js';
 export { pollUntil } from './poll.js';
 export {
   childProcesses,
@@ -57,15 +57,15 @@ export {
   terminateGroup,
   trySignalGroup,
   waitGroupGone,
-} from './signal.js';
-export { spawnGroup } from './spawn-group.js';
-export { overlayEnv } from './spawn-options.js';
+} from './process/signal.js';
+export { spawnGroup } from './process/spawn-group.js';
+export { overlayEnv } from './process/spawn-options.js';
 export type {
   GroupProcess,
   SpawnGroupOptions,
   StdioSlot,
   TerminateProcessOptions,
-} from './spawn-types.js';
+} from './process/spawn-types.js';
 export {
   type AdoptedOptions,
   adoptedChildren,
@@ -76,6 +76,6 @@ export {
   type ReapedChild,
   reapAdopted,
   reapAdoptedEvery,
-} from './subreaper.js';
-export { sessionGroups, signalSession, waitSessionGone } from './terminal-session.js';
-export { assertForeignGroup, assertPid, ownProcessGroup } from './validate.js';
+} from './process/subreaper.js';
+export { sessionGroups, signalSession, waitSessionGone } from './process/terminal-session.js';
+export { assertForeignGroup, assertPid, ownProcessGroup } from './process/validate.js';

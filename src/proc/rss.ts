@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { descendants, type ProcStat } from './procfs.js';
-import { assertPid } from './validate.js';
+import { assertPid } from './process/validate.js';
 
 /** The memory figures of one process, from one read of /proc/PID/status. */
 export interface ProcessMemory {

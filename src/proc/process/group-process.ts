@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { InvalidOptionError } from './errors.js';
+import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_GRACE_MS, type ExitInfo, type ExitOutcome } from './exit-info.js';
 import { killOnExit } from './exit-kill.js';
 import { groupAlive, type SignalName, trySignalGroup, waitGroupGone } from './signal.js';

@@ -3,8 +3,8 @@
  * setsid), and a job-control shell moves each job into a process group of its own inside it, so
  * stopping what a PTY started means every group of that session, not just the child's.
  */
-import { pollUntil } from './poll.js';
-import { hasProcfs, listProcesses } from './procfs.js';
+import { pollUntil } from '../poll.js';
+import { hasProcfs, listProcesses } from '../procfs.js';
 import { trySignalGroup } from './signal.js';
 import { assertForeignGroup } from './validate.js';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { InvalidPidError } from './errors.js';
+import { InvalidPidError } from '../errors.js';
 
 let ownGroup: number | undefined;
 

@@ -3,7 +3,7 @@
  * typed `SpawnError`. Nothing here allocates an fd or a process.
  */
 import { accessSync, constants, statSync } from 'node:fs';
-import { InvalidOptionError, SpawnError, type SpawnErrorCode } from './errors.js';
+import { InvalidOptionError, SpawnError, type SpawnErrorCode } from '../errors.js';
 import type { SpawnGroupOptions } from './spawn-types.js';
 
 function fail(

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PipeCreateError } from './errors.js';
+import { PipeCreateError } from '../errors.js';
 import {
   F_GETPIPE_SZ,
   F_SETPIPE_SZ,

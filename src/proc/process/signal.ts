@@ -3,10 +3,10 @@
  * every part of sluice uses to stop children. Every pid is validated first (see `assertPid`), so
  * no bug can turn into `kill(0)` or `kill(-1)`.
  */
-import { InvalidPidError, NoSuchProcessError } from './errors.js';
+import { InvalidPidError, NoSuchProcessError } from '../errors.js';
 import { DEFAULT_GRACE_MS } from './exit-info.js';
-import { pollUntil } from './poll.js';
-import { groupMembers, hasProcfs } from './procfs.js';
+import { pollUntil } from '../poll.js';
+import { groupMembers, hasProcfs } from '../procfs.js';
 import { assertForeignGroup, assertPid } from './validate.js';
 
 /** A signal by name or number. */
