@@ -71,6 +71,15 @@ export interface ClientAttachOptions {
    */
   raw?: boolean;
   /**
+   * Never skip output: while this client is a full queue behind, the daemon stops reading the
+   * session's program, which then blocks on its pipe or terminal (as with a slow reader on a
+   * plain pipe), and no `missed` event is ever sent for live output. The program, its backlog
+   * and every other client of the stream then go at this client's pace: use it for a consumer
+   * that must see every byte (a log shipper, a test), not for a casual viewer.
+   * @default false (a client that falls behind has output skipped for it, counted in `missed`)
+   */
+  lossless?: boolean;
+  /**
    * Connect timeout for the attach connection.
    * @default the client's `timeoutMs`
    */
@@ -375,6 +384,7 @@ async function attachOver(
         cols: options.size?.cols,
         fromOffset: options.fromOffset,
         raw: options.raw,
+        lossless: options.lossless,
       },
       (r) => {
         // Runs before the frames that follow the answer are dispatched: they are the backlog.

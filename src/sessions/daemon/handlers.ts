@@ -277,6 +277,7 @@ export class DaemonHandlers {
         steal: request.steal === true,
         readOnly: request.readOnly === true,
         fromOffset: request.fromOffset,
+        lossless: request.lossless === true,
       };
       if (request.raw === true) {
         attachment = s.attach(request.stream ?? 'stdout', options);

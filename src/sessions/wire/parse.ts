@@ -183,6 +183,7 @@ function parseSessionRequest(f: Fields, op: string): Request {
         cols: f.optInt('cols', 1, MAX_ROWS_COLS),
         fromOffset: f.optInt('fromOffset', 0, Number.MAX_SAFE_INTEGER),
         raw: f.optBool('raw'),
+        lossless: f.optBool('lossless'),
       };
     default:
       throw new ProtocolError(`unknown op '${op}'`, id);

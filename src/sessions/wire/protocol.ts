@@ -229,6 +229,13 @@ export interface AttachRequest {
    * it (and without `fromOffset`) the backlog begins with `screenBytes` of drawing.
    */
   raw?: boolean;
+  /**
+   * Never skip output for this client: while it is a full queue behind, the daemon stops
+   * reading the session's program (which then blocks on its pipe or terminal) instead of
+   * dropping and sending `missed`. The program, the ring and every other client then go at this
+   * client's pace.
+   */
+  lossless?: boolean;
 }
 /** Asks the daemon to shut down as on SIGTERM. Answered before the sessions are stopped. */
 export interface ShutdownRequest {

@@ -224,4 +224,57 @@ describe('attach through the client', () => {
       }
     }),
   );
+  test(
+    'a lossless attach holds the program while the reader lags: every byte, none missed',
+    withLeakCheck(async () => {
+      const d = await startDaemon();
+      try {
+        const c = await d.client();
+        const total = 32 * 1024 * 1024;
+        // Numbered lines, so any lost or repeated byte shows in the comparison.
+        const script = `read go; seq 1 9999999 | head -c ${total}`;
+        const s = await c.spawn({ argv: ['sh', '-c', script] });
+        const a = await c.attach(s.id, { lossless: true });
+        await a.write('go\n');
+        const it = a[Symbol.asyncIterator]();
+        const first = await it.next();
+        assert.equal(first.done, false);
+        // The reader stops: the socket, the daemon's queue and the pipe fill, and the program
+        // must then wait for it (32 MiB is far more than all of those hold together). Polled
+        // until the output stops growing for 200 ms: held, well short of the end.
+        let last = -1;
+        let since = performance.now();
+        await waitFor(
+          async () => {
+            const bytes = (await c.get(s.id)).attachments.stdout!.bytes;
+            if (bytes !== last) {
+              last = bytes;
+              since = performance.now();
+            }
+            return performance.now() - since > 200;
+          },
+          { timeoutMs: 30_000, message: 'the program was never held' },
+        );
+        assert.ok(last < total / 2, `held at ${last} of ${total} bytes`);
+        assert.equal((await c.get(s.id)).state, 'running');
+        const parts: Buffer[] = [a.backlog];
+        if (first.value?.type === 'output') parts.push(first.value.data);
+        for (let r = await it.next(); !r.done; r = await it.next()) {
+          assert.notEqual(r.value.type, 'missed');
+          if (r.value.type === 'output') parts.push(r.value.data);
+        }
+        assert.equal(a.ended?.reason, 'exited');
+        const out = Buffer.concat(parts);
+        const expected = (await import('node:child_process')).execFileSync(
+          'sh',
+          ['-c', `seq 1 9999999 | head -c ${total}`],
+          { maxBuffer: total * 2 },
+        );
+        assert.equal(out.length, total);
+        assert.ok(out.equals(expected), 'byte for byte');
+      } finally {
+        await d.stop();
+      }
+    }),
+  );
 });
