@@ -13,8 +13,23 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "sluice run 'sort < in.txt | uniq -c > out.txt 2>&1'",
   ],
   daemon: [
-    'sluice daemon                                    # foreground, on the default socket',
-    'sluice daemon --socket /tmp/my.sock --log-dir ~/.sluice/logs',
+    'sluice daemon --detach                           # background; prints its pid, socket, log',
+    'sluice shutdown                                  # stops it and every session',
+    'sluice daemon                                    # foreground, logging to stderr; Ctrl-C stops',
+    'sluice daemon --socket /tmp/my.sock --log-file /tmp/my.log --log-dir ~/.sluice/logs',
+  ],
+  shutdown: [
+    'sluice shutdown                                  # waits until the daemon has exited',
+    'sluice shutdown --socket /tmp/my.sock --no-wait',
+  ],
+  dashboard: [
+    'sluice daemon --detach --http 8080               # a daemon that serves the dashboard',
+    'sluice dashboard                                 # prints its address with the token',
+    'sluice dashboard --open',
+  ],
+  worker: [
+    'sluice worker --servers nats://127.0.0.1:4222 --name import --stage embed ./embed.js',
+    'sluice worker --servers nats://a:4222,nats://b:4222 --name import --stage embed --workers 4 ./embed.js',
   ],
   spawn: [
     "id=$(sluice spawn -- sh -c 'while :; do date; sleep 1; done')",
@@ -38,7 +53,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'sluice send --eof "$id"',
   ],
   stop: [
-    'sluice stop "$id"                                 # SIGTERM, 2 s grace, SIGKILL',
+    'sluice stop "$id"                                 # SIGTERM, 5 s grace, SIGKILL',
     'sluice stop --grace 10s "$id"',
   ],
   rm: ['sluice rm "$id"'],

@@ -18,7 +18,7 @@
  */
 import type { Command } from 'commander';
 import { QueryFilter, stripQueries } from '../sessions/index.js';
-import { socketOption, withClient, writeOut } from './client-util.js';
+import { socketOption, usageError, withClient, writeOut } from './client-util.js';
 
 interface LogsFlags {
   stderr?: boolean;
@@ -41,10 +41,10 @@ export function register(program: Command): void {
     .option('-f, --follow', 'keep printing new output until the session exits')
     .option('--raw', "a PTY session's raw output instead of its screen as text")
     .option('--force', 'with --raw: write to a terminal anyway (queries removed)');
-  socketOption(cmd).action(async (id: string, flags: LogsFlags) => {
+  socketOption(cmd).action(async (id: string, flags: LogsFlags, command: Command) => {
     const stream = flags.stderr ? 'stderr' : 'stdout';
     const toTerminal = process.stdout.isTTY === true;
-    if (flags.force && !flags.raw) throw new Error('--force goes with --raw');
+    if (flags.force && !flags.raw) usageError(command, '--force goes with --raw');
     if (flags.raw && toTerminal && !flags.force) {
       throw new Error(
         'refusing to write raw terminal output to a terminal (its queries would be answered into your shell); use --force, or drop --raw for the screen as text',

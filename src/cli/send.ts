@@ -7,7 +7,7 @@
  * has exited or its stdin is closed.
  */
 import type { Command } from 'commander';
-import { socketOption, withClient } from './client-util.js';
+import { socketOption, usageError, withClient } from './client-util.js';
 
 interface SendFlags {
   eof?: boolean;
@@ -23,22 +23,24 @@ export function register(program: Command): void {
     .argument('[text]', "the text to send (a newline is added), or - for this command's stdin")
     .option('--eof', "close the session's stdin after writing")
     .option('-n, --no-newline', 'do not add a newline after TEXT');
-  socketOption(cmd).action(async (id: string, text: string | undefined, flags: SendFlags) => {
-    if (text === undefined && !flags.eof) {
-      throw new Error('nothing to send: give TEXT, - for stdin, or --eof');
-    }
-    await withClient(flags, async (client) => {
-      if (text === '-') {
-        let sent = false;
-        for await (const chunk of process.stdin) {
-          await client.writeStdin(id, chunk as Buffer);
-          sent = true;
-        }
-        if (flags.eof || !sent) await client.writeStdin(id, '', { close: flags.eof });
-        return;
+  socketOption(cmd).action(
+    async (id: string, text: string | undefined, flags: SendFlags, command: Command) => {
+      if (text === undefined && !flags.eof) {
+        usageError(command, 'nothing to send: give TEXT, - for stdin, or --eof');
       }
-      const data = text === undefined ? '' : flags.newline ? `${text}\n` : text;
-      await client.writeStdin(id, data, { close: flags.eof });
-    });
-  });
+      await withClient(flags, async (client) => {
+        if (text === '-') {
+          let sent = false;
+          for await (const chunk of process.stdin) {
+            await client.writeStdin(id, chunk as Buffer);
+            sent = true;
+          }
+          if (flags.eof || !sent) await client.writeStdin(id, '', { close: flags.eof });
+          return;
+        }
+        const data = text === undefined ? '' : flags.newline ? `${text}\n` : text;
+        await client.writeStdin(id, data, { close: flags.eof });
+      });
+    },
+  );
 }

@@ -1,6 +1,6 @@
 /**
  * `sluice stop ID [--grace DURATION] [--no-wait] [--json]`: the soft signal (SIGTERM; SIGHUP for a
- * PTY, a hung-up terminal) to the session's process group, SIGKILL after the grace (default 2s; 0
+ * PTY, a hung-up terminal) to the session's process group, SIGKILL after the grace (default 5s; 0
  * kills at once); waits for the exit and prints the outcome: `soft (signal SIGTERM)`,
  * `hard (signal SIGKILL)`, or `natural (exit 0)` when it had already ended on its own.
  */
