@@ -18,34 +18,15 @@
  * terminal, as it would under tmux) so memory stays bounded.
  */
 import { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
-import type * as XtermSerialize from '@xterm/addon-serialize';
-import type * as XtermHeadless from '@xterm/headless';
 import { InvalidOptionError } from '../../proc/index.js';
 import { SessionsError } from '../core/errors.js';
-import { ScrollbackCache, serializeScrollback } from './line-serializer.js';
-import { TERMINAL_RESTORE } from './restore.js';
+import { drawPrefix, reflowSnapshot, type ScreenSnapshot, serializeBody } from './drawing.js';
+import { ScrollbackCache } from './line-serializer.js';
 import { readTerminalState, stateSequence, type TerminalState } from './terminal-state.js';
 import { renderText } from './text.js';
+import { type HeadlessTerminal, makeTerminal, type SerializeAddon, xterm } from './xterm.js';
 
-type HeadlessTerminal = XtermHeadless.Terminal;
-
-// xterm.js is loaded with the first screen, not with the module: it costs about 10 MB of RSS
-// and 45 ms, which a daemon that runs only pipe sessions (or none yet) should not pay.
-const requireCjs = createRequire(import.meta.url);
-let xtermModules:
-  | {
-      Terminal: typeof XtermHeadless.Terminal;
-      SerializeAddon: typeof XtermSerialize.SerializeAddon;
-    }
-  | undefined;
-function xterm(): NonNullable<typeof xtermModules> {
-  xtermModules ??= {
-    Terminal: (requireCjs('@xterm/headless') as typeof XtermHeadless).Terminal,
-    SerializeAddon: (requireCjs('@xterm/addon-serialize') as typeof XtermSerialize).SerializeAddon,
-  };
-  return xtermModules;
-}
+export type { ScreenSnapshot } from './drawing.js';
 
 /** Default scrollback line budget of the normal buffer. */
 export const DEFAULT_SCROLLBACK_LINES = 10_000;
@@ -81,26 +62,6 @@ export interface ScreenOptions {
    * @default 262144 (256 KiB)
    */
   highWaterMarkBytes?: number;
-}
-
-/** A drawable copy of the screen at one output offset (see `ScreenModel.snapshot`). */
-export interface ScreenSnapshot {
-  /** `data` without its prefix: what draws the screen into a fresh terminal of this size. */
-  body: Buffer;
-  /**
-   * Bytes that, written to a terminal of `rows`×`cols`, reset its modes, push what it showed into
-   * its scrollback, then draw the scrollback lines, the screen (both buffers, cursor, colours and
-   * attributes, scroll region) and set the program's modes. Holds no query.
-   */
-  data: Buffer;
-  /** Output offset the snapshot reflects: live output continues from here. */
-  offset: number;
-  rows: number;
-  cols: number;
-  /** Scrollback lines included. */
-  scrollbackLines: number;
-  /** The modes the snapshot restores. */
-  state: TerminalState;
 }
 
 /** Options of `ScreenModel.snapshot`. */
@@ -148,25 +109,6 @@ function checkCount(name: string, v: unknown, fallback: number, min: number): nu
   return v;
 }
 
-function makeTerminal(
-  rows: number,
-  cols: number,
-  scrollback: number,
-  reflowCursorLine = false,
-): HeadlessTerminal {
-  return new (xterm().Terminal)({
-    rows,
-    cols,
-    scrollback,
-    allowProposedApi: true, // the buffer API the serializer and text rendering read
-    logLevel: 'off',
-    // The session's own screen leaves the cursor line alone on resize, as xterm does: the
-    // program (a shell redrawing its prompt on SIGWINCH) rewrites it. A viewer's scratch copy
-    // has no program behind it, so there the cursor line is rewrapped too.
-    reflowCursorLine,
-  });
-}
-
 /**
  * A PTY session's screen (see the module comment). The owner feeds it every output chunk in
  * order with `write`, tells it of every resize, and disposes it with the session. All reads
@@ -184,7 +126,7 @@ function makeTerminal(
  */
 export class ScreenModel extends EventEmitter<ScreenEvents> {
   readonly #term: HeadlessTerminal;
-  readonly #serializer: XtermSerialize.SerializeAddon;
+  readonly #serializer: SerializeAddon;
   readonly #scrollbackLines: number;
   readonly #maxScrollbackBytes: number;
   readonly #highWater: number;
@@ -403,82 +345,5 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
       scrollbackLines: lines,
       state,
     };
-  }
-}
-
-/**
- * The cells, for a terminal whose screen is empty with the cursor at home: the last `lines` lines
- * of scrollback (fast path, see line-serializer.ts), scrolled up into the terminal's own
- * scrollback, then the screen rows of the normal buffer, then the alternate screen when shown.
- */
-function serializeBody(
-  term: HeadlessTerminal,
-  serializer: XtermSerialize.SerializeAddon,
-  lines: number,
-  cache?: ScrollbackCache,
-): Buffer[] {
-  const base = term.buffer.normal.baseY;
-  const screen = serializer.serialize({
-    range: { start: base, end: base + term.rows - 1 },
-    excludeModes: true,
-  });
-  if (lines === 0) return [Buffer.from(screen)];
-  const history = cache
-    ? cache.serialize(base - lines, base)
-    : serializeScrollback(term, base - lines, base);
-  if (history === undefined) {
-    // xterm.js's internals moved: the addon is slower but serializes the same lines.
-    return [Buffer.from(serializer.serialize({ scrollback: lines, excludeModes: true }))];
-  }
-  // Written from the top, the history ends on screen; scroll what shows of it up into the
-  // terminal's scrollback (k line feeds on the bottom row push the top k rows), then draw the
-  // screen from home.
-  const shown = Math.min(lines, term.rows - 1);
-  return [...history, Buffer.from(`\x1b[${term.rows};1H${'\n'.repeat(shown)}\x1b[H${screen}`)];
-}
-
-/**
- * Before the cells: the restore sequence (whatever modes the user's terminal was left in), then
- * enough line feeds at the bottom row to move what it showed into its scrollback, then home and
- * erase, so the snapshot draws on an empty screen without destroying the user's history.
- */
-function drawPrefix(rows: number): string {
-  return `${TERMINAL_RESTORE}\x1b[${rows};1H${'\n'.repeat(rows)}\x1b[H\x1b[2J`;
-}
-
-/**
- * The policy for a viewer of another size: the snapshot is drawn into a scratch terminal of the
- * session's size, which is then resized to the viewer's (xterm.js rewraps the normal buffer and
- * keeps the bottom of the screen) and serialized again.
- */
-async function reflowSnapshot(
-  snap: ScreenSnapshot,
-  rows: number,
-  cols: number,
-  scrollbackLines: number,
-): Promise<ScreenSnapshot> {
-  const scratch = makeTerminal(snap.rows, snap.cols, Math.max(scrollbackLines, 0), true);
-  const serializer = new (xterm().SerializeAddon)();
-  scratch.loadAddon(serializer as unknown as Parameters<HeadlessTerminal['loadAddon']>[0]);
-  try {
-    await new Promise<void>((resolve) => scratch.write(snap.body, resolve));
-    scratch.resize(cols, rows);
-    const state = readTerminalState(scratch);
-    const lines = scratch.buffer.normal.baseY;
-    const body = Buffer.concat([
-      ...serializeBody(scratch, serializer, lines),
-      Buffer.from(stateSequence(state, rows)),
-    ]);
-    return {
-      data: Buffer.concat([Buffer.from(drawPrefix(rows)), body]),
-      body,
-      offset: snap.offset,
-      rows,
-      cols,
-      scrollbackLines: lines,
-      state,
-    };
-  } finally {
-    scratch.dispose();
   }
 }

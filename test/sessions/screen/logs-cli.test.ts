@@ -30,7 +30,7 @@ describe('sluice logs of terminal sessions', () => {
         assert.equal(raw.code, 0, raw.stderr);
         assert.ok(raw.stdout.includes('\x1b[6n'), 'the raw ring, byte for byte, into a pipe');
         const bad = await runCli(['logs', s.id, '--force', '--socket', d.socket]);
-        assert.equal(bad.code, 1);
+        assert.equal(bad.code, 2, 'a usage error');
         assert.match(bad.stderr, /--force goes with --raw/);
         await c.remove(s.id, { force: true });
       } finally {
@@ -121,7 +121,7 @@ describe('sluice logs of terminal sessions', () => {
           'hi\n[sluice: exited with code 5; restart 1 in 10 ms]\nhi\n[sluice: exited with code 5; restart 2 in 20 ms]\nhi\n[sluice: exited with code 5; not restarting: 2 restarts in a row without staying up 1000 ms]\n',
         );
         const bad = await runCli(['spawn', ...sock, '--max-restarts', '2', '--', 'true']);
-        assert.equal(bad.code, 1);
+        assert.equal(bad.code, 2, 'a usage error');
         assert.match(bad.stderr, /--max-restarts and --backoff need --restart/);
         const when = await runCli(['spawn', ...sock, '--restart', 'sometimes', '--', 'true']);
         assert.notEqual(when.code, 0);
