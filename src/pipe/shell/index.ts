@@ -11,14 +11,11 @@ export {
   ShellValueError,
   StatusError,
 } from './errors.js';
-export {
-  type Failure,
-  Interpreter,
-  type InterpreterOptions,
-  type PipelineInstrument,
-  statusOf,
-} from './interpreter.js';
+export { Interpreter, type InterpreterOptions } from './interpreter.js';
 export type { ShellIO } from './io.js';
 export { parseScript, parseTemplate } from './parser.js';
+export type { ShellResult } from './result.js';
+export type { Failure, PipelineInstrument } from './run-stages.js';
 export { ShellState } from './state.js';
-export { ShellPipeline, type ShellResult, type ShOptions, sh } from './template.js';
+export { statusOf } from './status.js';
+export { ShellPipeline, type ShOptions, sh } from './template.js';

@@ -1,27 +1,9 @@
-/**
- * The interpreter: runs a `Script` on a `ShellState` with three standard streams. Each pipeline
- * becomes one sluice `Pipeline` (kernel pipes between commands, the caller's fds handed straight
- * to the ends); builtins and groups inside a multi-command pipeline run as function stages on a
- * copy of the state, as bash runs them in subshells.
- *
- * Status rules: a pipeline's status is that of its rightmost failed stage under the pipeline's
- * 'sluice' error rule (pipefail, except that a stage ended by SIGPIPE/EPIPE is not a failure when
- * every stage downstream of it succeeded), else 0; `!` inverts it; `$?` is the last status;
- * statuses follow bash (127 not found, 126 not executable, 128 + N for a signal, 1 for a
- * redirection that cannot be opened).
- */
-import { constants } from 'node:os';
 import { Writable } from 'node:stream';
-import type { StderrOption } from '../command.js';
-import { StageStartError } from '../errors.js';
 import { fn } from '../function.js';
-import { Pipeline, type StageResult } from '../pipeline.js';
-import { isPipeError } from '../predicates.js';
 import type { Stage } from '../stage.js';
 import type {
   CommandNode,
   Group,
-  HereDocument,
   PipelineNode,
   Redirection,
   Script,
@@ -32,31 +14,14 @@ import type {
 import { BUILTINS, ExitRequest, runBuiltin } from './builtins.js';
 import { type ResolvedRedirection, ShellCommandStage } from './command-stage.js';
 import { ShellExpansionError, ShellUnsupportedError, StatusError } from './errors.js';
-import { type ExpandContext, expandString, expandTarget, expandWord } from './expand.js';
+import { type ExpandContext, expandString, expandWord } from './expand.js';
 import { redirectIO, type ShellIO, writeText } from './io.js';
 import { parseScript } from './parser.js';
+import { resolveRedirections } from './redirections.js';
 import { REFUSED_BUILTINS } from './refused.js';
+import { type Failure, type PipelineInstrument, runStages } from './run-stages.js';
 import type { ShellState } from './state.js';
 import { isStage } from './values.js';
-
-/** Observes and may wrap the stages of every pipeline the interpreter runs (`sluice run --stats`). */
-export interface PipelineInstrument {
-  /**
-   * Gets the stages of one pipeline and their labels (the command as written after expansion);
-   * returns the stages to run and, for each given stage, its index among them.
-   */
-  wrap(
-    stages: readonly Stage[],
-    labels: readonly string[],
-  ): { stages: Stage[]; positions: number[] };
-  /** Called when that pipeline is done, with each given stage's result and status. */
-  done(
-    labels: readonly string[],
-    results: readonly (StageResult | undefined)[],
-    statuses: readonly number[],
-    stages: readonly Stage[],
-  ): void;
-}
 
 /** Options of the interpreter. */
 export interface InterpreterOptions {
@@ -75,13 +40,6 @@ export interface InterpreterOptions {
   maxSubstitutionBytes?: number;
   /** See `PipelineInstrument`. @default none */
   instrument?: PipelineInstrument;
-}
-
-/** The failure that decided a non-zero status: which command, and its own error. */
-export interface Failure {
-  stage: string;
-  index: number;
-  cause: unknown;
 }
 
 const DEFAULT_MAX_SUBSTITUTION = 64 * 1024 * 1024;
@@ -442,89 +400,12 @@ export class Interpreter {
     });
   }
 
-  async #redirections(
+  #redirections(
     list: readonly Redirection[],
     state: ShellState,
     io: ShellIO,
   ): Promise<ResolvedRedirection[]> {
-    const out: ResolvedRedirection[] = [];
-    const ctx = this.#expandContext(state, io);
-    for (const r of list) {
-      const fd = r.fd;
-      if (fd > 2)
-        throw new ShellUnsupportedError(
-          `'${fd}${r.op}'`,
-          'only file descriptors 0, 1 and 2 can be redirected',
-          { line: r.line, column: r.column, offset: 0 },
-        );
-      if (r.op === '<<' || r.op === '<<-') {
-        const doc = r.target as HereDocument;
-        out.push({ fd, kind: 'data', data: Buffer.from(await expandString(doc.body, ctx)) });
-        continue;
-      }
-      if (r.op === '<<<') {
-        out.push({
-          fd,
-          kind: 'data',
-          data: Buffer.from(`${await expandString(r.target as Word, ctx)}\n`),
-        });
-        continue;
-      }
-      const target = await expandTarget(r.target as Word, ctx, r.op.startsWith('<') ? 'in' : 'out');
-      if (typeof target !== 'string') {
-        out.push({ fd, kind: 'value', value: target });
-        if (r.op === '&>' || r.op === '&>>') out.push({ fd: 2, kind: 'dup', from: 1 });
-        continue;
-      }
-      if (r.op === '>&' || r.op === '<&') {
-        if (/^[0-9]+$/.test(target)) {
-          const from = Number(target);
-          if (from > 2)
-            throw new ShellUnsupportedError(
-              `'${r.op}${target}'`,
-              'only file descriptors 0, 1 and 2 can be duplicated',
-              { line: r.line, column: r.column, offset: 0 },
-            );
-          out.push({ fd, kind: 'dup', from });
-          continue;
-        }
-        if (target === '-')
-          throw new ShellUnsupportedError(
-            `'${r.op}-'`,
-            'closing a file descriptor is not part of the language',
-            { line: r.line, column: r.column, offset: 0 },
-          );
-        if (r.op === '<&')
-          throw new StatusError(1, `${target}: ambiguous redirect`, { report: true });
-        // `>&file` is `&>file`.
-        out.push({ fd: 1, kind: 'file', path: target, mode: 'w' }, { fd: 2, kind: 'dup', from: 1 });
-        continue;
-      }
-      if (target === '') throw new StatusError(1, ': No such file or directory', { report: true });
-      switch (r.op) {
-        case '<':
-          out.push({ fd, kind: 'file', path: target, mode: 'r' });
-          break;
-        case '<>':
-          out.push({ fd, kind: 'file', path: target, mode: 'rw' });
-          break;
-        case '>':
-        case '>|':
-          out.push({ fd, kind: 'file', path: target, mode: 'w' });
-          break;
-        case '>>':
-          out.push({ fd, kind: 'file', path: target, mode: 'a' });
-          break;
-        case '&>':
-        case '&>>':
-          out.push(
-            { fd: 1, kind: 'file', path: target, mode: r.op === '&>' ? 'w' : 'a' },
-            { fd: 2, kind: 'dup', from: 1 },
-          );
-          break;
-      }
-    }
-    return out;
+    return resolveRedirections(list, this.#expandContext(state, io));
   }
 
   #expandContext(state: ShellState, io: ShellIO): ExpandContext {
@@ -578,80 +459,9 @@ export class Interpreter {
     state: ShellState,
     io: ShellIO,
   ): Promise<number> {
-    const given = planned.map((p) => p.stage);
-    const labels = planned.map((p) => p.label);
-    const wrapped = this.#o.instrument?.wrap(given, labels) ?? {
-      stages: given,
-      positions: given.map((_, i) => i),
-    };
-    const p = new Pipeline({
-      stdin: io.stdin,
-      stdout: io.stdout,
-      cwd: state.cwd,
-      signal: this.#o.signal,
-      graceMs: this.#o.graceMs ?? 5000,
-      errorRule: 'sluice',
-    });
-    p.add(...wrapped.stages);
-    let chosen: unknown;
-    await p.run().catch((e: unknown) => {
-      chosen = e;
-    });
-    const results = wrapped.positions.map((i) => p.results.find((r) => r.index === i));
-    const statuses = results.map((r) => statusOf(r));
-    this.#o.instrument?.done(labels, results, statuses, given);
-    for (const r of results) {
-      if (!r) continue;
-      const e = r.error;
-      if (r.startFailed || (e instanceof StatusError && e.report)) {
-        await writeText(io.stderr, `sluice: ${e instanceof Error ? e.message : String(e)}\n`).catch(
-          () => {},
-        );
-      }
-    }
+    const { status, failure } = await runStages(planned, state, io, this.#o);
     this.#checkAbort();
-    let status = 0;
-    let failedAt = -1;
-    for (let i = results.length - 1; i >= 0; i--) {
-      const r = results[i];
-      if (r === undefined) continue;
-      if (r.failed || r.startFailed) {
-        status = statuses[i]!;
-        failedAt = i;
-        break;
-      }
-    }
-    if (status === 0) this.lastFailure = undefined;
-    else {
-      // Report the failure the pipeline chose (go-pipe's choice among real failures).
-      const pe = chosen as { stage?: string; stageIndex?: number; cause?: unknown } | undefined;
-      const idx = pe?.stageIndex !== undefined ? wrapped.positions.indexOf(pe.stageIndex) : -1;
-      const at = idx >= 0 ? idx : failedAt;
-      this.lastFailure = {
-        stage: given[at]!.name,
-        index: at,
-        cause: results[at]?.error ?? pe?.cause,
-      };
-    }
+    this.lastFailure = failure;
     return status;
   }
 }
-
-/** bash's status for one stage's result. */
-export function statusOf(r: StageResult | undefined): number {
-  if (!r) return 1;
-  const e = r.error;
-  if (r.startFailed) {
-    const s = e instanceof StageStartError ? e : undefined;
-    if (s?.reason !== 'command') return 1;
-    return s.errno === 'EACCES' ? 126 : 127;
-  }
-  if (e instanceof StatusError) return e.status;
-  if (r.signal) return 128 + (constants.signals[r.signal] ?? 0);
-  if (typeof r.exitCode === 'number' && r.exitCode !== 0) return r.exitCode;
-  if (e === undefined) return typeof r.exitCode === 'number' ? r.exitCode : 0;
-  if (isPipeError(e)) return 141;
-  return 1;
-}
-
-export type { StderrOption };

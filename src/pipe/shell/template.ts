@@ -4,18 +4,19 @@
  * text, lines, abort) and also a promise of a `ShellResult` (`await sh\`…\``), with Bun's and
  * zx's conveniences: `.nothrow()`, `.quiet()`, `.json()`.
  */
-import { PassThrough, type Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { StderrOption } from '../command.js';
 import { MaxBufferError, PipeUsageError } from '../errors.js';
 import { linesIterator } from '../lines.js';
 import { Pipeline, type PipelineOptions, type StageResult } from '../pipeline.js';
-import type { Script, Word } from './ast.js';
-import { ShellExitError, ShellExpansionError, ShellValueError, StatusError } from './errors.js';
+import type { Script } from './ast.js';
+import { checkValues } from './check-values.js';
+import { ShellExitError, ShellExpansionError, StatusError } from './errors.js';
 import { Interpreter, type InterpreterOptions } from './interpreter.js';
 import type { ShellIO } from './io.js';
 import { parseTemplate } from './parser.js';
+import { Collector, DEFAULT_MAX_BUFFER, makeResult, type ShellResult } from './result.js';
 import { ShellState } from './state.js';
-import { describeValue, isStage, scalarWord, streamValue } from './values.js';
 
 /** Options of `sh(options)`: the pipeline's, and the script's. */
 export interface ShOptions extends PipelineOptions {
@@ -39,80 +40,6 @@ export interface ShOptions extends PipelineOptions {
   verbose?: boolean;
   /** `$0`, `$1`, … of the script. @default ['sh'] */
   args?: readonly string[];
-}
-
-/** What a finished script produced (`await sh\`…\``). */
-export interface ShellResult {
-  /** The script's exit status, as bash's `$?` at its end. */
-  readonly exitCode: number;
-  /** Everything the script wrote to stdout (empty when `stdout` was given as an option). */
-  readonly stdout: Buffer;
-  /** Everything written to stderr, when it was collected (the default). */
-  readonly stderr: Buffer;
-  /** `stdout` as UTF-8. */
-  text(): string;
-  /** `stdout` parsed as JSON. */
-  json<T = unknown>(): T;
-  /** `stdout` split into lines (without their `\n`; no empty last line). */
-  lines(): string[];
-}
-
-const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
-
-/** A bounded collector: keeps the first `max` bytes (or, with `keepEnd`, the last ones). */
-class Collector extends Writable {
-  readonly chunks: Buffer[] = [];
-  size = 0;
-  overflow = false;
-  readonly #max: number;
-  readonly #keepEnd: boolean;
-  readonly #onOverflow: (() => void) | undefined;
-  readonly #echo: Writable | undefined;
-  constructor(max: number, keepEnd: boolean, echo?: Writable, onOverflow?: () => void) {
-    super();
-    this.#max = max;
-    this.#keepEnd = keepEnd;
-    this.#echo = echo;
-    this.#onOverflow = onOverflow;
-  }
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    this.#echo?.write(chunk);
-    this.size += chunk.length;
-    if (!this.#keepEnd && this.size > this.#max) {
-      if (!this.overflow) {
-        this.overflow = true;
-        const room = this.#max - (this.size - chunk.length);
-        if (room > 0) this.chunks.push(chunk.subarray(0, room));
-        this.#onOverflow?.();
-      }
-      cb();
-      return;
-    }
-    this.chunks.push(chunk);
-    if (this.#keepEnd) {
-      let total = this.chunks.reduce((n, c) => n + c.length, 0);
-      while (total - this.chunks[0]!.length >= this.#max) total -= this.chunks.shift()!.length;
-    }
-    cb();
-  }
-  buffer(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-}
-
-function makeResult(exitCode: number, stdout: Buffer, stderr: Buffer): ShellResult {
-  return {
-    exitCode,
-    stdout,
-    stderr,
-    text: () => stdout.toString('utf8'),
-    json: <T>() => JSON.parse(stdout.toString('utf8')) as T,
-    lines: () => {
-      const t = stdout.toString('utf8');
-      if (t === '') return [];
-      return t.replace(/\n$/, '').split('\n');
-    },
-  };
 }
 
 /**
@@ -351,89 +278,6 @@ export class ShellPipeline extends Pipeline implements PromiseLike<ShellResult> 
     }
     return result;
   }
-}
-
-/** Checks every value against the place it is used in, before anything runs. */
-function checkValues(script: Script, values: readonly unknown[]): void {
-  const bad = (reason: string, w: { line: number; column: number }): never => {
-    throw new ShellValueError(reason, { line: w.line, column: w.column, offset: 0 });
-  };
-  const word = (w: Word, role: 'word' | 'command' | 'target' | 'string') => {
-    for (const p of w.parts) {
-      if (p.type === 'parameter' && p.word) word(p.word, 'string');
-      if (p.type === 'command-substitution') walk(p.body);
-      if (p.type === 'arithmetic') {
-        for (const q of p.expression.parts) {
-          if (
-            q.type === 'value' &&
-            typeof values[q.index] !== 'number' &&
-            typeof values[q.index] !== 'bigint'
-          ) {
-            bad('a template value inside $((…)) must be a number or a bigint', w);
-          }
-        }
-        word(p.expression, 'string');
-      }
-      if (p.type !== 'value') continue;
-      const v = values[p.index];
-      const alone = w.parts.length === 1;
-      const text = scalarWord(v);
-      if (text !== undefined) {
-        if (text.includes('\0'))
-          bad('a template value cannot hold a NUL byte (argv words end at one)', w);
-        continue;
-      }
-      if (alone && Array.isArray(v) && role !== 'string' && role !== 'target') {
-        for (const x of v)
-          if (scalarWord(x) === undefined || scalarWord(x)!.includes('\0'))
-            bad(
-              `a template array may hold only strings, numbers, bigints and booleans; got ${describeValue(x)}`,
-              w,
-            );
-        continue;
-      }
-      if (alone && role === 'command' && isStage(v)) continue;
-      if (alone && role === 'target' && streamValue(v)) continue;
-      const hint = isStage(v)
-        ? ' (a stage must stand alone between pipes)'
-        : streamValue(v)
-          ? ' (streams, bytes and file handles go right after < or >)'
-          : Array.isArray(v)
-            ? ' (an array must be a word by itself)'
-            : '';
-      bad(
-        `a template value here must be a string, number, bigint or boolean; got ${describeValue(v)}${hint}`,
-        w,
-      );
-    }
-  };
-  const walk = (s: Script) => {
-    for (const st of s.statements) {
-      for (const pl of [st.first, ...st.rest.map((r) => r.pipeline)]) {
-        for (const c of pl.commands) {
-          if (c.type === 'group') walk(c.body);
-          else {
-            for (const a of c.assignments) word(a.value, 'string');
-            for (const [i, w] of c.words.entries())
-              word(
-                w,
-                i === 0 &&
-                  c.words.length === 1 &&
-                  c.assignments.length === 0 &&
-                  c.redirections.length === 0
-                  ? 'command'
-                  : 'word',
-              );
-          }
-          for (const r of c.redirections) {
-            if (r.target.type === 'heredoc') word(r.target.body, 'string');
-            else word(r.target, r.op === '<<<' ? 'string' : 'target');
-          }
-        }
-      }
-    }
-  };
-  walk(script);
 }
 
 type Tag = (strings: TemplateStringsArray, ...values: unknown[]) => ShellPipeline;

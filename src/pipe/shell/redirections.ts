@@ -1,0 +1,94 @@
+/**
+ * Redirections with their targets expanded, in source order, ready to apply: files with their
+ * open mode, fd duplications, here-document and here-string bytes, template values. `>&file` is
+ * `&>file`; fds above 2 and closing an fd are refused; a target that expands to nothing or to
+ * several words is bash's "ambiguous redirect", a status of that command.
+ */
+import type { HereDocument, Redirection, Word } from './ast.js';
+import type { ResolvedRedirection } from './command-stage.js';
+import { ShellUnsupportedError, StatusError } from './errors.js';
+import { type ExpandContext, expandString, expandTarget } from './expand.js';
+
+/** Expands and checks `list`; see the module comment. */
+export async function resolveRedirections(
+  list: readonly Redirection[],
+  ctx: ExpandContext,
+): Promise<ResolvedRedirection[]> {
+  const out: ResolvedRedirection[] = [];
+  for (const r of list) {
+    const fd = r.fd;
+    if (fd > 2)
+      throw new ShellUnsupportedError(
+        `'${fd}${r.op}'`,
+        'only file descriptors 0, 1 and 2 can be redirected',
+        { line: r.line, column: r.column, offset: 0 },
+      );
+    if (r.op === '<<' || r.op === '<<-') {
+      const doc = r.target as HereDocument;
+      out.push({ fd, kind: 'data', data: Buffer.from(await expandString(doc.body, ctx)) });
+      continue;
+    }
+    if (r.op === '<<<') {
+      out.push({
+        fd,
+        kind: 'data',
+        data: Buffer.from(`${await expandString(r.target as Word, ctx)}\n`),
+      });
+      continue;
+    }
+    const target = await expandTarget(r.target as Word, ctx, r.op.startsWith('<') ? 'in' : 'out');
+    if (typeof target !== 'string') {
+      out.push({ fd, kind: 'value', value: target });
+      if (r.op === '&>' || r.op === '&>>') out.push({ fd: 2, kind: 'dup', from: 1 });
+      continue;
+    }
+    if (r.op === '>&' || r.op === '<&') {
+      if (/^[0-9]+$/.test(target)) {
+        const from = Number(target);
+        if (from > 2)
+          throw new ShellUnsupportedError(
+            `'${r.op}${target}'`,
+            'only file descriptors 0, 1 and 2 can be duplicated',
+            { line: r.line, column: r.column, offset: 0 },
+          );
+        out.push({ fd, kind: 'dup', from });
+        continue;
+      }
+      if (target === '-')
+        throw new ShellUnsupportedError(
+          `'${r.op}-'`,
+          'closing a file descriptor is not part of the language',
+          { line: r.line, column: r.column, offset: 0 },
+        );
+      if (r.op === '<&')
+        throw new StatusError(1, `${target}: ambiguous redirect`, { report: true });
+      // `>&file` is `&>file`.
+      out.push({ fd: 1, kind: 'file', path: target, mode: 'w' }, { fd: 2, kind: 'dup', from: 1 });
+      continue;
+    }
+    if (target === '') throw new StatusError(1, ': No such file or directory', { report: true });
+    switch (r.op) {
+      case '<':
+        out.push({ fd, kind: 'file', path: target, mode: 'r' });
+        break;
+      case '<>':
+        out.push({ fd, kind: 'file', path: target, mode: 'rw' });
+        break;
+      case '>':
+      case '>|':
+        out.push({ fd, kind: 'file', path: target, mode: 'w' });
+        break;
+      case '>>':
+        out.push({ fd, kind: 'file', path: target, mode: 'a' });
+        break;
+      case '&>':
+      case '&>>':
+        out.push(
+          { fd: 1, kind: 'file', path: target, mode: r.op === '&>' ? 'w' : 'a' },
+          { fd: 2, kind: 'dup', from: 1 },
+        );
+        break;
+    }
+  }
+  return out;
+}
