@@ -11,11 +11,11 @@
 import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
 import { DEFAULT_GRACE_MS, type ExitInfo, InvalidOptionError } from '../../proc/index.js';
-import { RestartBudget } from '../../supervisor/index.js';
 import type { ScreenModel } from '../screen/screen-model.js';
 import type { Attachment, AttachmentHost, AttachOptions } from './attachment.js';
 import { SessionExitedError, StdinClosedError, StreamUnavailableError } from './errors.js';
 import { OutputStream, type Snapshot } from './output-stream.js';
+import { SessionRestarts } from './restarts.js';
 import type {
   ExitState,
   PtySize,
@@ -101,11 +101,8 @@ export abstract class Session extends EventEmitter<SessionEvents> {
   #attachQueueBytes: number | undefined;
   #disposing: Promise<void> | undefined;
   /** The restart policy's bookkeeping, when the spawn asked for restarts. */
-  readonly #restartBudget: RestartBudget | undefined;
-  #restarts = 0;
+  readonly #restarts: SessionRestarts | undefined;
   #lastExit: ExitInfo | null = null;
-  #runStartedAt = Date.now();
-  #restartTimer: NodeJS.Timeout | undefined;
   /** The last byte pushed to stdout, so a marker line starts on a line of its own. */
   #lastStdoutByte = 0x0a;
 
@@ -119,8 +116,8 @@ export abstract class Session extends EventEmitter<SessionEvents> {
     this.createdAt = Date.now();
     this.#attachQueueBytes = init.maxAttachQueueBytes;
     // Validates the policy (InvalidOptionError naming the field) before anything starts.
-    this.#restartBudget =
-      init.options.restart === undefined ? undefined : new RestartBudget(init.options.restart);
+    this.#restarts =
+      init.options.restart === undefined ? undefined : new SessionRestarts(init.options.restart);
     this.exited = new Promise((r) => {
       this.#resolveExited = r;
     });
@@ -295,12 +292,8 @@ export abstract class Session extends EventEmitter<SessionEvents> {
       throw new InvalidOptionError('softSignal', `must be a signal name, got ${String(soft)}`);
     }
     this.#stopBegan = true;
-    if (this.#restartTimer) {
-      // Between two runs: nothing runs, so the session ends with the last run's exit.
-      clearTimeout(this.#restartTimer);
-      this.#restartTimer = undefined;
-      if (this.#lastExit) this.recordExit(this.#lastExit);
-    }
+    // Between two runs nothing runs: the session ends with the last run's exit.
+    if (this.#restarts?.cancel() && this.#lastExit) this.recordExit(this.#lastExit);
     const done = this.stop(graceMs, soft);
     return Promise.all([done, this.exited]).then(([, s]) => s);
   }
@@ -332,14 +325,14 @@ export abstract class Session extends EventEmitter<SessionEvents> {
       attachments,
       stdinClosed: this.stdinClosed,
       size: this.size,
-      restarts: this.#restarts,
+      restarts: this.restarts,
       lastExit: this.#lastExit,
     };
   }
 
   /** How many times the restart policy started the program again. */
   get restarts(): number {
-    return this.#restarts;
+    return this.#restarts?.count ?? 0;
   }
 
   /** How the latest run ended (while restarting, the run before this one); null before. */
@@ -358,11 +351,7 @@ export abstract class Session extends EventEmitter<SessionEvents> {
    */
   dispose(): Promise<void> {
     this.#disposing ??= (async () => {
-      if (this.#restartTimer) {
-        clearTimeout(this.#restartTimer);
-        this.#restartTimer = undefined;
-        if (this.#lastExit) this.recordExit(this.#lastExit);
-      }
+      if (this.#restarts?.cancel() && this.#lastExit) this.recordExit(this.#lastExit);
       for (const s of this.streamMap.values()) s.detachAll();
       await this.release();
     })();
@@ -397,7 +386,7 @@ export abstract class Session extends EventEmitter<SessionEvents> {
 
   /** Whether the session restarts its program: streams then end only at the final exit. */
   protected get restartsEnabled(): boolean {
-    return this.#restartBudget !== undefined;
+    return this.#restarts !== undefined;
   }
 
   /**
@@ -408,36 +397,25 @@ export abstract class Session extends EventEmitter<SessionEvents> {
   protected childExited(info: ExitInfo): void {
     if (this.#exitInfo) return;
     this.#lastExit = { exitCode: info.exitCode, signal: info.signal, outcome: info.outcome };
-    const budget = this.#restartBudget;
-    if (budget && !this.#stopBegan && this.#disposing === undefined) {
-      const failed = info.exitCode !== 0 || info.signal !== null;
-      const decision = budget.onExit(this.#runStartedAt, Date.now(), failed);
-      const how = info.signal ? `killed by ${info.signal}` : `exited with code ${info.exitCode}`;
-      if (decision.restart) {
-        this.#restarts++;
-        this.pushMarker(
-          `[sluice: ${how}; restart ${this.#restarts} in ${Math.round(decision.delayMs)} ms]`,
-        );
-        this.#restartTimer = setTimeout(() => void this.#restartNow(), decision.delayMs);
+    const restarts = this.#restarts;
+    if (restarts && !this.#stopBegan && this.#disposing === undefined) {
+      const step = restarts.ended(info);
+      if (step.marker) this.pushMarker(step.marker);
+      if (step.restart) {
+        restarts.wait(step.delayMs, () => void this.#restartNow(restarts));
         return;
-      }
-      if (decision.reason === 'gave-up') {
-        this.pushMarker(
-          `[sluice: ${how}; not restarting: ${budget.policy.maxRestarts} restarts in a row without staying up ${budget.policy.minUptimeMs} ms]`,
-        );
       }
     }
     this.recordExit(info);
   }
 
-  async #restartNow(): Promise<void> {
-    this.#restartTimer = undefined;
+  async #restartNow(restarts: SessionRestarts): Promise<void> {
     if (this.#exitInfo) return;
     this.stdinClosedFlag = false;
     this.#closedStdin = false;
     try {
       await this.respawn();
-      this.#runStartedAt = Date.now();
+      restarts.started();
       // Terminated while it was starting: end this run as well.
       if (this.#stopBegan) void this.stop(0);
     } catch (e) {
@@ -473,7 +451,7 @@ export abstract class Session extends EventEmitter<SessionEvents> {
 
   /** Marks `stream` as ended (EOF); with restarts, only the final exit ends the streams. */
   protected endStream(stream: StreamName): void {
-    if (this.#restartBudget && !this.#exitInfo) return;
+    if (this.#restarts && !this.#exitInfo) return;
     this.streamMap.get(stream)?.end();
   }
 
