@@ -4,70 +4,12 @@
  * asks for one token at a time, and calls back into the parser for the script inside `$(…)` and
  * backquotes, so nesting is exact.
  */
+
+import { decodeAnsiC } from './ansi-c.js';
 import type { LiteralPart, ParameterPart, Position, Script, Word, WordPart } from './ast.js';
 import { ShellSyntaxError, ShellUnsupportedError } from './errors.js';
 import { Source } from './source.js';
-
-/** Operators the lexer returns. `newline` is a line break outside quotes. */
-export type Operator =
-  | ';'
-  | '&'
-  | '&&'
-  | '||'
-  | '|'
-  | '|&'
-  | '('
-  | ')'
-  | ';;'
-  | 'newline'
-  | '<'
-  | '>'
-  | '>>'
-  | '>|'
-  | '<>'
-  | '>&'
-  | '<&'
-  | '&>'
-  | '&>>'
-  | '<<'
-  | '<<-'
-  | '<<<';
-
-/** One token. A redirection operator carries the fd number written right before it, if any. */
-export type Token =
-  | { kind: 'word'; word: Word; offset: number }
-  | { kind: 'op'; op: Operator; fd?: number; offset: number }
-  | { kind: 'eof'; offset: number };
-
-const REDIRECTIONS = new Set<string>([
-  '<',
-  '>',
-  '>>',
-  '>|',
-  '<>',
-  '>&',
-  '<&',
-  '&>',
-  '&>>',
-  '<<',
-  '<<-',
-  '<<<',
-]);
-
-/** Whether an operator is a redirection. */
-export function isRedirection(op: Operator): boolean {
-  return REDIRECTIONS.has(op);
-}
-
-/** A here-document waiting for its body (read after the next newline). */
-export interface PendingHereDoc {
-  delimiter: string;
-  quoted: boolean;
-  stripTabs: boolean;
-  /** Filled in when the body has been read. */
-  body?: Word;
-  at: Position;
-}
+import type { Operator, PendingHereDoc, Token } from './tokens.js';
 
 const META = new Set([' ', '\t', '\n', ';', '&', '|', '<', '>', '(', ')']);
 const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
@@ -508,62 +450,12 @@ export class Lexer {
 
   /** Reads the body of `$'…'` (after the quote), decoding ANSI-C escapes. */
   #readAnsiC(open: number): string {
-    const s = this.text;
-    let out = '';
-    while (this.pos < s.length) {
-      const c = s[this.pos]!;
-      if (c === "'") {
-        this.pos++;
-        return out;
-      }
-      if (c !== '\\') {
-        out += c;
-        this.pos++;
-        continue;
-      }
-      const n = s[this.pos + 1] ?? '';
-      this.pos += 2;
-      const simple: Record<string, string> = {
-        a: '\x07',
-        b: '\b',
-        e: '\x1b',
-        E: '\x1b',
-        f: '\f',
-        n: '\n',
-        r: '\r',
-        t: '\t',
-        v: '\v',
-        '\\': '\\',
-        "'": "'",
-        '"': '"',
-        '?': '?',
-      };
-      if (n in simple) out += simple[n];
-      else if (/[0-7]/.test(n)) {
-        const m = /[0-7]{0,2}/y;
-        m.lastIndex = this.pos;
-        const d = m.exec(s)![0];
-        this.pos += d.length;
-        out += String.fromCharCode(Number.parseInt(n + d, 8) & 0xff);
-      } else if (n === 'x' || n === 'u' || n === 'U') {
-        const max = n === 'x' ? 2 : n === 'u' ? 4 : 8;
-        const m = new RegExp(`[0-9A-Fa-f]{1,${max}}`, 'y');
-        m.lastIndex = this.pos;
-        const h = m.exec(s);
-        if (!h) out += `\\${n}`;
-        else {
-          this.pos += h[0].length;
-          out += String.fromCodePoint(Number.parseInt(h[0], 16));
-        }
-      } else if (n === 'c')
-        this.refuse(
-          "'\\c' in $'…'",
-          'control-character escapes are not part of the language',
-          this.pos - 2,
-        );
-      else out += `\\${n}`;
-    }
-    this.fail("unterminated $'", open);
+    const { text, end } = decodeAnsiC(this.text, this.pos, {
+      unterminated: () => this.fail("unterminated $'", open),
+      refuse: (construct, why, at) => this.refuse(construct, why, at),
+    });
+    this.pos = end;
+    return text;
   }
 
   /** Reads the bodies of the pending here-documents, one after another, from `pos`. */

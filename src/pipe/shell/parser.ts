@@ -18,9 +18,10 @@ import type {
   Statement,
   Word,
 } from './ast.js';
-import { isRedirection, Lexer, type PendingHereDoc, type Token } from './lexer.js';
+import { Lexer } from './lexer.js';
 import { REFUSED_BUILTINS } from './refused.js';
 import { Source } from './source.js';
+import { isRedirection, type PendingHereDoc, type Token } from './tokens.js';
 
 const IF = 'control flow (if) is not part of the language';
 const KEYWORDS = new Map<string, string>(
