@@ -4,7 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ExitInfo, WireSessionInfo } from '../sessions/index.js';
-import { SessionsClient } from '../sessions/index.js';
+import { DaemonAccessError, SessionsClient } from '../sessions/index.js';
 
 /**
  * Fails the command line as a usage error: one line `sluice: MESSAGE (see --help)` on stderr and
@@ -30,12 +30,38 @@ export function jsonOption(cmd: Command): Command {
   return cmd.option('--json', 'print JSON instead of text');
 }
 
-/** Connects to the daemon named by `--socket` (or the default). Errors are one clear line. */
-export function connectClient(options: { socket?: string }): Promise<SessionsClient> {
-  return SessionsClient.connect({
-    socketPath: options.socket,
-    clientName: `sluice-cli/${process.pid}`,
-  });
+/** What to do about a socket location that cannot be used, said for a shell. */
+export const SOCKET_ADVICE =
+  'use a socket of your own: --socket PATH, or set SLUICE_SOCKET (or XDG_RUNTIME_DIR, whose sluice/ folder is used)';
+
+/**
+ * Refuses a path that starts with `~` (from `--socket=~/x`, or a quoted `SLUICE_SOCKET='~/x'`):
+ * only a shell expands `~`, and not after `=`, so it would name a folder called `~`.
+ */
+export function refuseTilde(path: string | undefined, what: string): void {
+  if (path?.startsWith('~')) {
+    throw new Error(
+      `${what} ${path} starts with ~, which is not expanded there: write $HOME${path.slice(1)} (or an absolute path)`,
+    );
+  }
+}
+
+/**
+ * Connects to the daemon named by `--socket` (or the default). Errors are one clear line; one
+ * about the socket's place says how to choose another.
+ */
+export async function connectClient(options: { socket?: string }): Promise<SessionsClient> {
+  refuseTilde(options.socket, '--socket');
+  if (options.socket === undefined) refuseTilde(process.env.SLUICE_SOCKET, 'SLUICE_SOCKET');
+  try {
+    return await SessionsClient.connect({
+      socketPath: options.socket,
+      clientName: `sluice-cli/${process.pid}`,
+    });
+  } catch (e) {
+    if (e instanceof DaemonAccessError) throw new Error(`${e.message}; ${SOCKET_ADVICE}`);
+    throw e;
+  }
 }
 
 /** Runs `fn` with a connected client and closes it afterwards, whatever happens. */

@@ -8,7 +8,14 @@
  * `.log`: `/tmp/sluice-<uid>/daemon.log`); `sluice shutdown` stops it.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { parseDuration, parsePositiveInt, parseSize, socketOption } from './client-util.js';
+import {
+  parseDuration,
+  parsePositiveInt,
+  parseSize,
+  refuseTilde,
+  SOCKET_ADVICE,
+  socketOption,
+} from './client-util.js';
 import { NOTIFY_READY_FLAG, type ReadyReport, startDetached } from './daemon-detach.js';
 import { DaemonLog } from './daemon-log.js';
 
@@ -104,6 +111,7 @@ export function register(program: Command): void {
 
 /** `--detach`: starts the daemon in the background and says where it is. */
 async function detach(flags: DaemonFlags): Promise<void> {
+  checkPaths(flags);
   const { defaultSocketPath } = await import('../sessions/index.js');
   const ready: ReadyReport = await startDetached(
     flags.socket ?? defaultSocketPath(),
@@ -115,14 +123,75 @@ async function detach(flags: DaemonFlags): Promise<void> {
   if (ready.dashboard) process.stdout.write(`sluice dashboard: ${ready.dashboard}\n`);
 }
 
+/** The daemon's option names and the flags that set them. */
+const FLAG_OF: Record<string, string> = {
+  logDir: '--log-dir',
+  maxBytes: '--log-max-bytes',
+  keep: '--log-keep',
+  maxTotalBytes: '--log-max-total',
+  graceMs: '--grace',
+  maxConnections: '--max-connections',
+  helloTimeoutMs: '--hello-timeout',
+  http: '--http',
+};
+
+/**
+ * A bad option's message as the command line says it: the flag instead of the library's option
+ * name, and a system error as words (`operation not permitted`, not `EPERM: …, mkdir '/x'`).
+ */
+export function inFlagWords(option: string, message: string): string {
+  const flag = FLAG_OF[option] ?? option;
+  const rest = message.startsWith(`${option}: `) ? message.slice(option.length + 2) : message;
+  return `${flag}: ${rest.replace(/\b[A-Z]{3,}: ([^,]+), \w+ '[^']*'/g, '$1').replace('allowRemote is off', 'add --http-allow-remote to serve other machines')}`;
+}
+
+/** Paths with a `~` that no shell expanded are refused before anything starts. */
+function checkPaths(flags: DaemonFlags): void {
+  refuseTilde(flags.socket, '--socket');
+  if (flags.socket === undefined) refuseTilde(process.env.SLUICE_SOCKET, 'SLUICE_SOCKET');
+  if (flags.socket === undefined && !process.env.SLUICE_SOCKET) {
+    refuseTilde(process.env.XDG_RUNTIME_DIR, 'XDG_RUNTIME_DIR');
+  }
+  refuseTilde(flags.logFile, '--log-file');
+  refuseTilde(flags.logDir, '--log-dir');
+}
+
+/**
+ * A start-up error about where the socket is, in a shell user's words, with what to do: the
+ * daemon's own refusals (an unsafe or foreign folder, a path too long) and the system's (a folder
+ * that cannot be created: `EACCES: permission denied, mkdir '/x'`).
+ */
+function socketPlaceError(
+  e: unknown,
+  socketPath: string,
+  SocketPathError: abstract new (...a: never[]) => Error,
+): unknown {
+  if (e instanceof SocketPathError) {
+    // "already listening" says what to do itself (stop it, or --socket).
+    return e.message.includes('--socket') ? e : new Error(`${e.message}; ${SOCKET_ADVICE}`);
+  }
+  const sys = e as NodeJS.ErrnoException;
+  if (e instanceof Error && sys.syscall && sys.path && socketPath.startsWith(sys.path)) {
+    const why = sys.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+    return new Error(
+      `cannot ${sys.syscall} ${sys.path} for the daemon socket: ${why}; ${SOCKET_ADVICE}`,
+    );
+  }
+  return e;
+}
+
 /** Runs the daemon in the foreground until a signal (or stdin's end) stops it; then exits. */
 async function runDaemon(flags: DaemonFlags): Promise<void> {
   const quiet = flags.quiet === true;
+  checkPaths(flags);
   const log = new DaemonLog(flags.logFile === undefined);
   // Loaded here, not at the top: the other subcommands need none of the daemon's modules.
-  const { SessionDaemon } = await import('../sessions/index.js');
+  const { SessionDaemon, SocketPathError, defaultSocketPath, InvalidOptionError } = await import(
+    '../sessions/index.js'
+  );
+  const socketPath = flags.socket ?? defaultSocketPath();
   const daemon = await SessionDaemon.start({
-    socketPath: flags.socket,
+    socketPath,
     logDir: flags.logDir,
     spool: {
       maxBytes: flags.logMaxBytes,
@@ -138,6 +207,9 @@ async function runDaemon(flags: DaemonFlags): Promise<void> {
     http: flags.http
       ? { listen: flags.http, allowRemote: flags.httpAllowRemote === true }
       : undefined,
+  }).catch((e: unknown) => {
+    if (e instanceof InvalidOptionError) throw new Error(inFlagWords(e.option, e.message));
+    throw socketPlaceError(e, socketPath, SocketPathError);
   });
   if (flags.logFile !== undefined) {
     try {
