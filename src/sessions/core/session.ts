@@ -60,6 +60,9 @@ export interface SessionInit {
   maxAttachQueueBytes?: number;
 }
 
+/** Scrollback lines a viewer of another size gets (its drawing is reflowed on the daemon). */
+export const VIEWER_REFLOW_LINES = 2000;
+
 /** Quotes one argv word for display the way a POSIX shell would need it. */
 export function quoteWord(word: string): string {
   if (word !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
@@ -190,11 +193,11 @@ export abstract class Session extends EventEmitter<SessionEvents> {
   /**
    * Attaches with a drawing of the screen instead of the raw backlog: waits until the screen
    * model has parsed every byte written before the call, serializes it (reflowed to `rows` ×
-   * `cols` when given and different from the session's size: the policy for viewers of another
-   * size), then attaches from exactly that offset, so `attachment.backlog` holds only what was
-   * written after the drawing and nothing is lost or repeated between the two. The drawing never
-   * holds a terminal query. Without a screen (a pipe session, screens off) it is `attach` with an
-   * empty `screen`. Rejects as `attach` throws; the seat is only taken once the drawing is ready.
+   * `cols` when given and different from the session's size, with the last 2,000 lines of
+   * scrollback: the policy for viewers of another size), then attaches from exactly that
+   * offset, so `attachment.backlog` holds only what was written after the drawing and nothing
+   * is lost or repeated between the two. The drawing never holds a terminal query. Without a
+   * screen (a pipe session, screens off) it is `attach` with an empty `screen`. Rejects as `attach` throws; the seat is only taken once the drawing is ready.
    */
   async attachScreen(
     stream: StreamName = 'stdout',
@@ -206,9 +209,11 @@ export abstract class Session extends EventEmitter<SessionEvents> {
       return { attachment: this.attach(stream, attachOptions), screen: Buffer.alloc(0) };
     }
     const size = this.size;
+    // A viewer of another size gets a reflowed copy; the reflow runs on the daemon's thread, so
+    // it carries the most recent VIEWER_REFLOW_LINES lines of scrollback, not all of them.
     const fit =
       rows !== undefined && cols !== undefined && (rows !== size?.rows || cols !== size?.cols)
-        ? { rows, cols }
+        ? { rows, cols, scrollback: VIEWER_REFLOW_LINES }
         : {};
     const snap = await model.snapshot(fit);
     const attachment = this.attach(stream, { ...attachOptions, fromOffset: snap.offset });
