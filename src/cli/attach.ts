@@ -27,6 +27,7 @@ import {
   AlternateScreenTracker,
   type AttachEnd,
   type ClientAttachment,
+  isRequestError,
   QueryFilter,
   restoreTerminal,
 } from '../sessions/index.js';
@@ -81,13 +82,17 @@ export function register(program: Command): void {
     const out = process.stdout;
     const size = out.isTTY ? { rows: out.rows, cols: out.columns } : undefined;
     await withClient(flags, async (client) => {
-      const attachment = await client.attach(id, {
-        stream: flags.stderr ? 'stderr' : 'stdout',
-        steal: flags.steal,
-        readOnly: flags.readOnly,
-        raw: flags.raw,
-        size,
-      });
+      const stream = flags.stderr ? 'stderr' : 'stdout';
+      const attachment = await client
+        .attach(id, { stream, steal: flags.steal, readOnly: flags.readOnly, raw: flags.raw, size })
+        .catch((e: unknown) => {
+          if (isRequestError(e, 'already-attached')) {
+            throw new Error(
+              `another client is attached to session ${id} (${stream}): take over with sluice attach --steal ${id}, or watch with --read-only`,
+            );
+          }
+          throw e;
+        });
       await run(attachment, flags);
     });
   });
