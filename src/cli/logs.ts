@@ -1,5 +1,5 @@
 /**
- * `sluice logs ID [--stderr] [--follow] [--raw [--force]]`: prints a session's backlog without
+ * `sluice logs ID [--stderr] [--follow [--lossless]] [--raw [--force]]`: prints a session's backlog without
  * consuming it (a later `logs` or `attach` sees it again).
  *
  * - A pipe session: its ring, byte for byte.
@@ -11,9 +11,12 @@
  * `--follow` then prints live output as a read-only viewer (it never takes the writer's seat)
  * until the session exits, the daemon stops, or Ctrl-C. For a PTY session in a terminal that is
  * a drawing of the screen and then its live output; into a pipe, the ring and then live output;
- * terminal queries are always removed. A follower never slows the session: when it falls behind
- * (a slow pipe), the daemon skips output for it, and `logs` then says how many bytes were lost on
- * stderr (whether or not stderr is a terminal) and exits 1 at once, so a gap is never silent.
+ * terminal queries are always removed. By default a follower never slows the session: when it
+ * falls behind (a slow pipe), the daemon skips output for it, and `logs` then says how many bytes
+ * were lost on stderr (whether or not stderr is a terminal) and exits 1 at once, so a gap is
+ * never silent. `--lossless` instead holds the session's program while this reader is behind
+ * (it blocks on its pipe or terminal), so every byte arrives and the program goes at the
+ * reader's pace.
  * When the ring had already dropped earlier output, a note on stderr says how many bytes.
  */
 import type { Command } from 'commander';
@@ -25,6 +28,7 @@ interface LogsFlags {
   follow?: boolean;
   raw?: boolean;
   force?: boolean;
+  lossless?: boolean;
   socket?: string;
 }
 
@@ -40,11 +44,16 @@ export function register(program: Command): void {
     .option('--stderr', 'the stderr stream instead of stdout')
     .option('-f, --follow', 'keep printing new output until the session exits')
     .option('--raw', "a PTY session's raw output instead of its screen as text")
-    .option('--force', 'with --raw: write to a terminal anyway (queries removed)');
+    .option('--force', 'with --raw: write to a terminal anyway (queries removed)')
+    .option(
+      '--lossless',
+      'with --follow: never skip output; the session waits for this reader (slows the program)',
+    );
   socketOption(cmd).action(async (id: string, flags: LogsFlags, command: Command) => {
     const stream = flags.stderr ? 'stderr' : 'stdout';
     const toTerminal = process.stdout.isTTY === true;
     if (flags.force && !flags.raw) usageError(command, '--force goes with --raw');
+    if (flags.lossless && !flags.follow) usageError(command, '--lossless goes with --follow');
     if (flags.raw && toTerminal && !flags.force) {
       throw new Error(
         'refusing to write raw terminal output to a terminal (its queries would be answered into your shell); use --force, or drop --raw for the screen as text',
@@ -64,6 +73,7 @@ export function register(program: Command): void {
       const attachment = await client.attach(id, {
         stream,
         readOnly: true,
+        lossless: flags.lossless === true,
         // A drawing of the screen is for a terminal; a pipe gets the ring.
         raw: !toTerminal || flags.raw === true,
         size: toTerminal ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined,

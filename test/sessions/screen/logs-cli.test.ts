@@ -85,6 +85,52 @@ describe('sluice logs of terminal sessions', () => {
   );
 
   it(
+    'logs --follow --lossless into a slow pipe gets every byte and exits 0',
+    withLeakCheck(async () => {
+      const d = await startDaemon();
+      try {
+        const c = await d.client();
+        const s = await c.spawn({ argv: ['sh', '-c', 'read go; head -c 40000000 /dev/zero'] });
+        const child = spawn(
+          process.execPath,
+          [...CLI_ARGS, 'logs', '--follow', '--lossless', s.id, '--socket', d.socket],
+          { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (t: string) => {
+          stderr += t;
+        });
+        const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+        let received = 0;
+        child.stdout.on('data', (b: Buffer) => {
+          received += b.length;
+        });
+        child.stdout.pause();
+        await waitFor(async () => (await c.get(s.id)).attachments.stdout?.viewers === 1, {
+          timeoutMs: 30_000,
+          message: 'the follower to attach',
+        });
+        await c.writeStdin(s.id, 'go\n');
+        // The session is held while the follower reads nothing: it cannot finish.
+        await waitFor(
+          async () => ((await c.get(s.id)).attachments.stdout?.bytes ?? 0) > 4_000_000,
+          {
+            timeoutMs: 30_000,
+          },
+        );
+        assert.equal((await c.get(s.id)).state, 'running', 'the program waits for the reader');
+        child.stdout.resume();
+        assert.equal(await exited, 0, stderr);
+        assert.equal(received, 40_000_000, 'every byte');
+        assert.equal(stderr, '');
+        await c.remove(s.id);
+      } finally {
+        await d.stop();
+      }
+    }),
+  );
+
+  it(
     'spawn --restart on-failure restarts with a marker line; ls shows the restarts and the last exit',
     withLeakCheck(async () => {
       const d = await startDaemon();
