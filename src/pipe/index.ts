@@ -73,7 +73,6 @@ export {
   sh,
   toStages,
 } from './sh.js';
-export type * from './shell/ast.js';
 export {
   Interpreter,
   type InterpreterOptions,
@@ -90,6 +89,7 @@ export {
   StatusError,
   statusOf,
 } from './shell/index.js';
+export type * from './shell/syntax/ast.js';
 export type {
   ExitInfo,
   PipeEvent,

@@ -5,10 +5,10 @@
  * `2>&1`) and refuse the rest.
  */
 import { command, type StderrOption } from './command.js';
-import type { LiteralPart, Word } from './shell/ast.js';
 import { ShellUnsupportedError } from './shell/errors.js';
-import { parseTemplate } from './shell/parser.js';
-import { isStage } from './shell/values.js';
+import { isStage } from './shell/expansion/values.js';
+import type { LiteralPart, Word } from './shell/syntax/ast.js';
+import { parseTemplate } from './shell/syntax/parser.js';
 import type { Stage } from './stage.js';
 
 export { ShellPipeline, type ShellResult, type ShOptions, sh } from './shell/index.js';

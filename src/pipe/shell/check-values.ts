@@ -3,9 +3,10 @@
  * command position, a redirection target, a string context, an arithmetic expression), so a bad
  * value is refused before anything runs.
  */
-import type { Script, Word } from './ast.js';
+
 import { ShellValueError } from './errors.js';
-import { describeValue, isStage, scalarWord, streamValue } from './values.js';
+import { describeValue, isStage, scalarWord, streamValue } from './expansion/values.js';
+import type { Script, Word } from './syntax/ast.js';
 
 /** Checks every value against the place it is used in, before anything runs. */
 export function checkValues(script: Script, values: readonly unknown[]): void {

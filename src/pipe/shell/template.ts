@@ -9,14 +9,14 @@ import type { StderrOption } from '../command.js';
 import { MaxBufferError, PipeUsageError } from '../errors.js';
 import { linesIterator } from '../lines.js';
 import { Pipeline, type PipelineOptions, type StageResult } from '../pipeline.js';
-import type { Script } from './ast.js';
 import { checkValues } from './check-values.js';
 import { ShellExitError, ShellExpansionError, StatusError } from './errors.js';
-import { Interpreter, type InterpreterOptions } from './interpreter.js';
-import type { ShellIO } from './io.js';
-import { parseTemplate } from './parser.js';
 import { Collector, DEFAULT_MAX_BUFFER, makeResult, type ShellResult } from './result.js';
-import { ShellState } from './state.js';
+import { Interpreter, type InterpreterOptions } from './run/interpreter.js';
+import type { ShellIO } from './run/io.js';
+import { ShellState } from './run/state.js';
+import type { Script } from './syntax/ast.js';
+import { parseTemplate } from './syntax/parser.js';
 
 /** Options of `sh(options)`: the pipeline's, and the script's. */
 export interface ShOptions extends PipelineOptions {

@@ -1,6 +1,9 @@
 import { Writable } from 'node:stream';
-import { fn } from '../function.js';
-import type { Stage } from '../stage.js';
+import { fn } from '../../function.js';
+import type { Stage } from '../../stage.js';
+import { ShellExpansionError, ShellUnsupportedError, StatusError } from '../errors.js';
+import { type ExpandContext, expandString, expandWord } from '../expansion/expand.js';
+import { isStage } from '../expansion/values.js';
 import type {
   CommandNode,
   Group,
@@ -10,18 +13,15 @@ import type {
   SimpleCommand,
   Statement,
   Word,
-} from './ast.js';
+} from '../syntax/ast.js';
+import { parseScript } from '../syntax/parser.js';
+import { REFUSED_BUILTINS } from '../syntax/refused.js';
 import { BUILTINS, ExitRequest, runBuiltin } from './builtins.js';
 import { type ResolvedRedirection, ShellCommandStage } from './command-stage.js';
-import { ShellExpansionError, ShellUnsupportedError, StatusError } from './errors.js';
-import { type ExpandContext, expandString, expandWord } from './expand.js';
 import { redirectIO, type ShellIO, writeText } from './io.js';
-import { parseScript } from './parser.js';
 import { resolveRedirections } from './redirections.js';
-import { REFUSED_BUILTINS } from './refused.js';
 import { type Failure, type PipelineInstrument, runStages } from './run-stages.js';
 import type { ShellState } from './state.js';
-import { isStage } from './values.js';
 
 /** Options of the interpreter. */
 export interface InterpreterOptions {

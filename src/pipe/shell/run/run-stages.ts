@@ -4,9 +4,9 @@
  * the messages bash would print (a command not found, a file that cannot be opened) written to
  * the script's stderr.
  */
-import { Pipeline, type StageResult } from '../pipeline.js';
-import type { Stage } from '../stage.js';
-import { StatusError } from './errors.js';
+import { Pipeline, type StageResult } from '../../pipeline.js';
+import type { Stage } from '../../stage.js';
+import { StatusError } from '../errors.js';
 import { type ShellIO, writeText } from './io.js';
 import type { ShellState } from './state.js';
 import { statusOf } from './status.js';

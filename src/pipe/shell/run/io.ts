@@ -5,10 +5,10 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
-import type { StderrOption } from '../command.js';
+import type { StderrOption } from '../../command.js';
+import { StatusError } from '../errors.js';
 import type { ResolvedRedirection } from './command-stage.js';
 import { describeErrno } from './command-stage.js';
-import { StatusError } from './errors.js';
 
 /**
  * A script's standard streams. `stdin`: an fd, a Readable, bytes, or nothing (/dev/null).

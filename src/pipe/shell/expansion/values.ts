@@ -5,7 +5,7 @@
  * targets (`< ${buffer}`, `> ${stream}`, `2> ${handle}`). Nothing else is accepted.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { Stage } from '../stage.js';
+import type { Stage } from '../../stage.js';
 
 /** A value that can be a redirection's source or destination. */
 export type StreamValue =

@@ -8,12 +8,12 @@
 
 import { execFileSync } from 'node:child_process';
 import { homedir, userInfo } from 'node:os';
+import { ShellExpansionError, ShellValueError } from '../errors.js';
+import type { ShellState } from '../run/state.js';
+import type { ParameterPart, Position, Script, Word, WordPart } from '../syntax/ast.js';
 import { evaluateArithmetic } from './arithmetic.js';
-import type { ParameterPart, Position, Script, Word, WordPart } from './ast.js';
 import { expandBraces } from './braces.js';
-import { ShellExpansionError, ShellValueError } from './errors.js';
 import { glob, hasGlob, type PatternChar, patternRegex } from './glob.js';
-import type { ShellState } from './state.js';
 import { describeValue, isStage, type StreamValue, scalarWord, streamValue } from './values.js';
 
 /** What expansion needs from the interpreter. */

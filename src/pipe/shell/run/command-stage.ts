@@ -11,11 +11,11 @@
 import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
-import { CommandStage, type StderrOption } from '../command.js';
-import type { ExitInfo, ProcessStage, StageContext, StagePreferences } from '../stage.js';
-import { InputStream, OutputStream } from '../streams.js';
-import { StatusError } from './errors.js';
-import type { StreamValue } from './values.js';
+import { CommandStage, type StderrOption } from '../../command.js';
+import type { ExitInfo, ProcessStage, StageContext, StagePreferences } from '../../stage.js';
+import { InputStream, OutputStream } from '../../streams.js';
+import { StatusError } from '../errors.js';
+import type { StreamValue } from '../expansion/values.js';
 
 /** A redirection with its target expanded, ready to apply. */
 export type ResolvedRedirection =

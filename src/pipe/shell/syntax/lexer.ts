@@ -5,9 +5,9 @@
  * backquotes, so nesting is exact.
  */
 
+import { ShellSyntaxError, ShellUnsupportedError } from '../errors.js';
 import { decodeAnsiC } from './ansi-c.js';
 import type { LiteralPart, ParameterPart, Position, Script, Word, WordPart } from './ast.js';
-import { ShellSyntaxError, ShellUnsupportedError } from './errors.js';
 import { Source } from './source.js';
 import type { Operator, PendingHereDoc, Token } from './tokens.js';
 

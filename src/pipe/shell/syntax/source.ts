@@ -3,7 +3,7 @@
  * Unicode's private use area (U+E000 + index), so the lexer sees one string and a value counts as
  * one column; text from the command line has no values, so those characters are plain text there.
  */
-import { ShellValueError } from './errors.js';
+import { ShellValueError } from '../errors.js';
 
 /** First stand-in character; value `i` is `VALUE_BASE + i`. */
 const VALUE_BASE = 0xe000;

@@ -1,9 +1,9 @@
 /** A pipeline stage's result as bash's exit status. */
 import { constants } from 'node:os';
-import { StageStartError } from '../errors.js';
-import type { StageResult } from '../pipeline.js';
-import { isPipeError } from '../predicates.js';
-import { StatusError } from './errors.js';
+import { StageStartError } from '../../errors.js';
+import type { StageResult } from '../../pipeline.js';
+import { isPipeError } from '../../predicates.js';
+import { StatusError } from '../errors.js';
 
 /**
  * bash's status for one stage's result: 127 not found and 126 not executable (a start failure

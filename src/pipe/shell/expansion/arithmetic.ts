@@ -7,8 +7,8 @@
  * A malformed expression or a division by zero is an `ShellExpansionError` (status 1) that stops
  * the script, as it stops bash.
  */
-import { ShellExpansionError } from './errors.js';
-import type { ShellState } from './state.js';
+import { ShellExpansionError } from '../errors.js';
+import type { ShellState } from '../run/state.js';
 
 type Tok =
   | { k: 'num'; v: bigint }

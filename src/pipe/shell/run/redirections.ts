@@ -4,10 +4,11 @@
  * `&>file`; fds above 2 and closing an fd are refused; a target that expands to nothing or to
  * several words is bash's "ambiguous redirect", a status of that command.
  */
-import type { HereDocument, Redirection, Word } from './ast.js';
+
+import { ShellUnsupportedError, StatusError } from '../errors.js';
+import { type ExpandContext, expandString, expandTarget } from '../expansion/expand.js';
+import type { HereDocument, Redirection, Word } from '../syntax/ast.js';
 import type { ResolvedRedirection } from './command-stage.js';
-import { ShellUnsupportedError, StatusError } from './errors.js';
-import { type ExpandContext, expandString, expandTarget } from './expand.js';
 
 /** Expands and checks `list`; see the module comment. */
 export async function resolveRedirections(

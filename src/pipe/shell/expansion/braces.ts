@@ -4,7 +4,7 @@
  * form braces and commas; quoted text, parameters, substitutions and template values are carried
  * along untouched (so `{$a,$b}` works, and a template value never forms a brace).
  */
-import type { Word, WordPart } from './ast.js';
+import type { Word, WordPart } from '../syntax/ast.js';
 
 /** One unquoted character, or any other part of a word. */
 type Atom = string | WordPart;
