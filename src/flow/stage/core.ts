@@ -20,7 +20,8 @@ import { Output } from './output.js';
 import { ServiceTimeHistogram } from './service-time.js';
 import { snapshot } from './snapshot.js';
 import { Timing } from './timing.js';
-import { Worker, type WorkerHost } from './workers.js';
+import { WorkerPool } from './worker-pool.js';
+import type { Worker, WorkerHost } from './workers.js';
 
 /** The one resolved promise every fast-path submit returns (no allocation per item). */
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -42,10 +43,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   readonly output = new Output<R>();
   private readonly queue = new Deque<T>();
   private readonly queueWeights: Deque<number> | undefined;
-  /** Live workers that are not retiring, oldest first (setWorkers retires from the end). */
-  private workers: Worker<T, R>[] = [];
-  private idle: Worker<T, R>[] = [];
-  activeWorkers = 0;
+  private readonly pool: WorkerPool<T, R>;
   targetWorkers: number;
 
   // Lifecycle.
@@ -74,10 +72,6 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   forwarded = 0;
   dropped = 0;
   serviceTimeMs = 0;
-  /** Lifetimes of retired workers (ms); idle time is derived from lifetimes (see idleTime). */
-  private retiredLifeMs = 0;
-  /** Every live worker, retiring ones included. */
-  private live: Worker<T, R>[] = [];
   private finishedAt = 0;
   outputBlockedTimeMs = 0;
   inFlightWeight = 0;
@@ -102,11 +96,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     this.done = new Promise<void>((resolve) => {
       this.resolveDone = resolve;
     });
-    const t = this.now();
-    for (let i = 0; i < o.workers; i++) this.addWorker(t);
-    // Idle workers are taken from the end: the oldest first, so the newest (retired first by
-    // setWorkers) are the likeliest to be idle.
-    this.idle.reverse();
+    this.pool = new WorkerPool<T, R>(this, o.workers, this.now());
     this.parent = o.signal;
     if (o.signal !== undefined) {
       const parent = o.signal;
@@ -183,7 +173,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     if (
       this.admission.waiters.length === 0 &&
       this.admission.permits(w) &&
-      this.queue.length < this.capacity + this.idle.length
+      this.queue.length < this.capacity + this.pool.idle.length
     ) {
       this.admit(item, w);
       return RESOLVED;
@@ -199,7 +189,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     if (this.inputClosed || this.admission.waiters.length !== 0) return false;
     const w = this.weightFn === undefined ? 1 : this.weigh(item);
     if (typeof w !== 'number') return false;
-    if (this.admission.permits(w) && this.queue.length < this.capacity + this.idle.length) {
+    if (this.admission.permits(w) && this.queue.length < this.capacity + this.pool.idle.length) {
       this.admit(item, w);
       return true;
     }
@@ -209,15 +199,15 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   private admit(item: T, w: number): void {
     this.admission.take(w);
     this.submitted++;
-    if (!this.driving && this.queue.length === 0 && this.idle.length > 0) {
-      const worker = this.idle.pop() as Worker<T, R>;
+    if (!this.driving && this.queue.length === 0 && this.pool.idle.length > 0) {
+      const worker = this.pool.idle.pop() as Worker<T, R>;
       worker.start(item, w, Number.NaN);
       return;
     }
     this.queue.push(item);
     if (this.queueWeights !== undefined) this.queueWeights.push(w);
     if (this.driving) this.again = true;
-    else if (this.idle.length > 0) this.drive();
+    else if (this.pool.idle.length > 0) this.drive();
   }
 
   closeInput(): void {
@@ -240,8 +230,8 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     try {
       do {
         this.again = false;
-        while (this.queue.length > 0 && this.idle.length > 0) {
-          const worker = this.idle.pop() as Worker<T, R>;
+        while (this.queue.length > 0 && this.pool.idle.length > 0) {
+          const worker = this.pool.idle.pop() as Worker<T, R>;
           const item = this.queue.shift() as T;
           const w = this.queueWeights === undefined ? 1 : (this.queueWeights.shift() as number);
           worker.start(item, w, Number.NaN);
@@ -250,7 +240,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
         while (adm.waiters.length > 0 && !this.inputClosed) {
           const head = adm.waiters.peek()!;
           if (!adm.permits(head.weight)) break;
-          if (this.queue.length >= this.capacity + this.idle.length) break;
+          if (this.queue.length >= this.capacity + this.pool.idle.length) break;
           adm.shiftHead();
           this.admit(head.item, head.weight);
           head.resolve();
@@ -271,21 +261,21 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     worker.busy = false;
     this.admission.release(worker.weight);
     if (worker.retiring) {
-      this.retire(worker);
+      this.pool.retire(worker, this.now());
     } else if (!this.driving && this.queue.length > 0) {
       // The hot path: chain straight into the next item, reusing the hand-off timestamp.
       const item = this.queue.shift() as T;
       const w = this.queueWeights === undefined ? 1 : (this.queueWeights.shift() as number);
       worker.start(item, w, now);
     } else {
-      this.idle.push(worker);
+      this.pool.idle.push(worker);
     }
     if (this.lowWaterResolve !== undefined && this.queue.length <= this.capacity >> 1) {
       this.wakeLowWater();
     }
     if (
       this.admission.waiters.length > 0 ||
-      (this.queue.length > 0 && this.idle.length > 0) ||
+      (this.queue.length > 0 && this.pool.idle.length > 0) ||
       this.inputClosed
     ) {
       this.drive();
@@ -313,55 +303,25 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
 
   // ---- workers -------------------------------------------------------------------------------
 
-  private addWorker(now: number): void {
-    const w = new Worker<T, R>(this, now);
-    this.workers.push(w);
-    this.live.push(w);
-    this.idle.push(w);
-    this.activeWorkers++;
-  }
-
   setWorkers(n: number): number {
     checkInt('workers', n, 1);
     if (this.stopped || this.finished) throw new StoppingError();
     this.targetWorkers = n;
-    const t = this.now();
-    while (this.workers.length < n) this.addWorker(t);
-    while (this.workers.length > n) {
-      const w = this.workers.pop() as Worker<T, R>;
-      if (w.busy) {
-        w.retiring = true;
-      } else {
-        this.idle.splice(this.idle.indexOf(w), 1);
-        this.retire(w, t);
-      }
-    }
+    this.pool.resize(n, this.now());
     this.admission.setCeiling(this.capacity + n);
     this.drive();
     return n;
   }
 
-  private retire(w: Worker<T, R>, now = this.now()): void {
-    this.activeWorkers--;
-    this.live.splice(this.live.indexOf(w), 1);
-    this.retiredLifeMs += now - w.bornAt;
+  /** Live workers, retiring ones included (0 once finished). */
+  get activeWorkers(): number {
+    return this.pool.active;
   }
 
-  /**
-   * Idle time, derived rather than clocked at every idle/busy switch (which would cost two clock
-   * reads per item): a worker's life is idle, in fn, or holding a result, so idle = the workers'
-   * summed lifetimes - service time - output-blocked time - what busy workers are in the middle
-   * of. Exact whenever those are; never negative.
-   */
+  /** The workers' idle time so far (derived from their lifetimes, see WorkerPool.idleTime). */
   idleTime(): number {
     const now = this.finished ? this.finishedAt : this.now();
-    let life = this.retiredLifeMs;
-    let busy = 0;
-    for (const w of this.live) {
-      life += now - w.bornAt;
-      if (w.busy) busy += w.busyFor(now);
-    }
-    return Math.max(0, life - this.serviceTimeMs - this.outputBlockedTimeMs - busy);
+    return this.pool.idleTime(now, this.serviceTimeMs, this.outputBlockedTimeMs);
   }
 
   setMaxWIP(n: number): number {
@@ -415,18 +375,14 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
       this.feeders > 0 ||
       this.queue.length > 0 ||
       this.output.waiting > 0 ||
-      this.activeWorkers !== this.idle.length
+      this.pool.active !== this.pool.idle.length
     ) {
       return;
     }
     this.finished = true;
     const t = this.now();
-    for (const w of this.live) this.retiredLifeMs += t - w.bornAt;
+    this.pool.close(t);
     this.finishedAt = t;
-    this.live = [];
-    this.idle = [];
-    this.workers = [];
-    this.activeWorkers = 0;
     if (this.parent !== undefined && this.onParentAbort !== undefined) {
       this.parent.removeEventListener('abort', this.onParentAbort);
     }
