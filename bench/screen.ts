@@ -17,7 +17,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScreenModel } from '../src/sessions/screen/index.js';
+import { ScreenModel } from '../src/sessions/index.js';
 import { fmt, median, section, table } from './lib.js';
 
 const MB = Number(process.env.SLUICE_BENCH_SCREEN_MB ?? 16);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { QueryFilter, stripQueries } from '../../../src/sessions/screen/index.js';
+import { QueryFilter, stripQueries } from '../../../src/sessions/index.js';
 
 const QUERIES = [
   '\x1b[6n', // cursor position report

@@ -6,7 +6,7 @@ import {
   restoreTerminal,
   ScreenModel,
   TERMINAL_RESTORE,
-} from '../../../src/sessions/screen/index.js';
+} from '../../../src/sessions/index.js';
 
 describe('restoreTerminal', () => {
   it("gives back a shell's terminal whatever modes the program left", async () => {

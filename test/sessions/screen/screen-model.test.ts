@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import xtermHeadless from '@xterm/headless';
 import { InvalidOptionError } from '../../../src/proc/index.js';
-import { ScreenClosedError, ScreenModel } from '../../../src/sessions/screen/index.js';
+import { ScreenClosedError, ScreenModel } from '../../../src/sessions/index.js';
 
 const { Terminal } = xtermHeadless;
 type Term = InstanceType<typeof Terminal>;
