@@ -16,8 +16,6 @@ export {
   type SpawnErrorCode,
   toError,
 } from './errors.js';
-export { DEFAULT_GRACE_MS, type ExitInfo, type ExitOutcome } from './process/exit-info.js';
-export { type ExitKillScope, killOnExit } from './process/exit-kill.js';
 export { dupFd, setCloseOnExec } from './fd/fd-flags.js';
 export { countOpenFds, fdTarget, type OpenFd, openFds } from './fd/fds.js';
 export {
@@ -29,24 +27,9 @@ export {
   pipeBufferSize,
 } from './fd/pipe.js';
 export { pollUntil } from './poll.js';
-export {
-  childProcesses,
-  descendants,
-  groupMembers,
-  hasProcfs,
-  listProcesses,
-  type ProcStat,
-  readStat,
-  zombieChildren,
-} from './procfs.js';
-export {
-  type ProcessMemory,
-  peakRssBytes,
-  processMemory,
-  rssAnonBytes,
-  type TreeRss,
-  treeRss,
-} from './rss.js';
+export { DEFAULT_GRACE_MS, type ExitInfo, type ExitOutcome } from './process/exit-info.js';
+export { type ExitKillScope, killOnExit } from './process/exit-kill.js';
+export { ExitWaiters } from './process/exit-waiters.js';
 export {
   groupAlive,
   type SignalName,
@@ -79,3 +62,21 @@ export {
 } from './process/subreaper.js';
 export { sessionGroups, signalSession, waitSessionGone } from './process/terminal-session.js';
 export { assertForeignGroup, assertPid, ownProcessGroup } from './process/validate.js';
+export {
+  childProcesses,
+  descendants,
+  groupMembers,
+  hasProcfs,
+  listProcesses,
+  type ProcStat,
+  readStat,
+  zombieChildren,
+} from './procfs.js';
+export {
+  type ProcessMemory,
+  peakRssBytes,
+  processMemory,
+  rssAnonBytes,
+  type TreeRss,
+  treeRss,
+} from './rss.js';

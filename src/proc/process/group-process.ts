@@ -10,6 +10,7 @@ import type { Readable, Writable } from 'node:stream';
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_GRACE_MS, type ExitInfo, type ExitOutcome } from './exit-info.js';
 import { killOnExit } from './exit-kill.js';
+import { ExitWaiters } from './exit-waiters.js';
 import { groupAlive, type SignalName, trySignalGroup, waitGroupGone } from './signal.js';
 import type { GroupProcess, SpawnGroupOptions, TerminateProcessOptions } from './spawn-types.js';
 
@@ -48,7 +49,7 @@ export class Group implements GroupProcess {
   #terminating: Promise<ExitInfo> | undefined;
   #done = false;
   #unlisten: (() => void)[] = [];
-  #exitWaiters = new Set<() => void>();
+  readonly #exitWaiters = new ExitWaiters();
   #resolveClosed!: () => void;
 
   constructor(
@@ -215,25 +216,15 @@ export class Group implements GroupProcess {
     this.#wake();
   }
 
-  /** Ends every `#waitExit` (on exit or escalation). Plain callbacks: EventTarget is costly. */
+  /** Ends every `#waitExit` (on exit or escalation). */
   #wake(): void {
-    const waiters = [...this.#exitWaiters];
-    this.#exitWaiters.clear();
-    for (const w of waiters) w();
+    this.#exitWaiters.wakeAll();
   }
 
   /** Resolves when the child exits, `ms` pass, or a hard stop is requested. */
   #waitExit(ms: number): Promise<void> {
     if (this.#exitInfo || this.#hard) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#exitWaiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#exitWaiters.add(done);
-    });
+    return this.#exitWaiters.wait(ms);
   }
 
   /** Whether any member of the group still runs: `kill(-pgid, 0)` first, /proc only if needed. */
