@@ -18,6 +18,7 @@ import { constants as osConstants } from 'node:os';
 import { ReadStream } from 'node:tty';
 import {
   dupFd,
+  ExitWaiters,
   InvalidOptionError,
   killOnExit,
   SpawnError,
@@ -80,7 +81,7 @@ export class PtySession extends Session {
   #stopBegan = false;
   #killSent = false;
   #stopping: Promise<void> | undefined;
-  #exitWaiters = new Set<() => void>();
+  readonly #exitWaiters = new ExitWaiters();
   #writeQueue: { data: Buffer; close: boolean; done: (e?: Error) => void; written: number }[] = [];
   #writeTimer: NodeJS.Timeout | undefined;
   #writeDelay = 1;
@@ -306,15 +307,7 @@ export class PtySession extends Session {
 
   #waitReaped(ms: number): Promise<void> {
     if (this.#reaped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#exitWaiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#exitWaiters.add(done);
-    });
+    return this.#exitWaiters.wait(ms);
   }
 
   /** From node-pty's reaper thread, on this thread: drain, record, close. */
@@ -332,8 +325,7 @@ export class PtySession extends Session {
     this.#failWrites(new SessionExitedError(this.id, 'write to stdin'));
     this.#closeMaster();
     this.childExited({ exitCode: sig ? null : code, signal: sig, outcome });
-    for (const w of this.#exitWaiters) w();
-    this.#exitWaiters.clear();
+    this.#exitWaiters.wakeAll();
   }
 
   /** Reads, synchronously, whatever the terminal still holds. */

@@ -7,7 +7,12 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { InvalidOptionError, SpawnError, type SpawnErrorCode } from '../../proc/index.js';
+import {
+  InvalidOptionError,
+  overlayEnv,
+  SpawnError,
+  type SpawnErrorCode,
+} from '../../proc/index.js';
 import type { SpawnSessionOptions } from './types.js';
 
 /** Variables that would confuse a program about which terminal it runs in (as node-pty drops). */
@@ -77,20 +82,8 @@ export function buildPtyEnv(o: SpawnSessionOptions, cwd: string): Record<string,
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
     for (const k of TERMINAL_VARS) delete env[k];
   }
-  if (o.env !== undefined) {
-    if (o.env === null || typeof o.env !== 'object') {
-      throw new InvalidOptionError('env', 'must be an object of strings');
-    }
-    for (const [k, v] of Object.entries(o.env)) {
-      if (k === '' || k.includes('=') || k.includes('\0')) {
-        throw new InvalidOptionError('env', `key ${JSON.stringify(k)} is not a valid name`);
-      }
-      if (v === undefined) delete env[k];
-      else if (typeof v !== 'string' || v.includes('\0')) {
-        throw new InvalidOptionError(`env.${k}`, 'must be a string without NUL');
-      } else env[k] = v;
-    }
-  }
+  // proc's check, so a PTY session refuses the same environments a pipe session does.
+  if (o.env !== undefined) overlayEnv(env, o.env);
   env.TERM = o.term ?? o.env?.TERM ?? 'xterm-256color';
   if (o.env?.PWD === undefined) env.PWD = cwd;
   return env;
