@@ -1,11 +1,13 @@
 /**
  * PTY sessions against real programs in a real terminal: tmux runs `sluice attach` in a pane and
  * tells what that pane shows and which modes it is in. Each test has its own tmux server on a
- * private socket (`tmux -L`), killed in `finally` even when the test fails, and its own daemon.
+ * private socket (`tmux -L`, in a temp folder of its own), killed in `finally` even when the
+ * test fails, and its own daemon.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { withLeakCheck } from '../helpers/leaks.js';
@@ -25,7 +27,9 @@ let serial = 0;
 /** A private tmux server (`tmux -L`) with helpers; `kill()` in finally. */
 function tmuxServer() {
   const name = `sluice-test-${process.pid}-${++serial}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
+  // The server's socket goes in a folder of the test's own, removed with the server.
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-tmux-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', TMUX_TMPDIR: dir };
   delete env.TMUX;
   const tmux = (...args: string[]): string => {
     const r = spawnSync('tmux', ['-L', name, '-f', '/dev/null', ...args], {
@@ -49,6 +53,7 @@ function tmuxServer() {
     format: (target: string, f: string) => tmux('display', '-p', '-t', target, f).trim(),
     kill: () => {
       spawnSync('tmux', ['-L', name, 'kill-server'], { stdio: 'ignore', env });
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
