@@ -6,8 +6,8 @@
  * place in sluice that reads memory from /proc.
  */
 import { readFileSync } from 'node:fs';
-import { descendants, type ProcStat } from './procfs.js';
 import { assertPid } from './process/validate.js';
+import { descendants, type ProcStat } from './procfs.js';
 
 /** The memory figures of one process, from one read of /proc/PID/status. */
 export interface ProcessMemory {

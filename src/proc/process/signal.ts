@@ -4,9 +4,9 @@
  * no bug can turn into `kill(0)` or `kill(-1)`.
  */
 import { InvalidPidError, NoSuchProcessError } from '../errors.js';
-import { DEFAULT_GRACE_MS } from './exit-info.js';
 import { pollUntil } from '../poll.js';
 import { groupMembers, hasProcfs } from '../procfs.js';
+import { DEFAULT_GRACE_MS } from './exit-info.js';
 import { assertForeignGroup, assertPid } from './validate.js';
 
 /** A signal by name or number. */

@@ -13,8 +13,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Socket } from 'node:net';
 import type { InvalidOptionError, SpawnError } from '../errors.js';
-import { Group } from './group-process.js';
 import { createPipe, type PipePair } from '../fd/pipe.js';
+import { Group } from './group-process.js';
 import { buildEnv, classify, validate } from './spawn-options.js';
 import type { GroupProcess, SpawnGroupOptions } from './spawn-types.js';
 

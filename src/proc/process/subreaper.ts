@@ -10,10 +10,10 @@
 import { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { InvalidOptionError } from '../errors.js';
-import { DEFAULT_GRACE_MS } from './exit-info.js';
 import { loadNative } from '../fd/native.js';
 import { pollUntil } from '../poll.js';
 import { childProcesses, type ProcStat, readStat } from '../procfs.js';
+import { DEFAULT_GRACE_MS } from './exit-info.js';
 
 const WNOHANG = 1;
 
