@@ -5,7 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { encodeFrame, FrameDecoder, FrameError } from '../wire/frames.js';
+import { BINARY_PIECE_AT, encodeFrame, FrameDecoder, FrameError } from '../wire/frames.js';
 import { parseResponse, parseStreamEvent } from '../wire/parse.js';
 import { ownUid, peerCredentials } from '../wire/peer-credentials.js';
 import {
@@ -51,6 +51,9 @@ interface Pending {
   onOk?: (result: unknown) => void;
 }
 
+/** Data events at least this large are delivered in the pieces the socket reads them in. */
+const SPLIT_DATA_ABOVE = 64 * 1024;
+
 /** How a connection went away. */
 export type CloseCause = { error?: Error };
 
@@ -63,7 +66,9 @@ export class Connection {
   readonly socket: Socket;
   readonly socketPath: string;
   hello: HelloResult | undefined;
-  private readonly decoder = new FrameDecoder();
+  // Large data events are handed on piece by piece as they arrive (views of the socket's
+  // chunks): no frame-sized copy of every byte, no frame-sized garbage.
+  private readonly decoder = new FrameDecoder({ splitBinaryAbove: SPLIT_DATA_ABOVE });
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closedWith: CloseCause | undefined;
@@ -187,6 +192,15 @@ export class Connection {
   }
 
   private dispatch(value: unknown): void {
+    const pieceAt =
+      value !== null && typeof value === 'object'
+        ? (value as { [BINARY_PIECE_AT]?: number })[BINARY_PIECE_AT]
+        : undefined;
+    if (pieceAt !== undefined) {
+      // One piece of a data event: it starts `pieceAt` bytes into the event's output.
+      const v = value as { offset?: unknown };
+      if (typeof v.offset === 'number') v.offset += pieceAt;
+    }
     if (this.streamHandler) {
       this.streamHandler(parseStreamEvent(value));
       return;

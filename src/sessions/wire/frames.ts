@@ -112,6 +112,131 @@ export function encodeBinaryHead(
 }
 
 /**
+ * Marks a value `FrameDecoder` returns for one piece of a large frame whose last field is binary
+ * (see `splitBinaryAbove`): the value holds every other field, and the binary field holds the
+ * piece only; `value[BINARY_PIECE_AT]` is where the piece starts within the whole field.
+ */
+export const BINARY_PIECE_AT: unique symbol = Symbol('sluice.binaryPieceAt');
+
+/** The head of a frame body that is a map ending in a bin 32 field, as `encodeBinaryHead` writes. */
+interface BinaryHead {
+  fields: Record<string, unknown>;
+  key: string;
+  /** Bytes of the body before the binary payload. */
+  headBytes: number;
+}
+
+/** Enough body bytes to hold the head of any frame `encodeBinaryHead` writes for the protocol. */
+const BINARY_HEAD_PEEK = 128;
+
+/**
+ * Reads the head of `body` (the first bytes of a frame body of `bodyLength` bytes) when it is a
+ * map of string keys whose values are strings, numbers, booleans or nil, with a last field of
+ * type bin 32 that runs to the end of the body. `'more'` when `body` ends before the head could
+ * be read; undefined for anything else (the frame is then decoded whole, as usual).
+ */
+function readBinaryHead(body: Buffer, bodyLength: number): BinaryHead | 'more' | undefined {
+  const head = readHead(body, bodyLength);
+  return head === undefined && short ? 'more' : head;
+}
+
+/** Set by `readHead` when it ran out of bytes. */
+let short = false;
+
+function readHead(body: Buffer, bodyLength: number): BinaryHead | undefined {
+  short = false;
+  let at = 0;
+  const byte = () => {
+    if (at < body.length) return body[at++]!;
+    short = true;
+    return -1;
+  };
+  const str = (n: number) => {
+    if (at + n > body.length) {
+      short = true;
+      return undefined;
+    }
+    const t = body.toString('utf8', at, at + n);
+    at += n;
+    return t;
+  };
+  const num = (n: number, read: (o: number) => number | bigint) => {
+    if (at + n > body.length) {
+      short = true;
+      return undefined;
+    }
+    const v = read(at);
+    at += n;
+    return typeof v === 'bigint'
+      ? v <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(v)
+        : undefined
+      : v;
+  };
+  const value = (): unknown => {
+    const b = byte();
+    if (b < 0) return undefined;
+    if (b <= 0x7f) return b;
+    if (b >= 0xe0) return b - 0x100;
+    if (b >= 0xa0 && b <= 0xbf) return str(b & 0x1f);
+    switch (b) {
+      case 0xc0:
+        return null;
+      case 0xc2:
+        return false;
+      case 0xc3:
+        return true;
+      case 0xcc:
+        return num(1, (o) => body.readUInt8(o));
+      case 0xcd:
+        return num(2, (o) => body.readUInt16BE(o));
+      case 0xce:
+        return num(4, (o) => body.readUInt32BE(o));
+      case 0xcf:
+        return num(8, (o) => body.readBigUInt64BE(o));
+      case 0xd0:
+        return num(1, (o) => body.readInt8(o));
+      case 0xd1:
+        return num(2, (o) => body.readInt16BE(o));
+      case 0xd2:
+        return num(4, (o) => body.readInt32BE(o));
+      case 0xcb:
+        return num(8, (o) => body.readDoubleBE(o));
+      case 0xd9: {
+        const n = byte();
+        return n < 0 ? undefined : str(n);
+      }
+      default:
+        return undefined;
+    }
+  };
+  const first = byte();
+  if (first < 0x81 || first > 0x8f) return undefined;
+  const count = first & 0x0f;
+  const fields: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) {
+    const key = value();
+    if (typeof key !== 'string') return undefined;
+    if (i < count - 1) {
+      const v = value();
+      if (v === undefined) return undefined;
+      fields[key] = v;
+      continue;
+    }
+    if (byte() !== 0xc6) return undefined;
+    if (at + 4 > body.length) {
+      short = true;
+      return undefined;
+    }
+    const length = body.readUInt32BE(at);
+    at += 4;
+    if (at + length !== bodyLength) return undefined;
+    return { fields, key, headBytes: at };
+  }
+  return undefined;
+}
+
+/**
  * Decodes a stream of frames incrementally. Feed it chunks in arrival order with `push`; it
  * returns the values completed by that chunk, in order. Chunks may split a frame anywhere,
  * including inside the length prefix.
@@ -130,9 +255,23 @@ export class FrameDecoder {
   private need = -1; // body length of the frame in progress, or -1 while reading its header
   private failure: FrameError | undefined;
   private readonly decoder = new Decoder({ useBigInt64: false });
+  private readonly splitAbove: number;
+  /** The large binary frame being passed on piece by piece, if any. */
+  private split: { head: BinaryHead; at: number; left: number } | undefined;
+  /** The frame in progress was looked at and is not one to split. */
+  private whole = false;
 
-  constructor(options: { maxFrameBytes?: number } = {}) {
+  /**
+   * `splitBinaryAbove`: a frame body of at least this many bytes that is a map ending in a
+   * binary field (what `encodeBinaryHead` writes) is not gathered into one buffer: each received
+   * piece of its payload is returned at once as its own value, marked with `BINARY_PIECE_AT`, as
+   * a view of the received chunk (never copied). A receiver of large data events saves a copy of
+   * every byte and the garbage of a frame-sized buffer per frame.
+   * @default Infinity (every frame is returned whole)
+   */
+  constructor(options: { maxFrameBytes?: number; splitBinaryAbove?: number } = {}) {
     this.maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
+    this.splitAbove = options.splitBinaryAbove ?? Number.POSITIVE_INFINITY;
   }
 
   /** Bytes held for the frame in progress. */
@@ -152,7 +291,7 @@ export class FrameDecoder {
     this.buffered += buf.byteLength;
     try {
       for (;;) {
-        if (this.need < 0) {
+        if (this.need === -1) {
           if (this.buffered < FRAME_HEADER_BYTES) break;
           const length = this.peekLength();
           if (length > this.maxFrameBytes) {
@@ -164,6 +303,41 @@ export class FrameDecoder {
           if (length === 0) throw new FrameError('malformed', 'empty frame body');
           this.take(FRAME_HEADER_BYTES);
           this.need = length;
+          this.whole = length < this.splitAbove;
+        }
+        if (this.split === undefined && !this.whole) {
+          if (this.buffered === 0) break;
+          const peek = Math.min(this.need, BINARY_HEAD_PEEK, this.buffered);
+          const head = readBinaryHead(this.peek(peek), this.need);
+          if (head === 'more') {
+            // The head has not all arrived yet; past BINARY_HEAD_PEEK bytes it is no head of ours.
+            if (peek < Math.min(this.need, BINARY_HEAD_PEEK)) break;
+            this.whole = true;
+          } else if (head === undefined || head.headBytes === this.need) {
+            this.whole = true; // not a binary map, or an empty payload: decoded whole
+          } else {
+            this.take(head.headBytes);
+            this.split = { head, at: 0, left: this.need - head.headBytes };
+            this.need -= head.headBytes;
+          }
+        }
+        if (this.split) {
+          const split = this.split;
+          while (split.left > 0 && this.buffered > 0) {
+            const piece = this.takeUpTo(split.left);
+            out.push({
+              ...split.head.fields,
+              [split.head.key]: piece,
+              [BINARY_PIECE_AT]: split.at,
+            });
+            split.at += piece.byteLength;
+            split.left -= piece.byteLength;
+            this.need -= piece.byteLength;
+          }
+          if (split.left > 0) break;
+          this.split = undefined;
+          this.need = -1;
+          continue;
         }
         if (this.buffered < this.need) break;
         const body = this.take(this.need);
@@ -222,6 +396,34 @@ export class FrameDecoder {
       if (filled === FRAME_HEADER_BYTES) break;
     }
     return head.readUInt32BE(0);
+  }
+
+  /** A copy of the first `n` buffered bytes (fewer when fewer are buffered), consuming nothing. */
+  private peek(n: number): Buffer {
+    const first = this.chunks[0]!;
+    if (first.byteLength >= n) return first.subarray(0, n);
+    const out = Buffer.allocUnsafe(Math.min(n, this.buffered));
+    let filled = 0;
+    for (const c of this.chunks) {
+      const k = Math.min(c.byteLength, out.length - filled);
+      c.copy(out, filled, 0, k);
+      filled += k;
+      if (filled === out.length) break;
+    }
+    return out;
+  }
+
+  /** Removes and returns at most `n` bytes from the first buffered chunk (a view, no copy). */
+  private takeUpTo(n: number): Buffer {
+    const first = this.chunks[0]!;
+    if (first.byteLength <= n) {
+      this.chunks.shift();
+      this.buffered -= first.byteLength;
+      return first;
+    }
+    this.chunks[0] = first.subarray(n);
+    this.buffered -= n;
+    return first.subarray(0, n);
   }
 
   /** Removes and returns the first `n` buffered bytes (a view when they lie in one chunk). */

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
+  BINARY_PIECE_AT,
   encodeBinaryFrame,
+  encodeBinaryHead,
   encodeFrame,
   FrameDecoder,
   FrameError,
@@ -204,6 +206,131 @@ describe('frames', () => {
     assert.throws(
       () => encodeFrame({ f: () => 1 }),
       (e: unknown) => e instanceof FrameError && e.code === 'malformed',
+    );
+  });
+});
+
+describe('frames split into binary pieces (splitBinaryAbove)', () => {
+  /** Joins consecutive pieces of one frame back into its value. */
+  function join(values: unknown[]): unknown[] {
+    const out: unknown[] = [];
+    let open: { value: Record<string, unknown>; key: string; parts: Buffer[] } | undefined;
+    for (const v of values) {
+      const at =
+        v !== null && typeof v === 'object'
+          ? (v as { [BINARY_PIECE_AT]?: number })[BINARY_PIECE_AT]
+          : undefined;
+      if (at === undefined) {
+        if (open) out.push({ ...open.value, [open.key]: Buffer.concat(open.parts) });
+        open = undefined;
+        out.push(v);
+        continue;
+      }
+      const record = v as Record<string, unknown>;
+      const key = Object.keys(record).find((k) => record[k] instanceof Uint8Array)!;
+      const piece = record[key] as Buffer;
+      if (at === 0) {
+        if (open) out.push({ ...open.value, [open.key]: Buffer.concat(open.parts) });
+        open = { value: { ...record }, key, parts: [] };
+      }
+      assert.ok(open, 'a piece at a non-zero position follows its frame');
+      assert.equal(at, Buffer.concat(open.parts).length, 'pieces arrive in order, contiguous');
+      open.parts.push(piece);
+    }
+    if (open) out.push({ ...open.value, [open.key]: Buffer.concat(open.parts) });
+    return out;
+  }
+
+  const binaryFrame = fc.record({
+    fields: fc.record({
+      ev: fc.constantFrom('data', 'x'),
+      offset: fc.oneof(fc.nat(), fc.maxSafeInteger().map(Math.abs), fc.double({ min: 0 })),
+    }),
+    payload: fc.uint8Array({ minLength: 0, maxLength: 200 }),
+  });
+
+  test('mixed binary and ordinary frames cut anywhere: the pieces join to the same values', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            binaryFrame,
+            wireValue.map((v) => ({ plain: v })),
+          ),
+          {
+            minLength: 1,
+            maxLength: 6,
+          },
+        ),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.integer({ min: 1, max: 64 }),
+        (frames, offsets, splitAbove) => {
+          const parts: Buffer[] = [];
+          const expected: unknown[] = [];
+          for (const f of frames) {
+            if ('plain' in f) {
+              parts.push(encodeFrame(f.plain));
+              expected.push(f.plain);
+            } else {
+              parts.push(encodeBinaryHead(f.fields, 'data', f.payload.length));
+              parts.push(Buffer.from(f.payload));
+              expected.push({ ...f.fields, data: f.payload });
+            }
+          }
+          const decoder = new FrameDecoder({ splitBinaryAbove: splitAbove });
+          const got: unknown[] = [];
+          for (const chunk of cut(Buffer.concat(parts), offsets)) got.push(...decoder.push(chunk));
+          decoder.end();
+          assert.deepEqual(join(got).map(normalize), expected.map(normalize));
+          assert.equal(decoder.pendingBytes, 0);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  test('a large data frame comes out as views of the received chunks, never copied', () => {
+    const payload = Buffer.alloc(300_000, 7);
+    const bytes = Buffer.concat([
+      encodeBinaryHead({ ev: 'data', offset: 5 }, 'data', 300_000),
+      payload,
+    ]);
+    const decoder = new FrameDecoder({ splitBinaryAbove: 64 * 1024 });
+    const chunks = cut(bytes, [10, 65_536, 131_072, 200_000]);
+    let total = 0;
+    for (const chunk of chunks) {
+      for (const v of decoder.push(chunk)) {
+        const r = v as { ev: string; offset: number; data: Buffer; [BINARY_PIECE_AT]: number };
+        assert.equal(r.ev, 'data');
+        assert.equal(r.offset, 5);
+        assert.equal(r[BINARY_PIECE_AT], total);
+        assert.equal(r.data.buffer, chunk.buffer, 'a view of the chunk it came in');
+        total += r.data.length;
+      }
+    }
+    assert.equal(total, 300_000);
+    decoder.end();
+  });
+
+  test('random bytes: values or a FrameError, never another exception; a cut piece is truncated', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const decoder = new FrameDecoder({ splitBinaryAbove: 1, maxFrameBytes: 1000 });
+        try {
+          decoder.push(bytes);
+          decoder.end();
+        } catch (e) {
+          assert.ok(e instanceof FrameError, String(e));
+        }
+      }),
+      { numRuns: 20_000 },
+    );
+    const head = encodeBinaryHead({ ev: 'data', offset: 0 }, 'data', 100);
+    const decoder = new FrameDecoder({ splitBinaryAbove: 10 });
+    assert.equal(decoder.push(Buffer.concat([head, Buffer.alloc(40)])).length, 1);
+    assert.throws(
+      () => decoder.end(),
+      (e: unknown) => e instanceof FrameError && e.code === 'truncated',
     );
   });
 });
