@@ -12,8 +12,6 @@
  */
 
 export { InvalidOptionError, PanicError } from '../proc/index.js';
-export type { ErrorRule } from './choose-error.js';
-export { type CommandOptions, type CommandStage, command, type StderrOption } from './command.js';
 export {
   ClosedPipeError,
   CommandError,
@@ -29,28 +27,11 @@ export {
   StageStartError,
   StageStuckError,
 } from './errors.js';
-export { type ErrorFilter, filterError, ignoreError } from './filter-error.js';
-export { type FnContext, type FnOptions, fn, type StageFunction } from './function.js';
-export {
-  type LineContext,
-  type LineFunction,
-  type LineResult,
-  linewise,
-  type ScannerOptions,
-  type Split,
-  scanner,
-  write,
-} from './linewise.js';
-export {
-  type MemoryLimitOptions,
-  type MemoryObserverOptions,
-  type MemoryPeak,
-  MemoryWatchStage,
-  memoryLimit,
-  memoryObserver,
-} from './memory.js';
-export type { PipelineOptions } from './options.js';
-export { Pipeline, pipeline } from './pipeline.js';
+export type { ErrorRule } from './pipeline/choose-error.js';
+export type { PipelineOptions } from './pipeline/options.js';
+export { Pipeline, pipeline } from './pipeline/pipeline.js';
+export type { StageResult } from './pipeline/stage-result.js';
+export type { InputStream, OutputStream } from './pipeline/streams.js';
 export {
   anyError,
   type ErrorMatcher,
@@ -61,7 +42,6 @@ export {
   isSignal,
   isSigpipe,
 } from './predicates.js';
-export { print, println } from './print.js';
 export {
   type ParsedCommand,
   type ParsedElement,
@@ -99,5 +79,30 @@ export type {
   StagePreferences,
   StreamPreference,
 } from './stage.js';
-export type { StageResult } from './stage-result.js';
-export type { InputStream, OutputStream } from './streams.js';
+export {
+  type CommandOptions,
+  type CommandStage,
+  command,
+  type StderrOption,
+} from './stages/command.js';
+export { type ErrorFilter, filterError, ignoreError } from './stages/filter-error.js';
+export { type FnContext, type FnOptions, fn, type StageFunction } from './stages/function.js';
+export {
+  type LineContext,
+  type LineFunction,
+  type LineResult,
+  linewise,
+  type ScannerOptions,
+  type Split,
+  scanner,
+  write,
+} from './stages/linewise.js';
+export {
+  type MemoryLimitOptions,
+  type MemoryObserverOptions,
+  type MemoryPeak,
+  MemoryWatchStage,
+  memoryLimit,
+  memoryObserver,
+} from './stages/memory.js';
+export { print, println } from './stages/print.js';

@@ -4,12 +4,13 @@
  * what the 0.1 grammar accepted (one pipeline of plain words and `<`, `>`, `>>`, `2>`, `2>>`,
  * `2>&1`) and refuse the rest.
  */
-import { command, type StderrOption } from './command.js';
+
 import { ShellUnsupportedError } from './shell/errors.js';
 import { isStage } from './shell/expansion/values.js';
 import type { LiteralPart, Word } from './shell/syntax/ast.js';
 import { parseTemplate } from './shell/syntax/parser.js';
 import type { Stage } from './stage.js';
+import { command, type StderrOption } from './stages/command.js';
 
 export { ShellPipeline, type ShellResult, type ShOptions, sh } from './shell/index.js';
 

@@ -4,7 +4,7 @@
  * for every edge before anything starts.
  */
 import type { ExitInfo } from '../proc/index.js';
-import type { InputStream, OutputStream } from './streams.js';
+import type { InputStream, OutputStream } from './pipeline/streams.js';
 
 /**
  * How a command stage ended: sluice's one `ExitInfo` (`exitCode`, `signal`, and `outcome`:

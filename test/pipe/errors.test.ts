@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { chooseError, failedStages } from '../../src/pipe/choose-error.js';
 import {
   ClosedPipeError,
   CommandError,
@@ -19,6 +18,7 @@ import {
   PipelineError,
   pipeline,
 } from '../../src/pipe/index.js';
+import { chooseError, failedStages } from '../../src/pipe/pipeline/choose-error.js';
 
 const err1 = new Error('error1');
 const err2 = new Error('error2');

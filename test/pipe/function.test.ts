@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { copyPoolStats } from '../../src/pipe/copy-pool.js';
 import {
   command,
   FinishEarly,
@@ -23,6 +22,7 @@ import {
   scanner,
   write,
 } from '../../src/pipe/index.js';
+import { copyPoolStats } from '../../src/pipe/pipeline/copy-pool.js';
 import { withLeakCheck } from '../helpers/leaks.js';
 
 const upper = () =>

@@ -18,7 +18,7 @@ import {
   type Stage,
   type StreamPreference,
 } from '../../src/pipe/index.js';
-import { planEdges } from '../../src/pipe/negotiate.js';
+import { planEdges } from '../../src/pipe/pipeline/negotiate.js';
 import { fdTarget } from '../../src/proc/index.js';
 import { withLeakCheck } from '../helpers/leaks.js';
 

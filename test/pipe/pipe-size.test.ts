@@ -13,7 +13,7 @@ import {
   pipeline,
   type Stage,
 } from '../../src/pipe/index.js';
-import { AUTO_BUDGET_BYTES, autoPipeSize } from '../../src/pipe/pipe-size.js';
+import { AUTO_BUDGET_BYTES, autoPipeSize } from '../../src/pipe/pipeline/pipe-size.js';
 import { pipeBufferSize } from '../../src/proc/index.js';
 
 const KERNEL_DEFAULT = 64 * 1024;

@@ -5,10 +5,10 @@
  * zx's conveniences: `.nothrow()`, `.quiet()`, `.json()`.
  */
 import { PassThrough, type Readable, type Writable } from 'node:stream';
-import type { StderrOption } from '../command.js';
 import { MaxBufferError, PipeUsageError } from '../errors.js';
-import { linesIterator } from '../lines.js';
-import { Pipeline, type PipelineOptions, type StageResult } from '../pipeline.js';
+import { linesIterator } from '../pipeline/lines.js';
+import { Pipeline, type PipelineOptions, type StageResult } from '../pipeline/pipeline.js';
+import type { StderrOption } from '../stages/command.js';
 import { checkValues } from './check-values.js';
 import { ShellExitError, ShellExpansionError, StatusError } from './errors.js';
 import { Collector, DEFAULT_MAX_BUFFER, makeResult, type ShellResult } from './result.js';

@@ -11,9 +11,9 @@
 import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
-import { CommandStage, type StderrOption } from '../../command.js';
+import { InputStream, OutputStream } from '../../pipeline/streams.js';
 import type { ExitInfo, ProcessStage, StageContext, StagePreferences } from '../../stage.js';
-import { InputStream, OutputStream } from '../../streams.js';
+import { CommandStage, type StderrOption } from '../../stages/command.js';
 import { StatusError } from '../errors.js';
 import type { StreamValue } from '../expansion/values.js';
 

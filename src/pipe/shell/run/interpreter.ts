@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
-import { fn } from '../../function.js';
 import type { Stage } from '../../stage.js';
+import { fn } from '../../stages/function.js';
 import { ShellExpansionError, ShellUnsupportedError, StatusError } from '../errors.js';
 import { type ExpandContext, expandString, expandWord } from '../expansion/expand.js';
 import { isStage } from '../expansion/values.js';

@@ -5,7 +5,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
-import type { StderrOption } from '../../command.js';
+import type { StderrOption } from '../../stages/command.js';
 import { StatusError } from '../errors.js';
 import type { ResolvedRedirection } from './command-stage.js';
 import { describeErrno } from './command-stage.js';

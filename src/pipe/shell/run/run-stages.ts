@@ -4,7 +4,7 @@
  * the messages bash would print (a command not found, a file that cannot be opened) written to
  * the script's stderr.
  */
-import { Pipeline, type StageResult } from '../../pipeline.js';
+import { Pipeline, type StageResult } from '../../pipeline/pipeline.js';
 import type { Stage } from '../../stage.js';
 import { StatusError } from '../errors.js';
 import { type ShellIO, writeText } from './io.js';

@@ -1,7 +1,7 @@
 /** A pipeline stage's result as bash's exit status. */
 import { constants } from 'node:os';
 import { StageStartError } from '../../errors.js';
-import type { StageResult } from '../../pipeline.js';
+import type { StageResult } from '../../pipeline/pipeline.js';
 import { isPipeError } from '../../predicates.js';
 import { StatusError } from '../errors.js';
 

@@ -3,9 +3,9 @@
  * ones, before anything is created.
  */
 import type { Readable, Writable } from 'node:stream';
-import { DEFAULT_GRACE_MS, InvalidOptionError } from '../proc/index.js';
+import { DEFAULT_GRACE_MS, InvalidOptionError } from '../../proc/index.js';
+import type { PipeEvent, StageErrorHandler } from '../stage.js';
 import type { ErrorRule } from './choose-error.js';
-import type { PipeEvent, StageErrorHandler } from './stage.js';
 
 /** Options of `pipeline`. */
 export interface PipelineOptions {

@@ -7,13 +7,13 @@
 
 import { constants as osConstants } from 'node:os';
 import { Readable, type Writable } from 'node:stream';
-import { createPipes, PipeCreateError } from '../proc/index.js';
-import { StageStartError } from './errors.js';
+import { createPipes, PipeCreateError } from '../../proc/index.js';
+import { StageStartError } from '../errors.js';
+import type { StagePreferences } from '../stage.js';
 import { memoryPipe } from './memory-pipe.js';
 import type { EdgeKind } from './negotiate.js';
 import type { PipelineOptions } from './options.js';
 import { autoPipeSize, releasePipeBytes, reservePipeBytes } from './pipe-size.js';
-import type { StagePreferences } from './stage.js';
 import { fdOfStream, InputStream, OutputStream } from './streams.js';
 
 /** What the last edge leads to. */

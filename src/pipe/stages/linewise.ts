@@ -4,10 +4,10 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { InvalidOptionError } from '../proc/index.js';
-import { ClosedPipeError, PipeError } from './errors.js';
+import { InvalidOptionError } from '../../proc/index.js';
+import { ClosedPipeError, PipeError } from '../errors.js';
+import type { Stage } from '../stage.js';
 import { type FnContext, FunctionStage } from './function.js';
-import type { Stage } from './stage.js';
 
 /** What a line (or token) callback may return: lines to write (each gets a `\n`), or nothing. */
 // biome-ignore lint/suspicious/noConfusingVoidType: a callback that returns nothing is allowed.

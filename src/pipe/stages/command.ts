@@ -13,13 +13,13 @@ import {
   type PipePair,
   readStat,
   terminateGroup,
-} from '../proc/index.js';
-import { type Copy, type Pump, pooledCopy, pumpToFd } from './copy-pool.js';
+} from '../../proc/index.js';
+import { CommandError, PipeUsageError, StageStartError } from '../errors.js';
+import { type Copy, type Pump, pooledCopy, pumpToFd } from '../pipeline/copy-pool.js';
+import { pipeStartError, RESOURCE_ERRNOS } from '../pipeline/ends.js';
+import { fdOfStream, type InputStream, type OutputStream } from '../pipeline/streams.js';
+import type { ExitInfo, ProcessStage, StageContext, StagePreferences } from '../stage.js';
 import { diagnoseSpawnFailure } from './diagnose.js';
-import { pipeStartError, RESOURCE_ERRNOS } from './ends.js';
-import { CommandError, PipeUsageError, StageStartError } from './errors.js';
-import type { ExitInfo, ProcessStage, StageContext, StagePreferences } from './stage.js';
-import { fdOfStream, type InputStream, type OutputStream } from './streams.js';
 
 /** Where a command's stderr goes. */
 export type StderrOption =

@@ -5,12 +5,12 @@ import net from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream';
-import { InvalidOptionError, toError } from '../proc/index.js';
-import { FinishEarly, PipeUsageError } from './errors.js';
-import { isFinishEarly } from './predicates.js';
-import type { Stage, StageContext, StagePreferences, StreamPreference } from './stage.js';
-import { validPreference } from './stage.js';
-import type { InputStream, OutputStream } from './streams.js';
+import { InvalidOptionError, toError } from '../../proc/index.js';
+import { FinishEarly, PipeUsageError } from '../errors.js';
+import type { InputStream, OutputStream } from '../pipeline/streams.js';
+import { isFinishEarly } from '../predicates.js';
+import type { Stage, StageContext, StagePreferences, StreamPreference } from '../stage.js';
+import { validPreference } from '../stage.js';
 
 /** What a function stage is given besides its streams. */
 export interface FnContext {

@@ -2,8 +2,9 @@
  * Memory watchers for command stages (go-pipe v1's MemoryLimit and MemoryObserver): poll the
  * summed RssAnon of the command's process tree; kill the group past a limit; report the peak.
  */
-import { hasProcfs, InvalidOptionError, treeRss } from '../proc/index.js';
-import { MemoryLimitError } from './errors.js';
+import { hasProcfs, InvalidOptionError, treeRss } from '../../proc/index.js';
+import { MemoryLimitError } from '../errors.js';
+import type { InputStream, OutputStream } from '../pipeline/streams.js';
 import type {
   ExitInfo,
   PipeEvent,
@@ -11,9 +12,8 @@ import type {
   Stage,
   StageContext,
   WrapperStage,
-} from './stage.js';
-import { processStageOf } from './stage.js';
-import type { InputStream, OutputStream } from './streams.js';
+} from '../stage.js';
+import { processStageOf } from '../stage.js';
 
 /** Options of `memoryObserver`. */
 export interface MemoryObserverOptions {

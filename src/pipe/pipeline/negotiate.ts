@@ -2,8 +2,8 @@
  * Edge negotiation (go-pipe v2's stageJoiner): before any stage starts, decide what connects
  * each pair of neighbours, and refuse a stream a stage forbids.
  */
-import { PipeUsageError } from './errors.js';
-import { type StagePreferences, validPreference } from './stage.js';
+import { PipeUsageError } from '../errors.js';
+import { type StagePreferences, validPreference } from '../stage.js';
 
 /**
  * What one edge is:

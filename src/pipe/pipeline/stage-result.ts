@@ -2,8 +2,8 @@
  * How each stage of a pipeline ended, and the bookkeeping that turns settled stages into those
  * results.
  */
-import type { ExitInfo } from '../proc/index.js';
-import { processStageOf, type Stage } from './stage.js';
+import type { ExitInfo } from '../../proc/index.js';
+import { processStageOf, type Stage } from '../stage.js';
 
 /** How one stage ended, in `Pipeline.results` once the pipeline is done. */
 export interface StageResult {

@@ -1,7 +1,7 @@
 /** Why a command could not be spawned, found at once (Node reports it only on the next tick). */
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
-import { StageStartError } from './errors.js';
+import { StageStartError } from '../errors.js';
 
 /**
  * The `StageStartError` for a spawn that produced no pid. Node reports the real errno only on

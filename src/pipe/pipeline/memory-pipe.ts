@@ -1,6 +1,6 @@
 /** The in-memory pipe between two function stages. */
 import { Readable, Writable } from 'node:stream';
-import { ClosedPipeError } from './errors.js';
+import { ClosedPipeError } from '../errors.js';
 
 function swallow(): void {}
 

@@ -1,7 +1,7 @@
 /**
  * The two rules for which stage errors make a pipeline fail, and which one it reports.
  */
-import { isFinishEarly, isPipeError } from './predicates.js';
+import { isFinishEarly, isPipeError } from '../predicates.js';
 
 /**
  * How a pipeline decides whether it failed:

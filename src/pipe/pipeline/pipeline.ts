@@ -4,16 +4,16 @@
 import { setMaxListeners } from 'node:events';
 import type { Readable } from 'node:stream';
 import { pipeline as streamPipeline } from 'node:stream/promises';
-import { InvalidOptionError, toError } from '../proc/index.js';
+import { InvalidOptionError, toError } from '../../proc/index.js';
+import { MaxBufferError, PipelineError, PipeUsageError, StageStuckError } from '../errors.js';
+import { isFinishEarly, isPipeError } from '../predicates.js';
+import { type PipeEvent, processStageOf, type Stage, type StageContext } from '../stage.js';
+import { FunctionStage } from '../stages/function.js';
 import { chooseError, failedStages } from './choose-error.js';
 import { Ends, type StdoutMode } from './ends.js';
-import { MaxBufferError, PipelineError, PipeUsageError, StageStuckError } from './errors.js';
-import { FunctionStage } from './function.js';
 import { linesIterator } from './lines.js';
 import { planEdges } from './negotiate.js';
 import { type PipelineOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { isFinishEarly, isPipeError } from './predicates.js';
-import { type PipeEvent, processStageOf, type Stage, type StageContext } from './stage.js';
 import { type StageResult, stageResult } from './stage-result.js';
 
 export type { PipelineOptions, StageResult };

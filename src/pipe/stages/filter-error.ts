@@ -1,11 +1,11 @@
 /**
  * Wrappers that change the error a stage reports (go-pipe's FilterError and IgnoreError).
  */
-import { InvalidOptionError } from '../proc/index.js';
-import type { ErrorMatcher } from './predicates.js';
-import type { ExitInfo, ProcessStage, Stage, StageContext, WrapperStage } from './stage.js';
-import { processStageOf } from './stage.js';
-import type { InputStream, OutputStream } from './streams.js';
+import { InvalidOptionError } from '../../proc/index.js';
+import type { InputStream, OutputStream } from '../pipeline/streams.js';
+import type { ErrorMatcher } from '../predicates.js';
+import type { ExitInfo, ProcessStage, Stage, StageContext, WrapperStage } from '../stage.js';
+import { processStageOf } from '../stage.js';
 
 /**
  * Maps a stage's error to the error to report: return it, another error, or `undefined` to

@@ -9,7 +9,7 @@
 import { closeSync, createReadStream, createWriteStream } from 'node:fs';
 import net from 'node:net';
 import { Readable, Writable } from 'node:stream';
-import { ClosedPipeError } from './errors.js';
+import { ClosedPipeError } from '../errors.js';
 
 /** What an end holds. */
 export type StreamKind = 'none' | 'fd' | 'stream';

@@ -1,9 +1,9 @@
 /** Source stages that write fixed text (go-pipe's Print and Println). */
 
 import type { Writable } from 'node:stream';
+import type { Stage } from '../stage.js';
 import { FunctionStage } from './function.js';
 import { write } from './linewise.js';
-import type { Stage } from './stage.js';
 
 type Printable = string | number | bigint | boolean | Uint8Array;
 
