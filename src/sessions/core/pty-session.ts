@@ -19,7 +19,6 @@ import { ReadStream } from 'node:tty';
 import {
   dupFd,
   ExitWaiters,
-  InvalidOptionError,
   killOnExit,
   SpawnError,
   setCloseOnExec,
@@ -29,7 +28,13 @@ import {
 import { ScreenModel } from '../screen/screen-model.js';
 import { SessionExitedError } from './errors.js';
 import { ptyNative } from './pty-native.js';
-import { buildPtyEnv, checkArgvAndCwd, resolveProgram } from './pty-spawn.js';
+import {
+  buildPtyEnv,
+  checkArgvAndCwd,
+  checkSize,
+  resolveProgram,
+  resourceCode,
+} from './pty-spawn.js';
 import { Session, type SessionInit } from './session.js';
 import type { PtySize, SessionKind, StreamName } from './types.js';
 
@@ -44,19 +49,6 @@ function signalName(n: number): NodeJS.Signals | null {
     if (value === n) return name as NodeJS.Signals;
   }
   return null;
-}
-
-/** Checks rows/cols: integers in 1..65535. */
-export function checkSize(rows: unknown, cols: unknown): PtySize {
-  for (const [name, v] of [
-    ['rows', rows],
-    ['cols', cols],
-  ] as const) {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) {
-      throw new InvalidOptionError(name, `must be an integer in 1..65535, got ${String(v)}`);
-    }
-  }
-  return { rows: rows as number, cols: cols as number };
 }
 
 /**
@@ -393,14 +385,4 @@ export class PtySession extends Session {
     this.#writeQueue = [];
     for (const j of jobs) j.done(error);
   }
-}
-
-/** Out of fds or processes (EMFILE, ENFILE, EAGAIN, ENOMEM) is worth a retry; anything else not. */
-function resourceCode(e: unknown): 'ERR_SLUICE_SPAWN_RESOURCES' | 'ERR_SLUICE_SPAWN_FAILED' {
-  const text = `${(e as NodeJS.ErrnoException)?.code ?? ''} ${String(e)}`;
-  return /\b(EMFILE|ENFILE|EAGAIN|ENOMEM)\b|Too many open files|Resource temporarily unavailable/.test(
-    text,
-  )
-    ? 'ERR_SLUICE_SPAWN_RESOURCES'
-    : 'ERR_SLUICE_SPAWN_FAILED';
 }

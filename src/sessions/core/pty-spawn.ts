@@ -3,7 +3,7 @@
  * inside the child (it prints "execvp(3) failed" and exits 1), so the program is looked up here,
  * on the child's PATH, and a bad program or cwd is a typed `SpawnError` with nothing started —
  * the same errors a pipe session gets from proc's `spawnGroup`; a malformed argument (argv, env)
- * is an `InvalidOptionError`, as there.
+ * is an `InvalidOptionError`, as there. Also the size check and the code of a failed fork.
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
@@ -13,7 +13,7 @@ import {
   SpawnError,
   type SpawnErrorCode,
 } from '../../proc/index.js';
-import type { SpawnSessionOptions } from './types.js';
+import type { PtySize, SpawnSessionOptions } from './types.js';
 
 /** Variables that would confuse a program about which terminal it runs in (as node-pty drops). */
 const TERMINAL_VARS = [
@@ -125,4 +125,30 @@ export function resolveProgram(
   }
   if (denied) throw fail(o, 'ERR_SLUICE_SPAWN_PERMISSION', `permission denied: ${name}`, 'EACCES');
   throw fail(o, 'ERR_SLUICE_SPAWN_NOT_FOUND', `command not found: ${name}`, 'ENOENT');
+}
+
+/** Checks rows/cols: integers in 1..65535. */
+export function checkSize(rows: unknown, cols: unknown): PtySize {
+  for (const [name, v] of [
+    ['rows', rows],
+    ['cols', cols],
+  ] as const) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) {
+      throw new InvalidOptionError(name, `must be an integer in 1..65535, got ${String(v)}`);
+    }
+  }
+  return { rows: rows as number, cols: cols as number };
+}
+
+/**
+ * The code for a failed PTY fork: out of fds or processes (EMFILE, ENFILE, EAGAIN, ENOMEM) is
+ * worth a retry; anything else not.
+ */
+export function resourceCode(e: unknown): 'ERR_SLUICE_SPAWN_RESOURCES' | 'ERR_SLUICE_SPAWN_FAILED' {
+  const text = `${(e as NodeJS.ErrnoException)?.code ?? ''} ${String(e)}`;
+  return /\b(EMFILE|ENFILE|EAGAIN|ENOMEM)\b|Too many open files|Resource temporarily unavailable/.test(
+    text,
+  )
+    ? 'ERR_SLUICE_SPAWN_RESOURCES'
+    : 'ERR_SLUICE_SPAWN_FAILED';
 }
