@@ -12,6 +12,7 @@
  * shorten it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ResizeDone, ResizeJob } from '../examples/cluster-worker.js';
@@ -25,7 +26,17 @@ const CPU_ITEMS = Number(process.env.CLUSTER_BENCH_CPU_ITEMS ?? 400);
 const MEMORY_ITEMS = Number(process.env.CLUSTER_BENCH_MEMORY_ITEMS ?? 100_000);
 const CPU_MS = 5;
 const CAPACITY = 1000;
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+/**
+ * `sluice worker` alone: its command registered on its own program, so the bench measures the
+ * cluster path whatever state the rest of the CLI is in (and loads less per process).
+ */
+const WORKER_MAIN = `
+const { Command } = await import('commander');
+const { register } = await import(${JSON.stringify(new URL('../src/cli/worker.ts', import.meta.url).href)});
+const program = new Command('sluice').exitOverride();
+register(program);
+await program.parseAsync(['node', 'sluice', ...process.argv.slice(1)]);
+`;
 const MODULE = fileURLToPath(new URL('../examples/cluster-worker.ts', import.meta.url));
 const load = () =>
   loadavg()
@@ -50,7 +61,9 @@ async function workers(
       [
         '--import',
         'tsx',
-        CLI,
+        '--input-type=module',
+        '-e',
+        WORKER_MAIN,
         'worker',
         '--servers',
         servers,
@@ -94,13 +107,29 @@ async function stopWorkers(children: ChildProcess[]): Promise<void> {
 }
 
 /** Pushes `jobs` through a cluster stage served by `n` processes; returns items per second. */
+/** CPU time a process has used, in ms, from /proc (utime + stime at 100 ticks per second). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Throughput, and the CPU each item cost the workers, the server and the coordinator (ms). */
+interface RunResult {
+  rate: number;
+  workerCpu: number;
+  serverCpu: number;
+  coordinatorCpu: number;
+}
+
 async function clusterRun(
   cluster: Cluster,
   servers: string,
+  serverPid: number,
   n: number,
   slots: number,
   jobs: ResizeJob[],
-): Promise<number> {
+): Promise<RunResult> {
   const name = `s${++stageCount}`;
   const stage = await cluster.stage<ResizeJob, ResizeDone>(name, { capacity: CAPACITY });
   const children = await workers(servers, name, n, slots);
@@ -115,6 +144,9 @@ async function clusterRun(
       warm++;
     }
     const t0 = performance.now();
+    const workers0 = children.reduce((a, c) => a + cpuMs(c.pid!), 0);
+    const server0 = cpuMs(serverPid);
+    const coordinator0 = process.cpuUsage();
     const reading = (async () => {
       let got = 0;
       for await (const r of stage.out()) {
@@ -135,9 +167,17 @@ async function clusterRun(
     stage.closeInput();
     const got = await reading;
     const ms = performance.now() - t0;
+    const coordinator = process.cpuUsage(coordinator0);
+    const per = (cpu: number) => cpu / jobs.length;
+    const result: RunResult = {
+      rate: (jobs.length / ms) * 1000,
+      workerCpu: per(children.reduce((a, c) => a + cpuMs(c.pid!), 0) - workers0),
+      serverCpu: per(cpuMs(serverPid) - server0),
+      coordinatorCpu: per((coordinator.user + coordinator.system) / 1000),
+    };
     await stage.wait();
     if (got !== jobs.length) throw new Error(`lost items: ${got} of ${jobs.length}`);
-    return (jobs.length / ms) * 1000;
+    return result;
   } finally {
     await stopWorkers(children);
     await stage.remove();
@@ -236,30 +276,53 @@ async function memory(
   };
 }
 
+/**
+ * How many rounds of `spin` take CPU_MS on a free core: the fastest of 30 timed runs (the
+ * fastest is the one least disturbed by other work on the machine).
+ */
+async function calibrate(): Promise<number> {
+  const probe = 2000;
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 30; i++) {
+    const t0 = performance.now();
+    await resize({ id: i, width: 1, spin: probe }, new AbortController().signal);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return Math.round((probe / best) * CPU_MS);
+}
+
 const server = await startNatsServer();
 const cluster = await connect({ servers: server.url, name: 'bench' });
 try {
   const noop: ResizeJob[] = Array.from({ length: NOOP_ITEMS }, (_, id) => ({ id, width: 1 }));
-  const cpu: ResizeJob[] = Array.from({ length: CPU_ITEMS }, (_, id) => ({
-    id,
-    width: 1,
-    cpuMs: CPU_MS,
-  }));
+  const spin = await calibrate();
+  const cpu: ResizeJob[] = Array.from({ length: CPU_ITEMS }, (_, id) => ({ id, width: 1, spin }));
   const rows: (string | number)[][] = [];
+  const cpuRows: (string | number)[][] = [];
   const localNoop = await localRun(16, noop);
   const localCpu = await localRun(1, cpu);
   rows.push(['local flow stage (in this process)', fmt(localNoop), '1.00', fmt(localCpu), '1.00']);
   let cpuOne = 0;
   for (const n of [1, 2, 4]) {
-    const a = await clusterRun(cluster, server.url, n, 16, noop);
-    const b = await clusterRun(cluster, server.url, n, 1, cpu);
-    if (n === 1) cpuOne = b;
+    const a = await clusterRun(cluster, server.url, server.pid, n, 16, noop);
+    const b = await clusterRun(cluster, server.url, server.pid, n, 1, cpu);
+    if (n === 1) cpuOne = b.rate;
+    const label = `cluster, ${n} worker process${n > 1 ? 'es' : ''}`;
     rows.push([
-      `cluster, ${n} worker process${n > 1 ? 'es' : ''}`,
-      fmt(a),
-      (a / localNoop).toFixed(3),
-      fmt(b),
-      `${(b / localCpu).toFixed(2)} (${(b / cpuOne).toFixed(2)}× one process)`,
+      label,
+      fmt(a.rate),
+      (a.rate / localNoop).toFixed(3),
+      fmt(b.rate),
+      `${(b.rate / localCpu).toFixed(2)} (${(b.rate / cpuOne).toFixed(2)}× one process)`,
+    ]);
+    cpuRows.push([
+      label,
+      fmt(a.workerCpu, 'ms'),
+      fmt(a.serverCpu, 'ms'),
+      fmt(a.coordinatorCpu, 'ms'),
+      fmt(b.workerCpu, 'ms'),
+      fmt(b.serverCpu, 'ms'),
+      fmt(b.coordinatorCpu, 'ms'),
     ]);
   }
   const lat = await perItem(cluster, server.url);
@@ -274,7 +337,22 @@ try {
       rows,
     ),
     '',
-    `No-op: ${NOOP_ITEMS} items, 16 at a time per worker process; CPU: ${CPU_ITEMS} items of ${CPU_MS} ms of busy CPU, one at a time per process (a CPU-bound fn holds its event loop). Every item crosses the server twice (item and result) and is acknowledged.`,
+    `No-op: ${NOOP_ITEMS} items, 16 at a time per worker process; CPU: ${CPU_ITEMS} items of a fixed computation that takes ${CPU_MS} ms on a free core here, one at a time per process (a CPU-bound fn holds its event loop). Every item crosses the server twice (item and result) and is acknowledged.`,
+    '',
+    'CPU each item cost, from /proc and `process.cpuUsage()` (what the cluster path needs from the cores, whatever the load):',
+    '',
+    table(
+      [
+        'run',
+        'no-op: workers',
+        'server',
+        'coordinator',
+        `${CPU_MS} ms CPU: workers`,
+        'server',
+        'coordinator',
+      ],
+      cpuRows,
+    ),
     '',
     table(
       ['per-item overhead (one item at a time, no-op)', 'median', 'p90'],

@@ -10,14 +10,18 @@
  * idempotent.
  */
 
+import { createHash } from 'node:crypto';
+
 /** What the coordinator sends. */
 export interface ResizeJob {
   id: number;
   width: number;
   /** Simulated I/O: wait this long. */
   waitMs?: number;
-  /** Simulated CPU work: burn the CPU this long. */
+  /** Simulated CPU work: burn the CPU this long (wall-clock time). */
   cpuMs?: number;
+  /** Simulated CPU work of a fixed size: this many chained SHA-256 digests. */
+  spin?: number;
 }
 
 /** What comes back. */
@@ -26,6 +30,8 @@ export interface ResizeDone {
   width: number;
   /** The worker process that did it. */
   pid: number;
+  /** What `spin` computed (so the work cannot be optimised away). */
+  checksum?: number;
 }
 
 export default async function resize(job: ResizeJob, signal: AbortSignal): Promise<ResizeDone> {
@@ -46,6 +52,11 @@ export default async function resize(job: ResizeJob, signal: AbortSignal): Promi
   if (job.cpuMs) {
     const until = performance.now() + job.cpuMs;
     while (performance.now() < until) {}
+  }
+  if (job.spin) {
+    let digest = Buffer.alloc(32, job.id & 0xff);
+    for (let i = 0; i < job.spin; i++) digest = createHash('sha256').update(digest).digest();
+    return { id: job.id, width: job.width, pid: process.pid, checksum: digest.readUInt32BE(0) };
   }
   return { id: job.id, width: job.width, pid: process.pid };
 }
