@@ -32,6 +32,7 @@ import {
   MAX_OUTPUT_FRAME_BYTES,
 } from './attachment-types.js';
 import { AttachmentClosedError, ReadOnlyAttachmentError } from './errors.js';
+import { FrameQueue } from './frame-queue.js';
 import type { StreamName } from './types.js';
 
 export {
@@ -82,12 +83,7 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
   #host: AttachmentHost;
   #onHold: ((held: boolean) => void) | undefined;
   #holding = false;
-  #queue: AttachmentFrame[] = [];
-  #head = 0;
-  #queuedBytes = 0;
-  #pendingMissed = 0;
-  #missedBytes: number;
-  #position: number;
+  readonly #frames: FrameQueue;
   #ended = false;
   #closed = false;
   #endEmitted = false;
@@ -126,8 +122,12 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
     this.maxQueueBytes = max;
     this.lossless = init.lossless === true;
     this.#onHold = init.onHold;
-    this.#missedBytes = init.missed;
-    this.#position = init.backlogOffset + init.backlog.length;
+    this.#frames = new FrameQueue(
+      max,
+      this.lossless,
+      init.missed,
+      init.backlogOffset + init.backlog.length,
+    );
     this.on('newListener', (event) => {
       if (event === 'frame') queueMicrotask(() => this.#startFlowing());
     });
@@ -138,17 +138,17 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
    * for, plus those dropped from its queue because it fell behind. Only grows.
    */
   get missedBytes(): number {
-    return this.#missedBytes;
+    return this.#frames.missedBytes;
   }
 
   /** Absolute offset after the last output byte delivered (see the module comment). */
   get position(): number {
-    return this.#position;
+    return this.#frames.position;
   }
 
   /** Bytes of output waiting in the queue. */
   get queuedBytes(): number {
-    return this.#queuedBytes;
+    return this.#frames.queuedBytes;
   }
 
   /** True once no more frames will be queued (exit, steal, detach). */
@@ -217,10 +217,7 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
     this.#closed = true;
     this.#ended = true;
     this.#setHolding(false);
-    this.#queue = [];
-    this.#head = 0;
-    this.#queuedBytes = 0;
-    this.#pendingMissed = 0;
+    this.#frames.clear();
     this.#host.release(this);
     this.#settleWaiter();
     this.#emitEnd();
@@ -279,14 +276,14 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
     if (this.#ended) return;
     for (let at = 0; at < chunk.length; at += MAX_OUTPUT_FRAME_BYTES) {
       const data = chunk.subarray(at, Math.min(chunk.length, at + MAX_OUTPUT_FRAME_BYTES));
-      this.#enqueueOutput(data, offset + at);
+      this.#frames.pushOutput(data, offset + at);
     }
     this.#deliver();
     if (
       this.lossless &&
       !this.#holding &&
       !this.#ended &&
-      this.#queuedBytes >= this.maxQueueBytes
+      this.#frames.queuedBytes >= this.maxQueueBytes
     ) {
       this.#setHolding(true);
     }
@@ -296,7 +293,7 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
   pushControl(frame: AttachmentFrame, last: boolean): void {
     if (this.#ended) return;
     if (frame.type === 'stolen') this.#stolen = true;
-    this.#queue.push(frame);
+    this.#frames.pushControl(frame);
     if (last) {
       this.#ended = true;
       // No more output comes to this attachment: it must not hold the program any longer.
@@ -306,83 +303,18 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
     if (last && !this.#flowing) this.#maybeClose();
   }
 
-  #enqueueOutput(data: Buffer, offset: number): void {
-    if (this.lossless) {
-      // Never dropped: the queue passes its bound by at most what was already read when the
-      // hold began (the stream stops reading at once; see pushOutput).
-      this.#queue.push({ type: 'output', data, offset });
-      this.#queuedBytes += data.length;
-      return;
-    }
-    let d = data;
-    let at = offset;
-    if (d.length > this.maxQueueBytes) {
-      // Even alone this frame does not fit: keep its tail.
-      const cut = d.length - this.maxQueueBytes;
-      this.#recordMissed(cut);
-      d = d.subarray(cut);
-      at += cut;
-    }
-    while (this.#queuedBytes + d.length > this.maxQueueBytes) {
-      if (!this.#dropOldestOutput()) break;
-    }
-    // No copy: the output stream hands over each chunk fresh from a pipe or PTY read, never
-    // reused, and at most 64 KiB (a frame of a bigger one pins only its own chunk).
-    this.#queue.push({ type: 'output', data: d, offset: at });
-    this.#queuedBytes += d.length;
-  }
-
-  /** Drops the oldest queued output frame; false when there is none. */
-  #dropOldestOutput(): boolean {
-    for (let i = this.#head; i < this.#queue.length; i++) {
-      const f = this.#queue[i]!;
-      if (f.type !== 'output') continue;
-      this.#queue.splice(i, 1);
-      this.#queuedBytes -= f.data.length;
-      this.#recordMissed(f.data.length);
-      return true;
-    }
-    return false;
-  }
-
-  #recordMissed(bytes: number): void {
-    this.#pendingMissed += bytes;
-    this.#missedBytes += bytes;
-  }
-
   #take(): AttachmentFrame | undefined {
     if (this.#closed) return undefined;
-    if (this.#pendingMissed > 0) {
-      const next = this.#nextOutputOffset();
-      const frame: AttachmentFrame = { type: 'missed', bytes: this.#pendingMissed, offset: next };
-      this.#pendingMissed = 0;
-      this.#position = next;
-      return frame;
-    }
-    if (this.#head >= this.#queue.length) return undefined;
-    const frame = this.#queue[this.#head]!;
-    this.#queue[this.#head] = undefined as unknown as AttachmentFrame;
-    this.#head++;
-    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
-    if (frame.type === 'output') {
-      this.#queuedBytes -= frame.data.length;
-      this.#position = frame.offset + frame.data.length;
-      if (this.#holding && this.#queuedBytes <= this.maxQueueBytes / 2) this.#setHolding(false);
+    const frame = this.#frames.take();
+    // A lossless client that has caught up to half its bound lets the program go on.
+    if (
+      frame?.type === 'output' &&
+      this.#holding &&
+      this.#frames.queuedBytes <= this.maxQueueBytes / 2
+    ) {
+      this.#setHolding(false);
     }
     return frame;
-  }
-
-  /** Where delivery resumes after a gap: the first queued output, or past everything dropped. */
-  #nextOutputOffset(): number {
-    for (let i = this.#head; i < this.#queue.length; i++) {
-      const f = this.#queue[i]!;
-      if (f.type === 'output') return f.offset;
-      if (f.type === 'eof') return f.offset;
-    }
-    return this.#position + this.#pendingMissed;
   }
 
   #checkWritable(what: string): void {
@@ -451,7 +383,7 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
   /** Once ended and everything is consumed: release the seat and emit 'end'. */
   #maybeClose(): void {
     if (!this.#ended || this.#closed) return;
-    if (this.#pendingMissed > 0 || this.#head < this.#queue.length) return;
+    if (!this.#frames.empty) return;
     this.#closed = true;
     this.#setHolding(false);
     this.#host.release(this);
