@@ -4,6 +4,7 @@
  * a `Topology` with `Analyzer`, `autoRope` and `Reporter`); workers anywhere `serve` it. See
  * docs/cluster.md.
  */
+export { type ExitInfo, InvalidOptionError, SluiceError } from '../proc/index.js';
 export { Cluster, type ConnectOptions, connect } from './cluster.js';
 export { ClusterStage } from './coordinator/stage.js';
 export type { ClusterStageOptions } from './coordinator/stage-options.js';

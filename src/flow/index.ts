@@ -9,7 +9,7 @@
 // the rope): topology, analyzer, focusing, interval, zones, memory, rope, auto-rope, limits,
 // memory-rope, reporter, logger, ticker. Deprecated 0.1 names: ErrClosed, ErrStopping,
 // ErrWeightExceedsLimit, FlowConfigError, FlowControlError, pipe.
-export { type Clock, InvalidOptionError, PanicError } from '../proc/index.js';
+export { type Clock, InvalidOptionError, PanicError, SluiceError } from '../proc/index.js';
 export {
   Analyzer,
   type AnalyzerOptions,

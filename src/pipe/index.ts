@@ -11,7 +11,7 @@
  * ```
  */
 
-export { InvalidOptionError, PanicError } from '../proc/index.js';
+export { InvalidOptionError, PanicError, SluiceError } from '../proc/index.js';
 export {
   ClosedPipeError,
   CommandError,

@@ -13,6 +13,7 @@ export {
   type ExitInfo,
   type ExitOutcome,
   InvalidOptionError,
+  SluiceError,
   SpawnError,
   type SpawnErrorCode,
 } from '../proc/index.js';

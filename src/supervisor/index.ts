@@ -9,6 +9,7 @@ export {
   type Clock,
   type ExitOutcome,
   InvalidOptionError,
+  SluiceError,
   SpawnError,
   type SpawnErrorCode,
   systemClock,
