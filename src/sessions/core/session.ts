@@ -19,35 +19,16 @@ import { SessionRestarts } from './restarts.js';
 import type {
   ExitState,
   PtySize,
+  SessionEvents,
   SessionInfo,
   SessionKind,
   SpawnSessionOptions,
   StreamName,
+  TerminateOptions,
+  WriteStdinOptions,
 } from './types.js';
 
-/** Options of `Session.terminate`. */
-export interface TerminateOptions {
-  /**
-   * How long the group may take to end after the soft signal before SIGKILL; 0 means SIGKILL at
-   * once (outcome `'hard'`).
-   * @default DEFAULT_GRACE_MS (5000), sluice's one grace for every part
-   */
-  graceMs?: number;
-  /**
-   * The soft signal.
-   * @default 'SIGTERM' for a pipe session, 'SIGHUP' for a PTY (a hung-up terminal)
-   */
-  softSignal?: NodeJS.Signals;
-}
-
-/** Options of `Session.writeStdin`. */
-export interface WriteStdinOptions {
-  /**
-   * Close stdin after writing (a PTY gets its EOF character, Ctrl-D).
-   * @default false
-   */
-  close?: boolean;
-}
+export type { SessionEvents, TerminateOptions, WriteStdinOptions } from './types.js';
 
 /** What the registry hands a session when it makes one. */
 export interface SessionInit {
@@ -67,12 +48,6 @@ export const VIEWER_REFLOW_LINES = 2000;
 export function quoteWord(word: string): string {
   if (word !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
   return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-/** The events a session emits: `output` per chunk read, `exit` once after the last output. */
-export interface SessionEvents {
-  output: [stream: StreamName, chunk: Buffer, offset: number];
-  exit: [exitInfo: ExitInfo];
 }
 
 /**

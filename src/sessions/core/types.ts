@@ -119,3 +119,33 @@ export interface SessionInfo {
   /** How the latest run ended (the one before the current run while restarting); null before. */
   lastExit: ExitInfo | null;
 }
+
+/** Options of `Session.terminate`. */
+export interface TerminateOptions {
+  /**
+   * How long the group may take to end after the soft signal before SIGKILL; 0 means SIGKILL at
+   * once (outcome `'hard'`).
+   * @default DEFAULT_GRACE_MS (5000), sluice's one grace for every part
+   */
+  graceMs?: number;
+  /**
+   * The soft signal.
+   * @default 'SIGTERM' for a pipe session, 'SIGHUP' for a PTY (a hung-up terminal)
+   */
+  softSignal?: NodeJS.Signals;
+}
+
+/** Options of `Session.writeStdin`. */
+export interface WriteStdinOptions {
+  /**
+   * Close stdin after writing (a PTY gets its EOF character, Ctrl-D).
+   * @default false
+   */
+  close?: boolean;
+}
+
+/** The events a session emits: `output` per chunk read, `exit` once after the last output. */
+export interface SessionEvents {
+  output: [stream: StreamName, chunk: Buffer, offset: number];
+  exit: [exitInfo: ExitInfo];
+}
