@@ -32,7 +32,7 @@ export interface NatsServerOptions {
    * `/usr/sbin/nats-server` or `/usr/local/sbin/nats-server`
    */
   binary?: string;
-  /** More arguments for nats-server (for example `['--max_payload', '4MB']`). @default [] */
+  /** More arguments for nats-server (for example `['-c', 'nats.conf']` for a configuration file). @default [] */
   args?: readonly string[];
   /** How long to wait for the server to accept connections. @default 10000 */
   startTimeoutMs?: number;
