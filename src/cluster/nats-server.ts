@@ -32,7 +32,11 @@ export interface NatsServerOptions {
    * `/usr/sbin/nats-server` or `/usr/local/sbin/nats-server`
    */
   binary?: string;
-  /** More arguments for nats-server (for example `['-c', 'nats.conf']` for a configuration file). @default [] */
+  /**
+   * More arguments for nats-server (for example `['-c', 'nats.conf']`: a configuration file, for
+   * `max_payload` and the like).
+   * @default []
+   */
   args?: readonly string[];
   /** How long to wait for the server to accept connections. @default 10000 */
   startTimeoutMs?: number;
