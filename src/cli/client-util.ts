@@ -4,7 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ExitInfo, WireSessionInfo } from '../sessions/index.js';
-import { DaemonAccessError, SessionsClient } from '../sessions/index.js';
+import { DaemonAccessError, SessionsClient, SessionsRequestError } from '../sessions/index.js';
 
 /**
  * Fails the command line as a usage error: one line `sluice: MESSAGE (see --help)` on stderr and
@@ -64,7 +64,45 @@ export async function connectClient(options: { socket?: string }): Promise<Sessi
   }
 }
 
-/** Runs `fn` with a connected client and closes it afterwards, whatever happens. */
+/** System error codes as `strerror` words, for the ones a spawn or a path meets. */
+const ERRNO_WORDS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOEXEC: 'not an executable format',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'file name too long',
+  EMFILE: 'too many open files in this process',
+  ENFILE: 'too many open files in the system',
+  EAGAIN: 'resource temporarily unavailable (too many processes?)',
+  ENOMEM: 'out of memory',
+};
+
+/** The library's option names in a daemon's answer, as the command line calls them. */
+const OPTION_WORDS: [RegExp, string][] = [
+  [/^argv(\[0\])?: is empty: nothing to run/, 'the program name is empty: nothing to run'],
+  [/^argv\[0\]: /, 'the program: '],
+  [/^argv: /, 'the command: '],
+  [/^cwd: /, '--cwd: '],
+  [/^env: /, '--env: '],
+];
+
+/**
+ * A daemon's answer in a shell user's words: `--cwd` and `--env` rather than the library's option
+ * names, and `no such file or directory` rather than `ENOENT`.
+ */
+export function forShell(message: string): string {
+  let out = message;
+  for (const [pattern, words] of OPTION_WORDS) out = out.replace(pattern, words);
+  return out.replace(/\b(E[A-Z]{2,})\b/g, (code) => ERRNO_WORDS[code] ?? code);
+}
+
+/**
+ * Runs `fn` with a connected client and closes it afterwards, whatever happens. A daemon's error
+ * keeps its class and code; its message is put in a shell user's words (`forShell`).
+ */
 export async function withClient<T>(
   options: { socket?: string },
   fn: (client: SessionsClient) => Promise<T>,
@@ -72,6 +110,9 @@ export async function withClient<T>(
   const client = await connectClient(options);
   try {
     return await fn(client);
+  } catch (e) {
+    if (e instanceof SessionsRequestError) e.message = forShell(e.message);
+    throw e;
   } finally {
     await client.close();
   }

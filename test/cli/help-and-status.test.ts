@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Command } from 'commander';
 import { DEFAULT_DETACH_KEY, detachHint, parseDetachKey } from '../../src/cli/attach.js';
+import { forShell } from '../../src/cli/client-util.js';
 import { inFlagWords } from '../../src/cli/daemon.js';
 import { backgroundArgs } from '../../src/cli/daemon-detach.js';
 import { defaultLogFile } from '../../src/cli/daemon-log.js';
@@ -89,6 +90,24 @@ describe('cli: messages speak to a shell user', () => {
       inFlagWords('http', "http: '0.0.0.0' is not loopback; allowRemote is off"),
       "--http: '0.0.0.0' is not loopback; add --http-allow-remote to serve other machines",
     );
+  });
+
+  test("a daemon's answer names the flag and the system error in words", () => {
+    assert.equal(
+      forShell('cannot use cwd /nope: ENOENT'),
+      'cannot use cwd /nope: no such file or directory',
+    );
+    assert.equal(forShell('cwd: holds a NUL byte'), '--cwd: holds a NUL byte');
+    assert.equal(
+      forShell('env: key "=x" is not a valid name'),
+      '--env: key "=x" is not a valid name',
+    );
+    assert.equal(
+      forShell('argv: is empty: nothing to run'),
+      'the program name is empty: nothing to run',
+    );
+    // Words that only look like codes are left alone.
+    assert.equal(forShell('session k3v9 got EOF'), 'session k3v9 got EOF');
   });
 
   test('daemon --detach runs the same command line in the background, with its log file', () => {

@@ -45,6 +45,15 @@ describe('cli: session id prefixes', () => {
         assert.match(three.stderr, /^sluice: session id "\w{3}" is too short: [^\n]+\n$/);
         assert.equal(unknown.code, 1);
         assert.equal(unknown.stderr, 'sluice: no session "iiii"\n');
+        // A refused spawn speaks of --cwd and of the system error in words.
+        const badCwd = await runCli(['spawn', ...s, '--cwd', '/nonexistent-h10', '--', 'true'], {
+          timeoutMs: 120_000,
+        });
+        assert.equal(badCwd.code, 1);
+        assert.equal(
+          badCwd.stderr,
+          'sluice: cannot use cwd /nonexistent-h10: no such file or directory\n',
+        );
         // Nothing was stopped or removed by the refused commands.
         const listed = await client.list();
         assert.deepEqual(
