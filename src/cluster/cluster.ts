@@ -103,7 +103,9 @@ export class Cluster implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * await using worker = await cluster.serve<In, Out>('resize', async (item, signal) => resize(item), { workers: 4 });
+   * await using worker = await cluster.serve<In, Out>('resize', (item, signal) => resize(item), {
+   *   workers: 4,
+   * });
    * ```
    */
   async serve<T, R>(

@@ -229,7 +229,10 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
     });
   }
 
-  /** Resolves when finished with the terminal cause: undefined, the unavailable error, or the signal's reason. */
+  /**
+   * Resolves when finished with the terminal cause (never rejects): undefined, the unavailable
+   * error, or the signal's (or dispose's) reason.
+   */
   cause(): Promise<unknown> {
     return this.#done.then(() => this.#terminal ?? this.#cancelReason);
   }

@@ -25,7 +25,11 @@ export interface ServeOptions {
    * @default DEFAULT_GRACE_MS (5000)
    */
   graceMs?: number;
-  /** How long one pull waits for an item before asking again (bounds how fast a stop is seen; at least 1000). @default 1000 */
+  /**
+   * How long one pull waits for an item before asking again (bounds how fast a stop is seen; at
+   * least 1000, the NATS client's minimum).
+   * @default 1000
+   */
   pollMs?: number;
   /** Aborting it stops the server gracefully, as `stop()`. @default none */
   signal?: AbortSignal;

@@ -293,7 +293,10 @@ export class Server<T, R> implements StageServer {
     void finishing.finally(() => this.#finishing.delete(finishing));
   }
 
-  /** Publishes a result, retrying until it is stored; false when the item was handed back meanwhile. */
+  /**
+   * Publishes a result, retrying until it is stored; false when the item was handed back
+   * meanwhile, the stop gave up on it, or the connection closed for good.
+   */
   async #publish(
     id: string,
     envelope: ResultEnvelope,
