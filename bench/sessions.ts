@@ -120,6 +120,8 @@ interface Transfer {
   missed: number;
   /** MB delivered per second of the daemon's CPU. */
   perCpu: number;
+  /** CPU ms of the daemon and this process together per delivered MB. */
+  cpuMsPerMB: number;
 }
 
 /** One attached client, from the go to the session's exit. */
@@ -133,6 +135,7 @@ async function viaDaemon(
   const a = await client.attach(s.id, { lossless });
   const t0 = performance.now();
   const c0 = cpuMsOf(pid);
+  const own0 = process.cpuUsage();
   void a.write('go\n');
   let got = a.backlog.length;
   let missed = 0;
@@ -142,15 +145,23 @@ async function viaDaemon(
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpuS = Math.max(cpuMsOf(pid) - c0, 10) / 1000;
+  const own = process.cpuUsage(own0);
+  const ownS = (own.user + own.system) / 1e6;
   await client.remove(s.id);
   if (got + missed !== BYTES) throw new Error(`got ${got} + missed ${missed} of ${BYTES} bytes`);
   if (lossless && missed > 0) throw new Error(`a lossless attach missed ${missed} bytes`);
-  return { rate: got / 1e6 / seconds, missed, perCpu: got / 1e6 / cpuS };
+  return {
+    rate: got / 1e6 / seconds,
+    missed,
+    perCpu: got / 1e6 / cpuS,
+    cpuMsPerMB: ((cpuS + ownS) * 1000) / (got / 1e6),
+  };
 }
 
-/** The same child read straight from a pipe by this process: MB/s. */
-async function direct(): Promise<number> {
+/** The same child read straight from a pipe by this process: MB/s and CPU ms per MB. */
+async function direct(): Promise<[number, number]> {
   const t0 = performance.now();
+  const own0 = process.cpuUsage();
   const c = spawn('head', ['-c', String(BYTES), '/dev/zero'], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
@@ -158,19 +169,25 @@ async function direct(): Promise<number> {
   for await (const chunk of c.stdout) got += (chunk as Buffer).length;
   await new Promise((r) => (c.exitCode === null ? c.once('exit', r) : r(null)));
   if (got !== BYTES) throw new Error(`the pipe gave ${got} of ${BYTES} bytes`);
-  return got / 1e6 / ((performance.now() - t0) / 1000);
+  const own = process.cpuUsage(own0);
+  return [
+    got / 1e6 / ((performance.now() - t0) / 1000),
+    (own.user + own.system) / 1000 / (got / 1e6),
+  ];
 }
 
 async function throughput(d: Daemon): Promise<string> {
   const client = await SessionsClient.connect({ socketPath: d.socket });
   const pid = d.child.pid!;
+  const pipeCpu: number[] = [];
   const rows = { pipe: [] as number[], lossless: [] as Transfer[], lossy: [] as Transfer[] };
   const ratio = { lossless: [] as number[], lossy: [] as number[] };
   const loads: string[] = [loadavg()];
   await viaDaemon(client, pid, true); // warm up
   for (let i = 0; i < RUNS; i++) {
     const lossless = await viaDaemon(client, pid, true);
-    const pipe = await direct();
+    const [pipe, cpu] = await direct();
+    pipeCpu.push(cpu);
     const lossy = await viaDaemon(client, pid, false);
     rows.pipe.push(pipe);
     rows.lossless.push(lossless);
@@ -182,6 +199,7 @@ async function throughput(d: Daemon): Promise<string> {
   await client.close();
   const rate = (xs: Transfer[]) => median(xs.map((x) => x.rate));
   const perCpu = (xs: Transfer[]) => median(xs.map((x) => x.perCpu));
+  const cpuMs = (xs: Transfer[]) => median(xs.map((x) => x.cpuMsPerMB));
   const missed = rows.lossy.reduce((n, x) => n + x.missed, 0);
   return `${table(
     [
@@ -189,6 +207,7 @@ async function throughput(d: Daemon): Promise<string> {
       'MB/s',
       'vs the pipe (median of per-run ratios)',
       'MB per daemon CPU-second',
+      'CPU ms per MB (daemon + client)',
       'missed',
     ],
     [
@@ -197,6 +216,7 @@ async function throughput(d: Daemon): Promise<string> {
         fmt(rate(rows.lossless)),
         `${fmt(median(ratio.lossless))}×`,
         fmt(perCpu(rows.lossless)),
+        fmt(cpuMs(rows.lossless)),
         '0',
       ],
       [
@@ -204,9 +224,17 @@ async function throughput(d: Daemon): Promise<string> {
         fmt(rate(rows.lossy)),
         `${fmt(median(ratio.lossy))}×`,
         fmt(perCpu(rows.lossy)),
+        fmt(cpuMs(rows.lossy)),
         `${fmt(missed / RUNS / 2 ** 20)} MiB a run`,
       ],
-      ['child → `child_process.spawn` pipe in this process', fmt(median(rows.pipe)), '1×', '', ''],
+      [
+        'child → `child_process.spawn` pipe in this process',
+        fmt(median(rows.pipe)),
+        '1×',
+        '',
+        fmt(median(pipeCpu)),
+        '',
+      ],
     ],
   )}\n\nPer-run ratios, lossless: ${ratio.lossless.map((r) => fmt(r)).join(', ')}; default: ${ratio.lossy
     .map((r) => fmt(r))
