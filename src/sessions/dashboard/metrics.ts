@@ -47,12 +47,64 @@ function openFdCount(): number {
   }
 }
 
+/** Registers one collected metric on the registry being built. */
+type AddMetric = (name: string, help: string, type: Kind, collect: () => Sample[]) => void;
+
+/** The flow stage series read from each flow's latest sample, one per stage. */
+const STAGE_METRICS: [string, string, Kind, (s: WireStageSample) => number][] = [
+  ['sluice_flow_stage_submitted_total', 'Items the stage accepted.', 'counter', (s) => s.submitted],
+  [
+    'sluice_flow_stage_completed_total',
+    'Items the stage finished (failed ones included).',
+    'counter',
+    (s) => s.completed,
+  ],
+  [
+    'sluice_flow_stage_failed_total',
+    'Items whose result was an error.',
+    'counter',
+    (s) => s.failed,
+  ],
+  [
+    'sluice_flow_stage_wip',
+    'Items holding a WIP permit: queued, in flight, or results not yet taken.',
+    'gauge',
+    (s) => s.wip,
+  ],
+  [
+    'sluice_flow_stage_wip_limit',
+    'The WIP limit now (the rope, where one holds the stage).',
+    'gauge',
+    (s) => s.wipLimit,
+  ],
+  [
+    'sluice_flow_stage_queue_length',
+    'Items waiting in the input queue.',
+    'gauge',
+    (s) => s.queueLength,
+  ],
+  [
+    'sluice_flow_stage_queue_capacity',
+    'Capacity of the input queue.',
+    'gauge',
+    (s) => s.queueCapacity,
+  ],
+  ['sluice_flow_stage_workers', 'Workers now running.', 'gauge', (s) => s.workers],
+];
+
 /** The dashboard's metrics registry over `host`'s sessions and `flows`. */
 export function createMetrics(host: DashboardHost, flows: FlowBoard): Registry {
   const registry = new Registry();
-  const add = (name: string, help: string, type: Kind, collect: () => Sample[]) =>
+  const add: AddMetric = (name, help, type, collect) =>
     registry.registerMetric(new Collected(name, help, type, collect) as never);
+  addSessionMetrics(add, host);
+  addProcessMetrics(add);
+  addFlowMetrics(add, flows);
+  return registry;
+}
 
+/** `sluice_sessions`, `sluice_session_*`: the daemon's sessions and their streams. */
+function addSessionMetrics(add: AddMetric, host: DashboardHost): void {
   const sessions = () => host.sessions().map((s) => s.info());
   add('sluice_sessions', 'Sessions the daemon holds, by state.', 'gauge', () => {
     const all = sessions();
@@ -105,13 +157,20 @@ export function createMetrics(host: DashboardHost, flows: FlowBoard): Registry {
         ]),
       ),
   );
+}
+
+/** The standard `process_` series for the daemon itself. */
+function addProcessMetrics(add: AddMetric): void {
   add('process_resident_memory_bytes', 'Resident memory of the daemon.', 'gauge', () => [
     { value: process.memoryUsage.rss() },
   ]);
   add('process_open_fds', 'Open file descriptors of the daemon.', 'gauge', () => [
     { value: openFdCount() },
   ]);
+}
 
+/** `sluice_flow_*`: the published flows and their stages' latest samples. */
+function addFlowMetrics(add: AddMetric, flows: FlowBoard): void {
   add(
     'sluice_flow_up',
     '1 while a published flow keeps publishing, 0 once it stopped.',
@@ -134,52 +193,7 @@ export function createMetrics(host: DashboardHost, flows: FlowBoard): Registry {
         value: pick(last.samples[stage]!),
       }));
     });
-  const stageMetrics: [string, string, Kind, (s: WireStageSample) => number][] = [
-    [
-      'sluice_flow_stage_submitted_total',
-      'Items the stage accepted.',
-      'counter',
-      (s) => s.submitted,
-    ],
-    [
-      'sluice_flow_stage_completed_total',
-      'Items the stage finished (failed ones included).',
-      'counter',
-      (s) => s.completed,
-    ],
-    [
-      'sluice_flow_stage_failed_total',
-      'Items whose result was an error.',
-      'counter',
-      (s) => s.failed,
-    ],
-    [
-      'sluice_flow_stage_wip',
-      'Items holding a WIP permit: queued, in flight, or results not yet taken.',
-      'gauge',
-      (s) => s.wip,
-    ],
-    [
-      'sluice_flow_stage_wip_limit',
-      'The WIP limit now (the rope, where one holds the stage).',
-      'gauge',
-      (s) => s.wipLimit,
-    ],
-    [
-      'sluice_flow_stage_queue_length',
-      'Items waiting in the input queue.',
-      'gauge',
-      (s) => s.queueLength,
-    ],
-    [
-      'sluice_flow_stage_queue_capacity',
-      'Capacity of the input queue.',
-      'gauge',
-      (s) => s.queueCapacity,
-    ],
-    ['sluice_flow_stage_workers', 'Workers now running.', 'gauge', (s) => s.workers],
-  ];
-  for (const [name, help, type, pick] of stageMetrics) add(name, help, type, perStage(pick));
+  for (const [name, help, type, pick] of STAGE_METRICS) add(name, help, type, perStage(pick));
   add('sluice_flow_stage_drum', '1 for the stage the flow names as its drum.', 'gauge', () =>
     flows
       .list()
@@ -190,36 +204,39 @@ export function createMetrics(host: DashboardHost, flows: FlowBoard): Registry {
     'sluice_flow_stage_service_time_seconds',
     'Service time of the stage function (quantiles where the stage tracks them).',
     'summary',
-    () =>
-      flows.list().flatMap((f) => {
-        const last = f.history.at(-1);
-        if (!last) return [];
-        return f.stages.flatMap((stage) => {
-          const s = last.samples[stage]!;
-          const labels = { flow: f.name, stage };
-          const out: Sample[] = [];
-          if (s.serviceTime) {
-            out.push(
-              { labels: { ...labels, quantile: 0.5 }, value: s.serviceTime.p50Ms / 1000 },
-              { labels: { ...labels, quantile: 0.95 }, value: s.serviceTime.p95Ms / 1000 },
-              { labels: { ...labels, quantile: 0.99 }, value: s.serviceTime.p99Ms / 1000 },
-            );
-          }
-          out.push(
-            {
-              metricName: 'sluice_flow_stage_service_time_seconds_sum',
-              labels,
-              value: s.serviceTimeMs / 1000,
-            },
-            {
-              metricName: 'sluice_flow_stage_service_time_seconds_count',
-              labels,
-              value: s.completed,
-            },
-          );
-          return out;
-        });
-      }),
+    () => serviceTimeSamples(flows),
   );
-  return registry;
+}
+
+/** The service-time summary's series: quantiles where a stage tracks them, then `_sum` and `_count`. */
+function serviceTimeSamples(flows: FlowBoard): Sample[] {
+  return flows.list().flatMap((f) => {
+    const last = f.history.at(-1);
+    if (!last) return [];
+    return f.stages.flatMap((stage) => {
+      const s = last.samples[stage]!;
+      const labels = { flow: f.name, stage };
+      const out: Sample[] = [];
+      if (s.serviceTime) {
+        out.push(
+          { labels: { ...labels, quantile: 0.5 }, value: s.serviceTime.p50Ms / 1000 },
+          { labels: { ...labels, quantile: 0.95 }, value: s.serviceTime.p95Ms / 1000 },
+          { labels: { ...labels, quantile: 0.99 }, value: s.serviceTime.p99Ms / 1000 },
+        );
+      }
+      out.push(
+        {
+          metricName: 'sluice_flow_stage_service_time_seconds_sum',
+          labels,
+          value: s.serviceTimeMs / 1000,
+        },
+        {
+          metricName: 'sluice_flow_stage_service_time_seconds_count',
+          labels,
+          value: s.completed,
+        },
+      );
+      return out;
+    });
+  });
 }
