@@ -172,6 +172,21 @@ describe('cluster stage: the flow contract', () => {
       assert.equal(stage.stats().admitted, 0);
       stage.closeInput();
       await stage.wait();
+      // A codec that cannot encode the item: its error, at once, nothing sent.
+      const json = await coord.stage<unknown, unknown>('json', { capacity: 2, codec: 'json' });
+      await assert.rejects(json.submit({ n: 1n }), /BigInt/);
+      assert.equal(json.stats().admitted, 0);
+      // A result over the max payload comes back as that error, as the item's result.
+      await using workers = await connect({ servers: server.url, name });
+      await workers.serve('json', async () => 'x'.repeat(2 * 1024 * 1024));
+      const reading = collect(json.out());
+      await json.submit({ n: 2 });
+      json.closeInput();
+      const [r] = await reading;
+      assert.ok(r && !r.ok && r.error instanceof RemoteError);
+      assert.equal(r.error.code, 'ERR_SLUICE_CLUSTER_PAYLOAD_TOO_LARGE');
+      assert.match(r.error.message, /the result of .* is \d+ bytes encoded/);
+      await json.wait();
     }),
   );
 
