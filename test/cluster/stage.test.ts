@@ -156,7 +156,7 @@ describe('cluster stage: the flow contract', () => {
   );
 
   it(
-    "rejects an item over the server's max payload with a clear error, sending nothing",
+    "rejects an item over the server's max payload (or one its codec cannot encode) at once, sending nothing; a result too large comes back as that error",
     withLeakCheck(async () => {
       const name = fresh();
       await using coord = await connect({ servers: server.url, name });
