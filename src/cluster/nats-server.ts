@@ -159,7 +159,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
         ...(options.args ?? []),
       ],
       graceMs,
-      stopEofMs: 0,
+      eofTimeoutMs: 0,
       onStderr: (line) => {
         if (tail.length >= 20) tail.shift();
         tail.push(line);
