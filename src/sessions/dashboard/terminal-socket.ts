@@ -17,12 +17,15 @@
  * `HIGH_WATER` bytes wait in the socket the attachment is paused, so its bounded queue drops the
  * oldest output and the page is told how much it missed.
  */
-import type { WebSocket } from 'ws';
-import type { AttachmentFrame } from '../core/attachment.js';
+import type { RawData, WebSocket } from 'ws';
+import type { Attachment, AttachmentFrame } from '../core/attachment.js';
 import type { Session } from '../core/session.js';
 import type { StreamName } from '../core/types.js';
 
 const HIGH_WATER = 1024 * 1024;
+
+/** Sends one JSON control message to the page. */
+type Control = (m: Record<string, unknown>) => void;
 
 /** What the page asked for in the socket's URL. */
 export interface TerminalRequest {
@@ -77,19 +80,10 @@ export async function bindTerminal(
     a.detach();
     return;
   }
-  const control = (m: Record<string, unknown>) => {
+  const control: Control = (m) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
   };
-  let unsent = 0;
-  const send = (data: Buffer) => {
-    if (ws.readyState !== ws.OPEN) return;
-    unsent += data.length;
-    ws.send(data, { binary: true }, () => {
-      unsent -= data.length;
-      if (unsent <= HIGH_WATER / 2 && !a.closed) a.resume();
-    });
-    if (unsent > HIGH_WATER) a.pause();
-  };
+  const send = pacedSender(ws, a);
   control({
     type: 'attached',
     session: session.info(),
@@ -100,62 +94,91 @@ export async function bindTerminal(
   });
   if (screen.length > 0) send(screen);
   if (a.backlog.length > 0) send(a.backlog);
-  a.on('frame', (f: AttachmentFrame) => {
-    switch (f.type) {
-      case 'output':
-        send(f.data);
-        return;
-      case 'missed':
-        control({ type: 'missed', bytes: f.bytes });
-        return;
-      case 'eof':
-        control({ type: 'eof' });
-        return;
-      case 'exit':
-        // `exitState` is the exit record and its time in one, in every protocol version.
-        control({ type: 'exit', exit: f.exitState });
-        return;
-      case 'stolen':
-        control({ type: 'end', reason: 'stolen', message: 'another client took the writer role' });
-        return;
-    }
-  });
+  a.on('frame', (f: AttachmentFrame) => frameToPage(f, send, control));
   a.on('end', () => {
     if (ws.readyState === ws.OPEN) ws.close(1000, a.stolen ? 'stolen' : 'ended');
   });
-  ws.on('message', (data, isBinary) => {
-    if (isBinary) {
-      if (a.readOnly) {
-        control({ type: 'error', message: 'read-only: take the writer role to type' });
-        return;
-      }
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      a.write(bytes).catch((e: unknown) =>
-        control({ type: 'error', message: e instanceof Error ? e.message : String(e) }),
-      );
-      return;
-    }
-    let m: { type?: unknown; rows?: unknown; cols?: unknown };
-    try {
-      m = JSON.parse(String(data)) as typeof m;
-    } catch {
-      return;
-    }
-    if (m.type === 'resize' && !a.readOnly && session.kind === 'pty' && !session.hasExited) {
-      const rows = Number(m.rows);
-      const cols = Number(m.cols);
-      if (Number.isInteger(rows) && Number.isInteger(cols) && rows >= 1 && cols >= 1) {
-        try {
-          a.resize(Math.min(rows, 1000), Math.min(cols, 1000));
-        } catch (e) {
-          control({ type: 'error', message: e instanceof Error ? e.message : String(e) });
-        }
-      }
-    }
-  });
+  ws.on('message', (data, isBinary) => fromPage(data, isBinary, a, session, control));
   ws.on('close', () => {
     a.detach();
     log(`dashboard: ${req.write ? 'writer' : 'viewer'} left session ${session.id}`);
   });
   log(`dashboard: ${req.write ? 'writer' : 'viewer'} attached to session ${session.id}`);
+}
+
+/**
+ * A binary sender that pauses the attachment once more than `HIGH_WATER` bytes wait in the
+ * socket and resumes it at half: a slow page loses output (counted), never the daemon's memory.
+ */
+function pacedSender(ws: WebSocket, a: Attachment): (data: Buffer) => void {
+  let unsent = 0;
+  return (data) => {
+    if (ws.readyState !== ws.OPEN) return;
+    unsent += data.length;
+    ws.send(data, { binary: true }, () => {
+      unsent -= data.length;
+      if (unsent <= HIGH_WATER / 2 && !a.closed) a.resume();
+    });
+    if (unsent > HIGH_WATER) a.pause();
+  };
+}
+
+/** One attachment frame to the page: output as a binary message, the rest as control messages. */
+function frameToPage(f: AttachmentFrame, send: (data: Buffer) => void, control: Control): void {
+  switch (f.type) {
+    case 'output':
+      send(f.data);
+      return;
+    case 'missed':
+      control({ type: 'missed', bytes: f.bytes });
+      return;
+    case 'eof':
+      control({ type: 'eof' });
+      return;
+    case 'exit':
+      // `exitState` is the exit record and its time in one, in every protocol version.
+      control({ type: 'exit', exit: f.exitState });
+      return;
+    case 'stolen':
+      control({ type: 'end', reason: 'stolen', message: 'another client took the writer role' });
+      return;
+  }
+}
+
+/** One message from the page: input bytes (writers only) or a resize; anything else is ignored. */
+function fromPage(
+  data: RawData,
+  isBinary: boolean,
+  a: Attachment,
+  session: Session,
+  control: Control,
+): void {
+  if (isBinary) {
+    if (a.readOnly) {
+      control({ type: 'error', message: 'read-only: take the writer role to type' });
+      return;
+    }
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    a.write(bytes).catch((e: unknown) =>
+      control({ type: 'error', message: e instanceof Error ? e.message : String(e) }),
+    );
+    return;
+  }
+  let m: { type?: unknown; rows?: unknown; cols?: unknown };
+  try {
+    m = JSON.parse(String(data)) as typeof m;
+  } catch {
+    return;
+  }
+  if (m.type === 'resize' && !a.readOnly && session.kind === 'pty' && !session.hasExited) {
+    const rows = Number(m.rows);
+    const cols = Number(m.cols);
+    if (Number.isInteger(rows) && Number.isInteger(cols) && rows >= 1 && cols >= 1) {
+      try {
+        a.resize(Math.min(rows, 1000), Math.min(cols, 1000));
+      } catch (e) {
+        control({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  }
 }
