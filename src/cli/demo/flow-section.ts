@@ -6,7 +6,16 @@
  */
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { autoRope, batcher, Reporter, start, startFrom, Topology } from '../../flow/index.js';
+import {
+  type AutoRope,
+  autoRope,
+  batcher,
+  Reporter,
+  type Stage,
+  start,
+  startFrom,
+  Topology,
+} from '../../flow/index.js';
 import type { DemoContext } from './context.js';
 
 export const title = 'flow: finding the drum and holding the rope';
@@ -32,6 +41,106 @@ function wait(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Items admitted but not yet stored, and the most there ever were. */
+interface Wip {
+  now: number;
+  peak: number;
+}
+
+/** The five stages over `store`, wired into a frozen topology; `wip` drops as rows are stored. */
+function buildFlow(store: string, items: number, wip: Wip, signal: AbortSignal) {
+  // read: makes a raw record (a 2 KiB JSON line) per index, as a log reader would.
+  const read = start(
+    (i: number) => JSON.stringify({ id: i, user: `u${i % 97}`, pad: 'x'.repeat(RAW_BYTES) }),
+    { workers: 1, capacity: items, signal },
+  );
+  const parse = startFrom(
+    read.out(),
+    (line: string) => JSON.parse(line) as Record & { pad: string },
+    {
+      workers: 2,
+      signal,
+    },
+  );
+  // enrich: the slow stage, one worker at ~6 ms an item.
+  const enrich = startFrom(
+    parse.out(),
+    async (r: Record & { pad: string }): Promise<Record> => {
+      await wait(6);
+      return { id: r.id, user: r.user, bytes: r.pad.length };
+    },
+    { workers: 1, signal },
+  );
+  const batch = batcher(enrich.out(), 25, { signal });
+  const sink = startFrom(
+    batch.out(),
+    async (rows: Record[]) => {
+      await appendFile(store, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+      wip.now -= rows.length;
+      return rows.length;
+    },
+    { workers: 1, signal },
+  );
+  const topology = new Topology()
+    .addStage('read', read)
+    .addStage('parse', parse)
+    .addStage('enrich', enrich)
+    .addStage('batch', batch)
+    .addStage('store', sink)
+    .addEdge('read', 'parse')
+    .addEdge('parse', 'enrich')
+    .addEdge('enrich', 'batch')
+    .addEdge('batch', 'store', 25)
+    .freeze();
+  return { read, sink, topology, waitAll: [read, parse, enrich, batch, sink] };
+}
+
+/** The reporter over every stage: a live view on a terminal, silent otherwise. */
+function startReporter(
+  ctx: DemoContext,
+  topology: Topology,
+  auto: AutoRope | undefined,
+  signal: AbortSignal,
+): Promise<void> {
+  const reporter = new Reporter({
+    intervalMs: 200,
+    live: ctx.color ? process.stdout : false,
+    logger: ctx.color ? undefined : { info() {}, warn() {}, error() {}, debug() {} },
+    drum: () => auto?.stats().drum,
+  });
+  for (const name of topology.stages()) reporter.addStage(name, topology.stageStats(name));
+  return reporter.run(signal);
+}
+
+/**
+ * Submits `items` indexes to `read`, then closes its input. Resolves (never rejects) with the
+ * error that stopped it, if any: a submit waiting for a permit rejects when the run is
+ * interrupted, and is observed at once, not only after the sink loop, so it is never an
+ * unhandled rejection.
+ */
+function produce(
+  read: Stage<number, string>,
+  items: number,
+  wip: Wip,
+  signal: AbortSignal,
+): Promise<unknown> {
+  const producer = (async () => {
+    try {
+      for (let i = 0; i < items && !signal.aborted; i++) {
+        wip.now++;
+        wip.peak = Math.max(wip.peak, wip.now);
+        await read.submit(i, { signal });
+      }
+    } finally {
+      read.closeInput();
+    }
+  })();
+  return producer.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+}
+
 async function runOnce(
   ctx: DemoContext,
   dir: string,
@@ -42,90 +151,17 @@ async function runOnce(
   const stopAll = () => ac.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', stopAll, { once: true });
   const store = join(dir, roped ? 'store-roped.ndjson' : 'store-free.ndjson');
-  let wip = 0;
-  let peakWip = 0;
+  const wip: Wip = { now: 0, peak: 0 };
   try {
-    // read: makes a raw record (a 2 KiB JSON line) per index, as a log reader would.
-    const read = start(
-      (i: number) => JSON.stringify({ id: i, user: `u${i % 97}`, pad: 'x'.repeat(RAW_BYTES) }),
-      { workers: 1, capacity: items, signal: ac.signal },
-    );
-    const parse = startFrom(
-      read.out(),
-      (line: string) => JSON.parse(line) as Record & { pad: string },
-      {
-        workers: 2,
-        signal: ac.signal,
-      },
-    );
-    // enrich: the slow stage, one worker at ~6 ms an item.
-    const enrich = startFrom(
-      parse.out(),
-      async (r: Record & { pad: string }): Promise<Record> => {
-        await wait(6);
-        return { id: r.id, user: r.user, bytes: r.pad.length };
-      },
-      { workers: 1, signal: ac.signal },
-    );
-    const batch = batcher(enrich.out(), 25, { signal: ac.signal });
-    const sink = startFrom(
-      batch.out(),
-      async (rows: Record[]) => {
-        await appendFile(store, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
-        wip -= rows.length;
-        return rows.length;
-      },
-      { workers: 1, signal: ac.signal },
-    );
-    const topology = new Topology()
-      .addStage('read', read)
-      .addStage('parse', parse)
-      .addStage('enrich', enrich)
-      .addStage('batch', batch)
-      .addStage('store', sink)
-      .addEdge('read', 'parse')
-      .addEdge('parse', 'enrich')
-      .addEdge('enrich', 'batch')
-      .addEdge('batch', 'store', 25)
-      .freeze();
+    const { read, sink, topology, waitAll } = buildFlow(store, items, wip, ac.signal);
     const auto = roped ? autoRope({ topology, intervalMs: 100, signal: ac.signal }) : undefined;
-    const reporter = new Reporter({
-      intervalMs: 200,
-      live: ctx.color ? process.stdout : false,
-      logger: ctx.color ? undefined : { info() {}, warn() {}, error() {}, debug() {} },
-      drum: () => auto?.stats().drum,
-    });
-    for (const name of topology.stages()) reporter.addStage(name, topology.stageStats(name));
-    const reporting = reporter.run(ac.signal);
+    const reporting = startReporter(ctx, topology, auto, ac.signal);
 
     const t0 = performance.now();
-    const producer = (async () => {
-      try {
-        for (let i = 0; i < items && !ac.signal.aborted; i++) {
-          wip++;
-          peakWip = Math.max(peakWip, wip);
-          await read.submit(i, { signal: ac.signal });
-        }
-      } finally {
-        read.closeInput();
-      }
-    })();
-    // A submit waiting for a permit rejects when the run is interrupted; observe it at once, not
-    // only after the sink loop, so it is never an unhandled rejection.
-    const produced = producer.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const produced = produce(read, items, wip, ac.signal);
     let stored = 0;
     for await (const r of sink.out()) if (r.ok) stored += r.value;
-    await Promise.allSettled([
-      produced,
-      read.wait(),
-      parse.wait(),
-      enrich.wait(),
-      batch.wait(),
-      sink.wait(),
-    ]);
+    await Promise.allSettled([produced, ...waitAll.map((stage) => stage.wait())]);
     const seconds = (performance.now() - t0) / 1000;
     const drum = auto?.stats().drum;
     const rope = auto?.stats().rope?.headAppliedWIP;
@@ -137,8 +173,8 @@ async function runOnce(
     return {
       seconds,
       perSecond: stored / seconds,
-      peakWip,
-      peakKiB: (peakWip * RAW_BYTES) / 1024,
+      peakWip: wip.peak,
+      peakKiB: (wip.peak * RAW_BYTES) / 1024,
       drum,
       rope,
     };
