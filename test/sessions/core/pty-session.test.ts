@@ -228,4 +228,37 @@ describe('PTY sessions', () => {
       }
     }),
   );
+  it(
+    'a lossless attachment holds a PTY program too, and every line arrives',
+    withLeakCheck(async () => {
+      const reg = new SessionRegistry();
+      try {
+        const s = await reg.spawn({
+          argv: ['sh', '-c', 'stty -echo; read go; seq 1 300000'],
+          pty: { rows: 24, cols: 80 },
+        });
+        const a = s.attach('stdout', { lossless: true, maxQueueBytes: 64 * 1024 });
+        await s.writeStdin('go\n');
+        await waitFor(() => a.queuedBytes >= 64 * 1024, { message: 'the queue never filled' });
+        const heldAt = s.snapshot().end;
+        // A window in which an unheld program would go on; under load it can only pass falsely.
+        for (let i = 0; i < 20; i++) {
+          await new Promise((r) => setTimeout(r, 10));
+          assert.equal(s.snapshot().end, heldAt, 'nothing is read while the client is full');
+        }
+        assert.equal(s.exitInfo, null, 'the program waits on its terminal');
+        const frames = await allFrames(a);
+        assert.equal(frames.filter((f) => f.type === 'missed').length, 0);
+        assert.equal(a.missedBytes, 0);
+        const lines = (a.backlog.toString() + outputOf(frames).toString())
+          .split('\r\n')
+          .filter((l) => /^\d+$/.test(l));
+        assert.equal(lines.length, 300000);
+        assert.equal(lines.at(-1), '300000');
+        assert.deepEqual(s.exitInfo, { exitCode: 0, signal: null, outcome: 'natural' });
+      } finally {
+        await reg.shutdown();
+      }
+    }),
+  );
 });
