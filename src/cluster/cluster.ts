@@ -20,8 +20,9 @@ import { type ClusterFn, type ServeOptions, Server, type StageServer } from './w
 /**
  * Options of {@link connect}: the pipeline `name`, the `servers`, and any option of the NATS
  * Node client (`@nats-io/transport-node`), passed through as they are: credentials (`user` and
- * `pass`, `token`, `authenticator` for NKeys or JWT credentials), `tls` (Node's TLS options:
- * `ca`, `cert`, `key`, …), timeouts and reconnect settings.
+ * `pass`, `token`, `authenticator` for NKeys or JWT credentials), `tls` (`caFile`, `certFile`,
+ * `keyFile` or their PEM text `ca`, `cert`, `key`; `rejectUnauthorized`, `handshakeFirst`),
+ * timeouts and reconnect settings.
  */
 export interface ConnectOptions extends Omit<NodeConnectionOptions, 'name' | 'servers'> {
   /** One or more server URLs (`nats://host:4222`, `tls://…`). */
