@@ -42,7 +42,7 @@ export {
   waitGroupGone,
 } from './process/signal.js';
 export { spawnGroup } from './process/spawn-group.js';
-export { overlayEnv } from './process/spawn-options.js';
+export { checkArgv, checkUsableCwd, overlayEnv } from './process/spawn-options.js';
 export type {
   GroupProcess,
   SpawnGroupOptions,

@@ -9,7 +9,7 @@ import type { SpawnGroupOptions } from './spawn-types.js';
 function fail(
   code: SpawnErrorCode,
   message: string,
-  o: SpawnGroupOptions,
+  o: Pick<SpawnGroupOptions, 'argv' | 'cwd'>,
   errno?: string,
   cause?: unknown,
 ): SpawnError {
@@ -44,15 +44,7 @@ export function validate(o: SpawnGroupOptions): void {
   if (o === null || typeof o !== 'object') {
     throw new InvalidOptionError('options', 'spawn options must be an object');
   }
-  const { argv } = o;
-  if (!Array.isArray(argv)) throw new InvalidOptionError('argv', 'must be an array of strings');
-  if (argv.length === 0 || argv[0] === '') {
-    throw new InvalidOptionError('argv', 'is empty: nothing to run');
-  }
-  for (const [i, a] of argv.entries()) {
-    if (typeof a !== 'string') throw new InvalidOptionError(`argv[${i}]`, 'is not a string');
-    if (a.includes('\0')) throw new InvalidOptionError(`argv[${i}]`, 'holds a NUL byte');
-  }
+  checkArgv(o.argv);
   if (o.stdio !== undefined) {
     if (!Array.isArray(o.stdio) || o.stdio.length !== 3) {
       throw new InvalidOptionError('stdio', 'must list exactly three slots');
@@ -66,12 +58,33 @@ export function validate(o: SpawnGroupOptions): void {
     if (typeof o.cwd !== 'string' || o.cwd === '' || o.cwd.includes('\0')) {
       throw new InvalidOptionError('cwd', `is not a usable path: ${JSON.stringify(o.cwd)}`);
     }
-    checkCwd(o);
+    checkUsableCwd(o.cwd, o.argv, o.cwd);
   }
 }
 
-function checkCwd(o: SpawnGroupOptions): void {
-  const cwd = o.cwd!;
+/**
+ * Throws `InvalidOptionError` unless `argv` is a non-empty array of strings without NUL whose
+ * first element (the program) is not empty. The one argv check of every spawn (pipe sessions
+ * through `spawnGroup`, PTY sessions before their fork).
+ */
+export function checkArgv(argv: unknown): asserts argv is string[] {
+  if (!Array.isArray(argv)) throw new InvalidOptionError('argv', 'must be an array of strings');
+  if (argv.length === 0 || argv[0] === '') {
+    throw new InvalidOptionError('argv', 'is empty: nothing to run');
+  }
+  for (const [i, a] of argv.entries()) {
+    if (typeof a !== 'string') throw new InvalidOptionError(`argv[${i}]`, 'is not a string');
+    if (a.includes('\0')) throw new InvalidOptionError(`argv[${i}]`, 'holds a NUL byte');
+  }
+}
+
+/**
+ * Throws `SpawnError` with code `ERR_SLUICE_SPAWN_BAD_CWD` (its errno, and the system error as
+ * its cause) unless `cwd` is a directory this process may enter. `argv` and `shownCwd` (the cwd
+ * the caller was given, if any) go into the error's details. Creates nothing.
+ */
+export function checkUsableCwd(cwd: string, argv: readonly string[], shownCwd?: string): void {
+  const o = { argv: [...argv], ...(shownCwd === undefined ? {} : { cwd: shownCwd }) };
   try {
     if (!statSync(cwd).isDirectory()) {
       throw fail('ERR_SLUICE_SPAWN_BAD_CWD', `cwd is not a directory: ${cwd}`, o, 'ENOTDIR');
@@ -146,7 +159,7 @@ export function classify(e: unknown, o: SpawnGroupOptions): SpawnError | Invalid
   if (errno === 'ENOENT' || errno === 'ENOTDIR') {
     if (o.cwd !== undefined) {
       try {
-        checkCwd(o);
+        checkUsableCwd(o.cwd, o.argv, o.cwd);
       } catch (bad) {
         return bad as SpawnError; // the cwd vanished since validation
       }
