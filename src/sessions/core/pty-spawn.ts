@@ -8,6 +8,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import {
+  checkArgv,
+  checkUsableCwd,
   InvalidOptionError,
   overlayEnv,
   SpawnError,
@@ -41,34 +43,13 @@ function fail(
 }
 
 /**
- * Validates argv and cwd the way `spawnGroup` does: a malformed argv is an
+ * Validates argv and cwd with `spawnGroup`'s own checks: a malformed argv is an
  * `InvalidOptionError`, a cwd that cannot be used a `SpawnError`.
  */
 export function checkArgvAndCwd(o: SpawnSessionOptions, cwd: string): void {
-  if (!Array.isArray(o.argv)) throw new InvalidOptionError('argv', 'must be an array of strings');
-  if (o.argv.length === 0 || o.argv[0] === '') {
-    throw new InvalidOptionError('argv', 'is empty: nothing to run');
-  }
-  for (const [i, a] of o.argv.entries()) {
-    if (typeof a !== 'string') throw new InvalidOptionError(`argv[${i}]`, 'is not a string');
-    if (a.includes('\0')) throw new InvalidOptionError(`argv[${i}]`, 'holds a NUL byte');
-  }
+  checkArgv(o.argv);
   if (cwd.includes('\0')) throw new InvalidOptionError('cwd', 'holds a NUL byte');
-  try {
-    if (!statSync(cwd).isDirectory()) {
-      throw fail(o, 'ERR_SLUICE_SPAWN_BAD_CWD', `cwd is not a directory: ${cwd}`, 'ENOTDIR');
-    }
-    accessSync(cwd, constants.X_OK);
-  } catch (e) {
-    if (e instanceof SpawnError) throw e;
-    const errno = (e as NodeJS.ErrnoException).code;
-    throw fail(
-      o,
-      'ERR_SLUICE_SPAWN_BAD_CWD',
-      `cannot use cwd ${cwd}: ${errno ?? String(e)}`,
-      errno,
-    );
-  }
+  checkUsableCwd(cwd, o.argv, o.cwd);
 }
 
 /**
