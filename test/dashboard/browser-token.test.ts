@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /** A page whose token stops working (the daemon restarted) says so instead of retrying. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

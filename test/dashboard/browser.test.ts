@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The dashboard in a real browser: Debian's headless Chromium against a real daemon process.
  * Takes the screenshots docs/dashboard.md shows (docs/img/dashboard-*.png).

@@ -3,26 +3,40 @@
  * RSS and 45 ms, which a daemon that runs only pipe sessions (or none yet) should not pay.
  */
 import { createRequire } from 'node:module';
-import type * as XtermSerialize from '@xterm/addon-serialize';
 import type * as XtermHeadless from '@xterm/headless';
 
 /** A headless xterm.js terminal. */
 export type HeadlessTerminal = XtermHeadless.Terminal;
-/** xterm.js's serialize addon. */
-export type SerializeAddon = XtermSerialize.SerializeAddon;
+
+/**
+ * The part of xterm.js's serialize addon sluice uses, declared here rather than imported: the
+ * addon's own typings import `@xterm/xterm` (the browser package), which a headless install
+ * does not have, so importing them would break type checks of programs that use sluice.
+ */
+export interface SerializeAddon {
+  serialize(options?: {
+    range?: { start: number; end: number };
+    scrollback?: number;
+    excludeModes?: boolean;
+    excludeAltBuffer?: boolean;
+  }): string;
+  dispose(): void;
+}
 
 const requireCjs = createRequire(import.meta.url);
 let xtermModules:
   | {
       Terminal: typeof XtermHeadless.Terminal;
-      SerializeAddon: typeof XtermSerialize.SerializeAddon;
+      SerializeAddon: new () => SerializeAddon;
     }
   | undefined;
 /** The two modules, loaded on the first call. */
 export function xterm(): NonNullable<typeof xtermModules> {
   xtermModules ??= {
     Terminal: (requireCjs('@xterm/headless') as typeof XtermHeadless).Terminal,
-    SerializeAddon: (requireCjs('@xterm/addon-serialize') as typeof XtermSerialize).SerializeAddon,
+    SerializeAddon: (
+      requireCjs('@xterm/addon-serialize') as { SerializeAddon: new () => SerializeAddon }
+    ).SerializeAddon,
   };
   return xtermModules;
 }
