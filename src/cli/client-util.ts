@@ -4,7 +4,12 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ExitInfo, WireSessionInfo } from '../sessions/index.js';
-import { DaemonAccessError, SessionsClient, SessionsRequestError } from '../sessions/index.js';
+import {
+  DaemonAccessError,
+  DaemonNotRunningError,
+  SessionsClient,
+  SessionsRequestError,
+} from '../sessions/index.js';
 
 /**
  * Fails the command line as a usage error: one line `sluice: MESSAGE (see --help)` on stderr and
@@ -60,6 +65,12 @@ export async function connectClient(options: { socket?: string }): Promise<Sessi
     });
   } catch (e) {
     if (e instanceof DaemonAccessError) throw new Error(`${e.message}; ${SOCKET_ADVICE}`);
+    if (e instanceof DaemonNotRunningError && e.message.endsWith(e.hint)) {
+      // In a shell, the daemon to start is one in the background: `sluice daemon` alone would
+      // hold this terminal.
+      const at = options.socket === undefined ? '' : ` --socket ${options.socket}`;
+      e.message = `${e.message.slice(0, -e.hint.length)}start one with \`sluice daemon --detach${at}\``;
+    }
     throw e;
   }
 }

@@ -233,11 +233,11 @@ describe('sluice CLI against a live daemon', () => {
         assert.equal(r.code, 1);
         assert.equal(
           r.stderr,
-          `sluice: no sluice daemon answers at ${sock} (no socket there); start one with \`sluice daemon --socket ${sock}\`\n`,
+          `sluice: no sluice daemon answers at ${sock} (no socket there); start one with \`sluice daemon --detach --socket ${sock}\`\n`,
         );
         const envOnly = await runCli(['ls'], { env: { ...process.env, SLUICE_SOCKET: sock } });
         assert.equal(envOnly.code, 1);
-        assert.match(envOnly.stderr, /start one with `sluice daemon`\n$/);
+        assert.match(envOnly.stderr, /start one with `sluice daemon --detach`\n$/);
         const badGrace = await runCli(['stop', 'x', '--grace', 'soon', '--socket', sock]);
         assert.notEqual(badGrace.code, 0);
         assert.match(badGrace.stderr, /'soon' is not a duration/);
