@@ -1,16 +1,16 @@
 import type { Command } from 'commander';
-import { register as attach } from './attach.js';
-import { register as daemon } from './daemon.js';
-import { register as dashboard } from './dashboard.js';
-import { register as logs } from './logs.js';
-import { register as ls } from './ls.js';
-import { register as purge } from './purge.js';
-import { register as rm } from './rm.js';
 import { register as run } from './run.js';
-import { register as send } from './send.js';
-import { register as shutdown } from './shutdown.js';
-import { register as spawn } from './spawn.js';
-import { register as stop } from './stop.js';
+import { register as attach } from './sessions/attach.js';
+import { register as daemon } from './sessions/daemon.js';
+import { register as dashboard } from './sessions/dashboard.js';
+import { register as logs } from './sessions/logs.js';
+import { register as ls } from './sessions/ls.js';
+import { register as purge } from './sessions/purge.js';
+import { register as rm } from './sessions/rm.js';
+import { register as send } from './sessions/send.js';
+import { register as shutdown } from './sessions/shutdown.js';
+import { register as spawn } from './sessions/spawn.js';
+import { register as stop } from './sessions/stop.js';
 import { register as worker } from './worker.js';
 
 /**

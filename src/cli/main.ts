@@ -25,11 +25,11 @@ const USAGE_ERRORS = new Set([
 /** Subcommands whose module is loaded alone when the command line starts with their name. */
 const ALONE: Record<string, () => Promise<{ register(program: Command): void }>> = {
   run: () => import('./run.js'),
-  ls: () => import('./ls.js'),
+  ls: () => import('./sessions/ls.js'),
   // The daemon loads only what it serves: a smaller module graph starts faster, holds less
   // memory, and loads under a low fd limit (Node's module loader opens files concurrently, so
   // the whole program's graph fails to load under `ulimit -n 64`).
-  daemon: () => import('./daemon.js'),
+  daemon: () => import('./sessions/daemon.js'),
 };
 
 async function program(argv: readonly string[]): Promise<Command> {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Command } from 'commander';
-import { DEFAULT_DETACH_KEY, detachHint, parseDetachKey } from '../../src/cli/attach.js';
-import { forShell } from '../../src/cli/client-util.js';
-import { inFlagWords } from '../../src/cli/daemon.js';
-import { backgroundArgs } from '../../src/cli/daemon-detach.js';
-import { defaultLogFile } from '../../src/cli/daemon-log.js';
 import { buildProgram } from '../../src/cli/program.js';
+import { DEFAULT_DETACH_KEY, detachHint, parseDetachKey } from '../../src/cli/sessions/attach.js';
+import { forShell } from '../../src/cli/sessions/client-util.js';
+import { inFlagWords } from '../../src/cli/sessions/daemon.js';
+import { backgroundArgs } from '../../src/cli/sessions/daemon-detach.js';
+import { defaultLogFile } from '../../src/cli/sessions/daemon-log.js';
 import { withLeakCheck } from '../helpers/leaks.js';
 import { runCli } from '../sessions/daemon-harness.js';
 

@@ -9,7 +9,7 @@
  * running daemon through `--socket`, while every `daemon` option is about running one.
  */
 import type { Command } from 'commander';
-import { DaemonNotRunningError, type SessionsClient } from '../sessions/index.js';
+import { DaemonNotRunningError, type SessionsClient } from '../../sessions/index.js';
 import { jsonOption, printJson, socketOption, withClient } from './client-util.js';
 
 interface ShutdownFlags {

@@ -112,7 +112,7 @@ export function register(program: Command): void {
 /** `--detach`: starts the daemon in the background and says where it is. */
 async function detach(flags: DaemonFlags): Promise<void> {
   checkPaths(flags);
-  const { defaultSocketPath } = await import('../sessions/index.js');
+  const { defaultSocketPath } = await import('../../sessions/index.js');
   const ready: ReadyReport = await startDetached(
     flags.socket ?? defaultSocketPath(),
     flags.logFile,
@@ -187,7 +187,7 @@ async function runDaemon(flags: DaemonFlags): Promise<void> {
   const log = new DaemonLog(flags.logFile === undefined);
   // Loaded here, not at the top: the other subcommands need none of the daemon's modules.
   const { SessionDaemon, SocketPathError, defaultSocketPath, InvalidOptionError } = await import(
-    '../sessions/index.js'
+    '../../sessions/index.js'
   );
   const socketPath = flags.socket ?? defaultSocketPath();
   const daemon = await SessionDaemon.start({

@@ -20,7 +20,7 @@
  * When the ring had already dropped earlier output, a note on stderr says how many bytes.
  */
 import type { Command } from 'commander';
-import { QueryFilter, stripQueries } from '../sessions/index.js';
+import { QueryFilter, stripQueries } from '../../sessions/index.js';
 import { socketOption, usageError, withClient, writeOut } from './client-util.js';
 
 interface LogsFlags {

@@ -11,7 +11,7 @@
  */
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { terminalSize } from '../sessions/index.js';
+import { terminalSize } from '../../sessions/index.js';
 import {
   jsonOption,
   parseDuration,

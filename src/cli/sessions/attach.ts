@@ -30,7 +30,7 @@ import {
   isRequestError,
   QueryFilter,
   restoreTerminal,
-} from '../sessions/index.js';
+} from '../../sessions/index.js';
 import { describeExit, exitCodeOf, socketOption, withClient, writeOut } from './client-util.js';
 
 interface AttachFlags {

@@ -1,6 +1,6 @@
 /** `sluice rm ID [--force]`: removes an exited session (with `--force`, a running one too). */
 import type { Command } from 'commander';
-import { isRequestError } from '../sessions/index.js';
+import { isRequestError } from '../../sessions/index.js';
 import { socketOption, withClient } from './client-util.js';
 
 export function register(program: Command): void {

@@ -3,13 +3,13 @@
  * clear error (and a hint to start the daemon when none answers), and small parsers.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { ExitInfo, WireSessionInfo } from '../sessions/index.js';
+import type { ExitInfo, WireSessionInfo } from '../../sessions/index.js';
 import {
   DaemonAccessError,
   DaemonNotRunningError,
   SessionsClient,
   SessionsRequestError,
-} from '../sessions/index.js';
+} from '../../sessions/index.js';
 
 /**
  * Fails the command line as a usage error: one line `sluice: MESSAGE (see --help)` on stderr and
