@@ -93,7 +93,7 @@ describe('sluice dashboard and daemon --http', () => {
         assert.equal(r.code, 1);
         assert.match(
           r.stderr,
-          /^sluice: http: '0\.0\.0\.0' is not a loopback address; add --http-allow-remote/m,
+          /^sluice: --http: '0\.0\.0\.0' is not a loopback address; add --http-allow-remote/m,
         );
         assert.equal(existsSync(socket), false, 'no socket left');
         const bad = await runCli(['daemon', '--socket', socket, '--http', 'nope']);

@@ -124,7 +124,7 @@ describe('the daemon process', () => {
         assert.equal(notSock.code, 1);
         assert.equal(
           notSock.stderr,
-          `sluice: ${file} exists and is not a socket; not touching it\n`,
+          `sluice: ${file} exists and is not a socket; not touching it; use a socket of your own: --socket PATH, or set SLUICE_SOCKET (or XDG_RUNTIME_DIR, whose sluice/ folder is used)\n`,
         );
         assert.equal(readFileSync(file, 'utf8'), 'keep me');
 
@@ -135,7 +135,7 @@ describe('the daemon process', () => {
         assert.equal(r.code, 1);
         assert.match(
           r.stderr,
-          /^sluice: \S+\/sluice has mode 755; it must be 700 \(chmod 700 \S+\)\n$/,
+          /^sluice: \S+\/sluice has mode 755; it must be 700 \(chmod 700 \S+\); use a socket of your own: [^\n]+\n$/,
         );
       } finally {
         await d.stop();
