@@ -25,13 +25,14 @@ export {
   PipeUsageError,
   ShSyntaxError,
   StageStartError,
+  type StageStartReason,
   StageStuckError,
 } from './errors.js';
 export type { ErrorRule } from './pipeline/choose-error.js';
 export type { PipelineOptions } from './pipeline/options.js';
 export { Pipeline, pipeline } from './pipeline/pipeline.js';
 export type { StageResult } from './pipeline/stage-result.js';
-export type { InputStream, OutputStream } from './pipeline/streams.js';
+export type { InputStream, OutputStream, StreamKind } from './pipeline/streams.js';
 export {
   anyError,
   type ErrorMatcher,
@@ -54,6 +55,7 @@ export {
   toStages,
 } from './sh.js';
 export {
+  type Failure,
   Interpreter,
   type InterpreterOptions,
   type PipelineInstrument,
@@ -61,7 +63,9 @@ export {
   parseTemplate,
   ShellExitError,
   ShellExpansionError,
+  type ShellFlags,
   type ShellIO,
+  type ShellOutcome,
   ShellState,
   ShellSyntaxError,
   ShellUnsupportedError,
@@ -73,11 +77,13 @@ export type * from './shell/syntax/ast.js';
 export type {
   ExitInfo,
   PipeEvent,
+  ProcessStage,
   Stage,
   StageContext,
   StageErrorHandler,
   StagePreferences,
   StreamPreference,
+  WrapperStage,
 } from './stage.js';
 export {
   type CommandOptions,
@@ -105,4 +111,4 @@ export {
   memoryLimit,
   memoryObserver,
 } from './stages/memory.js';
-export { print, println } from './stages/print.js';
+export { type Printable, print, println } from './stages/print.js';

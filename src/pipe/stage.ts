@@ -24,7 +24,9 @@ export type StreamPreference = 'fd' | 'any' | 'none';
 
 /** A stage's preferences for its two sides. */
 export interface StagePreferences {
+  /** What the stage accepts as its input. */
   readonly stdin: StreamPreference;
+  /** What the stage accepts as its output. */
   readonly stdout: StreamPreference;
 }
 
@@ -37,25 +39,70 @@ export type StageErrorHandler = (error: unknown, stage: string) => unknown;
 
 /** The events a pipeline reports through `onEvent`. Times are `performance.now()` ms. */
 export type PipeEvent =
-  | { type: 'stage-start'; stage: string; index: number; pid?: number; at: number }
   | {
-      type: 'stage-exit';
+      /** A stage started (its process was spawned, or its function was called). */
+      type: 'stage-start';
+      /** The stage's name, as in its result. */
       stage: string;
+      /** The stage's 0-based position in the pipeline. */
       index: number;
+      /** The process id for a command stage; undefined for a function stage. */
+      pid?: number;
+      /** When it started, in `performance.now()` milliseconds. */
+      at: number;
+    }
+  | {
+      /** A stage finished and released what it held; one per started stage. */
+      type: 'stage-exit';
+      /** The stage's name. */
+      stage: string;
+      /** The stage's 0-based position in the pipeline. */
+      index: number;
+      /** Milliseconds from its start to its end. */
       durationMs: number;
+      /** Why it failed; undefined when it succeeded. */
       error?: unknown;
+      /** A command's exit code; null when a signal ended it, undefined for a function stage. */
       exitCode?: number | null;
+      /** The signal that ended a command, else null; undefined for a function stage. */
       signal?: NodeJS.Signals | null;
     }
-  | { type: 'start-failed'; stage: string; index: number; error: unknown }
-  | { type: 'memory-limit'; stage: string; limit: number; used: number; pid: number }
   | {
-      type: 'memory-peak';
+      /** A stage could not start; the pipeline is aborted and no `stage-exit` follows for it. */
+      type: 'start-failed';
+      /** The stage's name. */
       stage: string;
+      /** The stage's 0-based position in the pipeline. */
+      index: number;
+      /** Why it could not start (usually a `StageStartError`). */
+      error: unknown;
+    }
+  | {
+      /** A `memoryLimit` stage saw its process tree over the limit and is stopping it; at most once per stage. */
+      type: 'memory-limit';
+      /** The stage's name. */
+      stage: string;
+      /** The limit, in bytes. */
+      limit: number;
+      /** The process tree's summed anonymous resident memory in the sample that passed it, in bytes. */
+      used: number;
+      /** The pid of the process group leader being stopped. */
+      pid: number;
+    }
+  | {
+      /** A memory watcher's report when its stage ended (`memoryObserver`, or `memoryLimit` with `observe`). */
+      type: 'memory-peak';
+      /** The stage's name. */
+      stage: string;
+      /** Highest summed RssAnon of the process tree seen in a sample, in bytes. */
       maxRssBytes: number;
+      /** Highest summed VmHWM (the kernel's own peak resident set) of the tree seen, in bytes. */
       maxHwmBytes: number;
+      /** How many samples were taken. */
       samples: number;
+      /** How many samples failed (a process vanished mid-read, /proc unreadable). */
       errors: number;
+      /** Whether `memoryLimit` stopped the stage. */
       limitExceeded: boolean;
     };
 
@@ -93,9 +140,19 @@ export interface StageContext {
  * - A stage is started at most once.
  */
 export interface Stage {
+  /** Names the stage in errors, events and results (a command's program name by default). */
   readonly name: string;
+  /** What the stage accepts on each side; the pipeline connects neighbours to suit both. */
   readonly preferences: StagePreferences;
+  /**
+   * Starts the stage on its two ends, taking ownership of both; called at most once. Throws
+   * (usually a `StageStartError`) when it cannot start, having closed both ends.
+   */
   start(ctx: StageContext, stdin: InputStream, stdout: OutputStream): void;
+  /**
+   * Settles once the stage has finished and released everything it holds: resolves on
+   * success, rejects with the stage's error. Only called after `start` returned.
+   */
   wait(): Promise<void>;
 }
 
@@ -114,6 +171,7 @@ export interface ProcessStage extends Stage {
 
 /** A stage that wraps another (`filterError`, `memoryLimit`, …). */
 export interface WrapperStage extends Stage {
+  /** The stage wrapped; the wrapper starts it and forwards its streams. */
   readonly inner: Stage;
 }
 

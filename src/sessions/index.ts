@@ -31,7 +31,11 @@ export {
   DaemonNotRunningError,
   SessionsRequestError,
 } from './client/errors.js';
-export { FlowPublisher, type PublishFlowOptions } from './client/flow-publisher.js';
+export {
+  FlowPublisher,
+  type PublishFlowOptions,
+  type PublishTransport,
+} from './client/flow-publisher.js';
 export {
   Attachment,
   type AttachmentFrame,
@@ -90,6 +94,7 @@ export {
   type RestoreOptions,
   restoreTerminal,
   ScreenClosedError,
+  type ScreenEvents,
   ScreenModel,
   type ScreenOptions,
   type ScreenSnapshot,

@@ -9,6 +9,7 @@ export {
   type Clock,
   type ExitOutcome,
   InvalidOptionError,
+  type SignalName,
   SluiceError,
   SpawnError,
   type SpawnErrorCode,

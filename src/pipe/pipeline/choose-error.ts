@@ -15,7 +15,8 @@ import { isFinishEarly, isPipeError } from '../predicates.js';
  *   a stage downstream of it finished early (`FinishEarly`) with only successes in between.
  *
  * Under both rules, `FinishEarly` is a success, and among the failures the one reported is
- * chosen by go-pipe's rule (see {@link chooseError}).
+ * chosen by go-pipe's rule: walking the stages from the last, the earliest non-pipe failure
+ * wins, and a pipe error is reported only when no other stage failed.
  */
 export type ErrorRule = 'sluice' | 'go-pipe';
 

@@ -6,6 +6,7 @@
 export {
   ShellExitError,
   ShellExpansionError,
+  type ShellOutcome,
   ShellSyntaxError,
   ShellUnsupportedError,
   ShellValueError,
@@ -15,7 +16,7 @@ export type { ShellResult } from './result.js';
 export { Interpreter, type InterpreterOptions } from './run/interpreter.js';
 export type { ShellIO } from './run/io.js';
 export type { Failure, PipelineInstrument } from './run/run-stages.js';
-export { ShellState } from './run/state.js';
+export { type ShellFlags, ShellState } from './run/state.js';
 export { statusOf } from './run/status.js';
 export type * from './syntax/ast.js';
 export { parseScript, parseTemplate } from './syntax/parser.js';

@@ -5,7 +5,11 @@ import type { Stage } from '../stage.js';
 import { FunctionStage } from './function.js';
 import { write } from './linewise.js';
 
-type Printable = string | number | bigint | boolean | Uint8Array;
+/**
+ * A value `print` and `println` accept: strings as UTF-8, numbers, bigints and booleans as
+ * `String()` renders them, bytes verbatim.
+ */
+export type Printable = string | number | bigint | boolean | Uint8Array;
 
 function render(v: Printable): string | Uint8Array {
   return v instanceof Uint8Array ? v : String(v);
