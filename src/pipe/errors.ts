@@ -34,12 +34,22 @@ export type SignalName = NodeJS.Signals;
  * bytes it wrote to stderr when stderr was captured (the default).
  */
 export class CommandError extends PipeError {
+  /** The stage's name (the program's name unless the stage was given one). */
   readonly stage: string;
+  /** The program as given to `command(file, args)`. */
   readonly file: string;
+  /** The arguments as given, without the program. */
   readonly args: readonly string[];
+  /** The process id it ran as; undefined if it never got one. */
   readonly pid: number | undefined;
+  /** The exit code; null when a signal ended it. */
   readonly exitCode: number | null;
+  /** The signal that ended it; null when it exited with a code. */
   readonly signal: SignalName | null;
+  /**
+   * The last bytes it wrote to stderr as UTF-8 text (up to the stage's `stderrTailBytes`, 8192 by
+   * default); empty when stderr was not captured or it wrote nothing.
+   */
   readonly stderrTail: string;
   constructor(init: {
     stage: string;
@@ -77,7 +87,12 @@ export type StageStartReason = 'command' | 'cwd' | 'file' | 'resources' | 'other
  * `EMFILE`, …) where there is one.
  */
 export class StageStartError extends PipeError {
+  /** The name of the stage that could not start. */
   readonly stage: string;
+  /**
+   * The system error's name (`ENOENT`, `EACCES`, `EMFILE`, ...); undefined when no system call
+   * failed.
+   */
   readonly errno: string | undefined;
   /**
    * What could not be had: `'command'` (not found, or not executable), `'cwd'`, `'file'` (a
@@ -110,8 +125,11 @@ export class ClosedPipeError extends PipeError {
 
 /** A stage killed by `memoryLimit` because its process tree's RssAnon passed the limit. */
 export class MemoryLimitError extends PipeError {
+  /** The name of the stage that was stopped. */
   readonly stage: string;
+  /** The limit that was passed, in bytes. */
   readonly limit: number;
+  /** The process tree's summed RssAnon in the sample that passed the limit, in bytes. */
   readonly used: number;
   constructor(stage: string, limit: number, used: number) {
     super(
@@ -150,7 +168,9 @@ export class MaxBufferError extends PipeError {
  * killed, but it holds nothing of the pipeline's. `cause` is why the pipeline was stopped.
  */
 export class StageStuckError extends PipeError {
+  /** The name of the stage given up on. */
   readonly stage: string;
+  /** How long the pipeline waited for it after the stop, in milliseconds. */
   readonly graceMs: number;
   constructor(stage: string, graceMs: number, options?: { cause?: unknown }) {
     super(
@@ -165,6 +185,7 @@ export class StageStuckError extends PipeError {
 
 /** A syntax error in an `sh` template or a `sluice run` command line; `offset` is where. */
 export class ShSyntaxError extends PipeError {
+  /** 0-based character offset in the command line where the error was found. */
   readonly offset: number;
   constructor(message: string, offset: number) {
     super('ERR_SLUICE_SHELL_SYNTAX', message);
@@ -181,10 +202,18 @@ export class ShSyntaxError extends PipeError {
  * function stage threw).
  */
 export class PipelineError extends PipeError {
+  /** The name of the stage whose error was chosen. */
   readonly stage: string;
+  /** That stage's 0-based position in the pipeline. */
   readonly stageIndex: number;
+  /**
+   * The stage's exit code when its error is a `CommandError` that exited with a code; null
+   * otherwise.
+   */
   readonly exitCode: number | null;
+  /** The signal that ended the stage when its error is a `CommandError`; null otherwise. */
   readonly signal: SignalName | null;
+  /** The stage's stderr tail when its error is a `CommandError`; empty otherwise. */
   readonly stderrTail: string;
   constructor(stage: string, stageIndex: number, cause: unknown) {
     const inner = cause instanceof Error ? cause.message : String(cause);

@@ -20,17 +20,45 @@ import { ConnectionClosedError } from './errors.js';
 /** What an attachment yields: the library's `AttachmentFrame`s, as they come off the wire. */
 export type AttachEvent =
   /** Output; `offset` is the absolute stream offset of `data[0]`. */
-  | { type: 'output'; data: Buffer; offset: number }
+  | {
+      /** Output bytes. */
+      type: 'output';
+      /** The bytes, in the order the program wrote them. */
+      data: Buffer;
+      /** Absolute stream offset of `data[0]` (bytes since the session started). */
+      offset: number;
+    }
   /** This client fell behind; `bytes` of output were skipped here; delivery resumes at `offset`. */
-  | { type: 'missed'; bytes: number; offset: number }
+  | {
+      /** Output this client skipped. */
+      type: 'missed';
+      /** How many bytes were skipped. */
+      bytes: number;
+      /** Absolute stream offset where delivery resumes. */
+      offset: number;
+    }
   /** The stream ended (the child closed it); `exit` normally follows. */
-  | { type: 'eof'; offset: number }
+  | {
+      /** The stream's end. */
+      type: 'eof';
+      /** Absolute stream offset just past the last byte: the stream's total length. */
+      offset: number;
+    }
   /** The session exited: how, and when (ms since the epoch). */
-  | { type: 'exit'; exitInfo: ExitInfo; exitedAt: number };
+  | {
+      /** The session's exit. */
+      type: 'exit';
+      /** How the program ended. */
+      exitInfo: ExitInfo;
+      /** When the exit was recorded, in milliseconds since the epoch. */
+      exitedAt: number;
+    };
 
 /** How an attachment ended. `closed`: the connection broke without an `end` from the daemon. */
 export interface AttachEnd {
+  /** Why it ended: the daemon's `end` reason, or `closed` when the connection broke first. */
   reason: EndReason | 'closed';
+  /** The daemon's explanation, sent with an `error` end; undefined otherwise. */
   message?: string;
   /**
    * The session's exit, when the daemon reported it on this stream: always before an `exited`
@@ -59,7 +87,9 @@ const LOW_WATER = 1024 * 1024;
 export class ClientAttachment implements AsyncIterable<AttachEvent> {
   /** The session as it was at attach time. */
   readonly session: WireSessionInfo;
+  /** The stream attached to. */
   readonly stream: StreamName;
+  /** Whether this is a read-only viewer: `write`, `closeStdin` and `resize` then reject. */
   readonly readOnly: boolean;
   /** Bytes dropped from the ring before `backlog` begins. */
   readonly missedBytes: number;
@@ -247,6 +277,10 @@ export class ClientAttachment implements AsyncIterable<AttachEvent> {
     this.conn.destroy();
   }
 
+  /**
+   * Yields the live events in order (the backlog is in `screen` and `backlog`, not here) and
+   * ends after the daemon's `end`; leaving the loop early (`break`, `return`, a throw) detaches.
+   */
   [Symbol.asyncIterator](): AsyncIterator<AttachEvent> {
     return {
       next: () => this.next(),

@@ -15,21 +15,52 @@ export const DEFAULT_ATTACH_QUEUE_BYTES = 1024 * 1024;
 /** What an attachment delivers, in stream order. */
 export type AttachmentFrame =
   /** Output bytes; `offset` is the absolute stream offset of `data[0]`. */
-  | { type: 'output'; data: Buffer; offset: number }
+  | {
+      /** Output bytes. */
+      type: 'output';
+      /** The bytes, in the order the program wrote them; never empty. */
+      data: Buffer;
+      /** Absolute stream offset of `data[0]` (bytes since the session started). */
+      offset: number;
+    }
   /**
    * `bytes` bytes of output were dropped from this client's queue because it fell behind;
    * delivery resumes at absolute offset `offset`.
    */
-  | { type: 'missed'; bytes: number; offset: number }
+  | {
+      /** Output this client skipped. */
+      type: 'missed';
+      /** How many bytes were skipped. */
+      bytes: number;
+      /** Absolute stream offset where delivery resumes. */
+      offset: number;
+    }
   /** The stream reached its end at `offset` (the child and its group closed it). */
-  | { type: 'eof'; offset: number }
+  | {
+      /** The stream's end. */
+      type: 'eof';
+      /** Absolute stream offset just past the last byte: the stream's total length. */
+      offset: number;
+    }
   /**
    * The session's child exited and its output was read to the end. The last frame. `exitState`
    * is deprecated: the same as `exitInfo` with `exitedAt`.
    */
-  | { type: 'exit'; exitInfo: ExitInfo; exitedAt: number; exitState: ExitState }
+  | {
+      /** The session's exit. */
+      type: 'exit';
+      /** How the program ended. */
+      exitInfo: ExitInfo;
+      /** When the exit was recorded, in milliseconds since the epoch. */
+      exitedAt: number;
+      /** @deprecated `exitInfo` and `exitedAt` together; removed in 0.3. */
+      exitState: ExitState;
+    }
   /** Another client took the writer seat with `steal`. The last frame. */
-  | { type: 'stolen' };
+  | {
+      /** The writer seat was stolen. */
+      type: 'stolen';
+    };
 
 /** Options of `Session.attach`. */
 export interface AttachOptions {

@@ -26,7 +26,9 @@ export interface ExitState extends ExitInfo {
 
 /** A PTY's size in character cells. */
 export interface PtySize {
+  /** Height in character cells; a positive integer. */
   rows: number;
+  /** Width in character cells; a positive integer. */
   cols: number;
 }
 
@@ -92,14 +94,21 @@ export interface SpawnSessionOptions {
 
 /** One line of `SessionRegistry.list()` as plain data (what `Session.info()` returns). */
 export interface SessionInfo {
+  /** The registry-assigned id, unique for the registry's lifetime; lookups accept an unambiguous prefix. */
   id: string;
+  /** The program's process id (it leads its own process group); after the exit, the last one it had. */
   pid: number;
+  /** Whether it runs on pipes or on a pseudo-terminal. */
   kind: SessionKind;
   /** The argv joined for display, each word quoted where a shell would need it. */
   command: string;
+  /** The program and its arguments as spawned. */
   argv: string[];
+  /** The absolute working directory it was started in. */
   cwd: string;
+  /** Who asked for the session, as given to `spawn`; empty when not given. */
   originator: string;
+  /** When the session was created, in milliseconds since the epoch. */
   createdAt: number;
   /** `'running'` until the exit is recorded, then `'exited'`. */
   state: 'running' | 'exited';
@@ -110,7 +119,20 @@ export interface SessionInfo {
   /** The streams this session has. */
   streams: StreamName[];
   /** Per stream: whether a writer is attached, how many read-only viewers, bytes written so far. */
-  attachments: Record<string, { writer: boolean; viewers: number; bytes: number; dropped: number }>;
+  attachments: Record<
+    string,
+    {
+      /** Whether a client is attached as this stream's writer (the one that may send input). */
+      writer: boolean;
+      /** How many read-only viewers are attached. */
+      viewers: number;
+      /** Total bytes the program has written to the stream since the session started. */
+      bytes: number;
+      /** Bytes dropped from the front of the ring to keep it within `maxRingBytes`. */
+      dropped: number;
+    }
+  >;
+  /** Whether the session's stdin has been closed (`writeStdin` with `close`). */
   stdinClosed: boolean;
   /** For a PTY, its current size. */
   size: PtySize | null;
@@ -146,6 +168,8 @@ export interface WriteStdinOptions {
 
 /** The events a session emits: `output` per chunk read, `exit` once after the last output. */
 export interface SessionEvents {
+  /** A chunk the program wrote to `stream`; `offset` is the absolute stream offset of its first byte. */
   output: [stream: StreamName, chunk: Buffer, offset: number];
+  /** The session has ended (with a restart policy: once the policy stops restarting). */
   exit: [exitInfo: ExitInfo];
 }

@@ -15,23 +15,46 @@ export interface TerminalState {
   /** Which buffer is shown. */
   buffer: 'normal' | 'alternate';
   /** Cursor position in the shown screen, 0-based. */
-  cursor: { x: number; y: number };
+  cursor: {
+    /** Column, 0 at the left edge. */
+    x: number;
+    /** Row, 0 at the top of the shown screen. */
+    y: number;
+  };
+  /** Whether the program hid the cursor (DECTCEM, `CSI ? 25 l`). */
   cursorHidden: boolean;
   /** DECSCUSR shape, when the program set one. */
   cursorStyle: 'block' | 'underline' | 'bar' | undefined;
+  /** Whether the cursor blinks, when the program set it; undefined leaves the terminal's default. */
   cursorBlink: boolean | undefined;
   /** Scroll region of the shown buffer, 0-based inclusive rows. */
-  scrollRegion: { top: number; bottom: number };
+  scrollRegion: {
+    /** First row of the region (0 when no region is set). */
+    top: number;
+    /** Last row of the region (the screen's last row when no region is set). */
+    bottom: number;
+  };
+  /** DECCKM (`CSI ? 1 h`): arrow keys send `ESC O` sequences instead of `CSI`. */
   applicationCursorKeys: boolean;
+  /** DECKPAM (`ESC =`): the keypad sends application sequences. */
   applicationKeypad: boolean;
+  /** `CSI ? 2004 h`: pasted text is wrapped in `ESC [200~` and `ESC [201~`. */
   bracketedPaste: boolean;
+  /** IRM (`CSI 4 h`): printed characters shift the rest of the line right instead of overwriting. */
   insertMode: boolean;
+  /** DECOM (`CSI ? 6 h`): cursor addressing is relative to the scroll region. */
   originMode: boolean;
+  /** `CSI ? 45 h`: backspace at the left edge moves to the end of the previous line. */
   reverseWraparound: boolean;
+  /** `CSI ? 1004 h`: the terminal reports focus in and out to the program. */
   sendFocus: boolean;
+  /** DECAWM (`CSI ? 7 h`): printing past the last column wraps to the next line. */
   wraparound: boolean;
+  /** Which mouse events the program asked to receive; `none` when it asked for none. */
   mouseTracking: 'none' | 'x10' | 'vt200' | 'drag' | 'any';
+  /** How mouse reports are encoded: the classic bytes, SGR (`CSI ? 1006 h`) or SGR pixels (`CSI ? 1016 h`). */
   mouseEncoding: 'default' | 'sgr' | 'sgr-pixels';
+  /** The window title the program last set (OSC 0 or 2); empty when it set none. */
   title: string;
 }
 
