@@ -19,19 +19,39 @@ export { ShellPipeline, type ShellResult, type ShOptions, sh } from './shell/ind
  * @deprecated Since 0.2: use `parseScript` and its `SimpleCommand` nodes.
  */
 export interface ParsedCommand {
+  /** Tells a command from a `stage` element. */
   kind: 'command';
+  /** The program and its arguments, quotes removed and template values substituted. */
   argv: string[];
+  /** The file after `<`; undefined without one. */
   stdinFile?: string;
+  /** The file after `>` or `>>`; undefined without one. */
   stdoutFile?: string;
+  /** Whether stdout appends to `stdoutFile` (`>>`) instead of truncating it. */
   stdoutAppend?: boolean;
-  stderr?: 'stdout' | { file: string; append: boolean };
+  /** `2>&1` gives `'stdout'`; `2>` or `2>>` a file; undefined leaves stderr as the pipeline sets it. */
+  stderr?:
+    | 'stdout'
+    | {
+        /** The file stderr goes to. */
+        file: string;
+        /** Whether it appends (`2>>`) instead of truncating (`2>`). */
+        append: boolean;
+      };
 }
 
 /**
  * One element of a parsed pipeline.
  * @deprecated Since 0.2: use `parseScript`.
  */
-export type ParsedElement = ParsedCommand | { kind: 'stage'; stage: Stage };
+export type ParsedElement =
+  | ParsedCommand
+  | {
+      /** Tells a stage interpolated into the template from a command. */
+      kind: 'stage';
+      /** The stage, as interpolated. */
+      stage: Stage;
+    };
 
 function refuse(reason: string, at: { line: number; column: number }): never {
   throw new ShellUnsupportedError(

@@ -7,17 +7,32 @@ import { processStageOf, type Stage } from '../stage.js';
 
 /** How one stage ended, in `Pipeline.results` once the pipeline is done. */
 export interface StageResult {
+  /** The stage's name (a command's program name unless it was given another). */
   name: string;
+  /** The stage's 0-based position in the pipeline. */
   index: number;
   /** The stage's own error (after its filters), or undefined. */
   error: unknown;
-  /** When it was started and when its `wait()` settled (`performance.now()` ms). */
+  /** When it was started (`performance.now()` ms). */
   startedAt: number;
+  /**
+   * When its `wait()` settled (`performance.now()` ms); equal to `startedAt` for a stage that
+   * failed to start.
+   */
   endedAt: number;
+  /** `endedAt - startedAt`, in milliseconds. */
   durationMs: number;
-  /** For commands: pid, and exit code or signal. */
+  /** A command's pid once spawned; undefined for function stages and stages that did not start. */
   pid?: number;
+  /**
+   * A command's exit code; null when a signal ended it; undefined for function stages and stages
+   * that did not start.
+   */
   exitCode?: number | null;
+  /**
+   * The signal that ended a command, else null; undefined for function stages and stages that did
+   * not start.
+   */
   signal?: NodeJS.Signals | null;
   /**
    * For commands that ran: how the process ended (exit code or signal, and whether the

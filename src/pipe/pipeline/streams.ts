@@ -46,6 +46,7 @@ export function socketForPipeWrite(fd: number): net.Socket {
 
 /** The read end of a stage. */
 export class InputStream {
+  /** What this end holds: nothing, a file descriptor, or a Node stream. Fixed at creation. */
   readonly kind: StreamKind;
   /** Whether closing this end closes what it holds (an fd sluice made, a stream it owns). */
   readonly closing: boolean;
@@ -54,6 +55,7 @@ export class InputStream {
   #fd: number;
   #stream: Readable | undefined;
   #wrapped: Readable | undefined;
+  /** Whether `close()` has been called. */
   #closed = false;
 
   private constructor(
@@ -158,12 +160,18 @@ export class InputStream {
 
 /** The write end of a stage. */
 export class OutputStream {
+  /** What this end holds: nothing, a file descriptor, or a Node stream. Fixed at creation. */
   readonly kind: StreamKind;
+  /** Whether closing this end closes what it holds (an fd sluice made, a stream it owns). */
   readonly closing: boolean;
+  /** Whether the fd is one of sluice's own kernel pipes (safe to wrap in a socket). */
   readonly isPipe: boolean;
+  /** The fd, or -1 (not an fd, or already handed over or closed). */
   #fd: number;
+  /** The caller's stream, or the one `writable()` made; undefined when neither exists. */
   #stream: Writable | undefined;
   #wrapped: Writable | undefined;
+  /** Whether `close()` (or `abort()`) has been called. */
   #closed = false;
 
   private constructor(
@@ -236,6 +244,10 @@ export class OutputStream {
     return w;
   }
 
+  /**
+   * Hands the fd over to whoever will close it (a child's stdio that the caller closes right after
+   * spawning, a socket). Afterwards `close()` leaves the fd alone. Returns -1 when there is none.
+   */
   takeFd(): number {
     const fd = this.#fd;
     this.#fd = -1;

@@ -85,8 +85,11 @@ export class ShellExpansionError extends PipeError {
 
 /** What a finished script produced; see `ShellResult` in the template module. */
 export interface ShellOutcome {
+  /** The script's exit status (bash's `$?`). */
   readonly exitCode: number;
+  /** What the script wrote to stdout where it was captured; empty when it was not. */
   readonly stdout: Buffer;
+  /** What the script wrote to stderr where it was captured; empty when it was not. */
   readonly stderr: Buffer;
 }
 
@@ -101,7 +104,9 @@ export interface ShellOutcome {
 export class ShellExitError extends PipelineError {
   /** The script's exit status (never 0). */
   readonly status: number;
+  /** What the script wrote to stdout where it was captured; empty when it was not. */
   readonly stdout: Buffer;
+  /** What the script wrote to stderr where it was captured; empty when it was not. */
   readonly stderr: Buffer;
   constructor(stage: string, stageIndex: number, cause: unknown, outcome: ShellOutcome) {
     super(stage, stageIndex, cause);
@@ -119,7 +124,12 @@ export class ShellExitError extends PipelineError {
  * failed (`ERR_SLUICE_SHELL_STATUS`). `report`: the message still has to be printed on stderr.
  */
 export class StatusError extends PipeError {
+  /** The status the command ends with (127 for a program not found). */
   readonly status: number;
+  /**
+   * Whether the message still has to be printed on the script's stderr (as bash would print it);
+   * false when it was already written.
+   */
   readonly report: boolean;
   constructor(status: number, message: string, options?: { cause?: unknown; report?: boolean }) {
     super(

@@ -36,7 +36,12 @@ export type StderrOption =
   /** A stream: its fd is passed when it has one; otherwise stderr is copied into it (not ended). */
   | Writable
   /** A file, opened when the stage starts (`2> file`, `2>> file`). */
-  | { file: string; append?: boolean };
+  | {
+      /** The file's path, relative to the command's cwd. */
+      file: string;
+      /** Append to it (`2>>`) instead of truncating it (`2>`). @default false */
+      append?: boolean;
+    };
 
 /** Options of `command`. */
 export interface CommandOptions {
@@ -137,7 +142,9 @@ export function command(file: string, args: readonly string[] = [], options: Com
 /** The stage `command` returns; see `command` for its guarantees. */
 export class CommandStage implements ProcessStage {
   readonly name: string;
+  /** The program, as given to `command` (looked up on `PATH` unless it holds a `/`). */
   readonly file: string;
+  /** The arguments, as given to `command`. */
   readonly args: readonly string[];
   readonly preferences: StagePreferences = { stdin: 'fd', stdout: 'fd' };
   readonly #options: CommandOptions;
@@ -191,7 +198,12 @@ export class CommandStage implements ProcessStage {
   }
 
   /** Bytes pumped into the child's stdin / copied out of its stdout, where sluice copies. */
-  get copiedBytes(): { stdin?: number; stdout?: number } {
+  get copiedBytes(): {
+    /** Bytes written into the child's stdin; undefined when the child read an fd directly. */
+    stdin?: number;
+    /** Bytes copied out of the child's stdout; undefined when it wrote to an fd directly. */
+    stdout?: number;
+  } {
     return { stdin: this.#pump?.bytes, stdout: this.#copy?.bytes };
   }
 

@@ -36,7 +36,15 @@ export type Split =
   | 'words'
   | string
   | RegExp
-  | ((buffered: string, eof: boolean) => { tokens: string[]; rest: string });
+  | ((
+      buffered: string,
+      eof: boolean,
+    ) => {
+      /** The complete tokens found in `buffered`, in order. */
+      tokens: string[];
+      /** The text to keep and prepend to the next input (ignored once `eof` is true). */
+      rest: string;
+    });
 
 /** Options of `linewise` and `scanner`. */
 export interface ScannerOptions {

@@ -15,8 +15,11 @@ import { describeErrno } from './command-stage.js';
  * `stdout`: an fd, a Writable, or nothing (/dev/null). `stderr`: as a command's `stderr` option.
  */
 export interface ShellIO {
+  /** The script's input: an fd, a Readable, bytes, or undefined for /dev/null. */
   readonly stdin: number | Readable | Uint8Array | undefined;
+  /** Where the script's output goes: an fd, a Writable, or undefined for /dev/null. */
   readonly stdout: number | Writable | undefined;
+  /** Where the script's errors go, as a command's `stderr` option takes it. */
   readonly stderr: StderrOption;
 }
 

@@ -20,7 +20,12 @@ export interface PipelineInstrument {
   wrap(
     stages: readonly Stage[],
     labels: readonly string[],
-  ): { stages: Stage[]; positions: number[] };
+  ): {
+    /** The stages to run, in pipeline order (wrappers of the given ones, or more). */
+    stages: Stage[];
+    /** For each given stage, in order, its 0-based index in `stages`. */
+    positions: number[];
+  };
   /** Called when that pipeline is done, with each given stage's result and status. */
   done(
     labels: readonly string[],
@@ -32,8 +37,11 @@ export interface PipelineInstrument {
 
 /** The failure that decided a non-zero status: which command, and its own error. */
 export interface Failure {
+  /** The command as written after expansion (its stage's label). */
   stage: string;
+  /** Its 0-based position in its pipeline. */
   index: number;
+  /** The command's own error (a `CommandError`, a `StatusError`, ...). */
   cause: unknown;
 }
 

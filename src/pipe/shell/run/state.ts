@@ -18,11 +18,16 @@ export class ShellState {
   cwd: string;
   /** Shell variables; exported ones are also in `exported`. */
   readonly vars: Map<string, string>;
+  /**
+   * Names of the variables passed to commands' environments (`export`, and every variable the
+   * script started with).
+   */
   readonly exported: Set<string>;
   /** `$?`. */
   status = 0;
   /** `$0`, `$1`, …. */
   positional: string[];
+  /** The `set` options in force (`set -e`, `set -u`); a subshell gets a copy. */
   readonly flags: ShellFlags;
   /** `$$`: the pid of the process running the interpreter. */
   readonly pid: number;
