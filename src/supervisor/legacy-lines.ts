@@ -153,6 +153,7 @@ export class LineFeed implements AsyncIterableIterator<string> {
     });
   }
 
+  /** The next line (without its newline); done once every stream has ended after `finish()`, or after `return()`. */
   next(): Promise<IteratorResult<string>> {
     if (this.#head < this.#queue.length) {
       const value = this.#queue[this.#head++]!;
@@ -175,6 +176,7 @@ export class LineFeed implements AsyncIterableIterator<string> {
     });
   }
 
+  /** Stops iterating: drops what is queued, drains the remaining streams unread, and ends pending `next()` calls. */
   return(): Promise<IteratorResult<string>> {
     this.#discard = true;
     this.#queue = [];
@@ -185,6 +187,7 @@ export class LineFeed implements AsyncIterableIterator<string> {
     return Promise.resolve(DONE);
   }
 
+  /** This feed itself: it is its own iterator, so it can be iterated once. */
   [Symbol.asyncIterator](): this {
     return this;
   }

@@ -58,7 +58,12 @@ export interface ClientAttachOptions {
    * This terminal's size, applied to a PTY session before its backlog is sent.
    * @default undefined (the PTY keeps its size)
    */
-  size?: { rows: number; cols: number };
+  size?: {
+    /** Height in character cells; a positive integer. */
+    rows: number;
+    /** Width in character cells; a positive integer. */
+    cols: number;
+  };
   /**
    * Replay from this absolute offset (a previous attachment's `position`).
    * @default the oldest byte the ring keeps
@@ -167,7 +172,14 @@ export class SessionsClient {
   async snapshot(
     id: string,
     options: { stream?: StreamName; text?: boolean } = {},
-  ): Promise<{ data: Buffer; missedBytes: number; text: boolean }> {
+  ): Promise<{
+    /** The ring's contents, or the screen as text when `text` is true. */
+    data: Buffer;
+    /** Bytes dropped from the front of the ring since the session started. */
+    missedBytes: number;
+    /** Whether `data` is the screen rendered as text (asked for, and the session has a screen). */
+    text: boolean;
+  }> {
     const r: LogsResult = await this.request({
       op: 'logs',
       session: id,

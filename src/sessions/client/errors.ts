@@ -11,7 +11,9 @@ import type { ErrorCode } from '../wire/protocol.js';
  * `cause` is the system error behind it (ECONNREFUSED, ENOENT, a timeout), always an `Error`.
  */
 export class DaemonNotRunningError extends SessionsError {
+  /** The Unix socket path that was tried. */
   readonly socketPath: string;
+  /** How to start a daemon for this socket, a phrase for people; the message ends with it. */
   readonly hint: string;
   constructor(socketPath: string, cause: Error, hint: string) {
     super(
@@ -37,6 +39,7 @@ function describeCause(cause: Error): string {
  * denied the connection. `reason` says which, in words; nothing was sent to the socket.
  */
 export class DaemonAccessError extends SessionsError {
+  /** The Unix socket path that was refused. */
   readonly socketPath: string;
   /** What was wrong, one line. */
   readonly reason: string;

@@ -33,7 +33,12 @@ export interface PublishFlowOptions {
 
 /** What the publisher needs from the client: send one sample, and say it stopped. */
 export interface PublishTransport {
+  /**
+   * Sends one sample of the flow. A rejection of the first one fails `start`; later ones are kept
+   * as `lastError` and the next sample is sent anyway.
+   */
   publish(flow: WireFlowPublication): Promise<unknown>;
+  /** Says the flow named `name` stopped; called once, by `stop()`, which ignores a rejection. */
   unpublish(name: string): Promise<unknown>;
 }
 
@@ -58,6 +63,7 @@ export function stageSample(s: Stats): WireStageSample {
 export class FlowPublisher implements AsyncDisposable {
   /** The name the flow is published under. */
   readonly name: string;
+  /** Milliseconds between two samples. */
   readonly intervalMs: number;
   readonly #topology: Topology;
   readonly #drum: PublishFlowOptions['drum'];
@@ -153,6 +159,7 @@ export class FlowPublisher implements AsyncDisposable {
     return this.#stopped;
   }
 
+  /** The same as `stop()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }

@@ -70,13 +70,20 @@ let nextAttachmentNumber = 1;
 export class Attachment extends EventEmitter implements AsyncIterable<AttachmentFrame> {
   /** Unique within this process; useful in logs. */
   readonly number = nextAttachmentNumber++;
+  /** The full id of the session attached to. */
   readonly sessionId: string;
+  /** The output stream attached to. */
   readonly stream: StreamName;
+  /** Whether this is a read-only viewer: `write`, `closeStdin` and `resize` then fail with `ReadOnlyAttachmentError`. */
   readonly readOnly: boolean;
   /** The replayed history: a copy of the ring from `backlogOffset` to the attach moment. */
   readonly backlog: Buffer;
   /** Absolute offset of `backlog[0]`. */
   readonly backlogOffset: number;
+  /**
+   * Output bytes that may wait in this attachment's queue; past it the oldest output frames are
+   * dropped (a `missed` frame follows), or, when `lossless`, the program is held.
+   */
   readonly maxQueueBytes: number;
   /** Whether this client holds the program instead of losing output (see the module comment). */
   readonly lossless: boolean;
@@ -241,6 +248,10 @@ export class Attachment extends EventEmitter implements AsyncIterable<Attachment
     return frame;
   }
 
+  /**
+   * Yields the frames in stream order (the backlog is in `backlog`, not here) and ends after the
+   * last one; leaving the loop early (`break`, `return`, a throw) detaches.
+   */
   [Symbol.asyncIterator](): AsyncIterator<AttachmentFrame> {
     return {
       next: () => {

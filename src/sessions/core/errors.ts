@@ -31,6 +31,7 @@ export type InvalidArgumentError = InvalidOptionError;
 
 /** No session has this id, nor an id that starts with this prefix, in the registry. */
 export class SessionNotFoundError extends SessionsError {
+  /** The id or prefix that was looked up, as given. */
   readonly id: string;
   constructor(id: string) {
     super('ERR_SLUICE_SESSIONS_NOT_FOUND', `no session ${JSON.stringify(id)}`);
@@ -81,7 +82,9 @@ export class AmbiguousSessionIdError extends SessionsError {
 
 /** The stream's writer seat is taken and the attach did not ask to steal it. */
 export class AlreadyAttachedError extends SessionsError {
+  /** The full id of the session. */
   readonly sessionId: string;
+  /** The stream whose writer seat is taken (`stdout` or `stderr`). */
   readonly stream: string;
   constructor(sessionId: string, stream: string) {
     super(
@@ -98,7 +101,9 @@ export class AlreadyAttachedError extends SessionsError {
  * a PTY session (a terminal has one merged output stream, named `stdout`).
  */
 export class StreamUnavailableError extends SessionsError {
+  /** The full id of the session. */
   readonly sessionId: string;
+  /** The stream that was asked for. */
   readonly stream: string;
   constructor(sessionId: string, stream: string, why: string) {
     super(
@@ -112,6 +117,7 @@ export class StreamUnavailableError extends SessionsError {
 
 /** `writeStdin` after stdin was closed (by `{ close: true }`, by the child, or at exit). */
 export class StdinClosedError extends SessionsError {
+  /** The full id of the session. */
   readonly sessionId: string;
   constructor(sessionId: string, why = 'stdin is closed') {
     super('ERR_SLUICE_SESSIONS_STDIN_CLOSED', `session ${sessionId}: ${why}`);
@@ -121,6 +127,7 @@ export class StdinClosedError extends SessionsError {
 
 /** An operation that needs a running child (`resize`, writing) on a session that has exited. */
 export class SessionExitedError extends SessionsError {
+  /** The full id of the session. */
   readonly sessionId: string;
   constructor(sessionId: string, what: string) {
     super('ERR_SLUICE_SESSIONS_EXITED', `session ${sessionId} has exited: cannot ${what}`);
@@ -130,6 +137,7 @@ export class SessionExitedError extends SessionsError {
 
 /** `remove` of a session whose child still runs, without `{ force: true }`. */
 export class SessionRunningError extends SessionsError {
+  /** The full id of the session. */
   readonly sessionId: string;
   constructor(sessionId: string) {
     super(
@@ -142,6 +150,7 @@ export class SessionRunningError extends SessionsError {
 
 /** `resize` of a pipe session: only a PTY has a size. */
 export class NotAPtyError extends SessionsError {
+  /** The full id of the session. */
   readonly sessionId: string;
   constructor(sessionId: string) {
     super(

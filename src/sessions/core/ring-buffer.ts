@@ -15,7 +15,7 @@
  */
 import { InvalidOptionError } from '../../proc/index.js';
 
-/** The default capacity of one stream's ring: 1 MiB, as the seed. */
+/** The default capacity of one stream's ring: 1 MiB. */
 export const DEFAULT_RING_BYTES = 1024 * 1024;
 
 const INITIAL_BYTES = 4096;
@@ -34,6 +34,10 @@ export interface RingRead {
 
 /** The byte ring (see the module comment). Not thread-safe; never throws on `write`. */
 export class RingBuffer {
+  /**
+   * The most bytes the ring keeps, fixed at construction; older bytes are dropped to stay within
+   * it.
+   */
   readonly capacity: number;
   #buf: Buffer;
   /** Index in `#buf` of the byte at offset `#start`. */

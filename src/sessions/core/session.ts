@@ -55,12 +55,17 @@ export function quoteWord(word: string): string {
  * releases it, nothing of it is left: no fd, no process of its group, no attachment.
  */
 export abstract class Session extends EventEmitter<SessionEvents> {
+  /** The registry-assigned id, unique for the registry's lifetime. */
   readonly id: string;
+  /** Whether it runs on pipes or on a pseudo-terminal. */
   abstract readonly kind: SessionKind;
+  /** The program and its arguments as spawned. */
   readonly argv: readonly string[];
   /** The argv for display, shell-quoted where needed. */
   readonly command: string;
+  /** The absolute working directory the program was started in. */
   readonly cwd: string;
+  /** Who asked for the session, as given to `spawn`; empty when not given. */
   readonly originator: string;
   /** When the session was spawned, in ms since the epoch. */
   readonly createdAt: number;
@@ -172,12 +177,18 @@ export abstract class Session extends EventEmitter<SessionEvents> {
    * scrollback: the policy for viewers of another size), then attaches from exactly that
    * offset, so `attachment.backlog` holds only what was written after the drawing and nothing
    * is lost or repeated between the two. The drawing never holds a terminal query. Without a
-   * screen (a pipe session, screens off) it is `attach` with an empty `screen`. Rejects as `attach` throws; the seat is only taken once the drawing is ready.
+   * screen (a pipe session, screens off) it is `attach` with an empty `screen`. Rejects as
+   * `attach` throws; the seat is only taken once the drawing is ready.
    */
   async attachScreen(
     stream: StreamName = 'stdout',
     options: AttachOptions & { rows?: number; cols?: number } = {},
-  ): Promise<{ attachment: Attachment; screen: Buffer }> {
+  ): Promise<{
+    /** The attachment, starting right after the drawing; the caller detaches it. */
+    attachment: Attachment;
+    /** Bytes that draw the screen; write them to a terminal before `attachment.backlog`. */
+    screen: Buffer;
+  }> {
     const { rows, cols, ...attachOptions } = options;
     const model = this.screen;
     if (!model || stream !== 'stdout' || attachOptions.fromOffset !== undefined) {
@@ -320,6 +331,7 @@ export abstract class Session extends EventEmitter<SessionEvents> {
     return this.#lastExit;
   }
 
+  /** The same as `info()`, so `JSON.stringify(session)` gives its plain description. */
   toJSON(): SessionInfo {
     return this.info();
   }

@@ -97,7 +97,14 @@ export interface DaemonOptions {
    * `[HOST:]PORT` (port 0 picks a free one); a host that is not loopback needs `allowRemote`.
    * @default no dashboard, and no HTTP module loaded
    */
-  http?: { listen: string; allowRemote?: boolean; token?: string };
+  http?: {
+    /** `[HOST:]PORT` to listen on; the host defaults to 127.0.0.1, port 0 picks a free one. */
+    listen: string;
+    /** Allow a host that is not loopback (the dashboard is then reachable from the network). @default false */
+    allowRemote?: boolean;
+    /** The access token browsers and `/metrics` clients must present. @default a new random one each start */
+    token?: string;
+  };
 }
 
 function packageVersion(): string {
@@ -115,8 +122,11 @@ function packageVersion(): string {
  * open handle behind; `closed` resolves when it has finished.
  */
 export class SessionDaemon {
+  /** The Unix socket the daemon listens on (resolved: the default path when none was given). */
   readonly socketPath: string;
+  /** The registry whose sessions the daemon serves; shut down with the daemon. */
   readonly registry: SessionRegistry;
+  /** The sluice package version the daemon runs (`unknown` when package.json cannot be read). */
   readonly version = packageVersion();
   /** Resolves once `shutdown` has finished. */
   readonly closed: Promise<void>;

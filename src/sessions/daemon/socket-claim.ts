@@ -22,6 +22,7 @@ import { unsafeFolderReason } from '../wire/socket-trust.js';
  * path is too long, something else is there, or a daemon already listens there.
  */
 export class SocketPathError extends SessionsError {
+  /** The socket path that could not be used. */
   readonly path: string;
   constructor(path: string, message: string) {
     super('ERR_SLUICE_DAEMON_SOCKET_PATH', message);

@@ -73,8 +73,11 @@ export class DashboardServer {
   readonly url: string;
   /** The address without the token. */
   readonly origin: string;
+  /** The access token a browser or a `/metrics` client must present. */
   readonly token: string;
+  /** The TCP port it listens on (the one picked, when port 0 was asked for). */
   readonly port: number;
+  /** The board whose published flows it shows (given in the options, or its own). */
   readonly flows: FlowBoard;
   readonly #server: Server;
   readonly #wss: WebSocketServer;
@@ -184,6 +187,7 @@ export class DashboardServer {
     return this.#closing;
   }
 
+  /** The same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

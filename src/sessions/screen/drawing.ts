@@ -20,7 +20,9 @@ export interface ScreenSnapshot {
   data: Buffer;
   /** Output offset the snapshot reflects: live output continues from here. */
   offset: number;
+  /** Height in cells of the terminal the snapshot draws (the reflowed size when one was asked). */
   rows: number;
+  /** Width in cells of the terminal the snapshot draws. */
   cols: number;
   /** Scrollback lines included. */
   scrollbackLines: number;

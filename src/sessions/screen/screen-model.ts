@@ -185,7 +185,12 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
   }
 
   /** The size the model has (or will have, once the bytes before the last resize are parsed). */
-  get size(): { rows: number; cols: number } {
+  get size(): {
+    /** Height in character cells. */
+    rows: number;
+    /** Width in character cells. */
+    cols: number;
+  } {
     return { rows: this.#rows, cols: this.#cols };
   }
 
@@ -269,7 +274,12 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
    * screen (wrapped lines joined, trailing blanks trimmed) and, while a full-screen program shows
    * the alternate screen, that screen after it. What `sluice logs` prints for a PTY session.
    */
-  text(): Promise<{ text: string; offset: number }> {
+  text(): Promise<{
+    /** The screen and scrollback as text, lines joined with `\n`. */
+    text: string;
+    /** The output offset the text reflects: every byte before it was parsed. */
+    offset: number;
+  }> {
     return this.#whenParsed((offset) => ({ text: renderText(this.#term), offset }));
   }
 
@@ -290,6 +300,7 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
     this.#term.dispose();
   }
 
+  /** The same as `dispose()`, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -8,7 +8,9 @@ import { isatty, WriteStream } from 'node:tty';
 
 /** A terminal size in character cells. */
 export interface TerminalSize {
+  /** Height in character cells. */
   rows: number;
+  /** Width in character cells. */
   cols: number;
 }
 

@@ -37,7 +37,16 @@ export interface WireStageSample {
   /** Cumulative time the stage's function ran, in ms. */
   serviceTimeMs: number;
   /** Service-time percentiles in ms, when the stage tracks them (`trackServiceTime`). */
-  serviceTime: { count: number; p50Ms: number; p95Ms: number; p99Ms: number } | null;
+  serviceTime: {
+    /** Items recorded. */
+    count: number;
+    /** The median service time, in ms. */
+    p50Ms: number;
+    /** The 95th percentile, in ms. */
+    p95Ms: number;
+    /** The 99th percentile, in ms. */
+    p99Ms: number;
+  } | null;
 }
 
 /** One published flow at one moment. */
@@ -51,7 +60,14 @@ export interface WireFlowPublication {
   /** Stage names in registration order. */
   stages: string[];
   /** The graph's edges, with their consumption ratios. */
-  edges: { from: string; to: string; ratio: number }[];
+  edges: {
+    /** The upstream stage's name. */
+    from: string;
+    /** The downstream stage's name. */
+    to: string;
+    /** Items from `from` consumed per item `to` produces (a positive integer, 1 by default). */
+    ratio: number;
+  }[];
   /** The drum (the constraint the rope protects), when the publisher knows it. */
   drum: string | null;
   /** One sample per stage, by name. */

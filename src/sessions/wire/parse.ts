@@ -23,7 +23,12 @@ import type {
  * shape, `invalid` for a value out of range).
  */
 export class ProtocolError extends SessionsError {
+  /** The offending request's id; 0 when it had no usable one. */
   readonly id: number;
+  /**
+   * The protocol error code a daemon answers with: `protocol` for a wrong shape, `invalid` for a
+   * value out of range.
+   */
   readonly wireCode: ErrorCode;
   constructor(message: string, id = 0, wireCode: ErrorCode = 'protocol') {
     super('ERR_SLUICE_DAEMON_PROTOCOL', message);

@@ -178,7 +178,12 @@ export interface SpawnRequest {
   /** Send the program's stderr into its stdout stream (pipe sessions). Default false. */
   mergeStderr?: boolean;
   /** Present for a PTY session. */
-  pty?: { rows: number; cols: number };
+  pty?: {
+    /** Height in character cells; a positive integer. */
+    rows: number;
+    /** Width in character cells; a positive integer. */
+    cols: number;
+  };
   /** Restart the program when it exits on its own (the supervisor's policy; docs/screens.md). */
   restart?: WireRestartPolicy;
 }
