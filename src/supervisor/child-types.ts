@@ -49,7 +49,14 @@ export type ChildEvents = {
   /** A restart was scheduled. */
   restart: [event: RestartEvent];
   /** The restart budget ran out; the child is done. */
-  giveup: [event: { restarts: number; exit: ExitInfo | undefined }];
+  giveup: [
+    event: {
+      /** How many times the child was restarted in its whole life. */
+      restarts: number;
+      /** How the last run ended; undefined when the last attempt was a restart that could not spawn. */
+      exit: ExitInfo | undefined;
+    },
+  ];
   /** A restart could not spawn (it counts as a failed run). */
   spawnError: [error: SpawnError];
   /** A stdout line `messages()` could not parse; it was skipped. */

@@ -97,10 +97,16 @@ export interface SuperviseOptions {
  */
 export type SuperviseConfig = SuperviseOptions &
   (
-    | { argv: readonly string[]; cmd?: undefined }
+    | {
+        /** The program and its arguments; `argv[0]` is looked up on `PATH` unless it holds a `/`. */
+        argv: readonly string[];
+        /** Not allowed beside `argv`. */
+        cmd?: undefined;
+      }
     | {
         /** @deprecated Use `argv`; removed in 0.3.0. */
         cmd: readonly string[];
+        /** Not allowed beside `cmd`. */
         argv?: undefined;
       }
   );

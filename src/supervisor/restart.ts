@@ -57,12 +57,21 @@ export type ResolvedRestartPolicy = Required<RestartPolicy>;
 /** What to do after an exit. */
 export type RestartDecision =
   | {
+      /** Start the child again, after `delayMs`. */
       restart: true;
       /** 1 for the first restart since the last healthy run. */
       attempt: number;
+      /** How long to wait before the restart, in milliseconds (the backoff, capped at `maxBackoffMs`). */
       delayMs: number;
     }
-  | { restart: false; reason: 'clean-exit' | 'gave-up'; attempt: number };
+  | {
+      /** Do not restart: the child is done. */
+      restart: false;
+      /** `clean-exit`: a successful exit under `when: 'on-failure'`; `gave-up`: `maxRestarts` was reached. */
+      reason: 'clean-exit' | 'gave-up';
+      /** Restarts since the last healthy run. */
+      attempt: number;
+    };
 
 /** Returns the policy with its defaults; throws `InvalidOptionError` naming a bad field. */
 export function resolvePolicy(p: RestartPolicy): ResolvedRestartPolicy {
@@ -110,6 +119,7 @@ export function resolvePolicy(p: RestartPolicy): ResolvedRestartPolicy {
  * gives up.
  */
 export class RestartBudget {
+  /** The policy with every default filled in; fixed at construction. */
   readonly policy: ResolvedRestartPolicy;
   #attempt = 0;
   #history: number[] = [];
@@ -123,6 +133,10 @@ export class RestartBudget {
     return this.#attempt;
   }
 
+  /**
+   * Records one exit and says whether to restart. `startedAt` and `exitedAt` are the run's start
+   * and end on the policy's clock, in milliseconds; `failed` is a non-zero code or a signal.
+   */
   onExit(startedAt: number, exitedAt: number, failed: boolean): RestartDecision {
     const p = this.policy;
     if (exitedAt - startedAt >= p.minUptimeMs) {

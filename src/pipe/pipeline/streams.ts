@@ -55,7 +55,6 @@ export class InputStream {
   #fd: number;
   #stream: Readable | undefined;
   #wrapped: Readable | undefined;
-  /** Whether `close()` has been called. */
   #closed = false;
 
   private constructor(
@@ -103,6 +102,7 @@ export class InputStream {
     return this.#wrapped ?? this.#stream;
   }
 
+  /** Whether `close()` has been called. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -166,12 +166,9 @@ export class OutputStream {
   readonly closing: boolean;
   /** Whether the fd is one of sluice's own kernel pipes (safe to wrap in a socket). */
   readonly isPipe: boolean;
-  /** The fd, or -1 (not an fd, or already handed over or closed). */
   #fd: number;
-  /** The caller's stream, or the one `writable()` made; undefined when neither exists. */
   #stream: Writable | undefined;
   #wrapped: Writable | undefined;
-  /** Whether `close()` (or `abort()`) has been called. */
   #closed = false;
 
   private constructor(
@@ -193,6 +190,10 @@ export class OutputStream {
     return new OutputStream('none', -1, undefined, false, false);
   }
 
+  /**
+   * An fd. `closing`: close it when done (sluice's pipes); otherwise it is the caller's. `stream`
+   * is the caller's stream the fd came from, handed as is to a function stage.
+   */
   static fd(
     fd: number,
     options: { closing: boolean; isPipe?: boolean; stream?: Writable },
@@ -200,18 +201,22 @@ export class OutputStream {
     return new OutputStream('fd', fd, options.stream, options.closing, options.isPipe ?? false);
   }
 
+  /** A Node stream without an fd. `closing`: end it when done; otherwise it is the caller's. */
   static stream(stream: Writable, options: { closing: boolean }): OutputStream {
     return new OutputStream('stream', -1, stream, options.closing, false);
   }
 
+  /** The fd, or -1 (not an fd, or already handed over or closed). */
   get fd(): number {
     return this.#closed ? -1 : this.#fd;
   }
 
+  /** The caller's stream, or the one `writable()` made; undefined when neither exists. */
   get stream(): Writable | undefined {
     return this.#wrapped ?? this.#stream;
   }
 
+  /** Whether `close()` (or `abort()`) has been called. */
   get closed(): boolean {
     return this.#closed;
   }
