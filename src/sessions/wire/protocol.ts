@@ -43,7 +43,7 @@ export interface WireExitState extends ExitInfo {
 
 /** One session as `list`, `get` and `spawn` describe it (the library's `SessionInfo`). */
 export interface WireSessionInfo {
-  /** The daemon-assigned session id, unique for the daemon's lifetime; requests accept any unambiguous prefix. */
+  /** The daemon-assigned session id, unique for the daemon's lifetime; requests also accept a prefix of it of at least 4 characters that matches no other session. */
   id: string;
   /** The process id of the program (the process group leader); after it exits, the last one it had. */
   pid: number;
@@ -215,7 +215,7 @@ export interface GetRequest {
   id: number;
   /** Selects the operation; fixes the shape of the rest of the request. */
   op: 'get';
-  /** The session's id, or a prefix of it that matches one session only. */
+  /** The session's id, or a prefix of it (at least 4 characters) that matches one session only. */
   session: string;
 }
 /** Reads what the session's ring buffer still holds, without attaching. */
@@ -224,7 +224,7 @@ export interface LogsRequest {
   id: number;
   /** Selects the operation; fixes the shape of the rest of the request. */
   op: 'logs';
-  /** The session's id, or a prefix of it that matches one session only. */
+  /** The session's id, or a prefix of it (at least 4 characters) that matches one session only. */
   session: string;
   /** Which output stream. Default `stdout`. */
   stream?: StreamName;
@@ -240,7 +240,7 @@ export interface SendRequest {
   id: number;
   /** Selects the operation; fixes the shape of the rest of the request. */
   op: 'send';
-  /** The session's id, or a prefix of it that matches one session only. */
+  /** The session's id, or a prefix of it (at least 4 characters) that matches one session only. */
   session: string;
   /** The bytes to write. Default: none (useful with `eof`). */
   data?: Uint8Array;
@@ -253,7 +253,7 @@ export interface ResizeRequest {
   id: number;
   /** Selects the operation; fixes the shape of the rest of the request. */
   op: 'resize';
-  /** The session's id, or a prefix of it that matches one session only. */
+  /** The session's id, or a prefix of it (at least 4 characters) that matches one session only. */
   session: string;
   /** New height in character cells; a positive integer. */
   rows: number;
@@ -266,7 +266,7 @@ export interface StopRequest {
   id: number;
   /** Selects the operation; fixes the shape of the rest of the request. */
   op: 'stop';
-  /** The session's id, or a prefix of it that matches one session only. */
+  /** The session's id, or a prefix of it (at least 4 characters) that matches one session only. */
   session: string;
   /** SIGTERM to the group, then SIGKILL after this long. Default 5000. 0 kills at once. */
   graceMs?: number;
@@ -279,7 +279,7 @@ export interface RemoveRequest {
   id: number;
   /** Selects the operation; fixes the shape of the rest of the request. */
   op: 'remove';
-  /** The session's id, or a prefix of it that matches one session only. */
+  /** The session's id, or a prefix of it (at least 4 characters) that matches one session only. */
   session: string;
   /** Stop a running session (hard, at once) and then remove it. Default false. */
   force?: boolean;
@@ -299,7 +299,7 @@ export interface AttachRequest {
   id: number;
   /** Selects the operation; fixes the shape of the rest of the request. */
   op: 'attach';
-  /** The session's id, or a prefix of it that matches one session only. */
+  /** The session's id, or a prefix of it (at least 4 characters) that matches one session only. */
   session: string;
   /** Which output stream. Default `stdout`. */
   stream?: StreamName;
@@ -446,7 +446,7 @@ export interface AttachResult {
   session: WireSessionInfo;
   /** The stream attached to. */
   stream: StreamName;
-  /** Whether this client is a read-only viewer (asked for, or not the writer). */
+  /** Whether this client attached as a read-only viewer (the request's `readOnly`). */
   readOnly: boolean;
   /** Bytes dropped from the ring before the backlog begins. */
   missedBytes: number;

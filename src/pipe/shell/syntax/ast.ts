@@ -105,7 +105,7 @@ export interface Assignment extends Position {
   readonly name: string;
   /** True for `NAME+=value`, which appends to the current value. */
   readonly append: boolean;
-  /** The value before expansion; a word with no parts for `NAME=`. */
+  /** The value before expansion (`NAME=` gives an empty value). */
   readonly value: Word;
 }
 
@@ -163,7 +163,7 @@ export interface HereDocument extends Position {
   /** Whether any part of the delimiter was quoted, which makes the body literal. */
   readonly quoted: boolean;
   /**
-   * The lines between the operator's line and the delimiter line; one literal part when `quoted`.
+   * The lines between the operator's line and the delimiter line, before expansion.
    */
   readonly body: Word;
 }
@@ -234,7 +234,7 @@ export interface ParameterPart {
   readonly quoted: boolean;
   /** 1-based column of the `$` within its line; a template value counts as one column. */
   readonly column: number;
-  /** 1-based line of the `$`, used in messages such as an unset variable's. */
+  /** 1-based line of the `$`. */
   readonly line: number;
 }
 
