@@ -1,6 +1,6 @@
 /**
  * sluice/flow against a plain loop and p-queue 8, 9 and 10 (and p-map): an async no-op `fn`
- * over 1,000,000 items, every result consumed on every side, with backpressure where the
+ * over 200,000 items, every result consumed on every side, with backpressure where the
  * contender has it (sluice: a bounded stage and `await submit`; p-queue: `add` behind
  * `await onSizeLessThan(capacity)`, each result taken with `.then`; p-map: its own bounded
  * iteration). The reference is the fastest thing that can do the same work: a `for` loop that
@@ -8,7 +8,9 @@
  * (`trackServiceTime`) against the bare stage on the same fn.
  *
  * Runs are interleaved (every contender once, then again), so load on the machine hits every
- * contender alike; figures are medians. `FLOW_BENCH_ITEMS` and `FLOW_BENCH_RUNS` shorten it.
+ * contender alike; figures are medians. `FLOW_BENCH_ITEMS` and `FLOW_BENCH_RUNS` change it. The
+ * default stays at 200,000 items: p-queue 10 runs at a few tens of thousands of items a second and
+ * its heap grows with the item count (1,000,000 items ran the bench out of a 4 GB heap).
  */
 import pMap from 'p-map';
 import PQueue8 from 'p-queue';
@@ -17,7 +19,7 @@ import PQueue10 from 'p-queue-10';
 import { ok, start, startFrom } from '../src/flow/index.js';
 import { fmt, median, section, table } from './lib.js';
 
-const N = Number(process.env.FLOW_BENCH_ITEMS ?? 1_000_000);
+const N = Number(process.env.FLOW_BENCH_ITEMS ?? 200_000);
 const RUNS = Number(process.env.FLOW_BENCH_RUNS ?? 5);
 const CAPACITY = 1024;
 const EXPECTED_SUM = (N * (N - 1)) / 2;
