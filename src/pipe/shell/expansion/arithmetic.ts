@@ -181,139 +181,164 @@ function apply(op: string, a: bigint, b: bigint, expr: string): bigint {
 export function evaluateArithmetic(expr: string, state: ShellState, depth = 0): string {
   if (depth > 32) fail(expr, 'expression recursion level exceeded');
   if (expr.trim() === '') return '0';
-  const toks = tokenize(expr);
-  let i = 0;
-  const peek = () => toks[i]!;
-  const isOp = (v: string) => {
-    const t = peek();
-    return t.k === 'op' && t.v === v;
-  };
-  const expect = (v: string) => {
-    if (!isOp(v)) fail(expr, `syntax error: \`${v}' expected`);
-    i++;
-  };
-  const read = (name: string): bigint => {
-    const text = state.vars.get(name);
-    if (text === undefined || text === '') return 0n;
-    return BigInt(evaluateArithmetic(text, state, depth + 1));
-  };
-  const assign = (name: string | undefined, v: bigint, live: boolean): bigint => {
-    if (name === undefined) fail(expr, 'attempted assignment to non-variable');
-    if (live) state.vars.set(name, String(v));
-    return v;
-  };
+  const parser = new ArithmeticParser(expr, tokenize(expr), state, depth);
+  const result = parser.comma(true);
+  if (parser.peek().k !== 'end') {
+    fail(expr, 'syntax error in expression');
+  }
+  return String(result.v);
+}
 
-  // Each level returns the value; `live` false evaluates without effects (a skipped branch).
-  const comma = (live: boolean): Val => {
-    let v = assignment(live);
-    while (isOp(',')) {
-      i++;
-      v = assignment(live);
+/**
+ * A recursive-descent evaluator over one expression's tokens, one method per precedence level.
+ * Each level returns the value; `live` false evaluates without effects (a skipped branch).
+ */
+class ArithmeticParser {
+  #i = 0;
+
+  constructor(
+    private readonly expr: string,
+    private readonly toks: Tok[],
+    private readonly state: ShellState,
+    private readonly depth: number,
+  ) {}
+
+  peek(): Tok {
+    return this.toks[this.#i]!;
+  }
+
+  #isOp(v: string): boolean {
+    const t = this.peek();
+    return t.k === 'op' && t.v === v;
+  }
+
+  #expect(v: string): void {
+    if (!this.#isOp(v)) fail(this.expr, `syntax error: \`${v}' expected`);
+    this.#i++;
+  }
+
+  #read(name: string): bigint {
+    const text = this.state.vars.get(name);
+    if (text === undefined || text === '') return 0n;
+    return BigInt(evaluateArithmetic(text, this.state, this.depth + 1));
+  }
+
+  #assign(name: string | undefined, v: bigint, live: boolean): bigint {
+    if (name === undefined) fail(this.expr, 'attempted assignment to non-variable');
+    if (live) this.state.vars.set(name, String(v));
+    return v;
+  }
+
+  comma(live: boolean): Val {
+    let v = this.#assignment(live);
+    while (this.#isOp(',')) {
+      this.#i++;
+      v = this.#assignment(live);
     }
     return v;
-  };
-  const assignment = (live: boolean): Val => {
-    const start = i;
-    const t = peek();
+  }
+
+  #assignment(live: boolean): Val {
+    const start = this.#i;
+    const t = this.peek();
     if (t.k === 'name') {
-      i++;
-      const op = peek();
+      this.#i++;
+      const op = this.peek();
       if (op.k === 'op' && /^(<<|>>|[-+*/%&^|])?=$/.test(op.v)) {
-        i++;
-        const rhs = assignment(live).v;
-        const cur = op.v === '=' ? 0n : live ? read(t.v) : 0n;
-        const v = op.v === '=' ? rhs : live ? apply(op.v.slice(0, -1), cur, rhs, expr) : 0n;
-        return { v: assign(t.v, v, live) };
+        this.#i++;
+        const rhs = this.#assignment(live).v;
+        const cur = op.v === '=' ? 0n : live ? this.#read(t.v) : 0n;
+        const v = op.v === '=' ? rhs : live ? apply(op.v.slice(0, -1), cur, rhs, this.expr) : 0n;
+        return { v: this.#assign(t.v, v, live) };
       }
-      i = start;
+      this.#i = start;
     }
-    return conditional(live);
-  };
-  const conditional = (live: boolean): Val => {
-    const c = binary(0, live);
-    if (!isOp('?')) return c;
-    i++;
+    return this.#conditional(live);
+  }
+
+  #conditional(live: boolean): Val {
+    const c = this.#binary(0, live);
+    if (!this.#isOp('?')) return c;
+    this.#i++;
     const yes = c.v !== 0n;
-    const a = comma(live && yes);
-    expect(':');
-    const b = conditional(live && !yes);
+    const a = this.comma(live && yes);
+    this.#expect(':');
+    const b = this.#conditional(live && !yes);
     return { v: yes ? a.v : b.v };
-  };
-  const binary = (level: number, live: boolean): Val => {
-    if (level === LEVELS.length) return power(live);
-    let left = binary(level + 1, live);
+  }
+
+  #binary(level: number, live: boolean): Val {
+    if (level === LEVELS.length) return this.#power(live);
+    let left = this.#binary(level + 1, live);
     for (;;) {
-      const t = peek();
+      const t = this.peek();
       if (t.k !== 'op' || !LEVELS[level]!.includes(t.v)) return left;
-      i++;
+      this.#i++;
       if (t.v === '&&' || t.v === '||') {
         const decided = t.v === '&&' ? left.v === 0n : left.v !== 0n;
-        const right = binary(level + 1, live && !decided);
+        const right = this.#binary(level + 1, live && !decided);
         left = { v: decided ? (t.v === '||' ? 1n : 0n) : right.v !== 0n ? 1n : 0n };
         continue;
       }
-      const right = binary(level + 1, live);
-      left = { v: live ? apply(t.v, left.v, right.v, expr) : 0n };
+      const right = this.#binary(level + 1, live);
+      left = { v: live ? apply(t.v, left.v, right.v, this.expr) : 0n };
     }
-  };
-  const power = (live: boolean): Val => {
-    const base = unary(live);
-    if (!isOp('**')) return base;
-    i++;
-    const exp = power(live);
-    return { v: live ? apply('**', base.v, exp.v, expr) : 0n };
-  };
-  const unary = (live: boolean): Val => {
-    const t = peek();
+  }
+
+  #power(live: boolean): Val {
+    const base = this.#unary(live);
+    if (!this.#isOp('**')) return base;
+    this.#i++;
+    const exp = this.#power(live);
+    return { v: live ? apply('**', base.v, exp.v, this.expr) : 0n };
+  }
+
+  #unary(live: boolean): Val {
+    const t = this.peek();
     if (t.k === 'op' && (t.v === '++' || t.v === '--')) {
-      i++;
-      const n = peek();
-      if (n.k !== 'name') fail(expr, 'syntax error: operand expected');
-      i++;
-      const v = int((live ? read(n.v) : 0n) + (t.v === '++' ? 1n : -1n));
-      return { v: assign(n.v, v, live) };
+      this.#i++;
+      const n = this.peek();
+      if (n.k !== 'name') fail(this.expr, 'syntax error: operand expected');
+      this.#i++;
+      const v = int((live ? this.#read(n.v) : 0n) + (t.v === '++' ? 1n : -1n));
+      return { v: this.#assign(n.v, v, live) };
     }
     if (t.k === 'op' && ['+', '-', '!', '~'].includes(t.v)) {
-      i++;
-      const v = unary(live).v;
+      this.#i++;
+      const v = this.#unary(live).v;
       return {
         v: t.v === '+' ? v : t.v === '-' ? int(-v) : t.v === '!' ? (v === 0n ? 1n : 0n) : ~v,
       };
     }
-    return postfix(live);
-  };
-  const postfix = (live: boolean): Val => {
-    const t = peek();
+    return this.#postfix(live);
+  }
+
+  #postfix(live: boolean): Val {
+    const t = this.peek();
     if (t.k === 'num') {
-      i++;
+      this.#i++;
       return { v: t.v };
     }
     if (t.k === 'name') {
-      i++;
-      const v = live ? read(t.v) : 0n;
-      const n = peek();
+      this.#i++;
+      const v = live ? this.#read(t.v) : 0n;
+      const n = this.peek();
       if (n.k === 'op' && (n.v === '++' || n.v === '--')) {
-        i++;
-        assign(t.v, int(v + (n.v === '++' ? 1n : -1n)), live);
+        this.#i++;
+        this.#assign(t.v, int(v + (n.v === '++' ? 1n : -1n)), live);
       }
       return { v, name: t.v };
     }
-    if (isOp('(')) {
-      i++;
-      const v = comma(live);
-      expect(')');
+    if (this.#isOp('(')) {
+      this.#i++;
+      const v = this.comma(live);
+      this.#expect(')');
       return { v: v.v };
     }
-    const rest = toks
-      .slice(i)
+    const rest = this.toks
+      .slice(this.#i)
       .map((x) => (x.k === 'end' ? '' : String(x.v)))
       .join('');
-    return fail(expr, `syntax error: operand expected (error token is "${rest}")`);
-  };
-
-  const result = comma(true);
-  if (peek().k !== 'end') {
-    fail(expr, 'syntax error in expression');
+    return fail(this.expr, `syntax error: operand expected (error token is "${rest}")`);
   }
-  return String(result.v);
 }
