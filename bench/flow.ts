@@ -186,7 +186,7 @@ for (const workers of [1, 4]) {
 }
 
 section(
-  'flow: an async no-op stage over 1,000,000 items',
+  `flow: an async no-op stage over ${N.toLocaleString('en-US')} items`,
   'npm run bench -- flow',
   [
     `Items per second (median of ${RUNS} interleaved runs, ${N.toLocaleString('en-US')} items, capacity ${CAPACITY}, \`fn = async (i) => i\`, every result consumed).`,
