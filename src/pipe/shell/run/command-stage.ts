@@ -143,108 +143,46 @@ export class ShellCommandStage implements ProcessStage {
         } catch {}
       }
     };
-    const softFail = (status: number, message: string, cause?: unknown) => {
+    const softFail = ({ status, message, cause }: SoftFailure) => {
       closeOwned();
       stdin.close();
       stdout.close();
       this.#done = Promise.reject(new StatusError(status, message, { cause, report: true }));
       this.#done.catch(() => {});
     };
-    const slots: Slot[] = [{ t: 'stdin' }, { t: 'stdout' }, { t: 'stderr' }];
-    for (const r of this.#options.redirections) {
-      if (r.kind === 'file') {
-        try {
-          const flags = { r: 'r', w: 'w', a: 'a', rw: 'r+' }[r.mode];
-          const path = isAbsolute(r.path) ? r.path : resolve(cwd, r.path);
-          let fd: number;
-          try {
-            fd = openSync(path, flags, 0o666);
-          } catch (e) {
-            // `<>` creates the file when it is missing.
-            if (r.mode !== 'rw' || (e as { code?: string }).code !== 'ENOENT') throw e;
-            fd = openSync(path, 'w+', 0o666);
-          }
-          owned.push(fd);
-          slots[r.fd] = { t: 'fd', fd };
-        } catch (e) {
-          softFail(1, `${r.path}: ${describeErrno(e)}`, e);
-          return;
-        }
-      } else if (r.kind === 'dup') slots[r.fd] = slots[r.from]!;
-      else if (r.kind === 'data') slots[r.fd] = { t: 'data', data: r.data };
-      else {
-        const v = r.value;
-        slots[r.fd] =
-          v.kind === 'bytes'
-            ? { t: 'data', data: v.data }
-            : v.kind === 'fd'
-              ? { t: 'fd', fd: v.fd }
-              : v.kind === 'readable'
-                ? { t: 'readable', stream: v.stream }
-                : { t: 'writable', stream: v.stream };
-      }
+    const slots = applyRedirections(this.#options.redirections, cwd, owned);
+    if (!Array.isArray(slots)) {
+      softFail(slots);
+      return;
     }
     const [file, ...args] = this.argv;
     const env = this.#options.env;
-    const path = env && 'PATH' in env ? env.PATH : process.env.PATH;
-    const program = findProgram(file!, path, cwd);
-    if (program === undefined) {
-      // With a slash bash says what is wrong with the path; without one the program is missing.
-      const slash = file!.includes('/');
-      const dir = slash && pathProblem(resolve(cwd, file!)) === 'Is a directory';
-      const why = dir
-        ? 'Is a directory'
-        : slash
-          ? 'No such file or directory'
-          : 'command not found';
-      softFail(dir ? 126 : 127, `${file}: ${why}`);
-      return;
-    }
-    if (!isExecutable(program)) {
-      softFail(126, `${file}: Permission denied`);
+    const missing = programFailure(file!, env, cwd);
+    if (missing !== undefined) {
+      softFail(missing);
       return;
     }
     // Where the original stdout ends up decides whether it is kept open until the command ends.
     const usesStdin = slots[0]!.t === 'stdin';
     const usesStdout = slots[1]!.t === 'stdout';
     const stderrToStdout = slots[2]!.t === 'stdout';
-    let input: InputStream;
-    const s0 = slots[0]!;
-    if (s0.t === 'stdin') input = stdin;
-    else if (s0.t === 'fd') input = InputStream.fd(s0.fd, { closing: false });
-    else if (s0.t === 'data')
-      input = InputStream.stream(Readable.from([Buffer.from(s0.data)]), { closing: true });
-    else if (s0.t === 'readable') input = InputStream.stream(s0.stream, { closing: false });
-    else {
-      softFail(1, 'fd 0 cannot be redirected to an output');
+    const input = inputOfSlot(slots[0]!, stdin);
+    if (input === undefined) {
+      softFail(notRedirectable(0, 'an output'));
       return;
     }
     if (!usesStdin) stdin.close();
 
-    let output: OutputStream;
-    const s1 = slots[1]!;
     const errDefault = this.#options.stderr;
-    if (s1.t === 'stdout') output = stdout;
-    else if (s1.t === 'fd') output = OutputStream.fd(s1.fd, { closing: false });
-    else if (s1.t === 'writable') output = OutputStream.stream(s1.stream, { closing: false });
-    else if (s1.t === 'stderr') output = outputOfStderr(errDefault);
-    else {
-      softFail(1, 'fd 1 cannot be redirected to an input');
+    const output = outputOfSlot(slots[1]!, stdout, errDefault);
+    if (output === undefined) {
+      softFail(notRedirectable(1, 'an input'));
       return;
     }
 
-    let stderr: StderrOption;
-    const s2 = slots[2]!;
-    if (s2.t === 'stderr') stderr = errDefault;
-    else if (s2.t === 'stdout') {
-      if (usesStdout) stderr = 'stdout';
-      else
-        stderr =
-          stdout.kind === 'fd' ? stdout.fd : stdout.kind === 'stream' ? stdout.stream! : 'ignore';
-    } else if (s2.t === 'fd') stderr = s2.fd;
-    else if (s2.t === 'writable') stderr = s2.stream;
-    else {
-      softFail(1, 'fd 2 cannot be redirected to an input');
+    const stderr = stderrOfSlot(slots[2]!, usesStdout, stdout, errDefault);
+    if (stderr === undefined) {
+      softFail(notRedirectable(2, 'an input'));
       return;
     }
     const keepStdout = !usesStdout && stderrToStdout;
@@ -267,6 +205,121 @@ export class ShellCommandStage implements ProcessStage {
   wait(): Promise<void> {
     return this.#done ?? Promise.reject(new StatusError(1, `${this.name}: wait before start`));
   }
+}
+
+/** A failure bash reports as the command's status without stopping the script. */
+interface SoftFailure {
+  status: number;
+  message: string;
+  cause?: unknown;
+}
+
+function notRedirectable(fd: number, what: string): SoftFailure {
+  return { status: 1, message: `fd ${fd} cannot be redirected to ${what}` };
+}
+
+/**
+ * Applies the redirections left to right to fds 0, 1 and 2. Files it opens are pushed on
+ * `owned` (the caller closes them, on failure too); a file that cannot be opened is a failure.
+ */
+function applyRedirections(
+  redirections: readonly ResolvedRedirection[],
+  cwd: string,
+  owned: number[],
+): Slot[] | SoftFailure {
+  const slots: Slot[] = [{ t: 'stdin' }, { t: 'stdout' }, { t: 'stderr' }];
+  for (const r of redirections) {
+    if (r.kind === 'file') {
+      try {
+        const flags = { r: 'r', w: 'w', a: 'a', rw: 'r+' }[r.mode];
+        const path = isAbsolute(r.path) ? r.path : resolve(cwd, r.path);
+        let fd: number;
+        try {
+          fd = openSync(path, flags, 0o666);
+        } catch (e) {
+          // `<>` creates the file when it is missing.
+          if (r.mode !== 'rw' || (e as { code?: string }).code !== 'ENOENT') throw e;
+          fd = openSync(path, 'w+', 0o666);
+        }
+        owned.push(fd);
+        slots[r.fd] = { t: 'fd', fd };
+      } catch (e) {
+        return { status: 1, message: `${r.path}: ${describeErrno(e)}`, cause: e };
+      }
+    } else if (r.kind === 'dup') slots[r.fd] = slots[r.from]!;
+    else if (r.kind === 'data') slots[r.fd] = { t: 'data', data: r.data };
+    else {
+      const v = r.value;
+      slots[r.fd] =
+        v.kind === 'bytes'
+          ? { t: 'data', data: v.data }
+          : v.kind === 'fd'
+            ? { t: 'fd', fd: v.fd }
+            : v.kind === 'readable'
+              ? { t: 'readable', stream: v.stream }
+              : { t: 'writable', stream: v.stream };
+    }
+  }
+  return slots;
+}
+
+/** Why `file` cannot be run, as bash says it (126 or 127); undefined when it can. */
+function programFailure(
+  file: string,
+  env: Record<string, string | undefined> | undefined,
+  cwd: string,
+): SoftFailure | undefined {
+  const path = env && 'PATH' in env ? env.PATH : process.env.PATH;
+  const program = findProgram(file, path, cwd);
+  if (program === undefined) {
+    // With a slash bash says what is wrong with the path; without one the program is missing.
+    const slash = file.includes('/');
+    const dir = slash && pathProblem(resolve(cwd, file)) === 'Is a directory';
+    const why = dir ? 'Is a directory' : slash ? 'No such file or directory' : 'command not found';
+    return { status: dir ? 126 : 127, message: `${file}: ${why}` };
+  }
+  if (!isExecutable(program)) return { status: 126, message: `${file}: Permission denied` };
+  return undefined;
+}
+
+/** The command's stdin for what fd 0 holds; undefined when fd 0 holds an output. */
+function inputOfSlot(s0: Slot, stdin: InputStream): InputStream | undefined {
+  if (s0.t === 'stdin') return stdin;
+  if (s0.t === 'fd') return InputStream.fd(s0.fd, { closing: false });
+  if (s0.t === 'data')
+    return InputStream.stream(Readable.from([Buffer.from(s0.data)]), { closing: true });
+  if (s0.t === 'readable') return InputStream.stream(s0.stream, { closing: false });
+  return undefined;
+}
+
+/** The command's stdout for what fd 1 holds; undefined when fd 1 holds an input. */
+function outputOfSlot(
+  s1: Slot,
+  stdout: OutputStream,
+  errDefault: StderrOption,
+): OutputStream | undefined {
+  if (s1.t === 'stdout') return stdout;
+  if (s1.t === 'fd') return OutputStream.fd(s1.fd, { closing: false });
+  if (s1.t === 'writable') return OutputStream.stream(s1.stream, { closing: false });
+  if (s1.t === 'stderr') return outputOfStderr(errDefault);
+  return undefined;
+}
+
+/** The command's stderr for what fd 2 holds; undefined when fd 2 holds an input. */
+function stderrOfSlot(
+  s2: Slot,
+  usesStdout: boolean,
+  stdout: OutputStream,
+  errDefault: StderrOption,
+): StderrOption | undefined {
+  if (s2.t === 'stderr') return errDefault;
+  if (s2.t === 'stdout') {
+    if (usesStdout) return 'stdout';
+    return stdout.kind === 'fd' ? stdout.fd : stdout.kind === 'stream' ? stdout.stream! : 'ignore';
+  }
+  if (s2.t === 'fd') return s2.fd;
+  if (s2.t === 'writable') return s2.stream;
+  return undefined;
 }
 
 /** fd 1 sent where stderr goes (`1>&2`). */
