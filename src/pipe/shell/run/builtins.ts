@@ -67,54 +67,11 @@ export async function runBuiltin(
     case 'pwd':
       await io.out(`${state.cwd}\n`);
       return 0;
-    case 'cd': {
-      let target = args.filter((a) => a !== '--')[0];
-      if (args.length > 1 && args.filter((a) => a !== '--').length > 1)
-        return fail('too many arguments');
-      if (target === undefined) {
-        target = state.vars.get('HOME');
-        if (!target) return fail('HOME not set');
-      }
-      let print = false;
-      if (target === '-') {
-        target = state.vars.get('OLDPWD');
-        if (!target) return fail('OLDPWD not set');
-        print = true;
-      }
-      const dir = resolve(state.cwd, target);
-      try {
-        if (!statSync(dir).isDirectory()) return fail(`${target}: Not a directory`);
-      } catch {
-        return fail(`${target}: No such file or directory`);
-      }
-      state.vars.set('OLDPWD', state.cwd);
-      state.cwd = dir;
-      state.vars.set('PWD', dir);
-      if (print) await io.out(`${dir}\n`);
-      return 0;
-    }
+    case 'cd':
+      return changeDirectory(args, state, io, fail);
     case 'export':
-    case 'unset': {
-      let status = 0;
-      for (const a of args) {
-        if (a === '-v' && name === 'unset') continue;
-        if (a.startsWith('-')) return fail(`${a}: option not supported`, 2);
-        const eq = a.indexOf('=');
-        const key = name === 'export' && eq >= 0 ? a.slice(0, eq) : a;
-        if (!NAME.test(key)) {
-          status = await fail(`\`${a}': not a valid identifier`);
-          continue;
-        }
-        if (name === 'unset') {
-          state.vars.delete(key);
-          state.exported.delete(key);
-        } else {
-          if (eq >= 0) state.vars.set(key, a.slice(eq + 1));
-          state.exported.add(key);
-        }
-      }
-      return status;
-    }
+    case 'unset':
+      return exportOrUnset(name, args, state, fail);
     case 'set':
       return setFlags(args, state, fail);
     case 'exit': {
@@ -139,21 +96,91 @@ export async function runBuiltin(
       }
       return source(text, path, args.slice(1));
     }
-    case 'command': {
-      if (args[0] !== '-v') return fail('only command -v NAME is supported here', 2);
-      let status = 0;
-      for (const n of args.slice(1)) {
-        if (BUILTINS.has(n)) await io.out(`${n}\n`);
-        else {
-          const p = findProgram(n, state.vars.get('PATH'), state.cwd);
-          if (p) await io.out(`${n.includes('/') ? n : p}\n`);
-          else status = 1;
-        }
-      }
-      return args.length > 1 ? status : 1;
-    }
+    case 'command':
+      return commandV(args, state, io, fail);
   }
   return fail('not a builtin', 127);
+}
+
+/** `cd [DIR|-]`: changes `state.cwd`, `PWD` and `OLDPWD`; `cd -` prints the new directory. */
+async function changeDirectory(
+  args: string[],
+  state: ShellState,
+  io: BuiltinIO,
+  fail: (msg: string, status?: number) => Promise<number>,
+): Promise<number> {
+  let target = args.filter((a) => a !== '--')[0];
+  if (args.length > 1 && args.filter((a) => a !== '--').length > 1)
+    return fail('too many arguments');
+  if (target === undefined) {
+    target = state.vars.get('HOME');
+    if (!target) return fail('HOME not set');
+  }
+  let print = false;
+  if (target === '-') {
+    target = state.vars.get('OLDPWD');
+    if (!target) return fail('OLDPWD not set');
+    print = true;
+  }
+  const dir = resolve(state.cwd, target);
+  try {
+    if (!statSync(dir).isDirectory()) return fail(`${target}: Not a directory`);
+  } catch {
+    return fail(`${target}: No such file or directory`);
+  }
+  state.vars.set('OLDPWD', state.cwd);
+  state.cwd = dir;
+  state.vars.set('PWD', dir);
+  if (print) await io.out(`${dir}\n`);
+  return 0;
+}
+
+/** `export NAME[=value]…` and `unset [-v] NAME…`; a bad name fails that one name only. */
+async function exportOrUnset(
+  name: 'export' | 'unset',
+  args: string[],
+  state: ShellState,
+  fail: (msg: string, status?: number) => Promise<number>,
+): Promise<number> {
+  let status = 0;
+  for (const a of args) {
+    if (a === '-v' && name === 'unset') continue;
+    if (a.startsWith('-')) return fail(`${a}: option not supported`, 2);
+    const eq = a.indexOf('=');
+    const key = name === 'export' && eq >= 0 ? a.slice(0, eq) : a;
+    if (!NAME.test(key)) {
+      status = await fail(`\`${a}': not a valid identifier`);
+      continue;
+    }
+    if (name === 'unset') {
+      state.vars.delete(key);
+      state.exported.delete(key);
+    } else {
+      if (eq >= 0) state.vars.set(key, a.slice(eq + 1));
+      state.exported.add(key);
+    }
+  }
+  return status;
+}
+
+/** `command -v NAME…`: prints where each name is found; 1 when one is not. */
+async function commandV(
+  args: string[],
+  state: ShellState,
+  io: BuiltinIO,
+  fail: (msg: string, status?: number) => Promise<number>,
+): Promise<number> {
+  if (args[0] !== '-v') return fail('only command -v NAME is supported here', 2);
+  let status = 0;
+  for (const n of args.slice(1)) {
+    if (BUILTINS.has(n)) await io.out(`${n}\n`);
+    else {
+      const p = findProgram(n, state.vars.get('PATH'), state.cwd);
+      if (p) await io.out(`${n.includes('/') ? n : p}\n`);
+      else status = 1;
+    }
+  }
+  return args.length > 1 ? status : 1;
 }
 
 function findSourced(file: string, state: ShellState): string {
