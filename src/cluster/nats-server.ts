@@ -110,27 +110,7 @@ const READY = /Server is ready/;
  * ```
  */
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionError('options', 'must be an object');
-  }
-  const port = options.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidOptionError('port', 'must be an integer from 0 to 65535');
-  }
-  const startTimeoutMs = options.startTimeoutMs ?? 10_000;
-  if (!Number.isFinite(startTimeoutMs) || startTimeoutMs <= 0) {
-    throw new InvalidOptionError('startTimeoutMs', 'must be a positive number');
-  }
-  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
-  if (!Number.isInteger(graceMs) || graceMs < 0) {
-    throw new InvalidOptionError('graceMs', 'must be a non-negative integer');
-  }
-  if (
-    options.args !== undefined &&
-    !(Array.isArray(options.args) && options.args.every((a) => typeof a === 'string'))
-  ) {
-    throw new InvalidOptionError('args', 'must be an array of strings');
-  }
+  const { port, startTimeoutMs, graceMs } = checkOptions(options);
   const bin = findNatsServer(options.binary);
   if (bin === undefined) throw new NatsServerError(INSTALL_HINT);
 
@@ -198,7 +178,46 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     throw new NatsServerError(`sluice/cluster: nats-server ${why}: ${tail.slice(-5).join(' | ')}`);
   }
 
-  const actualPort = listenPort;
+  return serverHandle(child, listenPort, storeDir, removeStore);
+}
+
+/** Checks the options startNatsServer reads before starting anything; applies the defaults. */
+function checkOptions(options: NatsServerOptions): {
+  port: number;
+  startTimeoutMs: number;
+  graceMs: number;
+} {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', 'must be an object');
+  }
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidOptionError('port', 'must be an integer from 0 to 65535');
+  }
+  const startTimeoutMs = options.startTimeoutMs ?? 10_000;
+  if (!Number.isFinite(startTimeoutMs) || startTimeoutMs <= 0) {
+    throw new InvalidOptionError('startTimeoutMs', 'must be a positive number');
+  }
+  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+  if (!Number.isInteger(graceMs) || graceMs < 0) {
+    throw new InvalidOptionError('graceMs', 'must be a non-negative integer');
+  }
+  if (
+    options.args !== undefined &&
+    !(Array.isArray(options.args) && options.args.every((a) => typeof a === 'string'))
+  ) {
+    throw new InvalidOptionError('args', 'must be an array of strings');
+  }
+  return { port, startTimeoutMs, graceMs };
+}
+
+/** The caller's handle on a started server; stopping it once removes the private store. */
+function serverHandle(
+  child: Child,
+  actualPort: number,
+  storeDir: string,
+  removeStore: () => void,
+): NatsServer {
   let stopping: Promise<ExitInfo> | undefined;
   const stop = (): Promise<ExitInfo> => {
     stopping ??= child.stop().then(
