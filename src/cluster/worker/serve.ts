@@ -200,17 +200,7 @@ export class Server<T, R> implements StageServer {
     let envelope: ResultEnvelope;
     let codec: Codec = this.#codec;
     if (deliveries > maxDeliver) {
-      const e = new DeadLetterError(maxDeliver);
-      envelope = {
-        id,
-        ok: false,
-        deadLetter: true,
-        error: { name: e.name, message: e.message, code: e.code },
-        worker: this.id,
-        serviceMs: 0,
-      };
-      this.#deadLettered++;
-      if (await this.#publish(id, envelope, codec, msg)) msg.ack();
+      await this.#deadLetter(msg, id, maxDeliver);
       return;
     }
     const running: Running = { ac: new AbortController(), handedBack: false, handBack: () => {} };
@@ -272,9 +262,37 @@ export class Server<T, R> implements StageServer {
     }
     this.#running.delete(msg);
     if (running.handedBack) return;
-    // The slot is free as soon as fn is done: the result is published and the item acknowledged
-    // in the background (the item keeps its lease meanwhile), so a slot's next pull overlaps it.
-    const result = envelope;
+    this.#finishInBackground(msg, id, envelope, codec, ackWaitMs, serviceMs);
+  }
+
+  /** Publishes a dead letter for an item delivered more than `maxDeliver` times, then acks it. */
+  async #deadLetter(msg: JsMsg, id: string, maxDeliver: number): Promise<void> {
+    const e = new DeadLetterError(maxDeliver);
+    const envelope: ResultEnvelope = {
+      id,
+      ok: false,
+      deadLetter: true,
+      error: { name: e.name, message: e.message, code: e.code },
+      worker: this.id,
+      serviceMs: 0,
+    };
+    this.#deadLettered++;
+    if (await this.#publish(id, envelope, this.#codec, msg)) msg.ack();
+  }
+
+  /**
+   * The slot is free as soon as fn is done: the result is published and the item acknowledged
+   * in the background (the item keeps its lease meanwhile), so a slot's next pull overlaps it.
+   * `stop` waits for these through `#finishing`.
+   */
+  #finishInBackground(
+    msg: JsMsg,
+    id: string,
+    result: ResultEnvelope,
+    codec: Codec,
+    ackWaitMs: number,
+    serviceMs: number,
+  ): void {
     const finishing = (async () => {
       const lease = setInterval(() => msg.working(), Math.max(50, ackWaitMs / 3));
       try {
