@@ -172,63 +172,13 @@ export class QueryFilter {
         }
         return;
       case 'esc':
-        this.#held.push(b);
-        if (b === 0x5b /* [ */) {
-          this.#state = 'csi';
-        } else if (b === 0x5d || b === 0x50 || b === 0x58 || b === 0x5e || b === 0x5f) {
-          // OSC, DCS, SOS, PM, APC
-          this.#state = 'string';
-        } else if (b === 0x5a /* Z: DECID */) {
-          this.#drop();
-          this.#state = 'ground';
-        } else if (b === ESC) {
-          // ESC ESC: the first one stands alone
-          this.#held.pop();
-          this.#release(out);
-          this.#held.push(b);
-        } else {
-          // Any other escape (charset, keypad, save cursor …) is no query.
-          this.#release(out);
-          this.#state = 'ground';
-        }
+        this.#afterEsc(b, out);
         return;
       case 'csi':
-        if (b === CAN || b === SUB) {
-          this.#held.push(b);
-          this.#release(out);
-          this.#state = 'ground';
-          return;
-        }
-        if (b === ESC) {
-          // An unfinished CSI is abandoned by a new escape.
-          this.#release(out);
-          this.#held.push(b);
-          this.#state = 'esc';
-          return;
-        }
-        this.#held.push(b);
-        if (b >= 0x40 && b <= 0x7e) {
-          if (isCsiQuery(Buffer.from(this.#held))) this.#drop();
-          else this.#release(out);
-          this.#state = 'ground';
-        } else if (this.#held.length > MAX_HELD_CSI) {
-          this.#release(out);
-          this.#state = 'ground';
-        }
+        this.#inCsi(b, out);
         return;
       case 'string':
-        this.#held.push(b);
-        if (b === BEL) {
-          this.#endString(out);
-        } else if (b === ESC) {
-          this.#state = 'string-esc';
-        } else if (b === CAN || b === SUB) {
-          this.#release(out);
-          this.#state = 'ground';
-        } else if (this.#held.length > MAX_HELD_STRING) {
-          this.#release(out);
-          this.#state = 'passthrough';
-        }
+        this.#inString(b, out);
         return;
       case 'string-esc':
         if (b === 0x5c /* \ */) {
@@ -262,6 +212,71 @@ export class QueryFilter {
           this.#step(b, out);
         }
         return;
+    }
+  }
+
+  /** After ESC: which kind of sequence this is. */
+  #afterEsc(b: number, out: number[]): void {
+    this.#held.push(b);
+    if (b === 0x5b /* [ */) {
+      this.#state = 'csi';
+    } else if (b === 0x5d || b === 0x50 || b === 0x58 || b === 0x5e || b === 0x5f) {
+      // OSC, DCS, SOS, PM, APC
+      this.#state = 'string';
+    } else if (b === 0x5a /* Z: DECID */) {
+      this.#drop();
+      this.#state = 'ground';
+    } else if (b === ESC) {
+      // ESC ESC: the first one stands alone
+      this.#held.pop();
+      this.#release(out);
+      this.#held.push(b);
+    } else {
+      // Any other escape (charset, keypad, save cursor …) is no query.
+      this.#release(out);
+      this.#state = 'ground';
+    }
+  }
+
+  /** Inside a CSI: held until its final byte decides query or not. */
+  #inCsi(b: number, out: number[]): void {
+    if (b === CAN || b === SUB) {
+      this.#held.push(b);
+      this.#release(out);
+      this.#state = 'ground';
+      return;
+    }
+    if (b === ESC) {
+      // An unfinished CSI is abandoned by a new escape.
+      this.#release(out);
+      this.#held.push(b);
+      this.#state = 'esc';
+      return;
+    }
+    this.#held.push(b);
+    if (b >= 0x40 && b <= 0x7e) {
+      if (isCsiQuery(Buffer.from(this.#held))) this.#drop();
+      else this.#release(out);
+      this.#state = 'ground';
+    } else if (this.#held.length > MAX_HELD_CSI) {
+      this.#release(out);
+      this.#state = 'ground';
+    }
+  }
+
+  /** Inside an OSC/DCS/SOS/PM/APC string: held up to MAX_HELD_STRING. */
+  #inString(b: number, out: number[]): void {
+    this.#held.push(b);
+    if (b === BEL) {
+      this.#endString(out);
+    } else if (b === ESC) {
+      this.#state = 'string-esc';
+    } else if (b === CAN || b === SUB) {
+      this.#release(out);
+      this.#state = 'ground';
+    } else if (this.#held.length > MAX_HELD_STRING) {
+      this.#release(out);
+      this.#state = 'passthrough';
     }
   }
 
