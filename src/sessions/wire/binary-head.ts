@@ -31,40 +31,80 @@ let short = false;
 
 function readHead(body: Buffer, bodyLength: number): BinaryHead | undefined {
   short = false;
-  let at = 0;
-  const byte = () => {
-    if (at < body.length) return body[at++]!;
+  const r = new HeadReader(body);
+  const first = r.byte();
+  if (first < 0x81 || first > 0x8f) return undefined;
+  const count = first & 0x0f;
+  const fields: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) {
+    const key = r.value();
+    if (typeof key !== 'string') return undefined;
+    if (i < count - 1) {
+      const v = r.value();
+      if (v === undefined) return undefined;
+      fields[key] = v;
+      continue;
+    }
+    if (r.byte() !== 0xc6) return undefined;
+    if (r.at + 4 > body.length) {
+      short = true;
+      return undefined;
+    }
+    const length = body.readUInt32BE(r.at);
+    r.at += 4;
+    if (r.at + length !== bodyLength) return undefined;
+    return { fields, key, headBytes: r.at };
+  }
+  return undefined;
+}
+
+/**
+ * A cursor over the head's bytes that reads the MessagePack scalars a head may hold; running
+ * out of bytes sets `short` and gives -1 (a byte) or undefined (a value).
+ */
+class HeadReader {
+  at = 0;
+
+  constructor(private readonly body: Buffer) {}
+
+  byte(): number {
+    if (this.at < this.body.length) return this.body[this.at++]!;
     short = true;
     return -1;
-  };
-  const str = (n: number) => {
-    if (at + n > body.length) {
+  }
+
+  #str(n: number): string | undefined {
+    if (this.at + n > this.body.length) {
       short = true;
       return undefined;
     }
-    const t = body.toString('utf8', at, at + n);
-    at += n;
+    const t = this.body.toString('utf8', this.at, this.at + n);
+    this.at += n;
     return t;
-  };
-  const num = (n: number, read: (o: number) => number | bigint) => {
-    if (at + n > body.length) {
+  }
+
+  #num(n: number, read: (o: number) => number | bigint): number | undefined {
+    if (this.at + n > this.body.length) {
       short = true;
       return undefined;
     }
-    const v = read(at);
-    at += n;
+    const v = read(this.at);
+    this.at += n;
     return typeof v === 'bigint'
       ? v <= BigInt(Number.MAX_SAFE_INTEGER)
         ? Number(v)
         : undefined
       : v;
-  };
-  const value = (): unknown => {
-    const b = byte();
+  }
+
+  /** A string, number, boolean or nil; undefined for any other type or when bytes ran out. */
+  value(): unknown {
+    const body = this.body;
+    const b = this.byte();
     if (b < 0) return undefined;
     if (b <= 0x7f) return b;
     if (b >= 0xe0) return b - 0x100;
-    if (b >= 0xa0 && b <= 0xbf) return str(b & 0x1f);
+    if (b >= 0xa0 && b <= 0xbf) return this.#str(b & 0x1f);
     switch (b) {
       case 0xc0:
         return null;
@@ -73,51 +113,27 @@ function readHead(body: Buffer, bodyLength: number): BinaryHead | undefined {
       case 0xc3:
         return true;
       case 0xcc:
-        return num(1, (o) => body.readUInt8(o));
+        return this.#num(1, (o) => body.readUInt8(o));
       case 0xcd:
-        return num(2, (o) => body.readUInt16BE(o));
+        return this.#num(2, (o) => body.readUInt16BE(o));
       case 0xce:
-        return num(4, (o) => body.readUInt32BE(o));
+        return this.#num(4, (o) => body.readUInt32BE(o));
       case 0xcf:
-        return num(8, (o) => body.readBigUInt64BE(o));
+        return this.#num(8, (o) => body.readBigUInt64BE(o));
       case 0xd0:
-        return num(1, (o) => body.readInt8(o));
+        return this.#num(1, (o) => body.readInt8(o));
       case 0xd1:
-        return num(2, (o) => body.readInt16BE(o));
+        return this.#num(2, (o) => body.readInt16BE(o));
       case 0xd2:
-        return num(4, (o) => body.readInt32BE(o));
+        return this.#num(4, (o) => body.readInt32BE(o));
       case 0xcb:
-        return num(8, (o) => body.readDoubleBE(o));
+        return this.#num(8, (o) => body.readDoubleBE(o));
       case 0xd9: {
-        const n = byte();
-        return n < 0 ? undefined : str(n);
+        const n = this.byte();
+        return n < 0 ? undefined : this.#str(n);
       }
       default:
         return undefined;
     }
-  };
-  const first = byte();
-  if (first < 0x81 || first > 0x8f) return undefined;
-  const count = first & 0x0f;
-  const fields: Record<string, unknown> = {};
-  for (let i = 0; i < count; i++) {
-    const key = value();
-    if (typeof key !== 'string') return undefined;
-    if (i < count - 1) {
-      const v = value();
-      if (v === undefined) return undefined;
-      fields[key] = v;
-      continue;
-    }
-    if (byte() !== 0xc6) return undefined;
-    if (at + 4 > body.length) {
-      short = true;
-      return undefined;
-    }
-    const length = body.readUInt32BE(at);
-    at += 4;
-    if (at + length !== bodyLength) return undefined;
-    return { fields, key, headBytes: at };
   }
-  return undefined;
 }
