@@ -35,6 +35,41 @@ function stopped(child: ChildProcess): Promise<void> {
   });
 }
 
+/** Starts one `sluice worker` serving stage `work`; `ready` settles once it says it serves. */
+function startWorker(
+  ctx: DemoContext,
+  serverUrl: string,
+  module: string,
+): { child: ChildProcess; ready: Promise<void> } {
+  const child = spawn(
+    process.execPath,
+    [
+      ...cliCommand(),
+      'worker',
+      '--servers',
+      serverUrl,
+      '--name',
+      'demo',
+      '--stage',
+      'work',
+      '--workers',
+      '2',
+      module,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  ctx.defer(() => stopped(child));
+  const ready = new Promise<void>((resolve, reject) => {
+    let err = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      err += chunk;
+      if (err.includes('serving stage')) resolve();
+    });
+    child.once('exit', () => reject(new Error(`a worker exited early: ${err.trim()}`)));
+  });
+  return { child, ready };
+}
+
 export async function run(ctx: DemoContext): Promise<void> {
   if (findNatsServer() === undefined) {
     ctx.say('nats-server is not installed, so this section only says how to get it:');
@@ -62,35 +97,9 @@ export async function run(ctx: DemoContext): Promise<void> {
   const workers: ChildProcess[] = [];
   const ready: Promise<void>[] = [];
   for (let i = 0; i < 2; i++) {
-    const child = spawn(
-      process.execPath,
-      [
-        ...cliCommand(),
-        'worker',
-        '--servers',
-        server.url,
-        '--name',
-        'demo',
-        '--stage',
-        'work',
-        '--workers',
-        '2',
-        module,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    workers.push(child);
-    ctx.defer(() => stopped(child));
-    ready.push(
-      new Promise((resolve, reject) => {
-        let err = '';
-        child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-          err += chunk;
-          if (err.includes('serving stage')) resolve();
-        });
-        child.once('exit', () => reject(new Error(`a worker exited early: ${err.trim()}`)));
-      }),
-    );
+    const worker = startWorker(ctx, server.url, module);
+    workers.push(worker.child);
+    ready.push(worker.ready);
   }
   await Promise.all(ready);
   const [victim, survivor] = workers as [ChildProcess, ChildProcess];
