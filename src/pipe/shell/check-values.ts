@@ -10,10 +10,7 @@ import type { Script, Word } from './syntax/ast.js';
 
 /** Checks every value against the place it is used in, before anything runs. */
 export function checkValues(script: Script, values: readonly unknown[]): void {
-  const bad = (reason: string, w: { line: number; column: number }): never => {
-    throw new ShellValueError(reason, { line: w.line, column: w.column, offset: 0 });
-  };
-  const word = (w: Word, role: 'word' | 'command' | 'target' | 'string') => {
+  const word = (w: Word, role: Role) => {
     for (const p of w.parts) {
       if (p.type === 'parameter' && p.word) word(p.word, 'string');
       if (p.type === 'command-substitution') walk(p.body);
@@ -24,42 +21,13 @@ export function checkValues(script: Script, values: readonly unknown[]): void {
             typeof values[q.index] !== 'number' &&
             typeof values[q.index] !== 'bigint'
           ) {
-            bad('a template value inside $((…)) must be a number or a bigint', w);
+            refuse('a template value inside $((…)) must be a number or a bigint', w);
           }
         }
         word(p.expression, 'string');
       }
       if (p.type !== 'value') continue;
-      const v = values[p.index];
-      const alone = w.parts.length === 1;
-      const text = scalarWord(v);
-      if (text !== undefined) {
-        if (text.includes('\0'))
-          bad('a template value cannot hold a NUL byte (argv words end at one)', w);
-        continue;
-      }
-      if (alone && Array.isArray(v) && role !== 'string' && role !== 'target') {
-        for (const x of v)
-          if (scalarWord(x) === undefined || scalarWord(x)!.includes('\0'))
-            bad(
-              `a template array may hold only strings, numbers, bigints and booleans; got ${describeValue(x)}`,
-              w,
-            );
-        continue;
-      }
-      if (alone && role === 'command' && isStage(v)) continue;
-      if (alone && role === 'target' && streamValue(v)) continue;
-      const hint = isStage(v)
-        ? ' (a stage must stand alone between pipes)'
-        : streamValue(v)
-          ? ' (streams, bytes and file handles go right after < or >)'
-          : Array.isArray(v)
-            ? ' (an array must be a word by itself)'
-            : '';
-      bad(
-        `a template value here must be a string, number, bigint or boolean; got ${describeValue(v)}${hint}`,
-        w,
-      );
+      checkValue(values[p.index], w.parts.length === 1, role, w);
     }
   };
   const walk = (s: Script) => {
@@ -89,4 +57,42 @@ export function checkValues(script: Script, values: readonly unknown[]): void {
     }
   };
   walk(script);
+}
+
+type Role = 'word' | 'command' | 'target' | 'string';
+
+function refuse(reason: string, w: { line: number; column: number }): never {
+  throw new ShellValueError(reason, { line: w.line, column: w.column, offset: 0 });
+}
+
+/** Checks one value standing in word `w` (`alone` when it is the whole word) in `role`. */
+function checkValue(v: unknown, alone: boolean, role: Role, w: Word): void {
+  const text = scalarWord(v);
+  if (text !== undefined) {
+    if (text.includes('\0'))
+      refuse('a template value cannot hold a NUL byte (argv words end at one)', w);
+    return;
+  }
+  if (alone && Array.isArray(v) && role !== 'string' && role !== 'target') {
+    for (const x of v)
+      if (scalarWord(x) === undefined || scalarWord(x)!.includes('\0'))
+        refuse(
+          `a template array may hold only strings, numbers, bigints and booleans; got ${describeValue(x)}`,
+          w,
+        );
+    return;
+  }
+  if (alone && role === 'command' && isStage(v)) return;
+  if (alone && role === 'target' && streamValue(v)) return;
+  const hint = isStage(v)
+    ? ' (a stage must stand alone between pipes)'
+    : streamValue(v)
+      ? ' (streams, bytes and file handles go right after < or >)'
+      : Array.isArray(v)
+        ? ' (an array must be a word by itself)'
+        : '';
+  refuse(
+    `a template value here must be a string, number, bigint or boolean; got ${describeValue(v)}${hint}`,
+    w,
+  );
 }

@@ -44,52 +44,59 @@ export async function resolveRedirections(
       continue;
     }
     if (r.op === '>&' || r.op === '<&') {
-      if (/^[0-9]+$/.test(target)) {
-        const from = Number(target);
-        if (from > 2)
-          throw new ShellUnsupportedError(
-            `'${r.op}${target}'`,
-            'only file descriptors 0, 1 and 2 can be duplicated',
-            { line: r.line, column: r.column, offset: 0 },
-          );
-        out.push({ fd, kind: 'dup', from });
-        continue;
-      }
-      if (target === '-')
-        throw new ShellUnsupportedError(
-          `'${r.op}-'`,
-          'closing a file descriptor is not part of the language',
-          { line: r.line, column: r.column, offset: 0 },
-        );
-      if (r.op === '<&')
-        throw new StatusError(1, `${target}: ambiguous redirect`, { report: true });
-      // `>&file` is `&>file`.
-      out.push({ fd: 1, kind: 'file', path: target, mode: 'w' }, { fd: 2, kind: 'dup', from: 1 });
+      out.push(...duplication(r, fd, target));
       continue;
     }
     if (target === '') throw new StatusError(1, ': No such file or directory', { report: true });
-    switch (r.op) {
-      case '<':
-        out.push({ fd, kind: 'file', path: target, mode: 'r' });
-        break;
-      case '<>':
-        out.push({ fd, kind: 'file', path: target, mode: 'rw' });
-        break;
-      case '>':
-      case '>|':
-        out.push({ fd, kind: 'file', path: target, mode: 'w' });
-        break;
-      case '>>':
-        out.push({ fd, kind: 'file', path: target, mode: 'a' });
-        break;
-      case '&>':
-      case '&>>':
-        out.push(
-          { fd: 1, kind: 'file', path: target, mode: r.op === '&>' ? 'w' : 'a' },
-          { fd: 2, kind: 'dup', from: 1 },
-        );
-        break;
-    }
+    out.push(...fileRedirection(r.op, fd, target));
   }
   return out;
+}
+
+/** `N>&M` and `N<&M` (M of 0, 1 or 2), and `>&file`, which is `&>file`. */
+function duplication(r: Redirection, fd: number, target: string): ResolvedRedirection[] {
+  if (/^[0-9]+$/.test(target)) {
+    const from = Number(target);
+    if (from > 2)
+      throw new ShellUnsupportedError(
+        `'${r.op}${target}'`,
+        'only file descriptors 0, 1 and 2 can be duplicated',
+        { line: r.line, column: r.column, offset: 0 },
+      );
+    return [{ fd, kind: 'dup', from }];
+  }
+  if (target === '-')
+    throw new ShellUnsupportedError(
+      `'${r.op}-'`,
+      'closing a file descriptor is not part of the language',
+      { line: r.line, column: r.column, offset: 0 },
+    );
+  if (r.op === '<&') throw new StatusError(1, `${target}: ambiguous redirect`, { report: true });
+  // `>&file` is `&>file`.
+  return [
+    { fd: 1, kind: 'file', path: target, mode: 'w' },
+    { fd: 2, kind: 'dup', from: 1 },
+  ];
+}
+
+/** A redirection to or from a file, by its operator. */
+function fileRedirection(op: Redirection['op'], fd: number, target: string): ResolvedRedirection[] {
+  switch (op) {
+    case '<':
+      return [{ fd, kind: 'file', path: target, mode: 'r' }];
+    case '<>':
+      return [{ fd, kind: 'file', path: target, mode: 'rw' }];
+    case '>':
+    case '>|':
+      return [{ fd, kind: 'file', path: target, mode: 'w' }];
+    case '>>':
+      return [{ fd, kind: 'file', path: target, mode: 'a' }];
+    case '&>':
+    case '&>>':
+      return [
+        { fd: 1, kind: 'file', path: target, mode: op === '&>' ? 'w' : 'a' },
+        { fd: 2, kind: 'dup', from: 1 },
+      ];
+  }
+  return [];
 }
