@@ -10,9 +10,10 @@ test(
   'out of fds (EMFILE), supervise() and spawnGroup() reject with ERR_SLUICE_SPAWN_RESOURCES, leak no fd, and work again once fds are freed',
   withLeakCheck(async () => {
     const out = await new Promise<string>((resolve, reject) => {
+      // The fixture lowers its own fd limit once its modules are loaded (40 fds to spare).
       execFile(
-        'bash',
-        ['-c', 'ulimit -n 64 && exec "$0" --import tsx "$1"', process.execPath, fixture],
+        process.execPath,
+        ['--import', 'tsx', fixture, '40'],
         { timeout: 60_000 },
         (error, stdout, stderr) =>
           error ? reject(new Error(`${error}\n${stderr}`)) : resolve(stdout),
@@ -29,7 +30,9 @@ test(
         a.result === 'ok' || a.result === 'SpawnError:ERR_SLUICE_SPAWN_RESOURCES',
         `${a.api} with ${a.free} fds free: ${a.result}`,
       );
-      assert.equal(a.leakedFds, 0, `${a.api} with ${a.free} fds free leaked ${a.leakedFds} fds`);
+      // Fewer fds after than before is not a leak: the loader's own fds (tsx's esbuild service)
+      // may close meanwhile.
+      assert.ok(a.leakedFds <= 0, `${a.api} with ${a.free} fds free leaked ${a.leakedFds} fds`);
     }
     for (const api of ['spawnGroup', 'supervise']) {
       const mine = report.attempts.filter((a) => a.api === api);
