@@ -16,6 +16,7 @@ import { constants } from 'node:os';
 import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 import {
+  type ast,
   fn,
   formatBytes,
   Interpreter,
@@ -23,7 +24,6 @@ import {
   memoryObserver,
   type PipelineInstrument,
   parseScript,
-  type Script,
   ShellExpansionError,
   ShellState,
   ShSyntaxError,
@@ -135,7 +135,7 @@ export async function run(words: string[], flags: RunFlags): Promise<number> {
     text = words.join(' ');
     positional = ['sluice'];
   }
-  let script: Script;
+  let script: ast.Script;
   try {
     script = parseScript(text);
   } catch (e) {

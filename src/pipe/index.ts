@@ -73,7 +73,12 @@ export {
   StatusError,
   statusOf,
 } from './shell/index.js';
-export type * from './shell/syntax/ast.js';
+/**
+ * The shell language's syntax tree (`parseScript` and `parseTemplate` return an `ast.Script`):
+ * `Script` → `Statement` → `PipelineNode` → `SimpleCommand` or `Group`, with `Word`s made of
+ * parts; every node has `line` and `column`. See docs/shell.md.
+ */
+export type * as ast from './shell/syntax/ast.js';
 export type {
   ExitInfo,
   PipeEvent,

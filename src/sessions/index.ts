@@ -108,41 +108,18 @@ export {
 export type { WireFlowPublication, WireStageSample } from './wire/flow-publication.js';
 export { ProtocolError } from './wire/parse.js';
 export {
-  type AttachRequest,
-  type AttachResult,
-  type DashboardRequest,
-  type DashboardResult,
-  type DistributiveOmit,
   type EndReason,
   type ErrorCode,
-  type GetRequest,
-  type HelloRequest,
   type HelloResult,
-  type ListRequest,
-  type LogsRequest,
-  type LogsResult,
-  type PingRequest,
-  type PingResult,
   PROTOCOL_VERSION,
-  type PublishFlowRequest,
-  type PublishFlowResult,
-  type PurgeRequest,
-  type PurgeResult,
-  type RemoveRequest,
-  type RemoveResult,
-  type Request,
-  type RequestBody,
-  type ResizeRequest,
-  type ResultMap,
-  type SendRequest,
-  type SendResult,
-  type ShutdownRequest,
-  type SpawnRequest,
-  type StopRequest,
-  type StopResult,
-  type UnpublishFlowRequest,
   type WireExitState,
   type WireRestartPolicy,
   type WireSessionInfo,
 } from './wire/protocol.js';
+/**
+ * Every message of the daemon's wire protocol (docs/protocol.md) as types: each request, each
+ * result, and the maps between them, for programs that speak the protocol without
+ * `SessionsClient` (`protocol.SpawnRequest`, `protocol.ResultMap['list']`, …).
+ */
+export type * as protocol from './wire/protocol.js';
 export { defaultSocketPath } from './wire/socket-path.js';

@@ -556,23 +556,74 @@ export type EndReason =
 /** Daemon → client on an attach stream. */
 export type StreamEvent =
   /** Output; `offset` is the absolute stream offset of `data[0]`. */
-  | { ev: 'data'; data: Uint8Array; offset: number }
+  | {
+      /** The event's kind. */
+      ev: 'data';
+      /** The bytes, exactly as the program wrote them. */
+      data: Uint8Array;
+      /** Absolute stream offset of `data[0]`. */
+      offset: number;
+    }
   /** This client fell behind: `bytes` of output were skipped; delivery resumes at `offset`. */
-  | { ev: 'missed'; bytes: number; offset: number }
+  | {
+      /** The event's kind. */
+      ev: 'missed';
+      /** How many bytes this client did not receive. */
+      bytes: number;
+      /** Absolute stream offset where delivery resumes. */
+      offset: number;
+    }
   /** The stream reached its end (the child closed it); `exit` normally follows. */
-  | { ev: 'eof'; offset: number }
+  | {
+      /** The event's kind. */
+      ev: 'eof';
+      /** Absolute stream offset of the end: the stream's total length. */
+      offset: number;
+    }
   /** The session exited; the last event before `end`. */
-  | { ev: 'exit'; exitInfo: WireExitInfo; exitedAt: number }
+  | {
+      /** The event's kind. */
+      ev: 'exit';
+      /** How the session's process ended. */
+      exitInfo: WireExitInfo;
+      /** When the exit was seen, in ms since the epoch. */
+      exitedAt: number;
+    }
   /** The stream is over; the daemon closes the connection after it. `message` explains an `error`. */
-  | { ev: 'end'; reason: EndReason; message?: string };
+  | {
+      /** The event's kind. */
+      ev: 'end';
+      /** Why the stream ended. */
+      reason: EndReason;
+      /** For `reason: 'error'`: what went wrong, in one line. */
+      message?: string;
+    };
 
 /** Client → daemon on an attach stream. Read-only attachments may only send `detach`. */
 export type StreamCommand =
   /** Bytes for the session's stdin (or terminal); writers only. */
-  | { op: 'input'; data: Uint8Array }
+  | {
+      /** The command's kind. */
+      op: 'input';
+      /** The bytes to write, as they are. */
+      data: Uint8Array;
+    }
   /** Close the session's stdin (pipe sessions; on a PTY it sends ^D). */
-  | { op: 'eof' }
+  | {
+      /** The command's kind. */
+      op: 'eof';
+    }
   /** Change a PTY session's size; writers only. */
-  | { op: 'resize'; rows: number; cols: number }
+  | {
+      /** The command's kind. */
+      op: 'resize';
+      /** New height in character cells. */
+      rows: number;
+      /** New width in character cells. */
+      cols: number;
+    }
   /** End this attachment; the daemon answers with `end` reason `detached`. */
-  | { op: 'detach' };
+  | {
+      /** The command's kind. */
+      op: 'detach';
+    };

@@ -10,9 +10,8 @@ import {
   ShellSyntaxError,
   ShellUnsupportedError,
   ShSyntaxError,
-  type SimpleCommand,
-  type Word,
 } from '../../../src/pipe/index.js';
+import type { SimpleCommand, Word } from '../../../src/pipe/shell/syntax/ast.js';
 
 const text = (w: Word) =>
   w.parts.map((p) => (p.type === 'literal' ? p.text : `<${p.type}>`)).join('');
