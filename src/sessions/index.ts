@@ -107,6 +107,12 @@ export {
 } from './screen/index.js';
 export type { WireFlowPublication, WireStageSample } from './wire/flow-publication.js';
 export { ProtocolError } from './wire/parse.js';
+/**
+ * Every message of the daemon's wire protocol (docs/protocol.md) as types: each request, each
+ * result, and the maps between them, for programs that speak the protocol without
+ * `SessionsClient` (`protocol.SpawnRequest`, `protocol.ResultMap['list']`, …).
+ */
+export type * as protocol from './wire/protocol.js';
 export {
   type EndReason,
   type ErrorCode,
@@ -116,10 +122,4 @@ export {
   type WireRestartPolicy,
   type WireSessionInfo,
 } from './wire/protocol.js';
-/**
- * Every message of the daemon's wire protocol (docs/protocol.md) as types: each request, each
- * result, and the maps between them, for programs that speak the protocol without
- * `SessionsClient` (`protocol.SpawnRequest`, `protocol.ResultMap['list']`, …).
- */
-export type * as protocol from './wire/protocol.js';
 export { defaultSocketPath } from './wire/socket-path.js';
