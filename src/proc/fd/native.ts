@@ -2,7 +2,9 @@
  * The few libc calls Node does not expose (pipe2, fcntl; on Linux prctl and waitpid), through koffi: an FFI whose prebuilt
  * binaries ship inside its npm packages, so no compiler is needed on the user's machine.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 
 /** The libc calls sluice needs and Node lacks. */
 export interface Native {
@@ -26,6 +28,59 @@ export const FD_CLOEXEC = 1;
 export const F_SETPIPE_SZ = 1031;
 export const F_GETPIPE_SZ = 1032;
 
+/** The part of koffi's API sluice uses. */
+interface Koffi {
+  version: string;
+  load(path: string): { func(signature: string): (...args: unknown[]) => number };
+  errno(): number;
+  out(type: unknown): unknown;
+  pointer(type: string): unknown;
+}
+
+/** The musl loader's name per Node arch, where koffi ships both a glibc and a musl binary. */
+const MUSL_LOADER: Partial<Record<string, string>> = { x64: 'x86_64', arm64: 'aarch64' };
+
+/**
+ * koffi's prebuilt binary for this platform, loaded directly: `require('koffi')` costs about
+ * three times as much (it parses node's ELF header to choose between glibc and musl, then wraps
+ * the binary with deprecated aliases sluice does not use), and sluice's command pays it on every
+ * `sluice run`. Taken only where the choice is certain (darwin, or Linux with no musl loader
+ * installed, on x64 or arm64) and only when the binary has koffi's own version and the calls used
+ * here; undefined otherwise, and the caller falls back to `require('koffi')`.
+ */
+function loadPrebuiltKoffi(require: NodeJS.Require): Koffi | undefined {
+  const { platform, arch } = process;
+  const musl = MUSL_LOADER[arch];
+  if (musl === undefined) return undefined;
+  if (platform === 'linux') {
+    if (existsSync(`/lib/ld-musl-${musl}.so.1`)) return undefined;
+  } else if (platform !== 'darwin') {
+    return undefined;
+  }
+  try {
+    const koffiDir = dirname(require.resolve('koffi'));
+    const { version } = JSON.parse(readFileSync(`${koffiDir}/package.json`, 'utf8')) as {
+      version?: unknown;
+    };
+    const binary = require.resolve(
+      `@koromix/koffi-${platform}-${arch}/${platform}_${arch}/koffi.node`,
+      { paths: [koffiDir] },
+    );
+    const k = require(binary) as Partial<Koffi>;
+    const complete =
+      k.version === version &&
+      typeof k.load === 'function' &&
+      typeof k.errno === 'function' &&
+      typeof k.out === 'function' &&
+      typeof k.pointer === 'function';
+    return complete ? (k as Koffi) : undefined;
+  } catch (e) {
+    // Out of fds: koffi's own loader would fail the same way; let the caller see why.
+    if (/EMFILE|ENFILE/.test(`${(e as NodeJS.ErrnoException)?.code ?? ''} ${String(e)}`)) throw e;
+    return undefined;
+  }
+}
+
 let native: Native | null | undefined;
 let transient: string | undefined;
 
@@ -48,12 +103,7 @@ export function loadNative(): Native | null {
   if (process.env.SLUICE_PIPE_BACKEND === 'fifo') return native;
   try {
     const require = createRequire(import.meta.url);
-    const koffi = require('koffi') as {
-      load(path: string): { func(signature: string): (...args: unknown[]) => number };
-      errno(): number;
-      out(type: unknown): unknown;
-      pointer(type: string): unknown;
-    };
+    const koffi = loadPrebuiltKoffi(require) ?? (require('koffi') as Koffi);
     if (process.platform === 'linux') {
       const libc = koffi.load('libc.so.6');
       const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
