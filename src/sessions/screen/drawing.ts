@@ -2,22 +2,35 @@
  * How a snapshot is drawn: the prefix that readies the user's terminal, the cells (scrollback,
  * screen, alternate screen) for an empty screen, and the reflow for a viewer of another size.
  */
-import type { ScrollbackCache } from './line-serializer.js';
+
 import { serializeScrollback } from './line-serializer.js';
 import { TERMINAL_RESTORE } from './restore.js';
+import type { ScrollbackCache } from './scrollback-cache.js';
 import { readTerminalState, stateSequence, type TerminalState } from './terminal-state.js';
 import { type HeadlessTerminal, makeTerminal, type SerializeAddon, xterm } from './xterm.js';
 
 /** A drawable copy of the screen at one output offset (see `ScreenModel.snapshot`). */
 export interface ScreenSnapshot {
-  /** `data` without its prefix: what draws the screen into a fresh terminal of this size. */
-  body: Buffer;
+  /**
+   * `data` without its prefix: what draws the screen into a fresh terminal of this size. Joined
+   * from `parts` on first read.
+   */
+  readonly body: Buffer;
   /**
    * Bytes that, written to a terminal of `rows`×`cols`, reset its modes, push what it showed into
    * its scrollback, then draw the scrollback lines, the screen (both buffers, cursor, colours and
-   * attributes, scroll region) and set the program's modes. Holds no query.
+   * attributes, scroll region) and set the program's modes. Holds no query. Joined from `parts`
+   * on first read.
    */
-  data: Buffer;
+  readonly data: Buffer;
+  /**
+   * `data` in pieces, in order, without the copy that joins them: a sender writes these one
+   * after the other. They may share memory with the model's kept scrollback; their bytes never
+   * change, and writing to them is not allowed.
+   */
+  readonly parts: readonly Buffer[];
+  /** The length of `data` in bytes. */
+  readonly bytes: number;
   /** Output offset the snapshot reflects: live output continues from here. */
   offset: number;
   /** Height in cells of the terminal the snapshot draws (the reflowed size when one was asked). */
@@ -28,6 +41,37 @@ export interface ScreenSnapshot {
   scrollbackLines: number;
   /** The modes the snapshot restores. */
   state: TerminalState;
+}
+
+/**
+ * A snapshot made of `prefix` then `bodyParts`: `data` and `body` are joined only when read (an
+ * attach through the daemon writes the parts and never joins them).
+ */
+export function makeSnapshot(
+  prefix: Buffer,
+  bodyParts: Buffer[],
+  fields: Omit<ScreenSnapshot, 'data' | 'body' | 'parts' | 'bytes'>,
+): ScreenSnapshot {
+  const parts = [prefix, ...bodyParts];
+  let bytes = 0;
+  for (const p of parts) bytes += p.length;
+  let data: Buffer | undefined;
+  let body: Buffer | undefined;
+  return {
+    ...fields,
+    parts,
+    bytes,
+    get data(): Buffer {
+      data ??= Buffer.concat(parts, bytes);
+      return data;
+    },
+    get body(): Buffer {
+      body ??= data
+        ? data.subarray(prefix.length)
+        : Buffer.concat(bodyParts, bytes - prefix.length);
+      return body;
+    },
+  };
 }
 
 /**
@@ -89,19 +133,11 @@ export async function reflowSnapshot(
     scratch.resize(cols, rows);
     const state = readTerminalState(scratch);
     const lines = scratch.buffer.normal.baseY;
-    const body = Buffer.concat([
-      ...serializeBody(scratch, serializer, lines),
-      Buffer.from(stateSequence(state, rows)),
-    ]);
-    return {
-      data: Buffer.concat([Buffer.from(drawPrefix(rows)), body]),
-      body,
-      offset: snap.offset,
-      rows,
-      cols,
-      scrollbackLines: lines,
-      state,
-    };
+    return makeSnapshot(
+      Buffer.from(drawPrefix(rows)),
+      [...serializeBody(scratch, serializer, lines), Buffer.from(stateSequence(state, rows))],
+      { offset: snap.offset, rows, cols, scrollbackLines: lines, state },
+    );
   } finally {
     scratch.dispose();
   }

@@ -17,6 +17,8 @@ import type { Terminal } from '@xterm/headless';
 const CODEPOINT_MASK = 0x1fffff;
 const IS_COMBINED = 0x200000;
 const WIDTH_SHIFT = 22;
+/** Content bits that are set unless the cell holds one ASCII character (or nothing). */
+const NOT_ASCII = (CODEPOINT_MASK | IS_COMBINED) & ~0x7f;
 /** Colour words: colour (24 bits), colour mode (2 bits), then flags. */
 const COLOR_MASK = 0xffffff;
 const MODE_MASK = 0x3000000;
@@ -39,14 +41,16 @@ const BG_FLAGS: [number, string][] = [
 const FG_STYLE_MASK = MODE_MASK | COLOR_MASK | FG_FLAGS.reduce((m, [f]) => m | f, 0);
 const BG_STYLE_MASK = MODE_MASK | COLOR_MASK | BG_FLAGS.reduce((m, [f]) => m | f, 0);
 
-interface RawLine {
+/** The internal row of xterm.js's buffer this module reads. */
+export interface RawLine {
   _data: Uint32Array;
   isWrapped: boolean;
   length: number;
   getString(x: number): string;
 }
 
-function rawLine(term: Terminal, y: number): RawLine | undefined {
+/** Row `y` of the normal buffer, or undefined when its internal layout is not as expected. */
+export function rawLine(term: Terminal, y: number): RawLine | undefined {
   const view = term.buffer.normal.getLine(y) as unknown as { _line?: RawLine } | undefined;
   const line = view?._line;
   if (
@@ -119,6 +123,34 @@ function sgr(fg: number, bg: number): string {
   return params.length === 0 ? '' : `\x1b[0;${params.join(';')}m`;
 }
 
+/** Most recently used styles' SGR bytes, by foreground word then background word. */
+const sgrCache = new Map<number, Map<number, Uint8Array>>();
+const SGR_CACHE_STYLES = 1024;
+let sgrCached = 0;
+const SGR_RESET = Uint8Array.from(Buffer.from('\x1b[0m'));
+
+/** `sgr(fg, bg)` (or a reset for the default style) as bytes, encoded once per style. */
+function sgrBytes(fg: number, bg: number): Uint8Array {
+  let byBg = sgrCache.get(fg);
+  let bytes = byBg?.get(bg);
+  if (bytes) return bytes;
+  // A program with many true colours would grow the cache without end: start it over.
+  if (sgrCached >= SGR_CACHE_STYLES) {
+    sgrCache.clear();
+    sgrCached = 0;
+    byBg = undefined;
+  }
+  const s = sgr(fg, bg);
+  bytes = s === '' ? SGR_RESET : Uint8Array.from(Buffer.from(s));
+  if (!byBg) {
+    byBg = new Map();
+    sgrCache.set(fg, byBg);
+  }
+  byBg.set(bg, bytes);
+  sgrCached++;
+  return bytes;
+}
+
 /** One line: its cells with style changes; trailing default blanks dropped unless `full`. */
 function serializeLine(out: ByteWriter, line: RawLine, cols: number, full: boolean): void {
   const data = line._data;
@@ -134,160 +166,187 @@ function serializeLine(out: ByteWriter, line: RawLine, cols: number, full: boole
     }
   }
   out.reserve(end + 16);
+  // The writer's buffer and position live in locals through the cell loop (this loop runs for
+  // every cell of a 10,000-line scrollback); they are handed back around every non-ASCII write.
+  let buf = out.buf;
+  let pos = out.length;
   let fg = 0;
   let bg = 0;
-  for (let x = 0; x < end; x++) {
-    const i = x * 3;
+  // Module constants copied to locals: the loop then needs no context loads.
+  const fgMask = FG_STYLE_MASK;
+  const bgMask = BG_STYLE_MASK;
+  for (let x = 0, i = 0; x < end; x++, i += 3) {
     const content = data[i]!;
-    if (content >>> WIDTH_SHIFT === 0) continue; // the placeholder after a wide character
-    const cfg = data[i + 1]! & FG_STYLE_MASK;
-    const cbg = data[i + 2]! & BG_STYLE_MASK;
+    const cfg = data[i + 1]! & fgMask;
+    const cbg = data[i + 2]! & bgMask;
+    if ((content & NOT_ASCII) === 0 && cfg === fg && cbg === bg) {
+      // ASCII in the current style, or a blank cell (0) as a space: the common case (room was
+      // reserved for one byte a cell). Width 0 is the placeholder after a wide character.
+      if (content >>> WIDTH_SHIFT !== 0) buf[pos++] = content & 0x7f || 0x20;
+      continue;
+    }
+    if (content >>> WIDTH_SHIFT === 0) continue;
+    const cp = content & CODEPOINT_MASK;
     if (cfg !== fg || cbg !== bg) {
-      out.text(sgr(cfg, cbg) || '\x1b[0m');
+      const seq = sgrBytes(cfg, cbg);
+      if (pos + seq.length + end - x > buf.length) {
+        out.length = pos;
+        out.reserve(seq.length + end - x + 16);
+        buf = out.buf;
+      }
+      for (let k = 0; k < seq.length; k++) buf[pos++] = seq[k]!;
       fg = cfg;
       bg = cbg;
-      out.reserve(end - x + 16);
+      if (cp < 0x80 && (content & IS_COMBINED) === 0) {
+        buf[pos++] = cp === 0 ? 0x20 : cp;
+        continue;
+      }
     }
-    const cp = content & CODEPOINT_MASK;
     if (content & IS_COMBINED) {
+      out.length = pos;
       out.text(line.getString(x));
       out.reserve(end - x + 16);
-    } else if (cp < 0x80) {
-      // ASCII, or a blank cell (0) as a space: room was reserved for one byte a cell.
-      out.buf[out.length++] = cp === 0 ? 0x20 : cp;
+      buf = out.buf;
+      pos = out.length;
+      continue;
+    }
+    // One code point past ASCII: UTF-8 by hand, with room for it and a byte a remaining cell.
+    if (pos + 4 + end - x > buf.length) {
+      out.length = pos;
+      out.reserve(4 + end - x + 16);
+      buf = out.buf;
+    }
+    if (cp < 0x800) {
+      buf[pos++] = 0xc0 | (cp >> 6);
     } else {
-      out.text(String.fromCodePoint(cp));
-      out.reserve(end - x + 16);
+      if (cp < 0x10000) {
+        buf[pos++] = 0xe0 | (cp >> 12);
+      } else {
+        buf[pos++] = 0xf0 | (cp >> 18);
+        buf[pos++] = 0x80 | ((cp >> 12) & 0x3f);
+      }
+      buf[pos++] = 0x80 | ((cp >> 6) & 0x3f);
+    }
+    buf[pos++] = 0x80 | (cp & 0x3f);
+  }
+  out.length = pos;
+  if (fg !== 0 || bg !== 0) out.text('\x1b[0m');
+}
+
+/** Where a slab of serialized lines stops growing and the next begins. */
+export const SLAB_BYTES = 256 * 1024;
+
+/**
+ * Serialized rows in slabs: each row's bytes are `[begin, end)` of its slab's buffer, rows of
+ * one slab contiguous and in order. Bytes once written are never changed (a slab that grows is
+ * copied; views of the old buffer keep the same bytes), so views handed out stay valid.
+ */
+export class RowWriter {
+  #cols: number;
+  /** The slab rows are being appended to. */
+  slab: ByteWriter;
+
+  constructor(cols: number, expectedRows: number) {
+    this.#cols = cols;
+    this.slab = new ByteWriter(RowWriter.#initial(cols, expectedRows));
+  }
+
+  static #initial(cols: number, rows: number): number {
+    // Sized for the rows expected (at most one slab: short scrollbacks hold little memory), with
+    // room for the row that crosses the slab's end, so that a full slab is rarely copied.
+    return Math.min(SLAB_BYTES, Math.max(1, rows) * (cols + 2)) + 4 * cols + 256;
+  }
+
+  /**
+   * Appends one row (`continued`: the next row wraps on from it, so it is written whole with no
+   * line break) to `slab` and returns where it begins there (it ends at `slab.length`).
+   * `expectedRows` sizes a new slab when the current one is full.
+   */
+  row(line: RawLine, continued: boolean, expectedRows: number): number {
+    if (this.slab.length >= SLAB_BYTES) {
+      this.slab = new ByteWriter(RowWriter.#initial(this.#cols, expectedRows));
+    }
+    const begin = this.slab.length;
+    serializeLine(this.slab, line, this.#cols, continued);
+    if (!continued) {
+      this.slab.reserve(2);
+      this.slab.buf[this.slab.length++] = 0x0d;
+      this.slab.buf[this.slab.length++] = 0x0a;
+    }
+    return begin;
+  }
+}
+
+/** Joins views that follow each other in one slab: a few parts for thousands of rows. */
+export class PartList {
+  readonly parts: Buffer[] = [];
+  #slab: ByteWriter | undefined;
+  #begin = 0;
+  #end = 0;
+
+  add(slab: ByteWriter, begin: number, end: number): void {
+    if (slab === this.#slab && begin === this.#end) {
+      this.#end = end;
+      return;
+    }
+    this.#flush();
+    this.#slab = slab;
+    this.#begin = begin;
+    this.#end = end;
+  }
+
+  /** The parts, in order. */
+  done(): Buffer[] {
+    this.#flush();
+    this.#slab = undefined;
+    return this.parts;
+  }
+
+  #flush(): void {
+    if (this.#slab && this.#end > this.#begin) {
+      this.parts.push(this.#slab.buf.subarray(this.#begin, this.#end));
     }
   }
-  if (fg !== 0 || bg !== 0) out.text('\x1b[0m');
+}
+
+/**
+ * Walks rows `from` (inclusive) to `to` (exclusive) of the normal buffer, reading each row once
+ * and telling `visit` the row, whether the next row continues it (a wrapped line), and its
+ * number. False as soon as xterm.js's internal layout is not as expected.
+ */
+export function forEachRow(
+  term: Terminal,
+  from: number,
+  to: number,
+  visit: (line: RawLine, continued: boolean, y: number) => void,
+): boolean {
+  let line = from < to ? rawLine(term, from) : undefined;
+  for (let y = from; y < to; y++) {
+    if (!line) return false;
+    const next = y + 1 < to ? rawLine(term, y + 1) : undefined;
+    if (y + 1 < to && !next) return false;
+    visit(line, next?.isWrapped === true, y);
+    line = next;
+  }
+  return true;
 }
 
 /**
  * Rows `from` (inclusive) to `to` (exclusive) of the normal buffer as UTF-8 lines, each ended by
  * `\r\n` unless the next row continues it (a wrapped line: then the row is written whole and
- * the terminal's own auto-wrap continues it). `reuse(y)` may supply an earlier serialization of
- * row `y`; `keep(y, bytes)` is told each row serialized here. Undefined when xterm.js's internal
- * layout is not as expected.
+ * the terminal's own auto-wrap continues it), in a few large parts (never one Buffer a row).
+ * Undefined when xterm.js's internal layout is not as expected.
  */
 export function serializeScrollback(
   term: Terminal,
   from: number,
   to: number,
-  reuse: (y: number) => Buffer | undefined = () => undefined,
-  keep: (y: number, bytes: Buffer) => void = () => {},
 ): Buffer[] | undefined {
-  const parts: Buffer[] = [];
-  let out = new ByteWriter(Math.min(to - from, 1024) * (term.cols + 32));
-  for (let y = from; y < to; y++) {
-    const cached = reuse(y);
-    if (cached) {
-      parts.push(cached);
-      continue;
-    }
-    const line = rawLine(term, y);
-    if (!line) return undefined;
-    const next = y + 1 < to ? rawLine(term, y + 1) : undefined;
-    const continued = next?.isWrapped === true;
-    if (out.length > 256 * 1024) out = new ByteWriter(1024 * (term.cols + 32));
-    const begin = out.length;
-    serializeLine(out, line, term.cols, continued);
-    if (!continued) {
-      out.byte(0x0d);
-      out.byte(0x0a);
-    }
-    const bytes = out.buf.subarray(begin, out.length);
-    keep(y, bytes);
-    parts.push(bytes);
-  }
-  return parts;
-}
-
-interface TrimmableLines {
-  onTrim(listener: (amount: number) => void): { dispose(): void };
-}
-
-/**
- * Serialized scrollback lines kept between snapshots, so a re-attach serializes only the lines
- * added since the last one. Lines are numbered absolutely (lines trimmed from the buffer's front
- * so far plus their index); a line in the scrollback never changes until a resize rewraps the
- * buffer (`invalidate`) or a reset replaces it (noticed by identity). The newest scrollback line
- * is never kept: whether it ends with a line break depends on the row after it.
- */
-export class ScrollbackCache {
-  #term: Terminal;
-  #lines: Buffer[] = [];
-  /** Absolute number of `#lines[0]`. */
-  #start = 0;
-  #trimmed = 0;
-  #hooked: unknown;
-  #subscription: { dispose(): void } | undefined;
-
-  constructor(term: Terminal) {
-    this.#term = term;
-  }
-
-  /** Forgets every kept line (the buffer was rewrapped). */
-  invalidate(): void {
-    this.#lines = [];
-  }
-
-  /** Bytes held. */
-  get bytes(): number {
-    let n = 0;
-    for (const b of this.#lines) n += b.length;
-    return n;
-  }
-
-  /** As `serializeScrollback`, reusing and keeping lines. */
-  serialize(from: number, to: number): Buffer[] | undefined {
-    if (!this.#hook()) return serializeScrollback(this.#term, from, to);
-    const first = this.#trimmed + from;
-    // Drop what left the buffer; a gap or a reset restarts the cache.
-    if (first < this.#start || first > this.#start + this.#lines.length) {
-      this.#lines = [];
-      this.#start = first;
-    } else if (first > this.#start) {
-      this.#lines = this.#lines.slice(first - this.#start);
-      this.#start = first;
-    }
-    const last = to - 1; // never reused nor kept
-    return serializeScrollback(
-      this.#term,
-      from,
-      to,
-      (y) => (y < last ? this.#lines[this.#trimmed + y - this.#start] : undefined),
-      (y, bytes) => {
-        if (y < last && this.#trimmed + y === this.#start + this.#lines.length) {
-          this.#lines.push(bytes);
-        }
-      },
-    );
-  }
-
-  /** Stops listening. */
-  dispose(): void {
-    this.#subscription?.dispose();
-    this.#subscription = undefined;
-    this.#lines = [];
-  }
-
-  /** Follows the normal buffer's trims; false when its internals are not reachable. */
-  #hook(): boolean {
-    const lines = (
-      this.#term as unknown as {
-        _core?: { _bufferService?: { buffers?: { normal?: { lines?: TrimmableLines } } } };
-      }
-    )._core?._bufferService?.buffers?.normal?.lines;
-    if (!lines || typeof lines.onTrim !== 'function') return false;
-    if (lines !== this.#hooked) {
-      this.#subscription?.dispose();
-      this.#hooked = lines;
-      this.#lines = [];
-      this.#subscription = lines.onTrim((amount) => {
-        this.#trimmed += amount;
-      });
-    }
-    return true;
-  }
+  const rows = new RowWriter(term.cols, to - from);
+  const parts = new PartList();
+  const ok = forEachRow(term, from, to, (line, continued, y) => {
+    const begin = rows.row(line, continued, to - y);
+    parts.add(rows.slab, begin, rows.slab.length);
+  });
+  return ok ? parts.done() : undefined;
 }

@@ -20,8 +20,14 @@
 import { EventEmitter } from 'node:events';
 import { InvalidOptionError } from '../../proc/index.js';
 import { SessionsError } from '../core/errors.js';
-import { drawPrefix, reflowSnapshot, type ScreenSnapshot, serializeBody } from './drawing.js';
-import { ScrollbackCache } from './line-serializer.js';
+import {
+  drawPrefix,
+  makeSnapshot,
+  reflowSnapshot,
+  type ScreenSnapshot,
+  serializeBody,
+} from './drawing.js';
+import { ScrollbackCache } from './scrollback-cache.js';
 import { readTerminalState, stateSequence, type TerminalState } from './terminal-state.js';
 import { renderText } from './text.js';
 import { type HeadlessTerminal, makeTerminal, type SerializeAddon, xterm } from './xterm.js';
@@ -337,24 +343,18 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
     const state = readTerminalState(term);
     const base = term.buffer.normal.baseY;
     const lines = scrollback === undefined ? base : Math.min(scrollback, base);
-    const prefix = Buffer.from(drawPrefix(term.rows));
-    const data = Buffer.concat([
-      prefix,
-      ...serializeBody(term, this.#serializer, lines, this.#cache),
-      Buffer.from(stateSequence(state, term.rows)),
-    ]);
+    const body = serializeBody(term, this.#serializer, lines, this.#cache);
+    body.push(Buffer.from(stateSequence(state, term.rows)));
     // Kept lines are worth it while clients come and go; an idle session lets them go.
     if (this.#cacheTimer) clearTimeout(this.#cacheTimer);
     this.#cacheTimer = setTimeout(() => this.#cache.invalidate(), CACHE_IDLE_MS);
     this.#cacheTimer.unref();
-    return {
-      data,
-      body: data.subarray(prefix.length),
+    return makeSnapshot(Buffer.from(drawPrefix(term.rows)), body, {
       offset,
       rows: term.rows,
       cols: term.cols,
       scrollbackLines: lines,
       state,
-    };
+    });
   }
 }

@@ -184,6 +184,37 @@ describe('ScreenModel', () => {
     kept.dispose();
   });
 
+  it('mixes partial and whole snapshots with kept lines, and its parts join to its data', async () => {
+    const kept = new ScreenModel({ rows: 6, cols: 20, scrollbackLines: 50 });
+    const fresh = () => new ScreenModel({ rows: 6, cols: 20, scrollbackLines: 50 });
+    const fed: string[] = [];
+    const feed = (s: string) => {
+      fed.push(s);
+      kept.write(Buffer.from(s));
+    };
+    const same = async (options: { scrollback?: number }, what: string) => {
+      const other = fresh();
+      for (const f of fed) other.write(Buffer.from(f));
+      const [a, b] = [await kept.snapshot(options), await other.snapshot(options)];
+      other.dispose();
+      assert.equal(a.data.toString(), b.data.toString(), what);
+      assert.equal(a.bytes, a.data.length);
+      assert.ok(Buffer.concat(a.parts).equals(a.data), `${what}: parts`);
+      assert.ok(a.data.subarray(a.data.length - a.body.length).equals(a.body), `${what}: body`);
+    };
+    feed(lines(30));
+    await same({ scrollback: 5 }, 'a partial snapshot first');
+    await same({}, 'then a whole one');
+    await same({ scrollback: 7 }, 'a partial one from the kept lines');
+    feed(lines(10, 'more'));
+    await same({ scrollback: 3 }, 'partial, after more lines');
+    await same({}, 'whole, after more lines');
+    feed(lines(45, 'past the budget'));
+    await same({}, 'whole, after the oldest lines left');
+    await same({ scrollback: 0 }, 'no scrollback at all');
+    kept.dispose();
+  });
+
   it('takes the snapshot at one offset: bytes written after the call are not in it', async () => {
     const m = new ScreenModel({ rows: 5, cols: 20 });
     m.write(Buffer.from('before'));
