@@ -361,7 +361,10 @@ async function attachOver(
   let attachment: ClientAttachment | undefined;
   let result: AttachResult | undefined;
   const early: StreamEvent[] = [];
-  const backlogParts: Buffer[] = [];
+  // The backlog (a screen drawing first, when there is one) is copied into one buffer of the
+  // size the answer announced as its pieces arrive, rather than joined after the last one.
+  let backlog = Buffer.alloc(0);
+  let backlogAt = 0;
   let backlogLeft = 0;
   let backlogDone: (() => void) | undefined;
   const backlogReady = new Promise<void>((r) => {
@@ -374,8 +377,12 @@ async function attachOver(
       return;
     }
     if (event.ev === 'data' && backlogLeft > 0) {
-      const data = Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength);
-      backlogParts.push(data);
+      const data = event.data;
+      if (backlogAt + data.byteLength > backlog.length) {
+        // More than announced (never from a sluice daemon): keep every byte all the same.
+        backlog = Buffer.concat([backlog.subarray(0, backlogAt), data]);
+      } else backlog.set(data, backlogAt);
+      backlogAt += data.byteLength;
       backlogLeft -= data.byteLength;
       if (backlogLeft <= 0) backlogDone?.();
       return;
@@ -401,6 +408,8 @@ async function attachOver(
       (r) => {
         // Runs before the frames that follow the answer are dispatched: they are the backlog.
         backlogLeft = (r as AttachResult).backlogBytes;
+        // (At most 64 MiB up front: past that, whatever arrives is appended.)
+        if (backlogLeft > 0) backlog = Buffer.allocUnsafe(Math.min(backlogLeft, 64 * 1024 * 1024));
         if (backlogLeft === 0) backlogDone?.();
         conn.enterStream(onEvent);
       },
@@ -413,7 +422,7 @@ async function attachOver(
     const closed = new Promise<void>((resolve) => conn.onClose(() => resolve()));
     await Promise.race([backlogReady, closed]);
   }
-  const all = Buffer.concat(backlogParts);
+  const all = backlog.subarray(0, backlogAt);
   const screenBytes = Math.min(result.screenBytes ?? 0, all.length);
   attachment = new ClientAttachment(
     conn,
