@@ -45,6 +45,7 @@ export { spawnGroup } from './process/spawn-group.js';
 export { checkArgv, checkUsableCwd, overlayEnv } from './process/spawn-options.js';
 export type {
   GroupProcess,
+  PipeReadInto,
   SpawnGroupOptions,
   StdioSlot,
   TerminateProcessOptions,

@@ -16,7 +16,7 @@ import type { InvalidOptionError, SpawnError } from '../errors.js';
 import { createPipe, type PipePair } from '../fd/pipe.js';
 import { Group } from './group-process.js';
 import { buildEnv, classify, validate } from './spawn-options.js';
-import type { GroupProcess, SpawnGroupOptions } from './spawn-types.js';
+import type { GroupProcess, PipeReadInto, SpawnGroupOptions } from './spawn-types.js';
 
 /** The fds of one spawn: what the child gets, and what this process keeps. */
 interface Plumbing {
@@ -61,9 +61,14 @@ function plumb(slots: NonNullable<SpawnGroupOptions['stdio']>): Plumbing {
   return p;
 }
 
-function wrap(fd: number | undefined, side: 'read' | 'write'): Socket | null {
+function wrap(fd: number | undefined, side: 'read' | 'write', into?: PipeReadInto): Socket | null {
   if (fd === undefined) return null;
-  return new Socket({ fd, readable: side === 'read', writable: side === 'write' });
+  return new Socket({
+    fd,
+    readable: side === 'read',
+    writable: side === 'write',
+    ...(into === undefined ? {} : { onread: { buffer: into.buffer, callback: into.callback } }),
+  });
 }
 
 /**
@@ -129,7 +134,16 @@ export function spawnGroup(options: SpawnGroupOptions): Promise<GroupProcess> {
         if (pipes.childEnds.includes(pair.writeFd)) pair.closeWrite();
       }
       const [i, o, e] = pipes.keep;
-      resolve(new Group(child, options, wrap(i, 'write'), wrap(o, 'read'), wrap(e, 'read')));
+      const into = options.onRead;
+      resolve(
+        new Group(
+          child,
+          options,
+          wrap(i, 'write'),
+          wrap(o, 'read', into?.stdout),
+          wrap(e, 'read', into?.stderr),
+        ),
+      );
     };
     child.once('error', onError);
     child.once('spawn', onSpawn);

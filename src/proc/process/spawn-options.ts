@@ -36,6 +36,30 @@ function checkSlot(slot: unknown, i: number, o: SpawnGroupOptions): void {
   );
 }
 
+function checkOnRead(onRead: unknown): void {
+  if (onRead === null || typeof onRead !== 'object') {
+    throw new InvalidOptionError('onRead', 'must be an object with stdout and/or stderr');
+  }
+  for (const name of ['stdout', 'stderr'] as const) {
+    const r = (onRead as Record<string, unknown>)[name] as
+      | { buffer?: unknown; callback?: unknown }
+      | undefined;
+    if (r === undefined) continue;
+    if (
+      r === null ||
+      typeof r !== 'object' ||
+      !(r.buffer instanceof Uint8Array) ||
+      r.buffer.byteLength === 0 ||
+      typeof r.callback !== 'function'
+    ) {
+      throw new InvalidOptionError(
+        `onRead.${name}`,
+        'must be { buffer: a non-empty Uint8Array, callback: a function }',
+      );
+    }
+  }
+}
+
 /**
  * Throws `InvalidOptionError` for malformed options (nothing is created), and `SpawnError`
  * (`ERR_SLUICE_SPAWN_BAD_CWD`) for a cwd that does not exist or cannot be entered.
@@ -51,6 +75,7 @@ export function validate(o: SpawnGroupOptions): void {
     }
     for (const [i, s] of o.stdio.entries()) checkSlot(s, i, o);
   }
+  if (o.onRead !== undefined) checkOnRead(o.onRead);
   if (o.drainMs !== undefined && !(Number.isFinite(o.drainMs) && o.drainMs >= 0)) {
     throw new InvalidOptionError('drainMs', `must be a finite number >= 0, got ${o.drainMs}`);
   }

@@ -17,6 +17,14 @@ import type { SignalName } from './signal.js';
  */
 export type StdioSlot = 'pipe' | 'ignore' | 'inherit' | number;
 
+/** Where and to whom a pipe is read when `SpawnGroupOptions.onRead` names it. */
+export interface PipeReadInto {
+  /** The buffer each read fills from its start (at least 1 byte). */
+  buffer: Uint8Array;
+  /** Called with each read's byte count; `false` pauses the stream. */
+  callback(bytes: number, buffer: Uint8Array): boolean | undefined;
+}
+
 /** Options of {@link spawnGroup}. */
 export interface SpawnGroupOptions {
   /** The program and its arguments; `argv[0]` is looked up on `PATH` unless it holds a `/`. */
@@ -43,6 +51,22 @@ export interface SpawnGroupOptions {
    * @default ['pipe', 'pipe', 'pipe']
    */
   stdio?: readonly [StdioSlot, StdioSlot, StdioSlot | 'stdout'];
+  /**
+   * Read a pipe straight into a buffer of the caller's instead of through the stream's 'data'
+   * events (Node's `onread` option of `net.Socket`): no new buffer is allocated per read, so a
+   * chatty child makes no garbage. `callback(bytes, buffer)` gets each read's bytes in
+   * `buffer[0, bytes)`, valid only until it returns (copy what you keep); returning `false`
+   * pauses the stream (`resume()` reads on). The stream then emits no 'data', but still 'end'
+   * and 'close', and `pause()`/`resume()` hold and release the pipe as usual. One buffer may
+   * serve many pipes: each callback runs to completion before the next read.
+   * @default undefined (the streams emit 'data' as usual)
+   */
+  onRead?: {
+    /** For the stdout pipe (a merged stderr included). */
+    stdout?: PipeReadInto;
+    /** For the stderr pipe. */
+    stderr?: PipeReadInto;
+  };
   /**
    * After the child exits, its stdout/stderr pipes get windows of this length to reach EOF. A
    * pipe that received nothing during a whole window and is not held back by a slow reader has
