@@ -4,7 +4,7 @@
  * frames are delivered and when a lossless client holds the program; this only keeps the books.
  * Internal to sessions.
  */
-import type { AttachmentFrame } from './attachment-types.js';
+import { type AttachmentFrame, MAX_OUTPUT_FRAME_BYTES } from './attachment-types.js';
 
 export class FrameQueue {
   readonly #maxBytes: number;
@@ -50,8 +50,7 @@ export class FrameQueue {
     if (this.#lossless) {
       // Never dropped: the queue passes its bound by at most what was already read when the
       // hold began (the stream stops reading at once; see Attachment.pushOutput).
-      this.#queue.push({ type: 'output', data, offset });
-      this.#queuedBytes += data.length;
+      this.#append(data, offset);
       return;
     }
     let d = data;
@@ -66,10 +65,31 @@ export class FrameQueue {
     while (this.#queuedBytes + d.length > this.#maxBytes) {
       if (!this.#dropOldestOutput()) break;
     }
-    // No copy: the output stream hands over each chunk fresh from a pipe or PTY read, never
-    // reused, and at most 64 KiB (a frame of a bigger one pins only its own chunk).
-    this.#queue.push({ type: 'output', data: d, offset: at });
-    this.#queuedBytes += d.length;
+    this.#append(d, at);
+  }
+
+  /**
+   * No copy: the output stream hands over chunks that are never reused. A chunk that continues
+   * the last queued output frame both in the stream and in memory (copies the stream laid end to
+   * end) grows that frame instead, up to `MAX_OUTPUT_FRAME_BYTES`: many small reads become few
+   * frames, and the bytes are the same either way.
+   */
+  #append(data: Buffer, offset: number): void {
+    this.#queuedBytes += data.length;
+    const last = this.#queue.length > this.#head ? this.#queue[this.#queue.length - 1] : undefined;
+    if (last?.type === 'output') {
+      const prev = last.data;
+      if (
+        last.offset + prev.length === offset &&
+        prev.buffer === data.buffer &&
+        prev.byteOffset + prev.length === data.byteOffset &&
+        prev.length + data.length <= MAX_OUTPUT_FRAME_BYTES
+      ) {
+        last.data = Buffer.from(prev.buffer, prev.byteOffset, prev.length + data.length);
+        return;
+      }
+    }
+    this.#queue.push({ type: 'output', data, offset });
   }
 
   /** Queues a control frame; control frames are never dropped. */

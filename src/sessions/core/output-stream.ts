@@ -19,6 +19,12 @@ import { AlreadyAttachedError } from './errors.js';
 import { RingBuffer } from './ring-buffer.js';
 import type { StreamName } from './types.js';
 
+/**
+ * The memory `OutputStream.keep` lays copies into: a few reads of a pipe (64 KiB each at most)
+ * fit, so their copies sit end to end and travel on as one piece.
+ */
+const SLAB_BYTES = 256 * 1024;
+
 /** What `Session.snapshot` returns. */
 export interface Snapshot {
   /** A copy of what the ring keeps (or from `fromOffset` on). */
@@ -47,11 +53,37 @@ export class OutputStream {
   #exit: AttachmentFrame | undefined;
   /** Lossless attachments whose queue is full: while any is, the program's output is held. */
   #holders = new Set<Attachment>();
+  /** Where `keep` copies chunks (dropped when the last attachment goes). */
+  #slab: Buffer | undefined;
+  #slabUsed = 0;
 
   constructor(host: AttachmentHost, name: StreamName, ringBytes?: number) {
     this.#host = host;
     this.name = name;
     this.ring = new RingBuffer(ringBytes);
+  }
+
+  /** Whether any attachment (the writer or a viewer) receives this stream's output. */
+  get attached(): boolean {
+    return this.#writer !== undefined || this.#viewers.size > 0;
+  }
+
+  /**
+   * A copy of `chunk` that stays valid (for a chunk read into a reused buffer). Successive
+   * copies are laid end to end in one slab, so output that arrives in many small reads is one
+   * run of memory that attachments and socket writes join back into few large pieces.
+   */
+  keep(chunk: Uint8Array): Buffer {
+    let slab = this.#slab;
+    if (slab === undefined || slab.length - this.#slabUsed < chunk.length) {
+      slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, chunk.length));
+      this.#slab = slab;
+      this.#slabUsed = 0;
+    }
+    const at = this.#slabUsed;
+    slab.set(chunk, at);
+    this.#slabUsed = at + chunk.length;
+    return slab.subarray(at, at + chunk.length);
   }
 
   /** Whether a writer holds the seat. */
@@ -172,6 +204,8 @@ export class OutputStream {
     if (this.#writer === attachment) this.#writer = undefined;
     this.#viewers.delete(attachment);
     this.#setHold(attachment, false);
+    // Nobody left to hand copies to: what the slab holds is only what queues still reference.
+    if (!this.attached) this.#slab = undefined;
   }
 
   /** Detaches every attachment (the session is being removed). */

@@ -13,6 +13,13 @@ import { NotAPtyError, SessionExitedError, StdinClosedError } from './errors.js'
 import { Session, type SessionInit } from './session.js';
 import type { SessionKind, StreamName } from './types.js';
 
+/**
+ * The one buffer every pipe session's reads land in. Each read is handed on (copied into the
+ * ring, and once more only if someone receives it) before the next read can start, so one
+ * buffer serves them all; 64 KiB is a default pipe's whole capacity.
+ */
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+
 /** After SIGKILL a group ends in microseconds; past this we stop waiting. */
 const AFTER_KILL_MS = 5000;
 
@@ -51,6 +58,13 @@ export class PipeSession extends Session {
       ...(o.env === undefined ? {} : { env: o.env }),
       ...(o.inheritEnv === undefined ? {} : { inheritEnv: o.inheritEnv }),
       stdio: ['pipe', 'pipe', this.mergeStderr ? 'stdout' : 'pipe'],
+      // Read into one buffer shared by every pipe session: a chatty child makes no garbage.
+      onRead: {
+        stdout: { buffer: READ_BUFFER, callback: (n) => this.#onRead('stdout', n) },
+        ...(this.mergeStderr
+          ? {}
+          : { stderr: { buffer: READ_BUFFER, callback: (n) => this.#onRead('stderr', n) } }),
+      },
     });
     this.#wire();
   }
@@ -132,10 +146,16 @@ export class PipeSession extends Session {
     else reader.resume();
   }
 
+  /** One read of `name`'s pipe is in `READ_BUFFER[0, bytes)` until this returns. */
+  #onRead(name: StreamName, bytes: number): boolean {
+    this.pushOutput(name, READ_BUFFER.subarray(0, bytes), true);
+    // A lossless attachment that filled up during this read holds the program from now on.
+    return !this.readingHeld(name);
+  }
+
   #read(stream: Readable | null, name: StreamName): void {
     if (!stream) return;
     this.#readers.set(name, stream);
-    stream.on('data', (chunk: Buffer) => this.pushOutput(name, chunk));
     if (this.readingHeld(name)) stream.pause();
     stream.once('end', () => this.endStream(name));
     stream.once('close', () => this.endStream(name));

@@ -432,13 +432,20 @@ export abstract class Session extends EventEmitter<SessionEvents> {
     return '\n';
   }
 
-  /** Hands a chunk read from `stream` to its ring and attachments, then to 'output' listeners. */
-  protected pushOutput(stream: StreamName, chunk: Buffer): void {
+  /**
+   * Hands a chunk read from `stream` to its ring and attachments, then to 'output' listeners.
+   * A `transient` chunk is a view of a read buffer that the next read overwrites: the ring
+   * copies it as always, and only when someone gets the chunk itself (an attachment, an
+   * 'output' listener) is it copied once more, into memory of its own that they all share.
+   */
+  protected pushOutput(stream: StreamName, chunk: Buffer, transient = false): void {
     const s = this.streamMap.get(stream);
     if (!s || chunk.length === 0) return;
     if (stream === 'stdout') this.#lastStdoutByte = chunk[chunk.length - 1]!;
-    const offset = s.push(chunk);
-    this.emit('output', stream, chunk, offset);
+    const listened = this.listenerCount('output') > 0;
+    const kept = transient && (listened || s.attached) ? s.keep(chunk) : chunk;
+    const offset = s.push(kept);
+    if (listened) this.emit('output', stream, kept, offset);
   }
 
   /** Marks `stream` as ended (EOF); with restarts, only the final exit ends the streams. */

@@ -123,7 +123,16 @@ class Batch {
     this.bytes += data.length;
     const open = this.#data;
     if (open && open.offset + open.length === offset) {
-      open.parts.push(data);
+      // Pieces that lie end to end in memory too become one, so the socket write has few.
+      const parts = open.parts;
+      const prev = parts[parts.length - 1]!;
+      if (prev.buffer === data.buffer && prev.byteOffset + prev.byteLength === data.byteOffset) {
+        parts[parts.length - 1] = Buffer.from(
+          prev.buffer,
+          prev.byteOffset,
+          prev.byteLength + data.length,
+        );
+      } else parts.push(data);
       open.length += data.length;
       return;
     }
