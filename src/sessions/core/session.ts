@@ -186,13 +186,19 @@ export abstract class Session extends EventEmitter<SessionEvents> {
   ): Promise<{
     /** The attachment, starting right after the drawing; the caller detaches it. */
     attachment: Attachment;
-    /** Bytes that draw the screen; write them to a terminal before `attachment.backlog`. */
-    screen: Buffer;
+    /**
+     * Bytes that draw the screen; write them to a terminal before `attachment.backlog`. Joined
+     * from `screenParts` on first read.
+     */
+    readonly screen: Buffer;
+    /** `screen` in pieces, in order, never joined: write them one after the other. */
+    readonly screenParts: readonly Buffer[];
   }> {
     const { rows, cols, ...attachOptions } = options;
     const model = this.screen;
     if (!model || stream !== 'stdout' || attachOptions.fromOffset !== undefined) {
-      return { attachment: this.attach(stream, attachOptions), screen: Buffer.alloc(0) };
+      const attachment = this.attach(stream, attachOptions);
+      return { attachment, screen: Buffer.alloc(0), screenParts: [] };
     }
     const size = this.size;
     // A viewer of another size gets a reflowed copy; the reflow runs on the daemon's thread, so
@@ -203,7 +209,13 @@ export abstract class Session extends EventEmitter<SessionEvents> {
         : {};
     const snap = await model.snapshot(fit);
     const attachment = this.attach(stream, { ...attachOptions, fromOffset: snap.offset });
-    return { attachment, screen: snap.data };
+    return {
+      attachment,
+      get screen(): Buffer {
+        return snap.data;
+      },
+      screenParts: snap.parts,
+    };
   }
 
   /**
