@@ -49,8 +49,8 @@ export function controlEvents(
 export interface AttachmentBindingInit {
   session: Session;
   attachment: Attachment;
-  /** A drawing of the screen sent before the backlog (empty for a raw replay). */
-  screen?: Buffer;
+  /** A drawing of the screen in pieces, sent before the backlog (none for a raw replay). */
+  screen?: readonly Uint8Array[];
   /** The session as the attach answer describes it. */
   info: WireSessionInfo;
   conn: ServerConnection;
@@ -174,9 +174,12 @@ function applyCommand(init: AttachmentBindingInit, c: StreamCommand): void {
 /** The `AttachBinding` a connection pumps for one attachment (see the module comment). */
 export function bindAttachment(init: AttachmentBindingInit): AttachBinding {
   const { attachment } = init;
-  const screen = init.screen ?? Buffer.alloc(0);
-  const backlog =
-    screen.length > 0 ? Buffer.concat([screen, attachment.backlog]) : attachment.backlog;
+  // The drawing's pieces and the backlog go out as they are, never joined into one buffer.
+  const screen = init.screen ?? [];
+  let screenBytes = 0;
+  for (const p of screen) screenBytes += p.byteLength;
+  const backlog = screenBytes > 0 ? [...screen, attachment.backlog] : [attachment.backlog];
+  const backlogBytes = screenBytes + attachment.backlog.byteLength;
   const batcher = new EventBatcher(attachment, init.endReason);
   let released = false;
   return {
@@ -186,10 +189,11 @@ export function bindAttachment(init: AttachmentBindingInit): AttachBinding {
       readOnly: attachment.readOnly,
       missedBytes: attachment.missedBytes,
       backlogOffset: attachment.backlogOffset,
-      backlogBytes: backlog.byteLength,
-      screenBytes: screen.length,
+      backlogBytes,
+      screenBytes,
     },
     backlog,
+    backlogBytes,
     backlogOffset: attachment.backlogOffset,
     next: () => batcher.next(),
     command: (c: StreamCommand) => applyCommand(init, c),

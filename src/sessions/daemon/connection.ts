@@ -59,8 +59,13 @@ export interface ConnectionHost {
 export interface AttachBinding {
   /** The attach response's result. */
   result: Record<string, unknown>;
-  /** The backlog, sent as `data` events right after the response. */
-  backlog: Uint8Array;
+  /**
+   * The backlog in pieces (a screen drawing first, when there is one), sent as `data` events of
+   * at most 256 KiB right after the response, without joining the pieces.
+   */
+  backlog: readonly Uint8Array[];
+  /** The pieces' total length. */
+  backlogBytes: number;
   /** Absolute stream offset of `backlog[0]`. */
   backlogOffset: number;
   /**
@@ -85,6 +90,34 @@ export type OutgoingEvent =
 
 /** Chunk size for backlog and large data events. */
 const DATA_CHUNK = 256 * 1024;
+
+/**
+ * `pieces` cut into runs of at most `size` bytes: each run's views (never copies), its length and
+ * where it starts within the whole.
+ */
+function* dataChunks(
+  pieces: readonly Uint8Array[],
+  size: number,
+): Generator<[Uint8Array[], number, number]> {
+  let run: Uint8Array[] = [];
+  let length = 0;
+  let at = 0;
+  for (const piece of pieces) {
+    for (let from = 0; from < piece.byteLength; ) {
+      const take = Math.min(piece.byteLength - from, size - length);
+      run.push(from === 0 && take === piece.byteLength ? piece : piece.subarray(from, from + take));
+      length += take;
+      from += take;
+      if (length === size) {
+        yield [run, length, at];
+        at += length;
+        run = [];
+        length = 0;
+      }
+    }
+  }
+  if (length > 0) yield [run, length, at];
+}
 
 let nextConnectionId = 1;
 
@@ -329,10 +362,8 @@ export class ServerConnection {
 
   private async pump(binding: AttachBinding): Promise<void> {
     try {
-      const backlog = binding.backlog;
-      for (let at = 0; at < backlog.byteLength; at += DATA_CHUNK) {
-        const piece = backlog.subarray(at, at + DATA_CHUNK);
-        if (!this.sendParts([piece], piece.byteLength, binding.backlogOffset + at)) {
+      for (const [parts, length, at] of dataChunks(binding.backlog, DATA_CHUNK)) {
+        if (!this.sendParts(parts, length, binding.backlogOffset + at)) {
           if (this.socket.destroyed) return;
           await this.waitDrain();
         }

@@ -267,7 +267,7 @@ export class DaemonHandlers {
     if (this.shuttingDown) throw new RequestFailure('shutting-down', 'the daemon is shutting down');
     let s: Session;
     let attachment: Attachment;
-    let screen: Buffer = Buffer.alloc(0);
+    let screen: readonly Buffer[] = [];
     try {
       s = this.session(request.session);
       if (request.rows !== undefined && request.cols !== undefined && !request.readOnly) {
@@ -285,7 +285,7 @@ export class DaemonHandlers {
         // A PTY with a screen: its drawing (made for a viewer's own size), then the stream from
         // the offset it was taken at. The writer resized the session above, so it fits.
         const fit = request.readOnly ? { rows: request.rows, cols: request.cols } : {};
-        ({ attachment, screen } = await s.attachScreen(request.stream ?? 'stdout', {
+        ({ attachment, screenParts: screen } = await s.attachScreen(request.stream ?? 'stdout', {
           ...options,
           ...fit,
         }));
