@@ -7,8 +7,22 @@
  * Start-up is kept close to a bare `node`: `sluice --version` and a plain `sluice run …` load no
  * command-line parser at all, `sluice ls` and `sluice daemon` only their own module and commander;
  * every other command line (help, completion, the rest) builds the whole program.
+ *
+ * Two bundles are built from this file (scripts/build-cli.mjs). The `bin`, dist/cli/sluice.cjs,
+ * is CommonJS: Node starts it without initialising its ES module loader, which is a good part of
+ * a short command's run. It serves `--version`, `run` and `ls` itself and hands every other
+ * command line to the ES module bundle, dist/cli/main.js (the daemon, the dashboard and cluster
+ * workers load packages that are ES modules only). The build replaces `SLUICE_CJS_BIN` (below)
+ * with a constant so that each bundle holds only its own branch; run from the sources (tsx) it is
+ * undefined, which is the ES module path.
  */
-import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import type { Command, CommanderError } from 'commander';
+
+/** Where the build says which bundle this is (see above); undefined when unbundled. */
+interface Build {
+  SLUICE_CJS_BIN?: boolean;
+}
 
 /** Commander's own codes for a command line that does not parse. */
 const USAGE_ERRORS = new Set([
@@ -29,8 +43,12 @@ const ALONE: Record<string, () => Promise<{ register(program: Command): void }>>
   // The daemon loads only what it serves: a smaller module graph starts faster, holds less
   // memory, and loads under a low fd limit (Node's module loader opens files concurrently, so
   // the whole program's graph fails to load under `ulimit -n 64`).
-  daemon: () => import('./sessions/daemon.js'),
+  // (Not in the CommonJS bin, which hands `daemon` over: the constant keeps it out of that bundle.)
+  ...((globalThis as Build).SLUICE_CJS_BIN ? {} : { daemon: () => import('./sessions/daemon.js') }),
 };
+
+/** The command lines the CommonJS bin serves itself (after `--version`, which `fast` serves). */
+const CJS_BIN_SERVES = new Set(['run', 'ls']);
 
 async function program(argv: readonly string[]): Promise<Command> {
   const first = argv[2];
@@ -42,7 +60,11 @@ async function program(argv: readonly string[]): Promise<Command> {
     return p;
   }
   if ((first === '--version' || first === '-V') && argv.length === 3) return baseProgram();
-  return (await import('./program.js')).buildProgram();
+  if ((globalThis as Build).SLUICE_CJS_BIN) {
+    throw new Error(`the CommonJS bin cannot serve '${first}'`); // main() hands it over first
+  } else {
+    return (await import('./program.js')).buildProgram();
+  }
 }
 
 /**
@@ -51,7 +73,6 @@ async function program(argv: readonly string[]): Promise<Command> {
  */
 async function fast(argv: readonly string[]): Promise<boolean> {
   if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
-    const { readFileSync } = await import('node:fs');
     const pkg = JSON.parse(
       readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
     ) as {
@@ -68,19 +89,40 @@ async function fast(argv: readonly string[]): Promise<boolean> {
   return true;
 }
 
-fast(process.argv)
-  .then(async (done) => {
-    if (!done) await (await program(process.argv)).parseAsync(process.argv);
-  })
-  .catch(async (error: unknown) => {
-    const { CommanderError } = await import('commander');
-    if (error instanceof CommanderError) {
-      // Commander has already printed its message (or the help text).
-      // (`commander.help` with a non-zero code: `sluice` alone or `sluice help nosuch`.)
-      process.exitCode = USAGE_ERRORS.has(error.code) || error.exitCode !== 0 ? 2 : 0;
+async function main(argv: readonly string[]): Promise<void> {
+  if (await fast(argv)) return;
+  if ((globalThis as Build).SLUICE_CJS_BIN) {
+    if (!CJS_BIN_SERVES.has(argv[2] ?? '')) {
+      // The ES module bundle runs the command line on import, with its own error handling.
+      await import(new URL('./main.js', import.meta.url).href);
       return;
     }
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`sluice: ${message}\n`);
-    process.exitCode = process.exitCode || 1;
-  });
+  }
+  await (await program(argv)).parseAsync(argv as string[]);
+}
+
+/**
+ * Whether `error` is commander's (a usage error, help, version): checked by shape, since
+ * commander is not loaded at all on the fast paths, where no such error can arise.
+ */
+function isCommanderError(error: unknown): error is CommanderError {
+  if (!(error instanceof Error)) return false;
+  const e = error as Partial<CommanderError>;
+  return (
+    typeof e.code === 'string' &&
+    e.code.startsWith('commander.') &&
+    typeof e.exitCode === 'number'
+  );
+}
+
+main(process.argv).catch((error: unknown) => {
+  if (isCommanderError(error)) {
+    // Commander has already printed its message (or the help text).
+    // (`commander.help` with a non-zero code: `sluice` alone or `sluice help nosuch`.)
+    process.exitCode = USAGE_ERRORS.has(error.code) || error.exitCode !== 0 ? 2 : 0;
+    return;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`sluice: ${message}\n`);
+  process.exitCode = process.exitCode || 1;
+});

@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+// Bundles the `sluice` command (src/cli/main.ts) twice with esbuild, with source maps; `npm run
+// build` runs it after tsc. The library entry points (dist/pipe/index.js, …) stay as tsc emits
+// them.
+//
+// - dist/cli/sluice.cjs, the package's `bin`: a small CommonJS file that serves `sluice
+//   --version` itself, `sluice run` with dist/cli/sluice-run.cjs and `sluice ls` with
+//   dist/cli/sluice-ls.cjs (each one self-contained CommonJS bundle, loaded with `require` only
+//   by its command), and hands every other command line to main.js. Node starts a CommonJS
+//   program without initialising its ES module loader, and one file needs one read and one
+//   compile instead of dozens (module resolution and per-file compile cost more than the work
+//   `sluice run 'echo hi | cat'` does).
+// - dist/cli/main.js (replacing tsc's), an ES module bundle split at the CLI's dynamic imports
+//   into dist/cli/chunk-*.js, so each command loads only its own code: everything else (the
+//   daemon, the dashboard, cluster workers, help, completion).
+//
+// What keeps them right:
+// - Packages stay external (`packages: 'external'`): node-pty, koffi, commander, @xterm, @nats-io
+//   and the rest are resolved from node_modules at run time, and only where the code loads them.
+// - Every output file lands in dist/cli/ itself (no subfolders), and each source module's
+//   `import.meta.url` is rewritten to the URL its tsc-emitted twin has in dist/ (for example
+//   src/sessions/dashboard/assets.ts sees dist/sessions/dashboard/assets.js), so paths built
+//   from it (package.json, the dashboard page, `createRequire`) resolve as in the unbundled
+//   build, whichever file the module ends up in.
+// - main.ts reads `globalThis.SLUICE_CJS_BIN`, which is defined as a constant here, so each
+//   bundle holds only its own branch (the CommonJS one must not pull in ES-only packages).
+// - Chunks left by an earlier build are removed first, so dist/ never mixes two builds.
+//
+// SLUICE_BUILD_META=FILE writes esbuild's metafiles (inputs and outputs of both builds) to FILE.
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const src = `${root}src/`;
+const dist = `${root}dist/`;
+const outdir = `${dist}cli/`;
+const CHUNK = /^chunk-[A-Z0-9]+\.js(\.map)?$/;
+
+/** The path, relative to a file in `outdir`, of the file tsc emits for the source `path`. */
+function distTwin(path) {
+  const emitted = `${dist}${relative(src, path).replace(/\.ts$/, '.js')}`;
+  return relative(outdir, emitted).split('\\').join('/');
+}
+
+/** Gives every module of src/ the `import.meta.url` of its tsc-emitted twin in dist/. */
+function metaUrlAsInDist(format) {
+  return {
+    name: 'import-meta-url-as-in-dist',
+    setup(build) {
+      build.onLoad({ filter: /\.ts$/ }, (args) => {
+        if (!args.path.startsWith(src)) return undefined;
+        const text = readFileSync(args.path, 'utf8');
+        if (!text.includes('import.meta.url')) return { contents: text, loader: 'ts' };
+        const twin = JSON.stringify(distTwin(args.path));
+        // (CommonJS: a banner defines the folder's URL, since `require` may be shadowed here.)
+        const base = format === 'esm' ? 'import.meta.url' : CJS_DIR_URL;
+        const url = `new URL(${twin}, ${base}).href`;
+        return { contents: text.replaceAll('import.meta.url', url), loader: 'ts' };
+      });
+    },
+  };
+}
+
+/**
+ * In the CommonJS bin, main.ts's `import('./run.js')` and `import('./sessions/ls.js')` load the
+ * separate bundles with `require` (an `import()` would start the ES module loader after all).
+ */
+const CJS_COMMANDS = {
+  './run.js': { entry: `${src}cli/run.ts`, bundle: 'sluice-run.cjs' },
+  './sessions/ls.js': { entry: `${src}cli/sessions/ls.ts`, bundle: 'sluice-ls.cjs' },
+};
+const requireCommandBundles = {
+  name: 'require-command-bundles',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/(run|sessions\/ls)\.js$/ }, (args) => {
+      if (args.importer !== `${src}cli/main.ts`) return undefined;
+      return { path: CJS_COMMANDS[args.path].bundle, namespace: 'command-bundle' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'command-bundle' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(`./${args.path}`)});`,
+      loader: 'js',
+    }));
+    build.onResolve({ filter: /^\.\/sluice-[a-z]+\.cjs$/ }, (args) => ({
+      path: args.path,
+      external: true,
+    }));
+  },
+};
+
+/** The URL of dist/cli/ in the CommonJS bundles, set by their banner. */
+const CJS_DIR_URL = '__sluice_cli_dir_url';
+const cjsBanner = {
+  // Strict as the ES modules they come from (the directive must come first to count).
+  js: `"use strict";\nvar ${CJS_DIR_URL} = require("node:url").pathToFileURL(__dirname + "/").href;`,
+};
+
+/** What every build shares. */
+const common = {
+  entryPoints: [`${src}cli/main.ts`],
+  bundle: true,
+  platform: 'node',
+  // The oldest Node sluice supports: syntax it lacks (`using`) is lowered.
+  target: 'node20',
+  packages: 'external',
+  sourcemap: true,
+  tsconfig: `${root}tsconfig.build.json`,
+  metafile: true,
+  logLevel: 'warning',
+};
+
+for (const name of readdirSync(outdir)) {
+  if (CHUNK.test(name)) rmSync(`${outdir}${name}`);
+}
+
+const esm = await esbuild.build({
+  ...common,
+  format: 'esm',
+  splitting: true,
+  outdir,
+  entryNames: '[name]',
+  chunkNames: 'chunk-[hash]',
+  define: { 'globalThis.SLUICE_CJS_BIN': 'false' },
+  plugins: [metaUrlAsInDist('esm')],
+});
+const cjs = await esbuild.build({
+  ...common,
+  format: 'cjs',
+  outfile: `${outdir}sluice.cjs`,
+  define: { 'globalThis.SLUICE_CJS_BIN': 'true' },
+  banner: cjsBanner,
+  plugins: [requireCommandBundles, metaUrlAsInDist('cjs')],
+});
+const commands = await esbuild.build({
+  ...common,
+  entryPoints: Object.values(CJS_COMMANDS).map((c) => ({
+    in: c.entry,
+    out: c.bundle.replace(/\.cjs$/, ''),
+  })),
+  format: 'cjs',
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  banner: cjsBanner,
+  plugins: [metaUrlAsInDist('cjs')],
+});
+
+const outputs = [esm, cjs, commands].flatMap((r) => Object.keys(r.metafile.outputs));
+const misplaced = outputs.filter((f) => relative(outdir, `${root}${f}`).includes('/'));
+if (misplaced.length > 0) {
+  // import.meta.url rewriting assumes every output file sits in outdir itself.
+  throw new Error(`build-cli: outputs outside ${outdir}: ${misplaced.join(', ')}`);
+}
+chmodSync(`${outdir}main.js`, 0o755);
+chmodSync(`${outdir}sluice.cjs`, 0o755);
+if (process.env.SLUICE_BUILD_META) {
+  writeFileSync(
+    process.env.SLUICE_BUILD_META,
+    JSON.stringify({ esm: esm.metafile, cjs: cjs.metafile }),
+  );
+}
+const kib = (r) =>
+  Object.entries(r.metafile.outputs)
+    .filter(([f]) => f.endsWith('.js') || f.endsWith('.cjs'))
+    .reduce((n, [, o]) => n + o.bytes, 0) / 1024;
+const chunks = Object.keys(esm.metafile.outputs).filter((f) => f.endsWith('.js')).length;
+process.stdout.write(
+  `dist/cli/sluice.cjs: ${kib(cjs).toFixed(0)} KiB, sluice-run.cjs and sluice-ls.cjs: ${kib(commands).toFixed(0)} KiB; main.js and ${chunks - 1} chunks: ${kib(esm).toFixed(0)} KiB\n`,
+);
