@@ -13,7 +13,7 @@ import { type NodeConnectionOptions, connect as natsConnect } from '@nats-io/tra
 import { InvalidOptionError } from '../proc/index.js';
 import { ClusterStage, type ClusterStageOptions } from './coordinator/stage.js';
 import { ClusterClosedError, ClusterUnavailableError } from './errors.js';
-import { checkName, stageNames } from './wire/names.js';
+import { checkName, JS_API_PREFIX, stageNames } from './wire/names.js';
 import { removeStage } from './wire/setup.js';
 import { type ClusterFn, type ServeOptions, Server, type StageServer } from './worker/serve.js';
 
@@ -213,8 +213,8 @@ export async function connect(options: ConnectOptions): Promise<Cluster> {
     );
   }
   try {
-    const jsm = await jetstreamManager(nc);
-    return new Cluster(name, nc, jetstream(nc), jsm);
+    const jsm = await jetstreamManager(nc, { apiPrefix: JS_API_PREFIX });
+    return new Cluster(name, nc, jetstream(nc, { apiPrefix: JS_API_PREFIX }), jsm);
   } catch (error) {
     await nc.close();
     throw new ClusterUnavailableError(

@@ -7,6 +7,9 @@ import { InvalidOptionError } from '../../proc/index.js';
 
 const NAME = /^[A-Za-z0-9-]{1,64}$/;
 
+/** The JetStream API subject prefix sluice uses (the server's default; no JetStream domains). */
+export const JS_API_PREFIX = '$JS.API';
+
 /** Throws an `InvalidOptionError` unless `value` is a legal pipeline or stage name. */
 export function checkName(option: string, value: unknown): string {
   if (typeof value !== 'string' || !NAME.test(value)) {

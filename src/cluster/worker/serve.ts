@@ -1,11 +1,12 @@
 /**
- * `StageServer`: the worker's side of a cluster stage. It pulls one item per free slot from the
- * stage's work consumer, runs `fn`, publishes the result to the result stream and only then
- * acknowledges the item, so a worker that dies at any point leaves the item to be delivered
- * again (at-least-once runs, exactly-once results after the coordinator's de-duplication).
+ * `StageServer`: the worker's side of a cluster stage. It pulls as many items as it has free
+ * slots from the stage's work consumer (see `Puller`), runs `fn`, publishes the result to the
+ * result stream and only then acknowledges the item, so a worker that dies at any point leaves
+ * the item to be delivered again (at-least-once runs, exactly-once results after the
+ * coordinator's de-duplication).
  */
 import { hostname } from 'node:os';
-import type { Consumer, ConsumerInfo, JsMsg } from '@nats-io/jetstream';
+import type { Consumer, ConsumerInfo } from '@nats-io/jetstream';
 import { InvalidOptionError } from '../../proc/index.js';
 import { DeadLetterError, DecodeError, PayloadTooLargeError } from '../errors.js';
 import { builtinCodecs, type Codec } from '../wire/codec.js';
@@ -18,9 +19,11 @@ import {
   wireError,
 } from '../wire/envelope.js';
 import { ServiceHistogram } from '../wire/histogram.js';
-import { checkName, type StageNames, stageNames } from '../wire/names.js';
+import { checkName, JS_API_PREFIX, type StageNames, stageNames } from '../wire/names.js';
 import { msgpackEncode, sleep } from '../wire/util.js';
 import type { WorkerReport, WorkerStats } from '../wire/worker-stats.js';
+import type { Delivery } from './delivery.js';
+import { Puller } from './puller.js';
 import {
   type ClusterFn,
   resolveServeOptions,
@@ -62,7 +65,7 @@ export class Server<T, R> implements StageServer {
   readonly #graceMs: number;
   readonly #pollMs: number;
   readonly #stopCtl = new AbortController();
-  readonly #running = new Map<JsMsg, Running>();
+  readonly #running = new Map<Delivery, Running>();
   /** Results being published (their items are acknowledged once stored). */
   readonly #finishing = new Set<Promise<void>>();
   /** Set after the grace on stop: results not yet stored are given up (their items come again). */
@@ -72,9 +75,20 @@ export class Server<T, R> implements StageServer {
   #consumer:
     | Promise<{ consumer: Consumer; ackWaitMs: number; maxDeliver: number } | undefined>
     | undefined;
+  /** The consumer's limits once it is known (the pump asks for items only then). */
+  #limits: { ackWaitMs: number; maxDeliver: number } | undefined;
+  #lookupBackoff = 0;
+  readonly #puller: Puller;
+  /** Items received while every slot was taken (a lost pull answered late): run next. */
+  readonly #queued: Delivery[] = [];
+  /** Items taken and not yet let go of (in `fn`, or a dead letter being published). */
+  #busy = 0;
+  #pumpScheduled = false;
   #stopping: Promise<void> | undefined;
-  readonly #loops: Promise<void>[] = [];
-  readonly #idleSince: (number | undefined)[] = [];
+  /** Settles `stop`'s wait once nothing is busy, queued, or asked for. */
+  #onDrained: (() => void) | undefined;
+  /** Idle slot time is counted from here (performance.now()); undefined once stopped. */
+  #idleMark: number | undefined = performance.now();
   #statsTimer: NodeJS.Timeout | undefined;
   #refreshTimer: NodeJS.Timeout | undefined;
   readonly done: Promise<void>;
@@ -113,10 +127,19 @@ export class Server<T, R> implements StageServer {
       if (o.signal.aborted) queueMicrotask(this.#onSignal);
       else o.signal.addEventListener('abort', this.#onSignal, { once: true });
     }
-    for (let i = 0; i < this.#slots; i++) {
-      this.#idleSince.push(performance.now());
-      this.#loops.push(this.#loop(i));
-    }
+    this.#puller = new Puller(
+      ctx.nc,
+      JS_API_PREFIX,
+      this.#names.workStream,
+      this.#names.workConsumer,
+      this.#pollMs,
+      {
+        item: (d) => this.#onItem(d),
+        ended: () => this.#pump(),
+        gone: () => this.#lost(),
+      },
+    );
+    this.#lookUp();
     this.#statsTimer = setInterval(() => this.#publishStats(false), statsMs);
     this.#statsTimer.unref();
     this.#refreshTimer = setInterval(() => void this.#refreshLimits(), REFRESH_MS);
@@ -160,43 +183,83 @@ export class Server<T, R> implements StageServer {
     }
   }
 
-  async #loop(slot: number): Promise<void> {
-    const stop = this.#stopCtl.signal;
-    let backoff = 50;
-    while (!stop.aborted) {
-      const c = await this.#getConsumer();
-      if (c === undefined) break;
-      let msg: JsMsg | null;
-      try {
-        msg = await c.consumer.next({ expires: this.#pollMs });
-      } catch {
-        // Server gone, stage removed, or a pull that failed: look the consumer up again.
-        this.#consumer = undefined;
-        await sleep(backoff, stop);
-        backoff = Math.min(backoff * 2, 1000);
-        continue;
-      }
-      backoff = 50;
-      if (msg === null) continue;
-      if (stop.aborted) {
-        msg.nak();
-        this.#handedBack++;
-        break;
-      }
-      this.#idleMs += performance.now() - this.#idleSince[slot]!;
-      this.#idleSince[slot] = undefined;
-      await this.#handle(msg, c.ackWaitMs, c.maxDeliver);
-      this.#idleSince[slot] = performance.now();
-    }
-    const since = this.#idleSince[slot];
-    if (since !== undefined) this.#idleMs += performance.now() - since;
-    this.#idleSince[slot] = undefined;
+  /** Finds the consumer (waiting for the coordinator to create it), then starts pulling. */
+  #lookUp(): void {
+    void this.#getConsumer().then((c) => {
+      if (c === undefined) return;
+      this.#limits = c; // the same object #refreshLimits updates
+      this.#pump();
+    });
   }
 
-  async #handle(msg: JsMsg, ackWaitMs: number, maxDeliver: number): Promise<void> {
+  /** The consumer went away (or refused a pull): look it up again after a backoff. */
+  #lost(): void {
+    this.#consumer = undefined;
+    this.#limits = undefined;
+    this.#lookupBackoff = Math.min(Math.max(this.#lookupBackoff * 2, 50), 1000);
+    void sleep(this.#lookupBackoff, this.#stopCtl.signal).then(() => {
+      if (!this.#stopCtl.signal.aborted) this.#lookUp();
+      else this.#checkDrained();
+    });
+  }
+
+  /**
+   * Asks for as many items as there are free slots, once per turn of the event loop (so slots
+   * freed together share one pull request).
+   */
+  #pump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      if (this.#stopCtl.signal.aborted) return this.#checkDrained();
+      if (this.#limits === undefined) return;
+      while (this.#queued.length > 0 && this.#busy < this.#slots)
+        this.#start(this.#queued.shift()!);
+      const free = this.#slots - this.#busy - this.#queued.length;
+      if (free > 0) this.#puller.request(free);
+    });
+  }
+
+  #onItem(d: Delivery): void {
+    if (this.#stopCtl.signal.aborted) {
+      d.nak();
+      this.#handedBack++;
+      return;
+    }
+    this.#lookupBackoff = 0;
+    if (this.#busy < this.#slots && this.#limits !== undefined) this.#start(d);
+    else this.#queued.push(d);
+  }
+
+  #start(d: Delivery): void {
+    const limits = this.#limits!;
+    this.#accrueIdle();
+    this.#busy++;
+    void this.#handle(d, limits.ackWaitMs, limits.maxDeliver).finally(() => {
+      this.#accrueIdle();
+      this.#busy--;
+      if (this.#stopCtl.signal.aborted) this.#checkDrained();
+      else this.#pump();
+    });
+  }
+
+  /** Adds the free slots' time since the last change to the idle time. */
+  #accrueIdle(): void {
+    if (this.#idleMark === undefined) return;
+    const now = performance.now();
+    this.#idleMs += (this.#slots - this.#busy) * (now - this.#idleMark);
+    this.#idleMark = now;
+  }
+
+  #checkDrained(): void {
+    if (this.#busy === 0 && this.#queued.length === 0 && !this.#puller.open) this.#onDrained?.();
+  }
+
+  async #handle(msg: Delivery, ackWaitMs: number, maxDeliver: number): Promise<void> {
     this.#received++;
     const id = msg.headers?.get(H_ID) ?? `seq.${msg.seq}`;
-    const deliveries = msg.info.deliveryCount;
+    const deliveries = msg.deliveryCount;
     let envelope: ResultEnvelope;
     let codec: Codec = this.#codec;
     if (deliveries > maxDeliver) {
@@ -266,7 +329,7 @@ export class Server<T, R> implements StageServer {
   }
 
   /** Publishes a dead letter for an item delivered more than `maxDeliver` times, then acks it. */
-  async #deadLetter(msg: JsMsg, id: string, maxDeliver: number): Promise<void> {
+  async #deadLetter(msg: Delivery, id: string, maxDeliver: number): Promise<void> {
     const e = new DeadLetterError(maxDeliver);
     const envelope: ResultEnvelope = {
       id,
@@ -286,7 +349,7 @@ export class Server<T, R> implements StageServer {
    * `stop` waits for these through `#finishing`.
    */
   #finishInBackground(
-    msg: JsMsg,
+    msg: Delivery,
     id: string,
     result: ResultEnvelope,
     codec: Codec,
@@ -319,7 +382,7 @@ export class Server<T, R> implements StageServer {
     id: string,
     envelope: ResultEnvelope,
     codec: Codec,
-    msg: JsMsg,
+    msg: Delivery,
     running?: Running,
   ): Promise<boolean> {
     let body: Uint8Array;
@@ -361,7 +424,7 @@ export class Server<T, R> implements StageServer {
   #report(stopped: boolean): WorkerReport {
     const now = performance.now();
     let idle = this.#idleMs;
-    for (const since of this.#idleSince) if (since !== undefined) idle += now - since;
+    if (this.#idleMark !== undefined) idle += (this.#slots - this.#busy) * (now - this.#idleMark);
     return {
       id: this.id,
       host: hostname(),
@@ -399,12 +462,21 @@ export class Server<T, R> implements StageServer {
   async #stop(graceMs: number): Promise<void> {
     this.#stopCtl.abort();
     if (this.#signal && this.#onSignal) this.#signal.removeEventListener('abort', this.#onSignal);
-    const all = Promise.all(this.#loops);
+    // Items received but not started go back at once; an open pull ends within pollMs (what it
+    // still brings is handed back as it comes).
+    for (const d of this.#queued.splice(0)) {
+      d.nak();
+      this.#handedBack++;
+    }
+    const drained = new Promise<void>((resolve) => {
+      this.#onDrained = resolve;
+    });
+    this.#checkDrained();
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((r) => {
       timer = setTimeout(r, graceMs);
     });
-    await Promise.race([all, grace]);
+    await Promise.race([drained, grace]);
     const publishing = async () => {
       while (this.#finishing.size > 0) await Promise.all([...this.#finishing]);
     };
@@ -418,9 +490,13 @@ export class Server<T, R> implements StageServer {
       this.#handedBack++;
       this.#running.delete(msg);
     }
-    await all;
+    // Past the grace: results (and dead letters) not yet stored are given up too.
     this.#abandon = true;
     this.#abandonCtl.abort();
+    await drained;
+    this.#accrueIdle();
+    this.#idleMark = undefined;
+    this.#puller.close();
     while (this.#finishing.size > 0) await Promise.all([...this.#finishing]);
     clearInterval(this.#statsTimer);
     clearInterval(this.#refreshTimer);
