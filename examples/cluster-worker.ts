@@ -10,8 +10,6 @@
  * idempotent.
  */
 
-import { createHash } from 'node:crypto';
-
 /** What the coordinator sends. */
 export interface ResizeJob {
   id: number;
@@ -20,7 +18,10 @@ export interface ResizeJob {
   waitMs?: number;
   /** Simulated CPU work: burn the CPU this long (wall-clock time). */
   cpuMs?: number;
-  /** Simulated CPU work of a fixed size: this many chained SHA-256 digests. */
+  /**
+   * Simulated CPU work of a fixed size: this many rounds of an integer hash (pure computation:
+   * no allocation, so no garbage collector threads take a second core).
+   */
   spin?: number;
 }
 
@@ -54,9 +55,9 @@ export default async function resize(job: ResizeJob, signal: AbortSignal): Promi
     while (performance.now() < until) {}
   }
   if (job.spin) {
-    let digest = Buffer.alloc(32, job.id & 0xff);
-    for (let i = 0; i < job.spin; i++) digest = createHash('sha256').update(digest).digest();
-    return { id: job.id, width: job.width, pid: process.pid, checksum: digest.readUInt32BE(0) };
+    let h = job.id | 0;
+    for (let i = 0; i < job.spin; i++) h = (Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + i) | 0;
+    return { id: job.id, width: job.width, pid: process.pid, checksum: h >>> 0 };
   }
   return { id: job.id, width: job.width, pid: process.pid };
 }
