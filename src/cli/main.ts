@@ -17,7 +17,7 @@
  * undefined, which is the ES module path.
  */
 import { readFileSync } from 'node:fs';
-import type { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 
 /** Where the build says which bundle this is (see above); undefined when unbundled. */
 interface Build {
@@ -101,22 +101,12 @@ async function main(argv: readonly string[]): Promise<void> {
   await (await program(argv)).parseAsync(argv as string[]);
 }
 
-/**
- * Whether `error` is commander's (a usage error, help, version): checked by shape, since
- * commander is not loaded at all on the fast paths, where no such error can arise.
- */
-function isCommanderError(error: unknown): error is CommanderError {
-  if (!(error instanceof Error)) return false;
-  const e = error as Partial<CommanderError>;
-  return (
-    typeof e.code === 'string' &&
-    e.code.startsWith('commander.') &&
-    typeof e.exitCode === 'number'
-  );
-}
-
-main(process.argv).catch((error: unknown) => {
-  if (isCommanderError(error)) {
+main(process.argv).catch(async (error: unknown) => {
+  // (The CommonJS bin requires commander, as an `import()` would start the ES module loader.)
+  const { CommanderError } = (globalThis as Build).SLUICE_CJS_BIN
+    ? (require('commander') as typeof import('commander'))
+    : await import('commander');
+  if (error instanceof CommanderError) {
     // Commander has already printed its message (or the help text).
     // (`commander.help` with a non-zero code: `sluice` alone or `sluice help nosuch`.)
     process.exitCode = USAGE_ERRORS.has(error.code) || error.exitCode !== 0 ? 2 : 0;
