@@ -140,6 +140,8 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
   #cols: number;
   #written = 0;
   #pending = 0;
+  /** Writes (output, resizes, reads) handed to xterm.js whose callback has not run yet. */
+  #queued = 0;
   #needDrain = false;
   #disposed = false;
   #waiters = new Set<(e: Error) => void>();
@@ -215,7 +217,9 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
     const n = chunk.length;
     this.#written += n;
     this.#pending += n;
+    this.#queued++;
     this.#term.write(chunk, () => {
+      this.#queued--;
       this.#pending -= n;
       if (this.#needDrain && this.#pending <= this.#highWater / 4) {
         this.#needDrain = false;
@@ -242,7 +246,9 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
     this.#rows = rows;
     this.#cols = cols;
     const budget = this.#lineBudget(cols);
+    this.#queued++;
     this.#term.write('', () => {
+      this.#queued--;
       if (this.#disposed) return;
       this.#term.resize(cols, rows);
       this.#cache.invalidate(); // the normal buffer was rewrapped
@@ -318,15 +324,27 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
 
   /**
    * Runs `read` inside the parser's callback for an empty write queued now: every byte written
-   * before is parsed and none after has started, so the state matches `offset` exactly.
+   * before is parsed and none after has started, so the state matches `offset` exactly. With
+   * nothing queued, runs it at once (the same state).
    */
   #whenParsed<T>(read: (offset: number) => T): Promise<T> {
     if (this.#disposed) return Promise.reject(new ScreenClosedError());
     const offset = this.#written;
+    if (this.#queued === 0) {
+      // Nothing waits to be parsed: the state is that of `offset` now, without a trip through
+      // xterm.js's write queue (a timer turn, which is most of an idle session's attach).
+      try {
+        return Promise.resolve(read(offset));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     return new Promise<T>((resolve, reject) => {
       const fail = (e: Error) => reject(e);
       this.#waiters.add(fail);
+      this.#queued++;
       this.#term.write('', () => {
+        this.#queued--;
         this.#waiters.delete(fail);
         if (this.#disposed) return reject(new ScreenClosedError());
         try {
