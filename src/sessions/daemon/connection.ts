@@ -362,11 +362,15 @@ export class ServerConnection {
 
   private async pump(binding: AttachBinding): Promise<void> {
     try {
+      // The backlog is in memory already (a copy of the ring, the drawing's pieces): it goes to
+      // the socket all at once and drains there, not one trip through the event loop a chunk.
+      let sent = true;
       for (const [parts, length, at] of dataChunks(binding.backlog, DATA_CHUNK)) {
-        if (!this.sendParts(parts, length, binding.backlogOffset + at)) {
-          if (this.socket.destroyed) return;
-          await this.waitDrain();
-        }
+        sent = this.sendParts(parts, length, binding.backlogOffset + at);
+      }
+      if (!sent) {
+        if (this.socket.destroyed) return;
+        await this.waitDrain();
       }
       for (;;) {
         const batch = await binding.next();
