@@ -55,6 +55,8 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   causeValue: unknown = undefined;
   /** Pipe feeders still reading their source. */
   feeders = 0;
+  /** A feeder was attached (a `startFrom` stage): its forwarded errors may come at any time. */
+  private fed = false;
   readonly done: Promise<void>;
   private resolveDone!: () => void;
   private driving = false;
@@ -71,7 +73,8 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   received = 0;
   forwarded = 0;
   dropped = 0;
-  serviceTimeMs = 0;
+  /** Service time of the timed calls; `serviceTimeMs` adds the untimed ones' estimate. */
+  timedServiceMs = 0;
   private finishedAt = 0;
   outputBlockedTimeMs = 0;
   inFlightWeight = 0;
@@ -97,6 +100,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
       this.resolveDone = resolve;
     });
     this.pool = new WorkerPool<T, R>(this, o.workers, this.now());
+    this.poolChanged();
     this.parent = o.signal;
     if (o.signal !== undefined) {
       const parent = o.signal;
@@ -161,6 +165,22 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   }
 
   submit(item: T, signal: AbortSignal | undefined): Promise<void> {
+    // The fast path (no signal, no weight, room now) can fail none of the checks below.
+    if (
+      signal === undefined &&
+      this.weightFn === undefined &&
+      !this.inputClosed &&
+      this.admission.waiters.length === 0 &&
+      this.admission.permits(1) &&
+      this.queue.length < this.capacity + this.pool.idle.length
+    ) {
+      this.admit(item, 1);
+      return RESOLVED;
+    }
+    return this.submitChecked(item, signal);
+  }
+
+  private submitChecked(item: T, signal: AbortSignal | undefined): Promise<void> {
     if (this.inputClosed) return Promise.reject(new ClosedError());
     if (signal !== undefined) {
       if (!(signal instanceof AbortSignal)) {
@@ -204,6 +224,10 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
       worker.start(item, w, Number.NaN);
       return;
     }
+    this.enqueue(item, w);
+  }
+
+  private enqueue(item: T, w: number): void {
     this.queue.push(item);
     if (this.queueWeights !== undefined) this.queueWeights.push(w);
     if (this.driving) this.again = true;
@@ -261,7 +285,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     worker.busy = false;
     this.admission.release(worker.weight);
     if (worker.retiring) {
-      this.pool.retire(worker, this.now());
+      this.retire(worker);
     } else if (!this.driving && this.queue.length > 0) {
       // The hot path: chain straight into the next item, reusing the hand-off timestamp.
       const item = this.queue.shift() as T;
@@ -270,6 +294,18 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     } else {
       this.pool.idle.push(worker);
     }
+    if (
+      this.lowWaterResolve !== undefined ||
+      this.admission.waiters.length > 0 ||
+      this.inputClosed ||
+      (this.queue.length > 0 && this.pool.idle.length > 0)
+    ) {
+      this.afterRelease();
+    }
+  }
+
+  /** Out of line (keeps releaseWorker small enough to inline): wake a feeder, admit, drive. */
+  private afterRelease(): void {
     if (this.lowWaterResolve !== undefined && this.queue.length <= this.capacity >> 1) {
       this.wakeLowWater();
     }
@@ -280,6 +316,11 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     ) {
       this.drive();
     }
+  }
+
+  private retire(worker: Worker<T, R>): void {
+    this.pool.retire(worker, this.now());
+    this.poolChanged();
   }
 
   /**
@@ -303,11 +344,29 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
 
   // ---- workers -------------------------------------------------------------------------------
 
+  /**
+   * The worker a waiting reader may await directly (Output.sole): the stage's single live
+   * worker. None when there are more (a reader bound to one could wait on it while another's
+   * result is ready), nor in a `startFrom` stage, whose forwarded errors must reach a waiting
+   * reader at once rather than after the call in flight. Called whenever the pool changes.
+   */
+  private poolChanged(): void {
+    this.output.sole = this.pool.active === 1 && !this.fed ? this.pool.sole() : undefined;
+  }
+
+  /** A `startFrom` feeder starts reading into this stage (it calls `feederDone` at its end). */
+  attachFeeder(): void {
+    this.feeders++;
+    this.fed = true;
+    this.poolChanged();
+  }
+
   setWorkers(n: number): number {
     checkInt('workers', n, 1);
     if (this.stopped || this.finished) throw new StoppingError();
     this.targetWorkers = n;
     this.pool.resize(n, this.now());
+    this.poolChanged();
     this.admission.setCeiling(this.capacity + n);
     this.drive();
     return n;
@@ -322,6 +381,11 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   idleTime(): number {
     const now = this.finished ? this.finishedAt : this.now();
     return this.pool.idleTime(now, this.serviceTimeMs, this.outputBlockedTimeMs);
+  }
+
+  /** Cumulative time in `fn`: the timed calls, plus the running mean for each untimed one. */
+  get serviceTimeMs(): number {
+    return this.timedServiceMs + this.timing.estimatedServiceMs;
   }
 
   setMaxWIP(n: number): number {
@@ -382,6 +446,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     this.finished = true;
     const t = this.now();
     this.pool.close(t);
+    this.poolChanged();
     this.finishedAt = t;
     if (this.parent !== undefined && this.onParentAbort !== undefined) {
       this.parent.removeEventListener('abort', this.onParentAbort);

@@ -4,7 +4,11 @@
  * reader takes it; that is the backpressure that makes undrained output stall the stage.
  *
  * `next()` is hand-written (no async generator): when a result is ready it returns an already
- * resolved promise, which costs about a quarter of a generator's step. Internal to flow.
+ * resolved promise, which costs about a quarter of a generator's step. When nothing is ready and
+ * the stage's one worker is in a fast async call, `next()` returns the promise that call's own
+ * settle handler makes anyway (see `bind`), instead of a new pending promise: the reader is then
+ * woken by the worker's handler itself, one promise and its resolve functions fewer per item.
+ * Internal to flow.
  */
 import { Deque } from '../deque.js';
 import type { Result } from '../result.js';
@@ -18,6 +22,20 @@ export interface Holder<R> {
 
 type Resolve<R> = (r: IteratorResult<Result<R>>) => void;
 
+/**
+ * A holder whose async call is in flight: `settled` is the promise the call's settle handler
+ * returns, and that handler returns what `offer` returns for this holder — so a reader may await
+ * `settled` instead of a promise of its own.
+ */
+export interface Bindable<R> extends Holder<R> {
+  readonly settled: Promise<IteratorResult<Result<R>> | undefined> | undefined;
+}
+
+/** The end, a fresh object each time (a reader may keep or change what it was given). */
+function done<R>(): IteratorResult<Result<R>> {
+  return { value: undefined, done: true };
+}
+
 export class Output<R> implements AsyncIterableIterator<Result<R>> {
   private readonly outbox = new Deque<Holder<R>>();
   /** Forwarded upstream errors waiting: they go out before worker results (a pinned order). */
@@ -30,6 +48,19 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
   };
   /** The reader gave up (`return()` or discardAndWait): results are taken and dropped. */
   private discarding = false;
+  /**
+   * The holder whose settle handler a reader awaits (the first reader in line): whatever it
+   * offers next goes to that reader, through the handler's return value.
+   */
+  private bound: Holder<R> | undefined = undefined;
+
+  /**
+   * The holder a waiting reader may await directly while its `settled` is set. The stage sets it
+   * only while it has a single worker, and that worker sets `settled` only while its calls are
+   * fast, so a bound reader never waits long on a call while something else could be handed to
+   * it (see `offer`).
+   */
+  sole: Bindable<R> | undefined = undefined;
 
   /** Results waiting for a reader. */
   get waiting(): number {
@@ -38,35 +69,84 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
 
   /**
    * Offers a result. A waiting reader takes it at once; otherwise it waits in line — worker
-   * results in the order they were ready, forwarded errors (`priority`) ahead of them.
+   * results in the order they were ready, forwarded errors (`priority`) ahead of them. Returns
+   * what the bound reader gets when `h` is the holder it awaits (the caller's settle handler
+   * returns it), else undefined.
    */
-  offer(h: Holder<R>, priority = false): void {
+  offer(h: Holder<R>, priority = false): IteratorResult<Result<R>> | undefined {
+    if (this.bound === h) return this.settleBound(h);
     if (this.discarding) {
       h.result = undefined;
       h.taken(true);
-      return;
+      return undefined;
     }
-    const resolve = this.pending.shift();
+    // A bound reader is first in line, and only its holder's handler can wake it: anything else
+    // waits in the queues, and the bound reader takes the oldest of it when its holder settles.
+    const resolve = this.bound === undefined ? this.pending.shift() : undefined;
     if (resolve !== undefined) {
       const value = h.result as Result<R>;
       h.result = undefined;
       resolve({ value, done: false });
       h.taken(true);
-      return;
+      return undefined;
     }
     if (priority) this.forwards.push(h);
     else this.outbox.push(h);
+    return undefined;
+  }
+
+  /**
+   * The bound holder settled: its reader gets the oldest result that was ready before it (a
+   * forwarded error first, as `next()` would have), else this one; the other is offered as usual.
+   * The common case (nothing else waiting) stays small enough to be inlined into the handler.
+   */
+  private settleBound(h: Holder<R>): IteratorResult<Result<R>> {
+    this.bound = undefined;
+    if (this.discarding || this.outbox.length !== 0 || this.forwards.length !== 0) {
+      return this.settleBoundBehind(h);
+    }
+    const value = h.result as Result<R>;
+    h.result = undefined;
+    h.taken(true);
+    return { value, done: false };
+  }
+
+  private settleBoundBehind(h: Holder<R>): IteratorResult<Result<R>> {
+    if (this.discarding) {
+      h.result = undefined;
+      h.taken(true);
+      return done();
+    }
+    const first = (
+      this.forwards.length > 0 ? this.forwards.shift() : this.outbox.shift()
+    ) as Holder<R>;
+    const value = first.result as Result<R>;
+    first.result = undefined;
+    this.offer(h);
+    first.taken(false);
+    return { value, done: false };
   }
 
   next(): Promise<IteratorResult<Result<R>>> {
-    const h = this.forwards.length > 0 ? this.forwards.shift() : this.outbox.shift();
-    if (h !== undefined) {
-      const value = h.result as Result<R>;
-      h.result = undefined;
-      h.taken(false);
-      return Promise.resolve({ value, done: false });
+    if (this.bound === undefined) {
+      const h = this.forwards.length > 0 ? this.forwards.shift() : this.outbox.shift();
+      if (h !== undefined) {
+        const value = h.result as Result<R>;
+        h.result = undefined;
+        h.taken(false);
+        return Promise.resolve({ value, done: false });
+      }
+      if (this.closed || this.discarding) return Promise.resolve(done<R>());
+      if (this.pending.length === 0) {
+        const b = this.sole;
+        if (b !== undefined && b.settled !== undefined) {
+          this.bound = b;
+          return b.settled as Promise<IteratorResult<Result<R>>>;
+        }
+      }
+    } else if (this.discarding) {
+      return Promise.resolve(done<R>());
     }
-    if (this.closed || this.discarding) return Promise.resolve({ value: undefined, done: true });
     return new Promise<IteratorResult<Result<R>>>(this.wait);
   }
 
@@ -77,7 +157,7 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
    */
   return(): Promise<IteratorResult<Result<R>>> {
     this.discard();
-    return Promise.resolve({ value: undefined, done: true });
+    return Promise.resolve(done<R>());
   }
 
   [Symbol.asyncIterator](): this {
@@ -113,7 +193,7 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
 
   private endPending(): void {
     while (this.pending.length > 0) {
-      (this.pending.shift() as Resolve<R>)({ value: undefined, done: true });
+      (this.pending.shift() as Resolve<R>)(done());
     }
   }
 }

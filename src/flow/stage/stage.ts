@@ -247,7 +247,7 @@ export function startFrom<T, R>(
   const resolved = resolveOptions(options);
   const { it, sync } = sourceIterator(source);
   const core = new StageCore(fn, resolved);
-  core.feeders++;
+  core.attachFeeder();
   void feed(core, it, sync);
   return new Stage(core);
 }

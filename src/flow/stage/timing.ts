@@ -1,12 +1,13 @@
 /**
  * How a stage times its workers. Reading the clock (`performance.now()`, a native call) costs
- * 80–200 ns here — more than a no-op `fn` and most of a stage's per-item cost — so a stage times
- * every call only where that is cheap relative to the work or asked for:
+ * 50–200 ns here — as much as a plain loop's whole step around an async no-op, and a large part
+ * of a stage's per-item cost — so a stage times every call only where that is cheap relative to
+ * the work or asked for:
  *
- * - every call for the next 1024 calls after a timed call took 50 µs or more (slow work, sync or
- *   async: the clock is noise next to it); every call also when `trackServiceTime` is on (the
- *   histogram needs each);
- * - otherwise (a fast `fn`, sync or async) the first 16 calls and then one call in 16; each
+ * - every call for the next 1024 calls after two timed calls in a row took 50 µs or more (slow
+ *   work, sync or async: the clock is noise next to it; one slow sample alone is as often a GC
+ *   pause); every call also when `trackServiceTime` is on (the histogram needs each);
+ * - otherwise (a fast `fn`, sync or async) the first 16 calls and then one call in 64; each
  *   untimed call adds the running mean (EWMA, 1/8) of the timed ones to `serviceTimeMs`. A
  *   result's wait for a reader is sampled the same way, on its own count, and untimed waits add
  *   the running mean of the timed ones to `outputBlockedTimeMs`.
@@ -18,7 +19,7 @@
  * `StageCore.idleTime`). Internal to flow.
  */
 
-const SAMPLE_EVERY = 16;
+const SAMPLE_EVERY = 64;
 const WARMUP = 16;
 /** A timed sync call this slow (ms) switches to timing every call for a while. */
 const SLOW_MS = 0.05;
@@ -28,47 +29,79 @@ export class Timing {
   /** trackServiceTime: every call's service time. */
   private readonly track: boolean;
   private slowLeft = 0;
+  /** Calls until the next timed one (1: the next is timed); one test per untimed call. */
   private countdown = 1;
   private blockedCountdown = 1;
   private samples = 0;
+  /** The last timed call was slow: a second slow one in a row opens the slow window. */
+  private lastSlow = false;
   /** Running means of timed service and output-blocked times (ms). */
   serviceEstimate = 0;
+  /**
+   * Untimed calls since the last timed one: each counts at `serviceEstimate`, which changes only
+   * when a timed call ends, so they are added then (or when read) at the same value as one by one.
+   */
+  untimed = 0;
+  /** Service time of the untimed calls already folded in (ms). */
+  private estimatedMs = 0;
   blockedEstimate = 0;
   private blockedSamples = 0;
+  /** Calls are fast: timed ones took under 50 µs on average, and no slow window is open. */
+  fast = false;
 
   constructor(track: boolean) {
     this.track = track;
   }
 
-  /** Whether the call about to start is timed. */
+  /** Whether the call about to start is timed (one test for an untimed call: inlined). */
   timeNext(): boolean {
-    if (this.track) return true;
-    if (this.slowLeft > 0) {
-      this.slowLeft--;
-      return true;
+    return --this.countdown > 0 ? false : this.refill();
+  }
+
+  /** The countdown ran out: this call is timed; set how many calls until the next one. */
+  private refill(): true {
+    if (this.track) {
+      this.countdown = 1;
+    } else if (this.slowLeft > 0) {
+      this.countdown = 1;
+      if (--this.slowLeft === 0) this.fast = this.serviceEstimate < SLOW_MS;
+    } else {
+      this.countdown = this.samples < WARMUP ? 1 : SAMPLE_EVERY;
     }
-    if (this.samples < WARMUP || --this.countdown <= 0) {
-      this.countdown = SAMPLE_EVERY;
-      return true;
-    }
-    return false;
+    return true;
   }
 
   /** Whether the wait of a timed result for its reader is timed. */
   timeBlocked(): boolean {
-    if (this.slowLeft > 0) return true;
-    if (this.blockedSamples < WARMUP || --this.blockedCountdown <= 0) {
-      this.blockedCountdown = SAMPLE_EVERY;
-      return true;
-    }
-    return false;
+    if (--this.blockedCountdown > 0) return false;
+    this.blockedCountdown = this.slowLeft > 0 || this.blockedSamples < WARMUP ? 1 : SAMPLE_EVERY;
+    return true;
+  }
+
+  /** The untimed calls' service time so far (ms): what `serviceTimeMs` adds to the timed sum. */
+  get estimatedServiceMs(): number {
+    return this.estimatedMs + this.untimed * this.serviceEstimate;
   }
 
   service(ms: number): void {
+    this.estimatedMs += this.untimed * this.serviceEstimate;
+    this.untimed = 0;
     this.serviceEstimate =
       this.samples === 0 ? ms : this.serviceEstimate + (ms - this.serviceEstimate) / 8;
     this.samples++;
-    if (ms >= SLOW_MS) this.slowLeft = SLOW_WINDOW;
+    // Two slow calls in a row, not one: a single slow sample is as likely a GC pause or the
+    // process being descheduled as slow work, and each window costs 2048 clock reads.
+    if (ms >= SLOW_MS) {
+      if (this.lastSlow) {
+        this.slowLeft = SLOW_WINDOW;
+        this.countdown = 1;
+        this.blockedCountdown = 1;
+      }
+      this.lastSlow = true;
+    } else {
+      this.lastSlow = false;
+    }
+    this.fast = this.slowLeft === 0 && this.serviceEstimate < SLOW_MS;
   }
 
   blocked(ms: number): void {

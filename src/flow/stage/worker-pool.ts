@@ -38,6 +38,11 @@ export class WorkerPool<T, R> {
     this.active++;
   }
 
+  /** The first live worker (the only one when `active` is 1). */
+  sole(): Worker<T, R> | undefined {
+    return this.live[0];
+  }
+
   /** Grows or shrinks to `n` workers: an idle one retires at once, a busy one once its result is taken. */
   resize(n: number, now: number): void {
     while (this.workers.length < n) this.add(now);

@@ -8,7 +8,7 @@
 
 import { toError } from '../../proc/index.js';
 import { ok, type Result } from '../result.js';
-import type { Output } from './output.js';
+import type { Bindable, Output } from './output.js';
 import type { ServiceTimeHistogram } from './service-time.js';
 import type { Timing } from './timing.js';
 
@@ -25,7 +25,7 @@ export interface WorkerHost<T, R> {
   failed: number;
   panicked: number;
   canceled: number;
-  serviceTimeMs: number;
+  timedServiceMs: number;
   outputBlockedTimeMs: number;
   inFlightWeight: number;
   /** True once fail-fast latched or the stage signal aborted: dequeued items are canceled. */
@@ -39,31 +39,43 @@ export interface WorkerHost<T, R> {
   releaseWorker(w: Worker<T, R>, now: number): void;
 }
 
-export class Worker<T, R> {
+export class Worker<T, R> implements Bindable<R> {
   /** The result waiting for a reader. */
   result: Result<R> | undefined = undefined;
+  /**
+   * While an async call is in flight and calls are fast (Timing.fast): the promise its settle
+   * handlers return, which a reader may await instead of a promise of its own (see Output);
+   * undefined otherwise.
+   */
+  settled: Promise<IteratorResult<Result<R>> | undefined> | undefined = undefined;
   busy = false;
   /** Asked to retire while busy: it leaves once its result is taken. */
   retiring = false;
   weight = 1;
   readonly bornAt: number;
   private t0 = 0;
-  /** When the result was ready; NaN when the call was not timed. */
+  /** When the result was ready; meaningful only when `timed`. */
   private readyAt = 0;
   /** Whether the current call is timed (see timing.ts). */
   private timed = false;
   /** Whether an untimed result's wait is counted at the running mean (not for canceled items). */
   private estimate = false;
-  private readonly onFulfilled: (value: R) => void;
-  private readonly onRejected: (error: unknown) => void;
+  private readonly onFulfilled: (value: R) => IteratorResult<Result<R>> | undefined;
+  private readonly onRejected: (error: unknown) => IteratorResult<Result<R>> | undefined;
 
   constructor(
     private readonly host: WorkerHost<T, R>,
     now: number,
   ) {
     this.bornAt = now;
-    this.onFulfilled = (value) => this.succeed(value);
-    this.onRejected = (error) => this.fail(error);
+    this.onFulfilled = (value) => {
+      this.settled = undefined;
+      return this.succeed(value);
+    };
+    this.onRejected = (error) => {
+      this.settled = undefined;
+      return this.fail(error);
+    };
   }
 
   /**
@@ -75,20 +87,13 @@ export class Worker<T, R> {
     this.busy = true;
     this.weight = weight;
     if (host.stopped) {
-      host.canceled++;
-      this.result = { ok: false, error: host.stopReason };
-      this.readyAt = t0;
-      this.timed = !Number.isNaN(t0);
-      this.estimate = false;
-      host.output.offer(this);
+      this.cancel(t0);
       return;
     }
     host.inFlightWeight += weight;
     this.estimate = true;
     this.timed = host.timing.timeNext();
-    if (this.timed) {
-      this.t0 = Number.isNaN(t0) ? host.now() : t0;
-    }
+    if (this.timed) this.t0 = Number.isNaN(t0) ? host.now() : t0;
     let r: Promise<R> | R;
     try {
       r = host.fn(item, host.signal);
@@ -97,11 +102,29 @@ export class Worker<T, R> {
       return;
     }
     if (r instanceof Promise) {
-      r.then(this.onFulfilled, this.onRejected);
-      return;
+      const settled = r.then(this.onFulfilled, this.onRejected);
+      if (host.timing.fast) this.settled = settled;
+    } else {
+      this.settleOther(r);
     }
+  }
+
+  /** The stage stopped before this item reached fn: its result is a canceled one. */
+  private cancel(t0: number): void {
+    const host = this.host;
+    host.canceled++;
+    this.result = { ok: false, error: host.stopReason };
+    this.readyAt = t0;
+    this.timed = !Number.isNaN(t0);
+    this.estimate = false;
+    host.output.offer(this);
+  }
+
+  /** fn returned something other than a native promise: a thenable, or a plain value. */
+  private settleOther(r: R | PromiseLike<R>): void {
     if (isThenable(r)) {
-      Promise.resolve(r).then(this.onFulfilled, this.onRejected);
+      const settled = Promise.resolve(r).then(this.onFulfilled, this.onRejected);
+      if (this.host.timing.fast) this.settled = settled;
       return;
     }
     this.succeed(r as R);
@@ -111,26 +134,29 @@ export class Worker<T, R> {
     const host = this.host;
     host.completed++;
     host.inFlightWeight -= this.weight;
-    if (this.timed) {
-      const t1 = host.now();
-      const d = t1 - this.t0;
-      host.serviceTimeMs += d;
-      if (host.hist !== undefined) host.hist.record(d);
-      host.timing.service(d);
-      this.readyAt = t1;
-    } else {
-      host.serviceTimeMs += host.timing.serviceEstimate;
-      this.readyAt = Number.NaN;
-    }
+    // Counted now; an untimed call adds the running mean when read (Timing.untimed).
+    if (this.timed) this.finishTimed();
+    else host.timing.untimed++;
   }
 
-  private succeed(value: R): void {
+  private finishTimed(): void {
+    const host = this.host;
+    const t1 = host.now();
+    const d = t1 - this.t0;
+    host.timedServiceMs += d;
+    if (host.hist !== undefined) host.hist.record(d);
+    host.timing.service(d);
+    this.readyAt = t1;
+  }
+
+  /** Returns what a reader bound to this worker gets (see Output.offer). */
+  private succeed(value: R): IteratorResult<Result<R>> | undefined {
     this.finishTiming();
     this.result = ok(value);
-    this.host.output.offer(this);
+    return this.host.output.offer(this);
   }
 
-  private fail(thrown: unknown): void {
+  private fail(thrown: unknown): IteratorResult<Result<R>> | undefined {
     const host = this.host;
     this.finishTiming();
     const { error, panicked } = toError(thrown, 'fn');
@@ -140,30 +166,34 @@ export class Worker<T, R> {
     // Latch first so that anything dequeued while this result is handed over is canceled, offer
     // next so the failing result comes before those canceled ones, then abort (listeners run).
     const failFast = host.latchFailure(error);
-    host.output.offer(this);
+    const bound = host.output.offer(this);
     if (failFast) host.abort(error);
+    return bound;
   }
 
   /** How long the current item has kept this worker busy so far (0 when untimed). */
   busyFor(now: number): number {
-    if (this.result !== undefined) return Number.isNaN(this.readyAt) ? 0 : now - this.readyAt;
+    if (this.result !== undefined) return this.timed ? now - this.readyAt : 0;
     return this.timed ? now - this.t0 : 0;
   }
 
-  /** The reader took the result. */
+  /** The reader took the result; `direct` when it was waiting already (no time blocked). */
   taken(direct: boolean): void {
+    if (direct) this.host.releaseWorker(this, this.timed ? this.readyAt : Number.NaN);
+    else this.takenLate();
+  }
+
+  /** The result waited for its reader: count (or estimate) how long. */
+  private takenLate(): void {
     const host = this.host;
-    let t = this.readyAt;
-    if (!direct) {
-      if (this.timed && !Number.isNaN(this.readyAt) && host.timing.timeBlocked()) {
-        t = host.now();
-        const d = t - this.readyAt;
-        host.outputBlockedTimeMs += d;
-        if (this.estimate) host.timing.blocked(d);
-      } else {
-        t = Number.NaN;
-        if (this.estimate) host.outputBlockedTimeMs += host.timing.blockedEstimate;
-      }
+    let t = Number.NaN;
+    if (this.timed && host.timing.timeBlocked()) {
+      t = host.now();
+      const d = t - this.readyAt;
+      host.outputBlockedTimeMs += d;
+      if (this.estimate) host.timing.blocked(d);
+    } else if (this.estimate) {
+      host.outputBlockedTimeMs += host.timing.blockedEstimate;
     }
     host.releaseWorker(this, t);
   }
