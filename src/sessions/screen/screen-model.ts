@@ -43,8 +43,13 @@ export const DEFAULT_SCREEN_HIGH_WATER_BYTES = 256 * 1024;
 /** What one line of xterm.js's buffer costs: 12 bytes a cell, plus the line object. */
 const BYTES_PER_CELL = 12;
 const BYTES_PER_LINE = 96;
-/** Serialized scrollback lines are kept this long after the last snapshot. */
-const CACHE_IDLE_MS = 60_000;
+/**
+ * How long after the parser last went idle the scrollback rows added since are serialized and
+ * kept, ready for the next attach (at most once per this period, whatever the output rate).
+ */
+const FILL_DELAY_MS = 500;
+/** Serialized rows kept, as a share of `maxScrollbackBytes` (about 8% for plain text rows). */
+const KEPT_BYTES_SHARE = 4;
 
 /** Options of `new ScreenModel`. */
 export interface ScreenOptions {
@@ -146,7 +151,7 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
   #disposed = false;
   #waiters = new Set<(e: Error) => void>();
   readonly #cache: ScrollbackCache;
-  #cacheTimer: NodeJS.Timeout | undefined;
+  #fillTimer: NodeJS.Timeout | undefined;
 
   /** Throws `InvalidOptionError` for a bad size or budget; holds no OS resource. */
   constructor(options: ScreenOptions) {
@@ -176,7 +181,10 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
     );
     this.#term = makeTerminal(this.#rows, this.#cols, this.#lineBudget(this.#cols));
     this.#serializer = new (xterm().SerializeAddon)();
-    this.#cache = new ScrollbackCache(this.#term);
+    this.#cache = new ScrollbackCache(
+      this.#term,
+      Math.floor(this.#maxScrollbackBytes / KEPT_BYTES_SHARE),
+    );
     this.#term.loadAddon(
       this.#serializer as unknown as Parameters<HeadlessTerminal['loadAddon']>[0],
     );
@@ -202,6 +210,15 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
     return { rows: this.#rows, cols: this.#cols };
   }
 
+  /**
+   * Bytes of scrollback rows kept serialized, ready for the next snapshot: rows are serialized
+   * once, half a second after the output last paused (or by a snapshot), and kept while they stay
+   * in the scrollback, up to a quarter of `maxScrollbackBytes`.
+   */
+  get keptScrollbackBytes(): number {
+    return this.#cache.bytes;
+  }
+
   /** The scrollback line budget at the current width (the byte budget may lower it). */
   get scrollbackLimit(): number {
     return this.#lineBudget(this.#cols);
@@ -220,6 +237,7 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
     this.#queued++;
     this.#term.write(chunk, () => {
       this.#queued--;
+      if (this.#queued === 0) this.#scheduleFill();
       this.#pending -= n;
       if (this.#needDrain && this.#pending <= this.#highWater / 4) {
         this.#needDrain = false;
@@ -250,6 +268,7 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
     this.#term.write('', () => {
       this.#queued--;
       if (this.#disposed) return;
+      if (this.#queued === 0) this.#scheduleFill();
       this.#term.resize(cols, rows);
       this.#cache.invalidate(); // the normal buffer was rewrapped
       if (this.#term.options.scrollback !== budget) this.#term.options.scrollback = budget;
@@ -307,7 +326,7 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
     const error = new ScreenClosedError();
     for (const reject of this.#waiters) reject(error);
     this.#waiters.clear();
-    if (this.#cacheTimer) clearTimeout(this.#cacheTimer);
+    if (this.#fillTimer) clearTimeout(this.#fillTimer);
     this.#cache.dispose();
     this.#term.dispose();
   }
@@ -315,6 +334,22 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
   /** The same as `dispose()`, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  /**
+   * Serializes the scrollback rows added since the last fill or snapshot a little after the
+   * parser went idle, so that an attach finds them ready (a first attach then costs what a
+   * re-attach does). The work is the rows still in the scrollback, each once.
+   */
+  #scheduleFill(): void {
+    if (this.#fillTimer || this.#disposed) return;
+    this.#fillTimer = setTimeout(() => {
+      this.#fillTimer = undefined;
+      // Still parsing: the callback that empties the queue schedules the next fill.
+      if (this.#disposed || this.#queued > 0) return;
+      this.#cache.fill(this.#term.buffer.normal.baseY);
+    }, FILL_DELAY_MS);
+    this.#fillTimer.unref();
   }
 
   #lineBudget(cols: number): number {
@@ -363,10 +398,6 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
     const lines = scrollback === undefined ? base : Math.min(scrollback, base);
     const body = serializeBody(term, this.#serializer, lines, this.#cache);
     body.push(Buffer.from(stateSequence(state, term.rows)));
-    // Kept lines are worth it while clients come and go; an idle session lets them go.
-    if (this.#cacheTimer) clearTimeout(this.#cacheTimer);
-    this.#cacheTimer = setTimeout(() => this.#cache.invalidate(), CACHE_IDLE_MS);
-    this.#cacheTimer.unref();
     return makeSnapshot(Buffer.from(drawPrefix(term.rows)), body, {
       offset,
       rows: term.rows,

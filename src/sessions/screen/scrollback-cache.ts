@@ -1,11 +1,13 @@
 /**
- * Serialized scrollback rows kept between snapshots, so that a re-attach serializes only the rows
- * added since the last one and hands the rest out as a few views of large slabs, without copying.
+ * Serialized scrollback rows kept for the session's life, so that an attach serializes only the
+ * rows added since the last snapshot (or since the screen was last idle, see `fill`) and hands
+ * the rest out as a few views of large slabs, without copying.
  *
  * Rows are numbered absolutely (rows trimmed from the buffer's front so far plus their index); a
  * row in the scrollback never changes until a resize rewraps the buffer (`invalidate`) or a reset
  * replaces it (noticed by identity). The newest scrollback row is never kept: whether it ends with
- * a line break depends on the row after it, which is still on the screen.
+ * a line break depends on the row after it, which is still on the screen. Kept bytes are bounded
+ * (`maxBytes`): past it, newer rows are serialized at each snapshot instead of kept.
  */
 import type { Terminal } from '@xterm/headless';
 import {
@@ -23,6 +25,7 @@ interface TrimmableLines {
 /** Kept rows' slabs and ranges in parallel arrays, from index `#head` on (see the module comment). */
 export class ScrollbackCache {
   readonly #term: Terminal;
+  readonly #maxBytes: number;
   #slab: ByteWriter[] = [];
   #begin: number[] = [];
   #end: number[] = [];
@@ -31,12 +34,15 @@ export class ScrollbackCache {
   /** Absolute number of the row at `#head`. */
   #start = 0;
   #trimmed = 0;
+  #bytes = 0;
   #rows: RowWriter | undefined;
   #hooked: unknown;
   #subscription: { dispose(): void } | undefined;
 
-  constructor(term: Terminal) {
+  /** `maxBytes`: the most serialized bytes kept (rows past it are serialized when asked). */
+  constructor(term: Terminal, maxBytes: number) {
     this.#term = term;
+    this.#maxBytes = maxBytes;
   }
 
   /** Rows kept. */
@@ -46,18 +52,29 @@ export class ScrollbackCache {
 
   /** Bytes of serialized rows kept (their slabs may hold a little more). */
   get bytes(): number {
-    let n = 0;
-    for (let i = this.#head; i < this.#end.length; i++) n += this.#end[i]! - this.#begin[i]!;
-    return n;
+    return this.#bytes;
   }
 
-  /** Forgets every kept row (the buffer was rewrapped, or nobody attached for a while). */
+  /** Forgets every kept row (the buffer was rewrapped). */
   invalidate(): void {
     this.#slab = [];
     this.#begin = [];
     this.#end = [];
     this.#head = 0;
+    this.#bytes = 0;
     this.#rows = undefined;
+  }
+
+  /**
+   * Serializes and keeps the scrollback rows before `to` (the scrollback's end) not kept yet, so
+   * that the next snapshot finds them ready. Does nothing when xterm.js's internals moved.
+   */
+  fill(to: number): void {
+    if (!this.#hook()) return;
+    this.#align(0);
+    const from = this.#start + this.rows - this.#trimmed;
+    if (from >= to - 1) return;
+    if (!this.#keep(from, to, undefined)) this.invalidate();
   }
 
   /**
@@ -67,48 +84,17 @@ export class ScrollbackCache {
   serialize(from: number, to: number): Buffer[] | undefined {
     const term = this.#term;
     if (!this.#hook()) return serializeScrollback(term, from, to);
-    this.#dropBefore(this.#trimmed);
-    const first = this.#trimmed + from;
-    // A range that starts before the kept rows, or after a gap, starts the cache over.
-    if (first < this.#start || first > this.#start + this.rows) {
-      this.invalidate();
-      this.#start = first;
-    }
+    this.#align(from);
     const parts = new PartList();
     // Kept rows first: they are the oldest of the range.
-    const skip = this.#head + first - this.#start;
+    const skip = this.#head + this.#trimmed + from - this.#start;
     const kept = Math.max(0, Math.min(this.#end.length - skip, to - 1 - from));
     for (let i = skip, n = skip + kept; i < n; i++) {
       parts.add(this.#slab[i]!, this.#begin[i]!, this.#end[i]!);
     }
-    const rest = from + kept;
-    if (rest < to) {
-      this.#rows ??= new RowWriter(term.cols, to - rest);
-      const rows = this.#rows;
-      const ok = forEachRow(term, rest, to, (line, continued, y) => {
-        if (y === to - 1) {
-          // The newest row goes to a writer of its own: its bytes are not kept.
-          const last = new RowWriter(term.cols, 1);
-          const begin = last.row(line, continued, 1);
-          parts.add(last.slab, begin, last.slab.length);
-          return;
-        }
-        const begin = rows.row(line, continued, to - y);
-        const slab = rows.slab;
-        // Kept only where it extends the kept rows without a gap.
-        if (this.#start + this.rows !== this.#trimmed + y) {
-          parts.add(slab, begin, slab.length);
-          return;
-        }
-        this.#slab.push(slab);
-        this.#begin.push(begin);
-        this.#end.push(slab.length);
-        parts.add(slab, begin, slab.length);
-      });
-      if (!ok) {
-        this.invalidate();
-        return undefined;
-      }
+    if (from + kept < to && !this.#keep(from + kept, to, parts)) {
+      this.invalidate();
+      return undefined;
     }
     return parts.done();
   }
@@ -120,6 +106,48 @@ export class ScrollbackCache {
     this.invalidate();
   }
 
+  /**
+   * Lets go of rows that left the buffer; then, when the range starting at row `from` begins
+   * before the kept rows or after a gap, starts the cache over at `from`.
+   */
+  #align(from: number): void {
+    this.#dropBefore(this.#trimmed);
+    const first = this.#trimmed + from;
+    if (first < this.#start || first > this.#start + this.rows) {
+      this.invalidate();
+      this.#start = first;
+    }
+  }
+
+  /**
+   * Serializes rows `from` to `to` (exclusive), keeping each that extends the kept rows without
+   * a gap, within the byte bound; all but the newest row (`to - 1`), whose bytes go to a writer
+   * of their own. Adds every row to `parts` when given. False when the internals moved.
+   */
+  #keep(from: number, to: number, parts: PartList | undefined): boolean {
+    const term = this.#term;
+    this.#rows ??= new RowWriter(term.cols, to - from);
+    const rows = this.#rows;
+    return forEachRow(term, from, to, (line, continued, y) => {
+      if (y === to - 1) {
+        if (!parts) return;
+        const last = new RowWriter(term.cols, 1);
+        const begin = last.row(line, continued, 1);
+        parts.add(last.slab, begin, last.slab.length);
+        return;
+      }
+      const begin = rows.row(line, continued, to - y);
+      const slab = rows.slab;
+      const end = slab.length;
+      parts?.add(slab, begin, end);
+      if (this.#start + this.rows !== this.#trimmed + y || this.#bytes >= this.#maxBytes) return;
+      this.#slab.push(slab);
+      this.#begin.push(begin);
+      this.#end.push(end);
+      this.#bytes += end - begin;
+    });
+  }
+
   /** Lets go of kept rows before absolute row `first` (they left the buffer). */
   #dropBefore(first: number): void {
     if (first <= this.#start) return;
@@ -128,7 +156,9 @@ export class ScrollbackCache {
       this.#start = first;
       return;
     }
-    this.#head += first - this.#start;
+    const head = this.#head + first - this.#start;
+    for (let i = this.#head; i < head; i++) this.#bytes -= this.#end[i]! - this.#begin[i]!;
+    this.#head = head;
     this.#start = first;
     // Let the arrays (and so the slabs of dropped rows) go once half of them is dead.
     if (this.#head > 1024 && this.#head * 2 > this.#end.length) {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import xtermHeadless from '@xterm/headless';
 import { InvalidOptionError } from '../../../src/proc/index.js';
 import { ScreenClosedError, ScreenModel } from '../../../src/sessions/index.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const { Terminal } = xtermHeadless;
 type Term = InstanceType<typeof Terminal>;
@@ -213,6 +214,35 @@ describe('ScreenModel', () => {
     await same({}, 'whole, after the oldest lines left');
     await same({ scrollback: 0 }, 'no scrollback at all');
     kept.dispose();
+  });
+
+  it('keeps the scrollback serialized once the output pauses, the same as from scratch', async () => {
+    const kept = new ScreenModel({ rows: 6, cols: 20, scrollbackLines: 50 });
+    const fed: string[] = [];
+    const paused = async (step: string) => {
+      const before = kept.keptScrollbackBytes;
+      fed.push(step);
+      kept.write(Buffer.from(step));
+      // The rows are serialized half a second after the parser went idle.
+      await waitFor(() => kept.keptScrollbackBytes !== before, { timeoutMs: 15_000 });
+      const fresh = new ScreenModel({ rows: 6, cols: 20, scrollbackLines: 50 });
+      for (const f of fed) fresh.write(Buffer.from(f));
+      const [a, b] = [await kept.snapshot(), await fresh.snapshot()];
+      fresh.dispose();
+      assert.equal(
+        a.data.toString(),
+        b.data.toString(),
+        `after ${JSON.stringify(step.slice(0, 20))}`,
+      );
+    };
+    assert.equal(kept.keptScrollbackBytes, 0);
+    await paused(lines(30));
+    await paused(`\r\n${'wrapped '.repeat(6)}\r\n\x1b[31mred\x1b[0m\r\n${lines(3, 'then')}`);
+    // A wrapped line ends the scrollback: its first row is kept whole, without a line break.
+    await paused(`\r\n${'W'.repeat(40)}\r\na\r\nb\r\nc\r\nd\r\ne\r\nf`);
+    await paused(lines(40, 'more')); // the oldest kept lines leave the 50-line budget
+    kept.dispose();
+    assert.equal(kept.keptScrollbackBytes, 0, 'disposing lets the kept rows go');
   });
 
   it('takes the snapshot at one offset: bytes written after the call are not in it', async () => {
