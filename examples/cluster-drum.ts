@@ -1,15 +1,17 @@
 /**
  * Drum-Buffer-Rope across processes: parse (local, 2 ms, 4 workers) → resize (a cluster stage
  * served by 3 `sluice worker` processes, 20 ms per item, one at a time each) → store (local).
- * Run once without limits and once with autoRope: the analyzer names the cluster stage as the
+ * Runs without limits and with autoRope in turns: the analyzer names the cluster stage as the
  * drum, the rope goes on the head (parse), and far fewer items are in flight at the same
  * throughput. The same `Topology`, `autoRope` and `Reporter` as for local stages.
  *
- * Run:  npx tsx examples/cluster-drum.ts          (--json for one JSON line; ITEMS=200 shrinks it)
+ * Run:  npx tsx examples/cluster-drum.ts     (--json for one JSON line; --live for a live view)
  *
- * On a machine whose cores are busy with other work the worker processes get less CPU than they
- * ask for; the throughput of both runs then varies by ±15% from run to run, and the analyzer may
- * need more windows before it names the drum (the head stays at its discovery cap meanwhile).
+ * `ITEMS` (default 600) items per run, `PAIRS` (default 3) pairs of runs, the order of each pair
+ * swapped from one pair to the next (so a change in the machine's load falls on both modes alike);
+ * it prints medians, the throughput ratio of each pair, and how busy the drum was in each run
+ * (time in `fn` over the three slots' time): near 100% in both modes means both runs went as fast
+ * as the drum allows, which is the point of the rope (less WIP, the same throughput).
  */
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +20,8 @@ import { type Cluster, connect, startNatsServer } from '../src/cluster/index.js'
 import { autoRope, Reporter, start, startFrom, Topology } from '../src/flow/index.js'; // 'sluice/flow'
 import type { ResizeDone, ResizeJob } from './cluster-worker.js';
 
-const ITEMS = Number(process.env.ITEMS ?? 500);
+const ITEMS = Number(process.env.ITEMS ?? 600);
+const PAIRS = Number(process.env.PAIRS ?? 3);
 const WORKER_PROCESSES = 3;
 const json = process.argv.includes('--json');
 const live = process.argv.includes('--live') && process.stderr.isTTY === true;
@@ -29,6 +32,8 @@ interface RunResult {
   throughput: number;
   /** Items made by the producer and not yet stored, at most at once. */
   peakInFlight: number;
+  /** Time the drum's slots spent in `fn` over their time in the run (1: never idle). */
+  drumBusy: number;
   drum?: string | undefined;
   headLimit?: number | undefined;
   ropeLength?: number | undefined;
@@ -87,6 +92,7 @@ async function run(cluster: Cluster, roped: boolean): Promise<RunResult> {
   for await (const r of store.out()) if (r.ok) stored++;
   await Promise.all([producing, feeding, parse.wait(), resize.wait(), store.wait()]);
   const seconds = (performance.now() - t0) / 1000;
+  const drumBusy = resize.stats().serviceTimeMs / (WORKER_PROCESSES * seconds * 1000);
   ac.abort();
   await auto?.done;
   await reporter;
@@ -98,6 +104,7 @@ async function run(cluster: Cluster, roped: boolean): Promise<RunResult> {
     seconds: Math.round(seconds * 100) / 100,
     throughput: Math.round((ITEMS / seconds) * 10) / 10,
     peakInFlight: peak,
+    drumBusy: Math.round(drumBusy * 1000) / 1000,
     drum: s?.drum,
     headLimit: s?.rope?.headAppliedWIP,
     ropeLength: s?.rope?.ropeLength,
@@ -147,24 +154,63 @@ try {
     warm.closeInput();
     await warmed;
     await warm[Symbol.asyncDispose]();
-    const free = await run(cluster, false);
-    const roped = await run(cluster, true);
-    const wipCut = free.peakInFlight / roped.peakInFlight;
-    const throughputRatio = roped.throughput / free.throughput;
-    if (json) console.log(JSON.stringify({ free, roped, wipCut, throughputRatio }));
-    else {
+    const free: RunResult[] = [];
+    const roped: RunResult[] = [];
+    for (let pair = 0; pair < PAIRS; pair++) {
+      for (const withRope of pair % 2 === 0 ? [false, true] : [true, false]) {
+        (withRope ? roped : free).push(await run(cluster, withRope));
+      }
+    }
+    const median = (xs: number[]) => {
+      const s = [...xs].sort((a, b) => a - b);
+      const mid = s.length >> 1;
+      return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+    };
+    const summary = (runs: RunResult[]) => ({
+      mode: runs[0]!.mode,
+      seconds: median(runs.map((r) => r.seconds)),
+      throughput: median(runs.map((r) => r.throughput)),
+      peakInFlight: median(runs.map((r) => r.peakInFlight)),
+      drumBusy: median(runs.map((r) => r.drumBusy)),
+      drum: runs.at(-1)!.drum,
+      headLimit: runs.at(-1)!.headLimit,
+      ropeLength: runs.at(-1)!.ropeLength,
+    });
+    const pairRatios = roped.map((r, i) => r.throughput / free[i]!.throughput);
+    const wipCut =
+      median(free.map((r) => r.peakInFlight)) / median(roped.map((r) => r.peakInFlight));
+    const throughputRatio = median(pairRatios);
+    const f = summary(free);
+    const r = summary(roped);
+    if (json) {
       console.log(
-        `cluster drum: ${ITEMS} items, parse (2 ms ×4) → resize (20 ms, ${WORKER_PROCESSES} worker processes) → store\n`,
+        JSON.stringify({
+          items: ITEMS,
+          pairs: PAIRS,
+          free: f,
+          roped: r,
+          wipCut,
+          throughputRatio,
+          pairRatios,
+          runs: { free, roped },
+        }),
       );
-      console.log('| run | seconds | items/s | peak items in flight |');
-      console.log('| --- | ---: | ---: | ---: |');
-      for (const r of [free, roped])
-        console.log(`| ${r.mode} | ${r.seconds} | ${r.throughput} | ${r.peakInFlight} |`);
+    } else {
       console.log(
-        `\nanalyzer: drum = ${roped.drum}; rope length ${roped.ropeLength}, parse maxWIP ${roped.headLimit}`,
+        `cluster drum: ${ITEMS} items per run, ${PAIRS} pairs of runs; parse (2 ms ×4) → resize (20 ms, ${WORKER_PROCESSES} worker processes) → store\n`,
+      );
+      console.log('| run (medians) | seconds | items/s | peak items in flight | drum busy |');
+      console.log('| --- | ---: | ---: | ---: | ---: |');
+      for (const x of [f, r]) {
+        console.log(
+          `| ${x.mode} | ${x.seconds} | ${x.throughput} | ${x.peakInFlight} | ${(x.drumBusy * 100).toFixed(0)}% |`,
+        );
+      }
+      console.log(
+        `\nanalyzer: drum = ${r.drum}; rope length ${r.ropeLength}, parse maxWIP ${r.headLimit}`,
       );
       console.log(
-        `peak WIP cut ${wipCut.toFixed(1)}×; throughput ${(throughputRatio * 100).toFixed(1)}% of the unlimited run`,
+        `peak WIP cut ${wipCut.toFixed(1)}×; throughput ${(throughputRatio * 100).toFixed(1)}% of the unlimited run (each pair: ${pairRatios.map((x) => `${(x * 100).toFixed(0)}%`).join(', ')})`,
       );
     }
     await cluster.removeStage('resize');
