@@ -8,12 +8,12 @@
  * Every configuration runs in one process run, so ratios compare like with like; the load
  * average at the start and the end is printed, because on a shared 2-core machine other work
  * takes cores from the workers. `CLUSTER_BENCH_ITEMS` (no-op items, default 5,000),
- * `CLUSTER_BENCH_CPU_ITEMS` (default 400) and `CLUSTER_BENCH_MEMORY_ITEMS` (default 100,000)
- * shorten it.
+ * `CLUSTER_BENCH_CPU_ITEMS` (CPU-bound items per run, default 300), `CLUSTER_BENCH_ROUNDS`
+ * (default 5) and `CLUSTER_BENCH_MEMORY_ITEMS` (default 100,000) shorten it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ResizeDone, ResizeJob } from '../examples/cluster-worker.js';
 import resize from '../examples/cluster-worker.js';
@@ -22,7 +22,8 @@ import { start } from '../src/flow/index.js';
 import { fmt, median, section, table } from './lib.js';
 
 const NOOP_ITEMS = Number(process.env.CLUSTER_BENCH_ITEMS ?? 5000);
-const CPU_ITEMS = Number(process.env.CLUSTER_BENCH_CPU_ITEMS ?? 400);
+const CPU_ITEMS = Number(process.env.CLUSTER_BENCH_CPU_ITEMS ?? 300);
+const ROUNDS = Number(process.env.CLUSTER_BENCH_ROUNDS ?? 5);
 const MEMORY_ITEMS = Number(process.env.CLUSTER_BENCH_MEMORY_ITEMS ?? 100_000);
 const CPU_MS = 5;
 const CAPACITY = 1000;
@@ -106,7 +107,6 @@ async function stopWorkers(children: ChildProcess[]): Promise<void> {
   );
 }
 
-/** Pushes `jobs` through a cluster stage served by `n` processes; returns items per second. */
 /** CPU time a process has used, in ms, from /proc (utime + stime at 100 ticks per second). */
 function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -114,37 +114,64 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-/** Throughput, and the CPU each item cost the workers, the server and the coordinator (ms). */
+/** Throughput, and the CPU time the workers, the server and the coordinator used (ms). */
 interface RunResult {
   rate: number;
+  wallMs: number;
+  items: number;
   workerCpu: number;
   serverCpu: number;
   coordinatorCpu: number;
 }
 
-async function clusterRun(
+/** A stage name served by `n` worker processes of `slots` each, kept for several runs. */
+interface Group {
+  name: string;
+  n: number;
+  children: ChildProcess[];
+}
+
+async function startGroup(
   cluster: Cluster,
   servers: string,
-  serverPid: number,
   n: number,
   slots: number,
+  warmJob: ResizeJob,
+): Promise<Group> {
+  const group = { name: `s${++stageCount}`, n, children: [] as ChildProcess[] };
+  // The coordinator creates the stage first, so the workers find it at once.
+  const stage = await cluster.stage<ResizeJob, ResizeDone>(group.name, { capacity: CAPACITY });
+  group.children = await workers(servers, group.name, n, slots);
+  // Warm-up: the processes' first items are slower (JIT, connections).
+  const reading = (async () => {
+    for await (const r of stage.out()) if (!r.ok) throw r.error;
+  })();
+  for (let i = 0; i < 10 * n; i++) await stage.submit({ ...warmJob, id: -1 });
+  stage.closeInput();
+  await reading;
+  await stage[Symbol.asyncDispose]();
+  return group;
+}
+
+async function stopGroup(cluster: Cluster, group: Group): Promise<void> {
+  await stopWorkers(group.children);
+  await cluster.removeStage(group.name);
+}
+
+/**
+ * Pushes `jobs` through a new coordinator of `group`'s stage (the workers keep serving the same
+ * consumer from run to run); returns the rate and the CPU each side used.
+ */
+async function clusterRun(
+  cluster: Cluster,
+  serverPid: number,
+  group: Group,
   jobs: ResizeJob[],
 ): Promise<RunResult> {
-  const name = `s${++stageCount}`;
-  const stage = await cluster.stage<ResizeJob, ResizeDone>(name, { capacity: CAPACITY });
-  const children = await workers(servers, name, n, slots);
+  const stage = await cluster.stage<ResizeJob, ResizeDone>(group.name, { capacity: CAPACITY });
   try {
-    // Warm-up: the processes' first items are slower (JIT, connections).
-    for (let i = 0; i < 20; i++) await stage.submit({ id: -1, width: 1 });
-    let warm = 0;
-    const it = stage.out();
-    while (warm < 20) {
-      const r = await it.next();
-      if (r.done) break;
-      warm++;
-    }
     const t0 = performance.now();
-    const workers0 = children.reduce((a, c) => a + cpuMs(c.pid!), 0);
+    const workers0 = group.children.reduce((a, c) => a + cpuMs(c.pid!), 0);
     const server0 = cpuMs(serverPid);
     const coordinator0 = process.cpuUsage();
     const reading = (async () => {
@@ -166,21 +193,21 @@ async function clusterRun(
     await Promise.all(window);
     stage.closeInput();
     const got = await reading;
-    const ms = performance.now() - t0;
+    const wallMs = performance.now() - t0;
     const coordinator = process.cpuUsage(coordinator0);
-    const per = (cpu: number) => cpu / jobs.length;
     const result: RunResult = {
-      rate: (jobs.length / ms) * 1000,
-      workerCpu: per(children.reduce((a, c) => a + cpuMs(c.pid!), 0) - workers0),
-      serverCpu: per(cpuMs(serverPid) - server0),
-      coordinatorCpu: per((coordinator.user + coordinator.system) / 1000),
+      rate: (jobs.length / wallMs) * 1000,
+      wallMs,
+      items: jobs.length,
+      workerCpu: group.children.reduce((a, c) => a + cpuMs(c.pid!), 0) - workers0,
+      serverCpu: cpuMs(serverPid) - server0,
+      coordinatorCpu: (coordinator.user + coordinator.system) / 1000,
     };
     await stage.wait();
     if (got !== jobs.length) throw new Error(`lost items: ${got} of ${jobs.length}`);
     return result;
   } finally {
-    await stopWorkers(children);
-    await stage.remove();
+    await stage[Symbol.asyncDispose]();
   }
 }
 
@@ -277,82 +304,125 @@ async function memory(
 }
 
 /**
- * How many rounds of `spin` take CPU_MS on a free core: the fastest of 30 timed runs (the
- * fastest is the one least disturbed by other work on the machine).
+ * How many rounds of `spin` cost CPU_MS of CPU time: measured with `process.cpuUsage()` over
+ * batches of items (CPU time, unlike wall time, does not grow when other work takes the core),
+ * three times, each batch sized by the last estimate.
  */
 async function calibrate(): Promise<number> {
-  const probe = 2000;
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 30; i++) {
-    const t0 = performance.now();
-    await resize({ id: i, width: 1, spin: probe }, new AbortController().signal);
-    best = Math.min(best, performance.now() - t0);
+  const signal = new AbortController().signal;
+  let spin = 1_000_000;
+  for (let round = 0; round < 3; round++) {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < 20; i++) await resize({ id: i, width: 1, spin }, signal);
+    const c = process.cpuUsage(c0);
+    spin = Math.max(1, Math.round((spin * CPU_MS) / ((c.user + c.system) / 1000 / 20)));
   }
-  return Math.round((probe / best) * CPU_MS);
+  return spin;
 }
+
+const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
 
 const server = await startNatsServer();
 const cluster = await connect({ servers: server.url, name: 'bench' });
+const groups: Group[] = [];
 try {
   const noop: ResizeJob[] = Array.from({ length: NOOP_ITEMS }, (_, id) => ({ id, width: 1 }));
   const spin = await calibrate();
   const cpu: ResizeJob[] = Array.from({ length: CPU_ITEMS }, (_, id) => ({ id, width: 1, spin }));
-  const rows: (string | number)[][] = [];
-  const cpuRows: (string | number)[][] = [];
+
+  // No-op items: what the cluster path costs per item when fn costs nothing.
   const localNoop = await localRun(16, noop);
-  const localCpu = await localRun(1, cpu);
-  rows.push(['local flow stage (in this process)', fmt(localNoop), '1.00', fmt(localCpu), '1.00']);
-  let cpuOne = 0;
+  const noopRows: (string | number)[][] = [
+    ['local flow stage (in this process)', fmt(localNoop), '1.00', '', '', ''],
+  ];
   for (const n of [1, 2, 4]) {
-    const a = await clusterRun(cluster, server.url, server.pid, n, 16, noop);
-    const b = await clusterRun(cluster, server.url, server.pid, n, 1, cpu);
-    if (n === 1) cpuOne = b.rate;
-    const label = `cluster, ${n} worker process${n > 1 ? 'es' : ''}`;
-    rows.push([
-      label,
-      fmt(a.rate),
-      (a.rate / localNoop).toFixed(3),
-      fmt(b.rate),
-      `${(b.rate / localCpu).toFixed(2)} (${(b.rate / cpuOne).toFixed(2)}× one process)`,
-    ]);
+    const group = await startGroup(cluster, server.url, n, 16, { id: -1, width: 1 });
+    try {
+      const a = await clusterRun(cluster, server.pid, group, noop);
+      noopRows.push([
+        `cluster, ${n} worker process${n > 1 ? 'es' : ''}`,
+        fmt(a.rate),
+        ratio(a.rate, localNoop).toFixed(3),
+        fmt(a.workerCpu / a.items, 'ms'),
+        fmt(a.serverCpu / a.items, 'ms'),
+        fmt(a.coordinatorCpu / a.items, 'ms'),
+      ]);
+    } finally {
+      await stopGroup(cluster, group);
+    }
+  }
+
+  // CPU-bound items: 1, 2 and 4 worker processes (one item at a time each: a CPU-bound fn holds
+  // its event loop), every process started once, then ROUNDS rounds that run each configuration
+  // once in turn, so a change in the machine's load falls on every configuration alike.
+  const counts = [1, 2, 4];
+  for (const n of counts) {
+    groups.push(await startGroup(cluster, server.url, n, 1, { id: -1, width: 1, spin }));
+  }
+  const local: number[] = [];
+  const runs = new Map<number, RunResult[]>(counts.map((n) => [n, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    local.push(await localRun(1, cpu));
+    for (const g of groups) runs.get(g.n)!.push(await clusterRun(cluster, server.pid, g, cpu));
+  }
+  const one = runs.get(1)!;
+  const cores = (cpuMsUsed: number, r: RunResult) => cpuMsUsed / r.wallMs;
+  const cpuRows: (string | number)[][] = [
+    ['local flow stage (in this process)', fmt(median(local)), '', '', '', '', '', ''],
+  ];
+  for (const n of counts) {
+    const rs = runs.get(n)!;
+    const perRound = rs.map((r, i) => ratio(r.rate, one[i]!.rate));
+    const workerScale = rs.map((r, i) =>
+      ratio(cores(r.workerCpu, r), cores(one[i]!.workerCpu, one[i]!)),
+    );
     cpuRows.push([
-      label,
-      fmt(a.workerCpu, 'ms'),
-      fmt(a.serverCpu, 'ms'),
-      fmt(a.coordinatorCpu, 'ms'),
-      fmt(b.workerCpu, 'ms'),
-      fmt(b.serverCpu, 'ms'),
-      fmt(b.coordinatorCpu, 'ms'),
+      `cluster, ${n} worker process${n > 1 ? 'es' : ''}`,
+      fmt(median(rs.map((r) => r.rate))),
+      `${median(perRound).toFixed(2)}× (${perRound.map((x) => x.toFixed(2)).join(', ')})`,
+      fmt(median(rs.map((r) => cores(r.workerCpu, r)))),
+      `${median(workerScale).toFixed(2)}×`,
+      fmt(median(rs.map((r) => cores(r.serverCpu, r)))),
+      fmt(median(rs.map((r) => cores(r.coordinatorCpu, r)))),
+      `${fmt(median(rs.map((r) => r.workerCpu / r.items)), 'ms')} / ${fmt(median(rs.map((r) => r.serverCpu / r.items)), 'ms')} / ${fmt(median(rs.map((r) => r.coordinatorCpu / r.items)), 'ms')}`,
     ]);
   }
+  for (const g of groups.splice(0)) await stopGroup(cluster, g);
+  const loadAfterScaling = load();
+
   const lat = await perItem(cluster, server.url);
   const mem = await memory(cluster, server.url, MEMORY_ITEMS);
   const smallItems = Math.max(CAPACITY * 2, Math.round(MEMORY_ITEMS / 10));
   const memSmall = await memory(cluster, server.url, smallItems);
   const body = [
-    `Load average (1, 5, 15 min) at the start: ${loadAtStart}; at the end: ${load()}.`,
+    `Load average (1, 5, 15 min) at the start: ${loadAtStart}; after the scaling runs: ${loadAfterScaling}; at the end: ${load()}. The machine has ${availableParallelism()} cores; the workers, nats-server and the coordinator (this process) all share them.`,
     '',
-    table(
-      ['run', 'no-op items/s', 'ratio to local', `${CPU_MS} ms CPU items/s`, 'ratio to local'],
-      rows,
-    ),
-    '',
-    `No-op: ${NOOP_ITEMS} items, 16 at a time per worker process; CPU: ${CPU_ITEMS} items of a fixed computation that takes ${CPU_MS} ms on a free core here, one at a time per process (a CPU-bound fn holds its event loop). Every item crosses the server twice (item and result) and is acknowledged.`,
-    '',
-    'CPU each item cost, from /proc and `process.cpuUsage()` (what the cluster path needs from the cores, whatever the load):',
+    `### ${CPU_MS} ms CPU-bound items`,
     '',
     table(
       [
         'run',
-        'no-op: workers',
-        'server',
-        'coordinator',
-        `${CPU_MS} ms CPU: workers`,
-        'server',
-        'coordinator',
+        'items/s (median)',
+        'ratio to one process (median; each round)',
+        'cores used by workers',
+        'worker CPU scaling',
+        'cores used by nats-server',
+        'cores used by the coordinator',
+        'CPU per item: workers / server / coordinator',
       ],
       cpuRows,
     ),
+    '',
+    `${ROUNDS} rounds of ${CPU_ITEMS} items per configuration, the configurations taking turns within each round; medians. Each item is a fixed computation that costs ${CPU_MS} ms of CPU time here (an integer hash loop: no allocation, so no garbage-collector threads), run one at a time per worker process. "Cores used" is CPU time over wall time; "worker CPU scaling" is the workers' cores used against one process in the same round: it says how much more computing the workers got done, whatever the wall clock. Every item crosses the server twice (item and result) and is acknowledged, so nats-server and the coordinator take CPU from the same cores the workers need: on a machine with as many cores as worker processes, the scaling is bounded by what they leave.`,
+    '',
+    '### No-op items',
+    '',
+    table(
+      ['run', 'items/s', 'ratio to local', 'CPU per item: workers', 'server', 'coordinator'],
+      noopRows,
+    ),
+    '',
+    `${NOOP_ITEMS} items, 16 at a time per worker process: the cost of the cluster path itself.`,
     '',
     table(
       ['per-item overhead (one item at a time, no-op)', 'median', 'p90'],
@@ -385,6 +455,7 @@ try {
   ].join('\n');
   section('sluice/cluster', 'npx tsx bench/cluster.ts', body);
 } finally {
+  for (const g of groups) await stopGroup(cluster, g).catch(() => {});
   await cluster.close();
   await server.stop();
 }
