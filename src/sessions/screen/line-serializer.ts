@@ -252,9 +252,10 @@ export class RowWriter {
   }
 
   static #initial(cols: number, rows: number): number {
-    // Sized for the rows expected (at most one slab: short scrollbacks hold little memory), with
-    // room for the row that crosses the slab's end, so that a full slab is rarely copied.
-    return Math.min(SLAB_BYTES, Math.max(1, rows) * (cols + 2)) + 4 * cols + 256;
+    // Sized for the rows expected at 32 bytes each (at most one slab: a short scrollback of
+    // short rows holds little memory; longer rows grow it), with room for the row that crosses
+    // the slab's end, so that a full slab is rarely copied.
+    return Math.min(SLAB_BYTES, Math.max(1, rows) * 32) + 4 * cols + 256;
   }
 
   /**
