@@ -63,20 +63,15 @@ export async function publishItem(
   }
 }
 
-/** Results are acknowledged in batches: at most this many at once… */
-const ACK_BATCH = 64;
-/** …or this long after the first of a batch came (the consumer's ack wait is 5 s). */
-const ACK_DELAY_MS = 10;
-
 /**
  * Reads the result stream through the coordinator's durable consumer until `stop` aborts,
  * handing each message to `onMessage` and acknowledging it (stale and duplicate ones too, so
  * they leave the stream). Re-subscribes with a backoff after any failure (a server restart).
  *
  * Messages are handled in the client's callback, so every result of one socket read is handled
- * in one go, and their acknowledgements go out together: when 64 are due or 10 ms after the
- * first, and at once when `stop` aborts. A result handled but not yet acknowledged when the
- * connection breaks comes again, and is dropped as a duplicate.
+ * in one go and their acknowledgements leave in one write (the client writes once per turn of
+ * the microtask queue); a timer to gather more would cost a wakeup of its own per result when
+ * results come one at a time.
  */
 export async function readResults(
   js: JetStreamClient,
@@ -85,19 +80,6 @@ export async function readResults(
   onMessage: (m: JsMsg) => void,
 ): Promise<void> {
   let backoff = 50;
-  const due: JsMsg[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const flush = () => {
-    clearTimeout(timer);
-    timer = undefined;
-    for (const m of due.splice(0)) {
-      try {
-        m.ack();
-      } catch {
-        // The connection closed: the result comes again to the next reader, if any.
-      }
-    }
-  };
   while (!stop.aborted) {
     try {
       const consumer = await js.consumers.get(names.resultStream, names.resultConsumer);
@@ -108,16 +90,11 @@ export async function readResults(
           try {
             onMessage(m);
           } finally {
-            due.push(m);
-            if (due.length >= ACK_BATCH) flush();
-            else timer ??= setTimeout(flush, ACK_DELAY_MS);
+            m.ack();
           }
         },
       });
-      const off = stopOn(stop, () => {
-        flush();
-        void messages.close();
-      });
+      const off = stopOn(stop, () => void messages.close());
       try {
         await messages.closed();
       } finally {
@@ -126,11 +103,9 @@ export async function readResults(
     } catch {
       if (stop.aborted) break;
     }
-    flush();
     await sleep(backoff, stop);
     backoff = Math.min(backoff * 2, 1000);
   }
-  flush();
 }
 
 /** Feeds every worker report heard on the stage's stats subject to `board`. */
