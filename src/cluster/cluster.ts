@@ -38,6 +38,12 @@ export interface ConnectOptions extends Omit<NodeConnectionOptions, 'name' | 'se
   maxReconnectAttempts?: number;
   /** Wait between reconnect attempts. @default 500 */
   reconnectTimeWait?: number;
+  /**
+   * The NATS client's option to skip capturing the caller's stack for every request (each item
+   * stored and each result published is one); sluice's errors say what failed either way.
+   * @default true
+   */
+  noAsyncTraces?: boolean;
 }
 
 /**
@@ -202,6 +208,9 @@ export async function connect(options: ConnectOptions): Promise<Cluster> {
     nc = await natsConnect({
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
+      // Every item and result is a request to JetStream: capturing a stack for each costs more
+      // than the rest of the client's work for it.
+      noAsyncTraces: true,
       ...nats,
       servers: list,
       name: connectionName ?? `sluice:${name}`,
