@@ -27,6 +27,8 @@
 // - Chunks left by an earlier build are removed first, so dist/ never mixes two builds.
 //
 // SLUICE_BUILD_META=FILE writes esbuild's metafiles (inputs and outputs of both builds) to FILE.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,12 +67,15 @@ function metaUrlAsInDist(format) {
 
 /**
  * In the CommonJS bin, main.ts's `import('./run.js')` and `import('./sessions/ls.js')` load the
- * separate bundles with `require` (an `import()` would start the ES module loader after all).
+ * separate bundles as `require` would (an `import()` would start the ES module loader after all),
+ * through src/cli/code-cache.ts with the V8 code cache made below (`FILE.cache`).
  */
 const CJS_COMMANDS = {
   './run.js': { entry: `${src}cli/run.ts`, bundle: 'sluice-run.cjs' },
   './sessions/ls.js': { entry: `${src}cli/sessions/ls.ts`, bundle: 'sluice-ls.cjs' },
 };
+/** Per bundle file name, the SHA-256 of its text: what its code cache must be made from. */
+const cacheKeys = {};
 const requireCommandBundles = {
   name: 'require-command-bundles',
   setup(build) {
@@ -79,8 +84,13 @@ const requireCommandBundles = {
       return { path: CJS_COMMANDS[args.path].bundle, namespace: 'command-bundle' };
     });
     build.onLoad({ filter: /.*/, namespace: 'command-bundle' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(`./${args.path}`)});`,
+      contents: [
+        `const { requireWithCodeCache } = require(${JSON.stringify(`${src}cli/code-cache.ts`)});`,
+        `const file = require("node:path").join(__dirname, ${JSON.stringify(args.path)});`,
+        `module.exports = requireWithCodeCache(file, ${JSON.stringify(cacheKeys[args.path])});`,
+      ].join('\n'),
       loader: 'js',
+      resolveDir: `${src}cli`,
     }));
     build.onResolve({ filter: /^\.\/sluice-[a-z]+\.cjs$/ }, (args) => ({
       path: args.path,
@@ -130,15 +140,6 @@ const esm = await esbuild.build({
  */
 const compact = { minifyWhitespace: true, minifySyntax: true };
 
-const cjs = await esbuild.build({
-  ...common,
-  ...compact,
-  format: 'cjs',
-  outfile: `${outdir}sluice.cjs`,
-  define: { 'globalThis.SLUICE_CJS_BIN': 'true' },
-  banner: cjsBanner,
-  plugins: [requireCommandBundles, metaUrlAsInDist('cjs')],
-});
 const commands = await esbuild.build({
   ...common,
   ...compact,
@@ -153,6 +154,50 @@ const commands = await esbuild.build({
   plugins: [metaUrlAsInDist('cjs')],
 });
 
+/**
+ * The V8 code cache of each start-up bundle, made by running the bundle once in a child process
+ * (so the functions a plain `sluice run 'echo hi | cat'` needs are compiled and cached; `ls` has
+ * no daemon to talk to here, so its cache holds what loading compiles). The file starts with the
+ * bundle's SHA-256, which src/cli/code-cache.ts checks: V8 itself only compares lengths.
+ */
+const MAKE_CACHE = `
+const { readFileSync, writeFileSync } = require('node:fs');
+const Module = require('node:module');
+const { dirname } = require('node:path');
+const { Script } = require('node:vm');
+const [file, key, exercise] = process.argv.slice(1);
+const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file });
+const mod = new Module(file);
+mod.filename = file;
+mod.paths = Module._nodeModulePaths(dirname(file));
+script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, dirname(file));
+const done = exercise ? mod.exports.run([exercise], {}) : Promise.resolve(0);
+done.then((status) => {
+  if (status !== 0) throw new Error('exercising ' + file + ' exited ' + status);
+  writeFileSync(file + '.cache', Buffer.concat([Buffer.from(key, 'latin1'), script.createCachedData()]));
+});
+`;
+const EXERCISE = { 'sluice-run.cjs': 'echo hi | cat > /dev/null', 'sluice-ls.cjs': '' };
+for (const name of readdirSync(outdir)) {
+  if (name.endsWith('.cjs.cache')) rmSync(`${outdir}${name}`);
+}
+for (const [name, exercise] of Object.entries(EXERCISE)) {
+  const file = `${outdir}${name}`;
+  cacheKeys[name] = createHash('sha256').update(readFileSync(file)).digest('hex');
+  execFileSync(process.execPath, ['-e', MAKE_CACHE, file, cacheKeys[name], exercise], {
+    stdio: 'inherit',
+  });
+}
+
+const cjs = await esbuild.build({
+  ...common,
+  ...compact,
+  format: 'cjs',
+  outfile: `${outdir}sluice.cjs`,
+  define: { 'globalThis.SLUICE_CJS_BIN': 'true' },
+  banner: cjsBanner,
+  plugins: [requireCommandBundles, metaUrlAsInDist('cjs')],
+});
 const outputs = [esm, cjs, commands].flatMap((r) => Object.keys(r.metafile.outputs));
 const misplaced = outputs.filter((f) => relative(outdir, `${root}${f}`).includes('/'));
 if (misplaced.length > 0) {
