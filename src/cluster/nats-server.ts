@@ -38,6 +38,13 @@ export interface NatsServerOptions {
    * @default []
    */
   args?: readonly string[];
+  /**
+   * How many cores the server's Go runtime may run on at once (its `GOMAXPROCS`). On a small
+   * machine whose cores the workers need, 1 keeps the server from waking threads on every core
+   * for each message (about a quarter less server CPU per item here).
+   * @default Go's own: `$GOMAXPROCS`, else every core
+   */
+  maxProcs?: number;
   /** How long to wait for the server to accept connections. @default 10000 */
   startTimeoutMs?: number;
   /** Wait between SIGTERM and SIGKILL on stop. @default DEFAULT_GRACE_MS (5000) */
@@ -110,7 +117,7 @@ const READY = /Server is ready/;
  * ```
  */
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
-  const { port, startTimeoutMs, graceMs } = checkOptions(options);
+  const { port, startTimeoutMs, graceMs, maxProcs } = checkOptions(options);
   const bin = findNatsServer(options.binary);
   if (bin === undefined) throw new NatsServerError(INSTALL_HINT);
 
@@ -139,6 +146,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
         ...(options.args ?? []),
       ],
       graceMs,
+      ...(maxProcs === undefined ? {} : { env: { GOMAXPROCS: String(maxProcs) } }),
       eofTimeoutMs: 0,
       onStderr: (line) => {
         if (tail.length >= 20) tail.shift();
@@ -186,6 +194,7 @@ function checkOptions(options: NatsServerOptions): {
   port: number;
   startTimeoutMs: number;
   graceMs: number;
+  maxProcs: number | undefined;
 } {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('options', 'must be an object');
@@ -208,7 +217,11 @@ function checkOptions(options: NatsServerOptions): {
   ) {
     throw new InvalidOptionError('args', 'must be an array of strings');
   }
-  return { port, startTimeoutMs, graceMs };
+  const maxProcs = options.maxProcs;
+  if (maxProcs !== undefined && !(Number.isSafeInteger(maxProcs) && maxProcs >= 1)) {
+    throw new InvalidOptionError('maxProcs', 'must be a positive integer');
+  }
+  return { port, startTimeoutMs, graceMs, maxProcs };
 }
 
 /** The caller's handle on a started server; stopping it once removes the private store. */

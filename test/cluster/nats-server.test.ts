@@ -1,6 +1,6 @@
 /** `startNatsServer`: a private nats-server under the supervisor, and nothing left after it. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -96,5 +96,18 @@ describe('startNatsServer', () => {
     await assert.rejects(startNatsServer({ port: 1.5 }), /port/);
     await assert.rejects(startNatsServer({ startTimeoutMs: 0 }), /startTimeoutMs/);
     await assert.rejects(startNatsServer({ args: [1 as unknown as string] }), /args/);
+    await assert.rejects(startNatsServer({ maxProcs: 0 }), /maxProcs/);
+    await assert.rejects(startNatsServer({ maxProcs: 1.5 }), InvalidOptionError);
   });
+
+  it(
+    "maxProcs becomes the server's GOMAXPROCS",
+    withLeakCheck(async () => {
+      await using server = await startNatsServer({ maxProcs: 1 });
+      const env = readFileSync(`/proc/${server.pid}/environ`, 'utf8').split('\0');
+      assert.ok(env.includes('GOMAXPROCS=1'), 'GOMAXPROCS=1 in the server environment');
+      await using cluster = await connect({ servers: server.url, name: 'probe' });
+      assert.equal(cluster.connection.info?.jetstream, true);
+    }),
+  );
 });
