@@ -44,6 +44,8 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   private readonly queue = new Deque<T>();
   private readonly queueWeights: Deque<number> | undefined;
   private readonly pool: WorkerPool<T, R>;
+  /** The pool's idle workers (the same array, read on every item). */
+  private readonly idle: Worker<T, R>[];
   targetWorkers: number;
 
   // Lifecycle.
@@ -100,6 +102,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
       this.resolveDone = resolve;
     });
     this.pool = new WorkerPool<T, R>(this, o.workers, this.now());
+    this.idle = this.pool.idle;
     this.poolChanged();
     this.parent = o.signal;
     if (o.signal !== undefined) {
@@ -172,7 +175,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
       !this.inputClosed &&
       this.admission.waiters.length === 0 &&
       this.admission.permits(1) &&
-      this.queue.length < this.capacity + this.pool.idle.length
+      this.queue.length < this.capacity + this.idle.length
     ) {
       this.admit(item, 1);
       return RESOLVED;
@@ -193,7 +196,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     if (
       this.admission.waiters.length === 0 &&
       this.admission.permits(w) &&
-      this.queue.length < this.capacity + this.pool.idle.length
+      this.queue.length < this.capacity + this.idle.length
     ) {
       this.admit(item, w);
       return RESOLVED;
@@ -209,7 +212,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     if (this.inputClosed || this.admission.waiters.length !== 0) return false;
     const w = this.weightFn === undefined ? 1 : this.weigh(item);
     if (typeof w !== 'number') return false;
-    if (this.admission.permits(w) && this.queue.length < this.capacity + this.pool.idle.length) {
+    if (this.admission.permits(w) && this.queue.length < this.capacity + this.idle.length) {
       this.admit(item, w);
       return true;
     }
@@ -219,8 +222,8 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   private admit(item: T, w: number): void {
     this.admission.take(w);
     this.submitted++;
-    if (!this.driving && this.queue.length === 0 && this.pool.idle.length > 0) {
-      const worker = this.pool.idle.pop() as Worker<T, R>;
+    if (!this.driving && this.queue.length === 0 && this.idle.length > 0) {
+      const worker = this.idle.pop() as Worker<T, R>;
       worker.start(item, w, Number.NaN);
       return;
     }
@@ -231,7 +234,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     this.queue.push(item);
     if (this.queueWeights !== undefined) this.queueWeights.push(w);
     if (this.driving) this.again = true;
-    else if (this.pool.idle.length > 0) this.drive();
+    else if (this.idle.length > 0) this.drive();
   }
 
   closeInput(): void {
@@ -254,8 +257,8 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     try {
       do {
         this.again = false;
-        while (this.queue.length > 0 && this.pool.idle.length > 0) {
-          const worker = this.pool.idle.pop() as Worker<T, R>;
+        while (this.queue.length > 0 && this.idle.length > 0) {
+          const worker = this.idle.pop() as Worker<T, R>;
           const item = this.queue.shift() as T;
           const w = this.queueWeights === undefined ? 1 : (this.queueWeights.shift() as number);
           worker.start(item, w, Number.NaN);
@@ -264,7 +267,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
         while (adm.waiters.length > 0 && !this.inputClosed) {
           const head = adm.waiters.peek()!;
           if (!adm.permits(head.weight)) break;
-          if (this.queue.length >= this.capacity + this.pool.idle.length) break;
+          if (this.queue.length >= this.capacity + this.idle.length) break;
           adm.shiftHead();
           this.admit(head.item, head.weight);
           head.resolve();
@@ -292,13 +295,13 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
       const w = this.queueWeights === undefined ? 1 : (this.queueWeights.shift() as number);
       worker.start(item, w, now);
     } else {
-      this.pool.idle.push(worker);
+      this.idle.push(worker);
     }
     if (
       this.lowWaterResolve !== undefined ||
       this.admission.waiters.length > 0 ||
       this.inputClosed ||
-      (this.queue.length > 0 && this.pool.idle.length > 0)
+      (this.queue.length > 0 && this.idle.length > 0)
     ) {
       this.afterRelease();
     }
@@ -311,7 +314,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     }
     if (
       this.admission.waiters.length > 0 ||
-      (this.queue.length > 0 && this.pool.idle.length > 0) ||
+      (this.queue.length > 0 && this.idle.length > 0) ||
       this.inputClosed
     ) {
       this.drive();
@@ -439,7 +442,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
       this.feeders > 0 ||
       this.queue.length > 0 ||
       this.output.waiting > 0 ||
-      this.pool.active !== this.pool.idle.length
+      this.pool.active !== this.idle.length
     ) {
       return;
     }

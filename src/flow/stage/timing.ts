@@ -55,14 +55,12 @@ export class Timing {
 
   /** Whether the call about to start is timed (one test for an untimed call: inlined). */
   timeNext(): boolean {
-    return --this.countdown > 0 ? false : this.refill();
+    return this.track || (--this.countdown > 0 ? false : this.refill());
   }
 
   /** The countdown ran out: this call is timed; set how many calls until the next one. */
   private refill(): true {
-    if (this.track) {
-      this.countdown = 1;
-    } else if (this.slowLeft > 0) {
+    if (this.slowLeft > 0) {
       this.countdown = 1;
       if (--this.slowLeft === 0) this.fast = this.serviceEstimate < SLOW_MS;
     } else {
@@ -84,8 +82,12 @@ export class Timing {
   }
 
   service(ms: number): void {
-    this.estimatedMs += this.untimed * this.serviceEstimate;
-    this.untimed = 0;
+    if (this.untimed !== 0) {
+      this.estimatedMs += this.untimed * this.serviceEstimate;
+      this.untimed = 0;
+    }
+    // With trackServiceTime every call is timed (refill is not called): the window counts here.
+    if (this.track && this.slowLeft > 0) this.slowLeft--;
     this.serviceEstimate =
       this.samples === 0 ? ms : this.serviceEstimate + (ms - this.serviceEstimate) / 8;
     this.samples++;

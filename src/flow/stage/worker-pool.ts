@@ -11,7 +11,7 @@ export class WorkerPool<T, R> {
    * Idle workers, taken from the end: the oldest first, so the newest (retired first by
    * `resize`) are the likeliest to be idle. The core reads it on its hot path.
    */
-  idle: Worker<T, R>[] = [];
+  readonly idle: Worker<T, R>[] = [];
   /** Live workers that are not retiring, oldest first (`resize` retires from the end). */
   private workers: Worker<T, R>[] = [];
   /** Every live worker, retiring ones included. */
@@ -84,7 +84,7 @@ export class WorkerPool<T, R> {
   close(now: number): void {
     for (const w of this.live) this.retiredLifeMs += now - w.bornAt;
     this.live = [];
-    this.idle = [];
+    this.idle.length = 0;
     this.workers = [];
     this.active = 0;
   }
