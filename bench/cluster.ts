@@ -322,7 +322,9 @@ async function calibrate(): Promise<number> {
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
 
-const server = await startNatsServer();
+// The server shares the cores with the workers: one Go thread at a time wakes no other core for
+// each message (see the maxProcs option).
+const server = await startNatsServer({ maxProcs: 1 });
 const cluster = await connect({ servers: server.url, name: 'bench' });
 const groups: Group[] = [];
 try {
@@ -395,7 +397,7 @@ try {
   const smallItems = Math.max(CAPACITY * 2, Math.round(MEMORY_ITEMS / 10));
   const memSmall = await memory(cluster, server.url, smallItems);
   const body = [
-    `Load average (1, 5, 15 min) at the start: ${loadAtStart}; after the scaling runs: ${loadAfterScaling}; at the end: ${load()}. The machine has ${availableParallelism()} cores; the workers, nats-server and the coordinator (this process) all share them.`,
+    `Load average (1, 5, 15 min) at the start: ${loadAtStart}; after the scaling runs: ${loadAfterScaling}; at the end: ${load()}. The machine has ${availableParallelism()} cores; the workers, nats-server (started with \`startNatsServer({ maxProcs: 1 })\`) and the coordinator (this process) all share them.`,
     '',
     `### ${CPU_MS} ms CPU-bound items`,
     '',
