@@ -156,8 +156,8 @@ const commands = await esbuild.build({
 
 /**
  * The V8 code cache of each start-up bundle, made by running the bundle once in a child process
- * (so the functions a plain `sluice run 'echo hi | cat'` needs are compiled and cached; `ls` has
- * no daemon to talk to here, so its cache holds what loading compiles). The file starts with the
+ * (so the functions a plain `sluice run 'echo hi | cat'`, and `sluice ls` finding no daemon, need
+ * are compiled and cached). The file starts with the
  * bundle's SHA-256, which src/cli/code-cache.ts checks: V8 itself only compares lengths.
  */
 const MAKE_CACHE = `
@@ -171,13 +171,30 @@ const mod = new Module(file);
 mod.filename = file;
 mod.paths = Module._nodeModulePaths(dirname(file));
 script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, dirname(file));
-const done = exercise ? mod.exports.run([exercise], {}) : Promise.resolve(0);
+async function exerciseLs() {
+  // \`sluice ls\` against a socket nobody listens on: what the no-daemon case runs.
+  const { Command } = Module.createRequire(file)('commander');
+  const { mkdtempSync, rmSync } = require('node:fs');
+  const dir = mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'sluice-build-'));
+  const program = new Command('sluice').exitOverride();
+  mod.exports.register(program);
+  try {
+    await program.parseAsync(['node', 'sluice', 'ls', '--socket', dir + '/none.sock']);
+    throw new Error('sluice ls found a daemon at a socket nobody listens on');
+  } catch (error) {
+    if (!/no sluice daemon answers/.test(String(error))) throw error;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return 0;
+}
+const done = exercise === 'ls' ? exerciseLs() : mod.exports.run([exercise], {});
 done.then((status) => {
   if (status !== 0) throw new Error('exercising ' + file + ' exited ' + status);
   writeFileSync(file + '.cache', Buffer.concat([Buffer.from(key, 'latin1'), script.createCachedData()]));
 });
 `;
-const EXERCISE = { 'sluice-run.cjs': 'echo hi | cat > /dev/null', 'sluice-ls.cjs': '' };
+const EXERCISE = { 'sluice-run.cjs': 'echo hi | cat > /dev/null', 'sluice-ls.cjs': 'ls' };
 for (const name of readdirSync(outdir)) {
   if (name.endsWith('.cjs.cache')) rmSync(`${outdir}${name}`);
 }
