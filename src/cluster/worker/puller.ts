@@ -11,7 +11,8 @@
  * A request ends when all its items came, when the server answers with a status (408 when it
  * expired, 409 when the consumer was deleted, 503 when nothing answers the pull subject), when the
  * connection came back after a break (the server forgot its requests), or, should none of these
- * arrive, a second after it expired.
+ * arrive, a second after it expired: then the consumer is taken for gone (a pull to a consumer
+ * that does not exist gets no answer at all) and the worker looks it up again.
  */
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { Delivery, parseAckSubject } from './delivery.js';
@@ -22,7 +23,10 @@ export interface PullerEvents {
   item(delivery: Delivery): void;
   /** The open request ended: ask again if there is room. */
   ended(): void;
-  /** The consumer or its stream is gone, or the pull was refused: look the consumer up again. */
+  /**
+   * The consumer or its stream is gone, the pull was refused, or it got no answer at all: look
+   * the consumer up again.
+   */
   gone(): void;
 }
 
@@ -89,7 +93,7 @@ export class Puller {
     const reply = `${this.#inbox}.${++this.#serial}`;
     this.#open = reply;
     this.#asked = n;
-    this.#lostTimer = setTimeout(() => this.#end('ended'), this.#expiresMs + LOST_AFTER_MS);
+    this.#lostTimer = setTimeout(() => this.#end('gone'), this.#expiresMs + LOST_AFTER_MS);
     try {
       this.#nc.publish(
         this.#subject,
