@@ -8,10 +8,15 @@
  * (`trackServiceTime`) against the bare stage on the same fn.
  *
  * Runs are interleaved (every contender once, then again), so load on the machine hits every
- * contender alike; figures are medians. `FLOW_BENCH_ITEMS` and `FLOW_BENCH_RUNS` change it. The
+ * contender alike; figures are medians. Each run is timed by the wall clock (the tables) and by
+ * the process's CPU time (user + system, every thread, garbage collector included): on a shared
+ * machine the CPU-time ratios are the steadier ones, so both are printed, with the load average
+ * before and after. `FLOW_BENCH_ITEMS` and `FLOW_BENCH_RUNS` change it. The
  * default stays at 200,000 items: p-queue 10 runs at a few tens of thousands of items a second and
  * its heap grows with the item count (1,000,000 items ran the bench out of a 4 GB heap).
  */
+
+import { loadavg } from 'node:os';
 import pMap from 'p-map';
 import PQueue8 from 'p-queue';
 import PQueue9 from 'p-queue-9';
@@ -26,8 +31,22 @@ const EXPECTED_SUM = (N * (N - 1)) / 2;
 /** The work: an async no-op, the same function for every contender. */
 const fn = async (i: number): Promise<number> => i;
 
-function rate(ms: number): number {
-  return (N / ms) * 1000;
+/** One run's rate, items per second, by the wall clock and by the process's CPU time. */
+interface Rate {
+  wall: number;
+  cpu: number;
+}
+
+/** Starts timing a run; the returned function ends it. */
+function stopwatch(): () => Rate {
+  const w0 = performance.now();
+  const c0 = process.cpuUsage();
+  return () => {
+    const wallMs = performance.now() - w0;
+    const c = process.cpuUsage(c0);
+    const cpuMs = (c.user + c.system) / 1000;
+    return { wall: (N / wallMs) * 1000, cpu: (N / cpuMs) * 1000 };
+  };
 }
 
 function check(name: string, count: number, sum: number): void {
@@ -35,24 +54,24 @@ function check(name: string, count: number, sum: number): void {
 }
 
 /** The reference: one item at a time, each awaited; no concurrency, no bound, no stats. */
-async function loop(): Promise<number> {
+async function loop(): Promise<Rate> {
   let sum = 0;
   let count = 0;
-  const t0 = performance.now();
+  const stop = stopwatch();
   for (let i = 0; i < N; i++) {
     sum += await fn(i);
     count++;
   }
-  const ms = performance.now() - t0;
+  const r = stop();
   check('loop', count, sum);
-  return rate(ms);
+  return r;
 }
 
-async function sluice(workers: number, trackServiceTime: boolean): Promise<number> {
+async function sluice(workers: number, trackServiceTime: boolean): Promise<Rate> {
   const stage = start(fn, { workers, capacity: CAPACITY, trackServiceTime });
   let sum = 0;
   let count = 0;
-  const t0 = performance.now();
+  const stop = stopwatch();
   const producer = (async () => {
     for (let i = 0; i < N; i++) await stage.submit(i);
     stage.closeInput();
@@ -63,28 +82,28 @@ async function sluice(workers: number, trackServiceTime: boolean): Promise<numbe
   }
   await producer;
   await stage.wait();
-  const ms = performance.now() - t0;
+  const r = stop();
   check('sluice', count, sum);
   if (stage.stats().completed !== N) throw new Error('sluice: stats disagree');
-  return rate(ms);
+  return r;
 }
 
-async function sluiceFrom(workers: number): Promise<number> {
+async function sluiceFrom(workers: number): Promise<Rate> {
   function* source() {
     for (let i = 0; i < N; i++) yield ok(i);
   }
   let sum = 0;
   let count = 0;
-  const t0 = performance.now();
+  const stop = stopwatch();
   const stage = startFrom(source(), fn, { workers, capacity: CAPACITY });
   for await (const r of stage) {
     if (r.ok) sum += r.value;
     count++;
   }
   await stage.wait();
-  const ms = performance.now() - t0;
+  const r = stop();
   check('sluice startFrom', count, sum);
-  return rate(ms);
+  return r;
 }
 
 interface QueueLike {
@@ -94,7 +113,7 @@ interface QueueLike {
   onIdle(): Promise<void>;
 }
 
-async function pQueue(make: (concurrency: number) => QueueLike, workers: number): Promise<number> {
+async function pQueue(make: (concurrency: number) => QueueLike, workers: number): Promise<Rate> {
   const queue = make(workers);
   let sum = 0;
   let count = 0;
@@ -102,7 +121,7 @@ async function pQueue(make: (concurrency: number) => QueueLike, workers: number)
     sum += v as number;
     count++;
   };
-  const t0 = performance.now();
+  const stop = stopwatch();
   for (let i = 0; i < N; i++) {
     if (queue.size >= CAPACITY) await queue.onSizeLessThan(CAPACITY);
     queue.add(() => fn(i)).then(take);
@@ -110,28 +129,29 @@ async function pQueue(make: (concurrency: number) => QueueLike, workers: number)
   await queue.onIdle();
   // onIdle settles when the last task settled; its `.then(take)` runs a turn later.
   while (count < N) await new Promise<void>((r) => setImmediate(r));
-  const ms = performance.now() - t0;
+  const r = stop();
   check('p-queue', count, sum);
-  return rate(ms);
+  return r;
 }
 
-async function pMapRun(workers: number): Promise<number> {
+async function pMapRun(workers: number): Promise<Rate> {
   function* items() {
     for (let i = 0; i < N; i++) yield i;
   }
-  const t0 = performance.now();
+  const stop = stopwatch();
   const out = await pMap(items(), fn, { concurrency: workers });
-  const ms = performance.now() - t0;
+  const r = stop();
   let sum = 0;
   for (const v of out) sum += v;
   check('p-map', out.length, sum);
-  return rate(ms);
+  return r;
 }
 
-type Contender = { name: string; run: () => Promise<number> };
+type Contender = { name: string; run: () => Promise<Rate> };
 
+/** Median rates per contender: by the wall clock, and by CPU time under `<name>/cpu`. */
 async function measure(contenders: Contender[]): Promise<Map<string, number>> {
-  const results = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  const results = new Map<string, Rate[]>(contenders.map((c) => [c.name, []]));
   for (const c of contenders) await c.run(); // warm-up
   // The warm-up's first tracking stage starts loading hdr-histogram-js's WebAssembly build in the
   // background; a run made only of microtasks never lets it finish, so give it a moment (any
@@ -140,7 +160,12 @@ async function measure(contenders: Contender[]): Promise<Map<string, number>> {
   for (let r = 0; r < RUNS; r++) {
     for (const c of contenders) results.get(c.name)!.push(await c.run());
   }
-  return new Map([...results].map(([k, v]) => [k, median(v)]));
+  const out = new Map<string, number>();
+  for (const [k, v] of results) {
+    out.set(k, median(v.map((r) => r.wall)));
+    out.set(`${k}/cpu`, median(v.map((r) => r.cpu)));
+  }
+  return out;
 }
 
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
@@ -148,7 +173,9 @@ const q8 = (c: number) => new PQueue8({ concurrency: c }) as unknown as QueueLik
 const q9 = (c: number) => new PQueue9({ concurrency: c }) as unknown as QueueLike;
 const q10 = (c: number) => new PQueue10({ concurrency: c }) as unknown as QueueLike;
 
+const loadBefore = loadavg();
 const rateRows: (string | number)[][] = [];
+const cpuRows: (string | number)[][] = [];
 const ratioRows: (string | number)[][] = [];
 const histRows: (string | number)[][] = [];
 for (const workers of [1, 4]) {
@@ -182,13 +209,25 @@ for (const workers of [1, 4]) {
     ratio(g('pq9'), g('pq10')),
     ratio(g('start'), g('pmap')),
   ]);
+  cpuRows.push([
+    workers,
+    ratio(g('start/cpu'), g('loop/cpu')),
+    ratio(g('start/cpu'), g('pq8/cpu')),
+    ratio(g('start/cpu'), g('pq9/cpu')),
+    ratio(g('start/cpu'), g('pq10/cpu')),
+    ratio(g('start/cpu'), g('hist/cpu')),
+  ]);
   histRows.push([workers, fmt(g('start')), fmt(g('hist')), ratio(g('start'), g('hist'))]);
 }
+const loadAfter = loadavg();
+const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' ');
 
 section(
   `flow: an async no-op stage over ${N.toLocaleString('en-US')} items`,
   'npm run bench -- flow',
   [
+    `Load average (1, 5, 15 min) at the start: ${load(loadBefore)}; at the end: ${load(loadAfter)}.`,
+    '',
     `Items per second (median of ${RUNS} interleaved runs, ${N.toLocaleString('en-US')} items, capacity ${CAPACITY}, \`fn = async (i) => i\`, every result consumed).`,
     '',
     table(
@@ -218,6 +257,20 @@ section(
         'start / p-map',
       ],
       ratioRows,
+    ),
+    '',
+    'The same ratios by CPU time (items per second of process CPU time, user + system, all threads; steadier than the wall clock when other work shares the machine):',
+    '',
+    table(
+      [
+        'workers',
+        'start / loop',
+        'start / p-queue 8',
+        'start / p-queue 9',
+        'start / p-queue 10',
+        'histogram slowdown',
+      ],
+      cpuRows,
     ),
     '',
     'The cost of the service-time histogram (`trackServiceTime: true`; stats are always on):',
