@@ -268,7 +268,7 @@ export class Group implements GroupProcess {
       for (const s of open()) {
         // Unread bytes are the caller's: a stream is never cut while it holds any (cutting at
         // the high-water mark lost up to 64 KiB a slow reader had not taken yet).
-        if (!final || s.readableLength > 0 || eofReceived(s)) continue;
+        if (!final || s.readableLength > 0 || eofReceived(s) || heldInKernel(s)) continue;
         // Still receiving (a burst left in the kernel buffer): give it another window, unless
         // bytes keep coming far past the exit, which only a foreign writer can do.
         const bytes = bytesRead(s);
@@ -315,6 +315,20 @@ function flushUnread(...streams: (Readable | null)[]): void {
       continue;
     s.resume();
   }
+}
+
+/**
+ * The read pipes of `spawnGroup`'s `onRead`: they hand each read to the caller at once and hold
+ * nothing in the stream, so `readableLength` never shows unread bytes.
+ */
+export const readIntoStreams = new WeakSet<Readable>();
+
+/**
+ * Whether the caller paused a pipe it reads into its own buffer: its unread bytes wait in the
+ * kernel and are the caller's, exactly as buffered bytes of a paused stream are.
+ */
+function heldInKernel(s: Readable): boolean {
+  return readIntoStreams.has(s) && s.readableFlowing === false;
 }
 
 /**

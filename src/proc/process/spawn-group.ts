@@ -14,7 +14,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { Socket } from 'node:net';
 import type { InvalidOptionError, SpawnError } from '../errors.js';
 import { createPipe, type PipePair } from '../fd/pipe.js';
-import { Group } from './group-process.js';
+import { Group, readIntoStreams } from './group-process.js';
 import { buildEnv, classify, validate } from './spawn-options.js';
 import type { GroupProcess, PipeReadInto, SpawnGroupOptions } from './spawn-types.js';
 
@@ -63,12 +63,26 @@ function plumb(slots: NonNullable<SpawnGroupOptions['stdio']>): Plumbing {
 
 function wrap(fd: number | undefined, side: 'read' | 'write', into?: PipeReadInto): Socket | null {
   if (fd === undefined) return null;
-  return new Socket({
+  const socket: Socket = new Socket({
     fd,
     readable: side === 'read',
     writable: side === 'write',
-    ...(into === undefined ? {} : { onread: { buffer: into.buffer, callback: into.callback } }),
+    ...(into === undefined
+      ? {}
+      : {
+          onread: {
+            buffer: into.buffer,
+            callback: (bytes: number, buffer: Uint8Array) => {
+              if (into.callback(bytes, buffer) !== false) return true;
+              // Paused as by pause(): held until resume(), not drained after the exit.
+              socket.pause();
+              return false;
+            },
+          },
+        }),
   });
+  if (into !== undefined) readIntoStreams.add(socket);
+  return socket;
 }
 
 /**

@@ -48,13 +48,15 @@ function checkOnRead(onRead: unknown): void {
     if (
       r === null ||
       typeof r !== 'object' ||
-      !(r.buffer instanceof Uint8Array) ||
-      r.buffer.byteLength === 0 ||
+      !(
+        typeof r.buffer === 'function' ||
+        (r.buffer instanceof Uint8Array && r.buffer.length > 0)
+      ) ||
       typeof r.callback !== 'function'
     ) {
       throw new InvalidOptionError(
         `onRead.${name}`,
-        'must be { buffer: a non-empty Uint8Array, callback: a function }',
+        'must be { buffer: a non-empty Uint8Array or a function returning one, callback: a function }',
       );
     }
   }

@@ -19,9 +19,13 @@ export type StdioSlot = 'pipe' | 'ignore' | 'inherit' | number;
 
 /** Where and to whom a pipe is read when `SpawnGroupOptions.onRead` names it. */
 export interface PipeReadInto {
-  /** The buffer each read fills from its start (at least 1 byte). */
-  buffer: Uint8Array;
-  /** Called with each read's byte count; `false` pauses the stream. */
+  /**
+   * The buffer each read fills from its start (at least 1 byte), or a function that returns the
+   * buffer for the next read: it is called once before the first read and again after every
+   * callback, so each read may land in fresh memory the caller keeps without copying.
+   */
+  buffer: Uint8Array | (() => Uint8Array);
+  /** Called with each read's byte count and the buffer it filled; `false` pauses the stream. */
   callback(bytes: number, buffer: Uint8Array): boolean | undefined;
 }
 
@@ -55,7 +59,8 @@ export interface SpawnGroupOptions {
    * Read a pipe straight into a buffer of the caller's instead of through the stream's 'data'
    * events (Node's `onread` option of `net.Socket`): no new buffer is allocated per read, so a
    * chatty child makes no garbage. `callback(bytes, buffer)` gets each read's bytes in
-   * `buffer[0, bytes)`, valid only until it returns (copy what you keep); returning `false`
+   * `buffer[0, bytes)`; a buffer that is reused is valid only until it returns (copy what you
+   * keep); returning `false`
    * pauses the stream (`resume()` reads on). The stream then emits no 'data', but still 'end'
    * and 'close', and `pause()`/`resume()` hold and release the pipe as usual. One buffer may
    * serve many pipes: each callback runs to completion before the next read.
