@@ -94,8 +94,14 @@ const modules: [string, string][] = [
   ['sluice/pipe', join(dist, 'pipe', 'index.js')],
   ['sluice/sessions', join(dist, 'sessions', 'index.js')],
   ['sluice/flow', join(dist, 'flow', 'index.js')],
-  ['cli/sluice-run.cjs (what sluice run loads)', join(dist, 'cli', 'sluice-run.cjs')],
-  ['cli/sluice-ls.cjs (what sluice ls loads)', join(dist, 'cli', 'sluice-ls.cjs')],
+  [
+    'cli/sluice-run.cjs (what sluice run loads; without its code cache)',
+    join(dist, 'cli', 'sluice-run.cjs'),
+  ],
+  [
+    'cli/sluice-ls.cjs (what sluice ls loads; without its code cache)',
+    join(dist, 'cli', 'sluice-ls.cjs'),
+  ],
   ['cli/program.js (every subcommand)', join(dist, 'cli', 'program.js')],
 ].filter(([, spec]) => !spec!.startsWith('/') || existsSync(spec!)) as [string, string][];
 
