@@ -314,20 +314,21 @@ export class PartList {
 /**
  * Walks rows `from` (inclusive) to `to` (exclusive) of the normal buffer, reading each row once
  * and telling `visit` the row, whether the next row continues it (a wrapped line), and its
- * number. False as soon as xterm.js's internal layout is not as expected.
+ * number; `visit` returning false stops the walk. False as soon as xterm.js's internal layout
+ * is not as expected.
  */
 export function forEachRow(
   term: Terminal,
   from: number,
   to: number,
-  visit: (line: RawLine, continued: boolean, y: number) => void,
+  visit: (line: RawLine, continued: boolean, y: number) => boolean | undefined,
 ): boolean {
   let line = from < to ? rawLine(term, from) : undefined;
   for (let y = from; y < to; y++) {
     if (!line) return false;
     const next = y + 1 < to ? rawLine(term, y + 1) : undefined;
     if (y + 1 < to && !next) return false;
-    visit(line, next?.isWrapped === true, y);
+    if (visit(line, next?.isWrapped === true, y) === false) return true;
     line = next;
   }
   return true;
@@ -349,6 +350,7 @@ export function serializeScrollback(
   const ok = forEachRow(term, from, to, (line, continued, y) => {
     const begin = rows.row(line, continued, to - y);
     parts.add(rows.slab, begin, rows.slab.length);
+    return true;
   });
   return ok ? parts.done() : undefined;
 }

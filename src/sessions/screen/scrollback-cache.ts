@@ -73,7 +73,8 @@ export class ScrollbackCache {
     if (!this.#hook()) return;
     this.#align(0);
     const from = this.#start + this.rows - this.#trimmed;
-    if (from >= to - 1) return;
+    // Nothing new, or the bound reached: what is not kept is serialized by the snapshot.
+    if (from >= to - 1 || this.#bytes >= this.#maxBytes) return;
     if (!this.#keep(from, to, undefined)) this.invalidate();
   }
 
@@ -130,21 +131,26 @@ export class ScrollbackCache {
     const rows = this.#rows;
     return forEachRow(term, from, to, (line, continued, y) => {
       if (y === to - 1) {
-        if (!parts) return;
+        if (!parts) return false;
         const last = new RowWriter(term.cols, 1);
         const begin = last.row(line, continued, 1);
         parts.add(last.slab, begin, last.slab.length);
-        return;
+        return true;
       }
+      const keep = this.#start + this.rows === this.#trimmed + y && this.#bytes < this.#maxBytes;
+      // A fill only keeps rows: it stops where it cannot.
+      if (!parts && !keep) return false;
       const begin = rows.row(line, continued, to - y);
       const slab = rows.slab;
       const end = slab.length;
       parts?.add(slab, begin, end);
-      if (this.#start + this.rows !== this.#trimmed + y || this.#bytes >= this.#maxBytes) return;
-      this.#slab.push(slab);
-      this.#begin.push(begin);
-      this.#end.push(end);
-      this.#bytes += end - begin;
+      if (keep) {
+        this.#slab.push(slab);
+        this.#begin.push(begin);
+        this.#end.push(end);
+        this.#bytes += end - begin;
+      }
+      return true;
     });
   }
 

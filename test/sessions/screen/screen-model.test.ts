@@ -245,6 +245,33 @@ describe('ScreenModel', () => {
     assert.equal(kept.keptScrollbackBytes, 0, 'disposing lets the kept rows go');
   });
 
+  it('keeps at most a quarter of maxScrollbackBytes serialized; snapshots stay the same', async () => {
+    // 50 lines of 20 columns fit 16,800 bytes of buffer: at most 4,200 bytes are kept.
+    const options = { rows: 6, cols: 20, scrollbackLines: 50, maxScrollbackBytes: 16_800 };
+    const kept = new ScreenModel(options);
+    // Every cell in a colour of its own (about 10 bytes a cell once serialized), rows of
+    // different lengths (so that rows dropped and rows kept do not weigh the same).
+    const colourful = (n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        Array.from({ length: 10 + (i % 10) }, (_, x) => `\x1b[3${(i + x) % 8}m${x % 10}`).join(''),
+      ).join('\x1b[0m\r\n');
+    const fed = [colourful(40), `\x1b[0m\r\n${lines(20, 'plain')}`];
+    for (const step of fed) {
+      const before = kept.keptScrollbackBytes;
+      kept.write(Buffer.from(step));
+      await waitFor(() => kept.keptScrollbackBytes !== before, { timeoutMs: 15_000 });
+      assert.ok(kept.keptScrollbackBytes <= 4_200 + 400, `kept ${kept.keptScrollbackBytes}`);
+    }
+    const fresh = new ScreenModel(options);
+    for (const f of fed) fresh.write(Buffer.from(f));
+    const [a, b] = [await kept.snapshot(), await fresh.snapshot()];
+    assert.ok(a.scrollbackLines > 30, `${a.scrollbackLines} lines`);
+    assert.ok(a.bytes > 4_200 + 400, `${a.bytes} bytes drawn`);
+    assert.equal(a.data.toString(), b.data.toString());
+    fresh.dispose();
+    kept.dispose();
+  });
+
   it('takes the snapshot at one offset: bytes written after the call are not in it', async () => {
     const m = new ScreenModel({ rows: 5, cols: 20 });
     m.write(Buffer.from('before'));
