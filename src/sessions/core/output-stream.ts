@@ -24,6 +24,8 @@ import type { StreamName } from './types.js';
  * fit, so their copies sit end to end and travel on as one piece.
  */
 const SLAB_BYTES = 256 * 1024;
+/** Less room than this left in the slab, and a read gets a fresh one: a default pipe's size. */
+const MIN_READ_SPACE = 64 * 1024;
 
 /** What `Session.snapshot` returns. */
 export interface Snapshot {
@@ -84,6 +86,36 @@ export class OutputStream {
     slab.set(chunk, at);
     this.#slabUsed = at + chunk.length;
     return slab.subarray(at, at + chunk.length);
+  }
+
+  /**
+   * Room for the next read of the program's output, when its chunks will be handed on: the free
+   * end of the slab `keep` fills (a fresh slab when less than one pipe's worth is left). The
+   * read then needs no copy besides the ring's; `claim` says how much of the room it filled.
+   */
+  readSpace(): Buffer {
+    let slab = this.#slab;
+    if (slab === undefined || slab.length - this.#slabUsed < MIN_READ_SPACE) {
+      slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.#slab = slab;
+      this.#slabUsed = 0;
+    }
+    return slab.subarray(this.#slabUsed);
+  }
+
+  /**
+   * A read filled the first `bytes` of `space` (from `readSpace`): they belong to their chunk
+   * now and the next room starts after them. Room from a slab since dropped changes nothing.
+   */
+  claim(space: Uint8Array, bytes: number): void {
+    const slab = this.#slab;
+    if (
+      slab !== undefined &&
+      space.buffer === slab.buffer &&
+      space.byteOffset === slab.byteOffset + this.#slabUsed
+    ) {
+      this.#slabUsed += bytes;
+    }
   }
 
   /** Whether a writer holds the seat. */

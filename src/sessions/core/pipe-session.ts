@@ -8,15 +8,15 @@
  * is always in the backlog before `exit` fires.
  */
 import type { Readable } from 'node:stream';
-import { type GroupProcess, spawnGroup } from '../../proc/index.js';
+import { type GroupProcess, type PipeReadInto, spawnGroup } from '../../proc/index.js';
 import { NotAPtyError, SessionExitedError, StdinClosedError } from './errors.js';
 import { Session, type SessionInit } from './session.js';
 import type { SessionKind, StreamName } from './types.js';
 
 /**
- * The one buffer every pipe session's reads land in. Each read is handed on (copied into the
- * ring, and once more only if someone receives it) before the next read can start, so one
- * buffer serves them all; 64 KiB is a default pipe's whole capacity.
+ * The one buffer the reads of every pipe session nobody receives output from land in. Each read
+ * is copied into the ring before the next read can start, so one buffer serves them all; 64 KiB
+ * is a default pipe's whole capacity.
  */
 const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
 
@@ -58,12 +58,11 @@ export class PipeSession extends Session {
       ...(o.env === undefined ? {} : { env: o.env }),
       ...(o.inheritEnv === undefined ? {} : { inheritEnv: o.inheritEnv }),
       stdio: ['pipe', 'pipe', this.mergeStderr ? 'stdout' : 'pipe'],
-      // Read into one buffer shared by every pipe session: a chatty child makes no garbage.
+      // No buffer per read: into the session's own memory while someone receives the output,
+      // else into one buffer shared by every pipe session (a chatty child makes no garbage).
       onRead: {
-        stdout: { buffer: READ_BUFFER, callback: (n) => this.#onRead('stdout', n) },
-        ...(this.mergeStderr
-          ? {}
-          : { stderr: { buffer: READ_BUFFER, callback: (n) => this.#onRead('stderr', n) } }),
+        stdout: this.#readInto('stdout'),
+        ...(this.mergeStderr ? {} : { stderr: this.#readInto('stderr') }),
       },
     });
     this.#wire();
@@ -146,11 +145,15 @@ export class PipeSession extends Session {
     else reader.resume();
   }
 
-  /** One read of `name`'s pipe is in `READ_BUFFER[0, bytes)` until this returns. */
-  #onRead(name: StreamName, bytes: number): boolean {
-    this.pushOutput(name, READ_BUFFER.subarray(0, bytes), true);
-    // A lossless attachment that filled up during this read holds the program from now on.
-    return !this.readingHeld(name);
+  #readInto(name: StreamName): PipeReadInto {
+    return {
+      buffer: () => this.readTarget(name, READ_BUFFER),
+      callback: (bytes, target) => {
+        this.pushRead(name, target, bytes, READ_BUFFER);
+        // A lossless attachment that filled up during this read holds the program from now on.
+        return !this.readingHeld(name);
+      },
+    };
   }
 
   #read(stream: Readable | null, name: StreamName): void {

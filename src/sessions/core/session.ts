@@ -445,6 +445,28 @@ export abstract class Session extends EventEmitter<SessionEvents> {
   }
 
   /**
+   * Where the next read of `stream` should land: memory of its own when someone receives the
+   * chunks (an attachment, an 'output' listener), so they need no copy besides the ring's;
+   * otherwise `shared`, a buffer the ring copies out of and the next read reuses.
+   */
+  protected readTarget(stream: StreamName, shared: Buffer): Buffer {
+    const s = this.streamMap.get(stream);
+    if (s && (s.attached || this.listenerCount('output') > 0)) return s.readSpace();
+    return shared;
+  }
+
+  /** A read of `bytes` landed in `target` (from `readTarget` with the same `shared`). */
+  protected pushRead(stream: StreamName, target: Uint8Array, bytes: number, shared: Buffer): void {
+    const chunk = Buffer.from(target.buffer, target.byteOffset, bytes);
+    if (target === shared) {
+      this.pushOutput(stream, chunk, true);
+      return;
+    }
+    this.streamMap.get(stream)?.claim(target, bytes);
+    this.pushOutput(stream, chunk);
+  }
+
+  /**
    * Hands a chunk read from `stream` to its ring and attachments, then to 'output' listeners.
    * A `transient` chunk is a view of a read buffer that the next read overwrites: the ring
    * copies it as always, and only when someone gets the chunk itself (an attachment, an
