@@ -140,9 +140,29 @@ const esm = await esbuild.build({
  */
 const compact = { minifyWhitespace: true, minifySyntax: true };
 
+/**
+ * Packages the start-up bundles carry inside instead of loading from node_modules: pure
+ * JavaScript ones that `sluice ls` loads on every run in many small files (`@msgpack/msgpack`: 26),
+ * so they share the bundle's single read and its code cache. Everything else stays external.
+ */
+const INLINE = new Set(['@msgpack/msgpack']);
+const externalExceptInline = {
+  name: 'external-except-inline',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      const name = args.path
+        .split('/')
+        .slice(0, args.path.startsWith('@') ? 2 : 1)
+        .join('/');
+      return INLINE.has(name) ? undefined : { path: args.path, external: true };
+    });
+  },
+};
+
 const commands = await esbuild.build({
   ...common,
   ...compact,
+  packages: undefined,
   entryPoints: Object.values(CJS_COMMANDS).map((c) => ({
     in: c.entry,
     out: c.bundle.replace(/\.cjs$/, ''),
@@ -151,7 +171,7 @@ const commands = await esbuild.build({
   outdir,
   outExtension: { '.js': '.cjs' },
   banner: cjsBanner,
-  plugins: [metaUrlAsInDist('cjs')],
+  plugins: [externalExceptInline, metaUrlAsInDist('cjs')],
 });
 
 /**
@@ -234,13 +254,16 @@ for (const r of [esm, cjs, commands]) {
 }
 for (const f of outputs.filter((o) => /\.c?js$/.test(o))) {
   const text = readFileSync(`${root}${f}`, 'utf8');
-  for (const m of text.matchAll(
-    /\b(?:var|let|const)\s+([A-Z]\w*?\d+)\s*=\s*class\b|\bclass\s+([A-Z]\w*?\d+)\b/g,
-  )) {
-    const name = m[1] ?? m[2];
-    if (!sourceClasses.has(name)) {
+  // `var Foo2 = class {` or `class Foo2 {`: a class whose name is now Foo2 (a named class
+  // expression, `var Foo2 = class Foo {`, keeps its name). Only sluice's own classes matter.
+  const renamed =
+    /\b(?:var|let|const)\s+([A-Z]\w*?)(\d+)\s*=\s*class\b(?!\s+(?!extends\b)\w)|\bclass\s+([A-Z]\w*?)(\d+)\b/g;
+  for (const m of text.matchAll(renamed)) {
+    const base = m[1] ?? m[3];
+    const name = `${base}${m[2] ?? m[4]}`;
+    if (sourceClasses.has(base) && !sourceClasses.has(name)) {
       throw new Error(
-        `build-cli: ${f} renames a class to ${name}: give the classes distinct names`,
+        `build-cli: ${f} renames the class ${base} to ${name}: give the classes distinct names`,
       );
     }
   }
