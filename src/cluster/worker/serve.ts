@@ -6,23 +6,17 @@
  * coordinator's de-duplication).
  */
 import { hostname } from 'node:os';
-import type { Consumer, ConsumerInfo } from '@nats-io/jetstream';
 import { InvalidOptionError } from '../../proc/index.js';
-import { DeadLetterError, DecodeError, PayloadTooLargeError } from '../errors.js';
+import { DeadLetterError, DecodeError } from '../errors.js';
 import { builtinCodecs, type Codec } from '../wire/codec.js';
-import {
-  H_CODEC,
-  H_ID,
-  HEADER_ROOM,
-  messageHeaders,
-  type ResultEnvelope,
-  wireError,
-} from '../wire/envelope.js';
+import { H_CODEC, H_ID, type ResultEnvelope, wireError } from '../wire/envelope.js';
 import { ServiceHistogram } from '../wire/histogram.js';
 import { checkName, JS_API_PREFIX, type StageNames, stageNames } from '../wire/names.js';
 import { msgpackEncode, sleep } from '../wire/util.js';
 import type { WorkerReport, WorkerStats } from '../wire/worker-stats.js';
+import { ConsumerLimits, type Limits } from './consumer-limits.js';
 import type { Delivery } from './delivery.js';
+import { publishResult, type ResultTarget } from './publish-result.js';
 import { Puller } from './puller.js';
 import {
   type ClusterFn,
@@ -35,18 +29,6 @@ import {
 export type { ClusterFn, ServeOptions, StageServer };
 
 let serverCount = 0;
-
-/** How often a server re-reads its consumer's limits (a restarted coordinator may change them). */
-const REFRESH_MS = 2000;
-
-/** The ack wait and the dead-letter threshold a coordinator set on the workers' consumer. */
-function limitsOf(info: ConsumerInfo): { ackWaitMs: number; maxDeliver: number } {
-  return {
-    ackWaitMs: (info.config.ack_wait ?? 30e9) / 1e6,
-    // The consumer allows one delivery more than maxDeliver: that one reports the dead letter.
-    maxDeliver: Math.max(1, (info.config.max_deliver ?? 0) - 1),
-  };
-}
 
 interface Running {
   ac: AbortController;
@@ -71,12 +53,11 @@ export class Server<T, R> implements StageServer {
   /** Set after the grace on stop: results not yet stored are given up (their items come again). */
   #abandon = false;
   readonly #abandonCtl = new AbortController();
+  readonly #results: ResultTarget;
   readonly #hist = new ServiceHistogram();
-  #consumer:
-    | Promise<{ consumer: Consumer; ackWaitMs: number; maxDeliver: number } | undefined>
-    | undefined;
   /** The consumer's limits once it is known (the pump asks for items only then). */
-  #limits: { ackWaitMs: number; maxDeliver: number } | undefined;
+  #limits: Limits | undefined;
+  readonly #consumer: ConsumerLimits;
   #lookupBackoff = 0;
   readonly #puller: Puller;
   /** Items received while every slot was taken (a lost pull answered late): run next. */
@@ -90,7 +71,6 @@ export class Server<T, R> implements StageServer {
   /** Idle slot time is counted from here (performance.now()); undefined once stopped. */
   #idleMark: number | undefined = performance.now();
   #statsTimer: NodeJS.Timeout | undefined;
-  #refreshTimer: NodeJS.Timeout | undefined;
   readonly done: Promise<void>;
   #resolveDone!: () => void;
   readonly #signal: AbortSignal | undefined;
@@ -139,62 +119,32 @@ export class Server<T, R> implements StageServer {
         gone: () => this.#lost(),
       },
     );
+    this.#consumer = new ConsumerLimits(ctx.js, this.#names, this.#stopCtl.signal);
+    this.#results = {
+      nc: ctx.nc,
+      js: ctx.js,
+      subject: this.#names.resultSubject,
+      abandoned: () => this.#abandon,
+      abandonSignal: this.#abandonCtl.signal,
+    };
     this.#lookUp();
     this.#statsTimer = setInterval(() => this.#publishStats(false), statsMs);
     this.#statsTimer.unref();
-    this.#refreshTimer = setInterval(() => void this.#refreshLimits(), REFRESH_MS);
-    this.#refreshTimer.unref();
     this.#publishStats(false);
-  }
-
-  /** The consumer, waiting for the coordinator to create it; undefined once stopping. */
-  #getConsumer() {
-    this.#consumer ??= (async () => {
-      const stop = this.#stopCtl.signal;
-      let backoff = 100;
-      while (!stop.aborted) {
-        try {
-          const consumer = await this.#ctx.js.consumers.get(
-            this.#names.workStream,
-            this.#names.workConsumer,
-          );
-          return { consumer, ...limitsOf(await consumer.info(true)) };
-        } catch {
-          // Not created yet (or the server is away): look again.
-        }
-        await sleep(backoff, stop);
-        backoff = Math.min(backoff * 2, 1000);
-      }
-      return undefined;
-    })();
-    return this.#consumer;
-  }
-
-  /** Re-reads the consumer's limits into the cached entry (errors: keep the old ones). */
-  async #refreshLimits(): Promise<void> {
-    const cached = this.#consumer;
-    if (cached === undefined) return;
-    const c = await cached;
-    if (c === undefined) return;
-    try {
-      Object.assign(c, limitsOf(await c.consumer.info()));
-    } catch {
-      // The server is away or the stage was removed; the pull loop finds out on its own.
-    }
   }
 
   /** Finds the consumer (waiting for the coordinator to create it), then starts pulling. */
   #lookUp(): void {
-    void this.#getConsumer().then((c) => {
+    void this.#consumer.get().then((c) => {
       if (c === undefined) return;
-      this.#limits = c; // the same object #refreshLimits updates
+      this.#limits = c; // updated in place when the coordinator changes them
       this.#pump();
     });
   }
 
   /** The consumer went away (or refused a pull): look it up again after a backoff. */
   #lost(): void {
-    this.#consumer = undefined;
+    this.#consumer.forget();
     this.#limits = undefined;
     this.#lookupBackoff = Math.min(Math.max(this.#lookupBackoff * 2, 50), 1000);
     void sleep(this.#lookupBackoff, this.#stopCtl.signal).then(() => {
@@ -340,7 +290,7 @@ export class Server<T, R> implements StageServer {
       serviceMs: 0,
     };
     this.#deadLettered++;
-    if (await this.#publish(id, envelope, this.#codec, msg)) msg.ack();
+    if (await publishResult(this.#results, id, envelope, this.#codec, msg)) msg.ack();
   }
 
   /**
@@ -359,7 +309,7 @@ export class Server<T, R> implements StageServer {
     const finishing = (async () => {
       const lease = setInterval(() => msg.working(), Math.max(50, ackWaitMs / 3));
       try {
-        if (await this.#publish(id, result, codec, msg)) {
+        if (await publishResult(this.#results, id, result, codec, msg)) {
           msg.ack();
           this.#done++;
           if (!result.ok) this.#failed++;
@@ -372,48 +322,6 @@ export class Server<T, R> implements StageServer {
     })();
     this.#finishing.add(finishing);
     void finishing.finally(() => this.#finishing.delete(finishing));
-  }
-
-  /**
-   * Publishes a result, retrying until it is stored; false when the item was handed back
-   * meanwhile, the stop gave up on it, or the connection closed for good.
-   */
-  async #publish(
-    id: string,
-    envelope: ResultEnvelope,
-    codec: Codec,
-    msg: Delivery,
-    running?: Running,
-  ): Promise<boolean> {
-    let body: Uint8Array;
-    try {
-      body = codec.encode(envelope);
-    } catch (error) {
-      const w = wireError(
-        new DecodeError(`encode the result of ${id} (codec ${codec.name})`, { cause: error }),
-      );
-      body = codec.encode({ ...envelope, ok: false, value: undefined, error: w.error });
-    }
-    const max = (this.#ctx.nc.info?.max_payload ?? 1024 * 1024) - HEADER_ROOM;
-    if (body.length > max) {
-      const w = wireError(new PayloadTooLargeError(`the result of ${id}`, body.length, max));
-      body = codec.encode({ ...envelope, ok: false, value: undefined, error: w.error });
-    }
-    const headers = messageHeaders(id, codec);
-    let backoff = 20;
-    for (;;) {
-      // A closed connection never comes back: the item is redelivered after the ack wait.
-      if (running?.handedBack || this.#abandon || this.#ctx.nc.isClosed()) return false;
-      try {
-        await this.#ctx.js.publish(this.#names.resultSubject, body, { msgID: `r.${id}`, headers });
-        return true;
-      } catch {
-        // Keep the lease while the server is away; the item is handed back on a hard stop.
-        msg.working();
-        await sleep(backoff, this.#abandonCtl.signal);
-        backoff = Math.min(backoff * 2, 1000);
-      }
-    }
   }
 
   stats(): WorkerStats {
@@ -499,7 +407,7 @@ export class Server<T, R> implements StageServer {
     this.#puller.close();
     while (this.#finishing.size > 0) await Promise.all([...this.#finishing]);
     clearInterval(this.#statsTimer);
-    clearInterval(this.#refreshTimer);
+    this.#consumer.close();
     this.#publishStats(true);
     if (!this.#ctx.nc.isClosed()) await this.#ctx.nc.flush().catch(() => {});
     this.#ctx.forget(this);
