@@ -17,7 +17,8 @@
  *
  * Targets: lossless ≥ 0.6× the pipe; idle RSS ≤ 60 MB; 100 chatty sessions ≤ 100 MB + rings.
  * `npx tsx bench/sessions.ts` (or `npm run bench -- sessions`). Env: SLUICE_BENCH_MB (256 MiB a
- * transfer), SLUICE_BENCH_RUNS (5), SLUICE_BENCH_CHATTY_S (10).
+ * transfer), SLUICE_BENCH_RUNS (5), SLUICE_BENCH_CHATTY_S (10), SLUICE_BENCH_ONLY (a comma list
+ * of `throughput`, `attach`, `memory`: run only those parts; default all).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -430,19 +431,23 @@ async function memory(): Promise<string> {
   )}`;
 }
 
+const only = new Set(
+  (process.env.SLUICE_BENCH_ONLY ?? 'throughput,attach,memory').split(',').map((p) => p.trim()),
+);
 build();
-const d = await startDaemon();
-let a: string;
-let b: string;
-try {
-  a = await throughput(d);
-  b = await attachLatency(d);
-} finally {
-  await stopDaemon(d);
+const parts: string[] = [];
+if (only.has('throughput') || only.has('attach')) {
+  const d = await startDaemon();
+  try {
+    if (only.has('throughput')) parts.push(await throughput(d));
+    if (only.has('attach')) parts.push(await attachLatency(d));
+  } finally {
+    await stopDaemon(d);
+  }
 }
-const c = await memory();
+if (only.has('memory')) parts.push(await memory());
 section(
   'sessions daemon',
   'npm run bench -- sessions',
-  `The daemon runs as its own process from transpiled JavaScript; the client is this one.\n\n${a}\n\n${b}\n\n${c}`,
+  `The daemon runs as its own process from transpiled JavaScript; the client is this one.\n\n${parts.join('\n\n')}`,
 );
