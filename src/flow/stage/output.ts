@@ -6,7 +6,7 @@
  * `next()` is hand-written (no async generator): when a result is ready it returns an already
  * resolved promise, which costs about a quarter of a generator's step. When nothing is ready and
  * the stage's one worker is in a fast async call, `next()` returns the promise that call's own
- * settle handler makes anyway (see `bind`), instead of a new pending promise: the reader is then
+ * settle handler makes anyway (see `sole`), instead of a new pending promise: the reader is then
  * woken by the worker's handler itself, one promise and its resolve functions fewer per item.
  * Internal to flow.
  */
