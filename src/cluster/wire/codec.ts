@@ -4,7 +4,7 @@
  * the same codec: every item carries its codec's name in a header, and a worker answers an item
  * whose codec it does not know with a failed result instead of guessing.
  */
-import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
+import { Decoder, Encoder } from '@msgpack/msgpack';
 import { InvalidOptionError } from '../../proc/index.js';
 
 /**
@@ -21,6 +21,11 @@ export interface Codec {
   decode(bytes: Uint8Array): unknown;
 }
 
+// One encoder and one decoder for every message: the library's `encode()` and `decode()` build
+// new ones (and their buffers) on each call. They return copies and cope with re-entry.
+const encoder = new Encoder({ ignoreUndefined: true });
+const decoder = new Decoder();
+
 /**
  * MessagePack: compact, keeps `Uint8Array`s as binary, `Date`s as timestamps; `undefined`
  * becomes `null` (`ignoreUndefined` for object fields), `Map`s and class instances are not
@@ -28,8 +33,8 @@ export interface Codec {
  */
 export const msgpackCodec: Codec = {
   name: 'msgpack',
-  encode: (value) => msgpackEncode(value, { ignoreUndefined: true }),
-  decode: (bytes) => msgpackDecode(bytes),
+  encode: (value) => encoder.encode(value),
+  decode: (bytes) => decoder.decode(bytes),
 };
 
 const utf8 = new TextEncoder();

@@ -1,5 +1,5 @@
 /** Small helpers shared by the coordinator and the workers. */
-import { decode, encode } from '@msgpack/msgpack';
+import { msgpackCodec } from './codec.js';
 
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -27,9 +27,9 @@ export function stopOn(signal: AbortSignal, fn: () => void): () => void {
 
 /** sluice's own control messages (worker stats) are always MessagePack. */
 export function msgpackEncode(value: unknown): Uint8Array {
-  return encode(value, { ignoreUndefined: true });
+  return msgpackCodec.encode(value);
 }
 
 export function msgpackDecode(bytes: Uint8Array): unknown {
-  return decode(bytes);
+  return msgpackCodec.decode(bytes);
 }
