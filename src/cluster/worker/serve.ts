@@ -60,6 +60,8 @@ export class Server<T, R> implements StageServer {
   readonly #consumer: ConsumerLimits;
   #lookupBackoff = 0;
   readonly #puller: Puller;
+  /** Results of finished items, published on the pump's next turn (see `#pump`). */
+  readonly #toFinish: (() => void)[] = [];
   /** Items received while every slot was taken (a lost pull answered late): run next. */
   readonly #queued: Delivery[] = [];
   /** Items taken and not yet let go of (in `fn`, or a dead letter being published). */
@@ -154,14 +156,16 @@ export class Server<T, R> implements StageServer {
   }
 
   /**
-   * Asks for as many items as there are free slots, once per turn of the event loop (so slots
-   * freed together share one pull request).
+   * Once per turn of the event loop: publishes the results of the items that finished, then asks
+   * for as many items as there are free slots. Slots freed together share one pull request, and
+   * the results and the pull leave in one write (the client writes what was queued in one go).
    */
   #pump(): void {
     if (this.#pumpScheduled) return;
     this.#pumpScheduled = true;
     setImmediate(() => {
       this.#pumpScheduled = false;
+      for (const finish of this.#toFinish.splice(0)) finish();
       if (this.#stopCtl.signal.aborted) return this.#checkDrained();
       if (this.#limits === undefined) return;
       while (this.#queued.length > 0 && this.#busy < this.#slots)
@@ -189,8 +193,7 @@ export class Server<T, R> implements StageServer {
     void this.#handle(d, limits.ackWaitMs, limits.maxDeliver).finally(() => {
       this.#accrueIdle();
       this.#busy--;
-      if (this.#stopCtl.signal.aborted) this.#checkDrained();
-      else this.#pump();
+      this.#pump();
     });
   }
 
@@ -203,7 +206,13 @@ export class Server<T, R> implements StageServer {
   }
 
   #checkDrained(): void {
-    if (this.#busy === 0 && this.#queued.length === 0 && !this.#puller.open) this.#onDrained?.();
+    if (
+      this.#busy === 0 &&
+      this.#queued.length === 0 &&
+      this.#toFinish.length === 0 &&
+      !this.#puller.open
+    )
+      this.#onDrained?.();
   }
 
   async #handle(msg: Delivery, ackWaitMs: number, maxDeliver: number): Promise<void> {
@@ -275,7 +284,10 @@ export class Server<T, R> implements StageServer {
     }
     this.#running.delete(msg);
     if (running.handedBack) return;
-    this.#finishInBackground(msg, id, envelope, codec, ackWaitMs, serviceMs);
+    // Published on the pump's turn, together with the next pull (the item keeps its lease).
+    this.#toFinish.push(() =>
+      this.#finishInBackground(msg, id, envelope, codec, ackWaitMs, serviceMs),
+    );
   }
 
   /** Publishes a dead letter for an item delivered more than `maxDeliver` times, then acks it. */
