@@ -44,8 +44,17 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
   private closed = false;
   /** The executor of every waiting read's promise, made once (not a closure per read). */
   private readonly wait = (resolve: Resolve<R>): void => {
-    this.pending.push(resolve);
+    if (this.first === undefined) this.first = resolve;
+    else this.pending.push(resolve);
   };
+  /** The oldest waiting read (the rest wait in `pending`). */
+  private first: Resolve<R> | undefined = undefined;
+
+  private takeReader(): Resolve<R> | undefined {
+    const r = this.first;
+    if (r !== undefined) this.first = this.pending.shift();
+    return r;
+  }
   /** The reader gave up (`return()` or discardAndWait): results are taken and dropped. */
   private discarding = false;
   /**
@@ -82,7 +91,7 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
     }
     // A bound reader is first in line, and only its holder's handler can wake it: anything else
     // waits in the queues, and the bound reader takes the oldest of it when its holder settles.
-    const resolve = this.bound === undefined ? this.pending.shift() : undefined;
+    const resolve = this.bound === undefined ? this.takeReader() : undefined;
     if (resolve !== undefined) {
       const value = h.result as Result<R>;
       h.result = undefined;
@@ -137,7 +146,7 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
         return Promise.resolve({ value, done: false });
       }
       if (this.closed || this.discarding) return Promise.resolve(done<R>());
-      if (this.pending.length === 0) {
+      if (this.first === undefined) {
         const b = this.sole;
         if (b !== undefined && b.settled !== undefined) {
           this.bound = b;
@@ -192,8 +201,8 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
   }
 
   private endPending(): void {
-    while (this.pending.length > 0) {
-      (this.pending.shift() as Resolve<R>)(done());
+    for (let r = this.takeReader(); r !== undefined; r = this.takeReader()) {
+      r(done());
     }
   }
 }
