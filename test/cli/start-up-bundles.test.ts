@@ -73,9 +73,12 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Run when the build is fresh, or when `SLUICE_TEST_CLI=dist` says to use dist/ regardless. */
+/**
+ * Run when the build is fresh, when `SLUICE_TEST_CLI=dist` says to use dist/ regardless, and
+ * always in CI (which builds before it tests: a stale or missing build there is a failure).
+ */
 function binIsFresh(): boolean {
-  if (process.env.SLUICE_TEST_CLI === 'dist') return true;
+  if (process.env.SLUICE_TEST_CLI === 'dist' || process.env.CI) return true;
   try {
     return statSync(BIN).mtimeMs > newestMtime(join(ROOT, 'src'));
   } catch {
