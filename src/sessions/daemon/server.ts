@@ -109,7 +109,7 @@ export interface DaemonOptions {
 
 function packageVersion(): string {
   try {
-    const url = new URL('../../package.json', import.meta.url);
+    const url = new URL('../../../package.json', import.meta.url);
     return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
   } catch {
     return 'unknown';
