@@ -89,7 +89,22 @@ async function fast(argv: readonly string[]): Promise<boolean> {
   return true;
 }
 
+/**
+ * A reader that closes early (`sluice ls | head -1`, `sluice --help | head`) ends the command
+ * quietly with status 0, as it ends `ls` or `git log` (by SIGPIPE, which Node ignores), instead
+ * of an unhandled EPIPE: the reader has everything it asked for. Any other write error is a
+ * failure with its one line.
+ */
+function endQuietlyWhenTheReaderCloses(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`sluice: cannot write to stdout: ${error.message}\n`);
+    process.exit(1);
+  });
+}
+
 async function main(argv: readonly string[]): Promise<void> {
+  endQuietlyWhenTheReaderCloses();
   if (await fast(argv)) return;
   if ((globalThis as Build).SLUICE_CJS_BIN) {
     if (!CJS_BIN_SERVES.has(argv[2] ?? '')) {

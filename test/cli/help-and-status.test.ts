@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/program.js';
@@ -8,7 +10,7 @@ import { inFlagWords } from '../../src/cli/sessions/daemon.js';
 import { backgroundArgs } from '../../src/cli/sessions/daemon-detach.js';
 import { defaultLogFile } from '../../src/cli/sessions/daemon-log.js';
 import { withLeakCheck } from '../helpers/leaks.js';
-import { runCli } from '../sessions/daemon-harness.js';
+import { CLI_ARGS, ROOT, runCli } from '../sessions/daemon-harness.js';
 
 function helpOf(c: Command): string {
   let text = '';
@@ -215,4 +217,33 @@ describe('cli: exit statuses are the ones --help states', () => {
       assert.equal(typo.stderr, "sluice: unknown option '--bogus' (see --help)\n");
     }),
   );
+});
+
+describe('cli: a reader that closes early', () => {
+  // (`sluice run` does not write its script's output itself: its status is the script's, as
+  // with bash, where `echo` ended by SIGPIPE makes 141.)
+  for (const [args, expected] of [
+    [['--help'], 0],
+    [['--version'], 0],
+    [['run', 'echo hi'], 141],
+  ] as const) {
+    test(
+      `sluice ${args.join(' ')} into a closed pipe ends quietly with ${expected}`,
+      withLeakCheck(async () => {
+        const child = spawn(process.execPath, [...CLI_ARGS, ...args], {
+          cwd: ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        // The read end closes before the command writes: its first write meets EPIPE.
+        child.stdout.destroy();
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (t: string) => {
+          stderr += t;
+        });
+        const [code, signal] = (await once(child, 'close')) as [number | null, string | null];
+        assert.equal(stderr, '', 'nothing on stderr');
+        assert.deepEqual({ code, signal }, { code: expected, signal: null });
+      }),
+    );
+  }
 });
