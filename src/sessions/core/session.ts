@@ -4,7 +4,8 @@
  * read, written, resized and stopped) live in `PipeSession` and `PtySession`; this file holds
  * what both share: attach and snapshot, stdin bookkeeping, the exit record and its events.
  *
- * Events: `'output'` `(stream, chunk, offset)` for every chunk read (after it entered the ring);
+ * Events: `'output'` `(stream, chunk, offset)` for every chunk read (after it entered the ring;
+ * the chunk is the listener's to keep: its memory is never reused, whatever the session reads next);
  * `'exit'` `(exitInfo)` once, after the last output was read. `exited` is the same as a promise.
  */
 

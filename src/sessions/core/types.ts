@@ -168,7 +168,10 @@ export interface WriteStdinOptions {
 
 /** The events a session emits: `output` per chunk read, `exit` once after the last output. */
 export interface SessionEvents {
-  /** A chunk the program wrote to `stream`; `offset` is the absolute stream offset of its first byte. */
+  /**
+   * A chunk the program wrote to `stream`; `offset` is the absolute stream offset of its first
+   * byte. The chunk is the listener's to keep: its memory is never reused for later output.
+   */
   output: [stream: StreamName, chunk: Buffer, offset: number];
   /** The session has ended (with a restart policy: once the policy stops restarting). */
   exit: [exitInfo: ExitInfo];

@@ -25,9 +25,14 @@ function records(tag: string, count: number, from = 0): Buffer {
   return Buffer.from(s);
 }
 
-/** A program printing `records(tag, count)` in many small writes. */
-function printer(tag: string, count: number): string[] {
-  return ['awk', `BEGIN { for (i = 0; i < ${count}; i++) printf "${tag}%07d", i }`];
+/** A shell command printing `records(tag, count)` in many small writes. */
+function printer(tag: string, count: number): string {
+  return `awk 'BEGIN { for (i = 0; i < ${count}; i++) printf "${tag}%07d", i }'`;
+}
+
+/** A session's argv: wait for a line on stdin, then run `printer(tag, count)`. */
+function waitingPrinter(tag: string, count: number): string[] {
+  return ['sh', '-c', `read go; exec ${printer(tag, count)}`];
 }
 
 function makeStream() {
@@ -75,33 +80,9 @@ describe('read buffers', () => {
       const reg = new SessionRegistry();
       try {
         const count = 40_000; // 320,000 bytes each: many reads of each pipe
-        const watched = await reg.spawn({
-          argv: [
-            'sh',
-            '-c',
-            `read go; exec ${printer('w', count)
-              .map((w) => `'${w.replaceAll("'", "'\\''")}'`)
-              .join(' ')}`,
-          ],
-        });
-        const listened = await reg.spawn({
-          argv: [
-            'sh',
-            '-c',
-            `read go; exec ${printer('l', count)
-              .map((w) => `'${w.replaceAll("'", "'\\''")}'`)
-              .join(' ')}`,
-          ],
-        });
-        const unwatched = await reg.spawn({
-          argv: [
-            'sh',
-            '-c',
-            `read go; exec ${printer('u', count)
-              .map((w) => `'${w.replaceAll("'", "'\\''")}'`)
-              .join(' ')}`,
-          ],
-        });
+        const watched = await reg.spawn({ argv: waitingPrinter('w', count) });
+        const listened = await reg.spawn({ argv: waitingPrinter('l', count) });
+        const unwatched = await reg.spawn({ argv: waitingPrinter('u', count) });
         const heard: Buffer[] = [];
         listened.on('output', (stream: StreamName, chunk: Buffer) => {
           if (stream === 'stdout') heard.push(chunk); // kept without copying, on purpose
@@ -132,9 +113,7 @@ describe('read buffers', () => {
       const reg = new SessionRegistry();
       try {
         const count = 60_000; // 480,000 bytes: the ring (1 MiB) keeps it all
-        const cmd = printer('m', count)
-          .map((w) => `'${w.replaceAll("'", "'\\''")}'`)
-          .join(' ');
+        const cmd = printer('m', count);
         const s = await reg.spawn({ argv: ['sh', '-c', `read go; ${cmd}; read again; ${cmd}`] });
         await s.writeStdin('go\n');
         // First attachment: from the start, for a while, then gone.
@@ -153,7 +132,10 @@ describe('read buffers', () => {
         assert.equal(second.missedBytes, 0);
         const all = Buffer.concat([records('m', count), records('m', count)]);
         assert.deepEqual(Buffer.concat(got), all);
-        assert.deepEqual(s.snapshot('stdout').data, all.subarray(Math.max(0, all.length - (1 << 20))));
+        assert.deepEqual(
+          s.snapshot('stdout').data,
+          all.subarray(Math.max(0, all.length - (1 << 20))),
+        );
       } finally {
         await reg.shutdown();
       }
