@@ -60,10 +60,10 @@ export interface SpawnGroupOptions {
    * events (Node's `onread` option of `net.Socket`): no new buffer is allocated per read, so a
    * chatty child makes no garbage. `callback(bytes, buffer)` gets each read's bytes in
    * `buffer[0, bytes)`; a buffer that is reused is valid only until it returns (copy what you
-   * keep); returning `false`
-   * pauses the stream (`resume()` reads on). The stream then emits no 'data', but still 'end'
-   * and 'close', and `pause()`/`resume()` hold and release the pipe as usual. One buffer may
-   * serve many pipes: each callback runs to completion before the next read.
+   * keep); returning `false` pauses the stream (`resume()` reads on). The stream then emits no
+   * 'data', but still 'end' and 'close'; `pause()`/`resume()` hold and release the pipe as
+   * usual, and a paused pipe is never cut after the exit (its unread bytes wait in the kernel).
+   * One buffer may serve many pipes: each callback runs to completion before the next read.
    * @default undefined (the streams emit 'data' as usual)
    */
   onRead?: {

@@ -58,7 +58,7 @@ export class OutputStream {
   #exit: AttachmentFrame | undefined;
   /** Lossless attachments whose queue is full: while any is, the program's output is held. */
   #holders = new Set<Attachment>();
-  /** Where `keep` copies chunks (dropped when the last attachment goes). */
+  /** Where reads land and `keep` copies chunks while attached (dropped when the last goes). */
   #slab: Buffer | undefined;
   #slabUsed = 0;
 
