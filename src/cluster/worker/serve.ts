@@ -156,22 +156,24 @@ export class Server<T, R> implements StageServer {
   }
 
   /**
-   * Once per turn of the event loop: publishes the results of the items that finished, then asks
-   * for as many items as there are free slots. Slots freed together share one pull request, and
-   * the results and the pull leave in one write (the client writes what was queued in one go).
+   * Once per turn of the event loop: asks for as many items as there are free slots, then
+   * publishes the results of the items that finished. Slots freed together share one pull
+   * request, and the pull and the results leave in one write (the client writes what was queued
+   * in one go), the pull first, so the server hands out the next item before it stores results.
    */
   #pump(): void {
     if (this.#pumpScheduled) return;
     this.#pumpScheduled = true;
     setImmediate(() => {
       this.#pumpScheduled = false;
+      if (!this.#stopCtl.signal.aborted && this.#limits !== undefined) {
+        while (this.#queued.length > 0 && this.#busy < this.#slots)
+          this.#start(this.#queued.shift()!);
+        const free = this.#slots - this.#busy - this.#queued.length;
+        if (free > 0) this.#puller.request(free);
+      }
       for (const finish of this.#toFinish.splice(0)) finish();
-      if (this.#stopCtl.signal.aborted) return this.#checkDrained();
-      if (this.#limits === undefined) return;
-      while (this.#queued.length > 0 && this.#busy < this.#slots)
-        this.#start(this.#queued.shift()!);
-      const free = this.#slots - this.#busy - this.#queued.length;
-      if (free > 0) this.#puller.request(free);
+      if (this.#stopCtl.signal.aborted) this.#checkDrained();
     });
   }
 
