@@ -9,7 +9,8 @@
  * average at the start and the end is printed, because on a shared 2-core machine other work
  * takes cores from the workers. `CLUSTER_BENCH_ITEMS` (no-op items, default 5,000),
  * `CLUSTER_BENCH_CPU_ITEMS` (CPU-bound items per run, default 300), `CLUSTER_BENCH_ROUNDS`
- * (default 5) and `CLUSTER_BENCH_MEMORY_ITEMS` (default 100,000) shorten it.
+ * (default 5) and `CLUSTER_BENCH_MEMORY_ITEMS` (default 100,000) shorten it;
+ * `CLUSTER_BENCH_ONLY=scaling` runs the CPU-bound scaling rounds alone.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -24,6 +25,8 @@ import { fmt, median, section, table } from './lib.js';
 const NOOP_ITEMS = Number(process.env.CLUSTER_BENCH_ITEMS ?? 5000);
 const CPU_ITEMS = Number(process.env.CLUSTER_BENCH_CPU_ITEMS ?? 300);
 const ROUNDS = Number(process.env.CLUSTER_BENCH_ROUNDS ?? 5);
+/** `CLUSTER_BENCH_ONLY=scaling` runs the CPU-bound scaling rounds alone (half a minute). */
+const ONLY_SCALING = process.env.CLUSTER_BENCH_ONLY === 'scaling';
 const MEMORY_ITEMS = Number(process.env.CLUSTER_BENCH_MEMORY_ITEMS ?? 100_000);
 const CPU_MS = 5;
 const CAPACITY = 1000;
@@ -320,6 +323,32 @@ async function calibrate(): Promise<number> {
   return spin;
 }
 
+/** The scaling section's text: the load, the table and what it means. */
+function scalingText(loadAfterScaling: string, cpuRows: (string | number)[][]): string[] {
+  return [
+    `Load average (1, 5, 15 min) at the start: ${loadAtStart}; after the scaling runs: ${loadAfterScaling}; at the end: ${load()}. The machine has ${availableParallelism()} cores; the workers, nats-server (started with \`startNatsServer({ maxProcs: 1 })\`) and the coordinator (this process) all share them.`,
+    '',
+    `### ${CPU_MS} ms CPU-bound items`,
+    '',
+    table(
+      [
+        'run',
+        'items/s (median)',
+        'ratio to one process (median; each round)',
+        'cores used by workers',
+        'worker CPU scaling',
+        'cores used by nats-server',
+        'cores used by the coordinator',
+        'CPU per item: workers / server / coordinator',
+      ],
+      cpuRows,
+    ),
+    '',
+    `${ROUNDS} rounds of ${CPU_ITEMS} items per configuration, the configurations taking turns within each round; medians. Each item is a fixed computation that costs ${CPU_MS} ms of CPU time here (an integer hash loop: no allocation, so no garbage-collector threads), run one at a time per worker process. "Cores used" is CPU time over wall time; "worker CPU scaling" is the workers' cores used against one process in the same round: it says how much more computing the workers got done, whatever the wall clock. Every item crosses the server twice (item and result) and is acknowledged, so nats-server and the coordinator take CPU from the same cores the workers need: on a machine with as many cores as worker processes, the scaling is bounded by what they leave.`,
+    '',
+  ];
+}
+
 const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
 
 // The server shares the cores with the workers: one Go thread at a time wakes no other core for
@@ -333,11 +362,11 @@ try {
   const cpu: ResizeJob[] = Array.from({ length: CPU_ITEMS }, (_, id) => ({ id, width: 1, spin }));
 
   // No-op items: what the cluster path costs per item when fn costs nothing.
-  const localNoop = await localRun(16, noop);
+  const localNoop = ONLY_SCALING ? 0 : await localRun(16, noop);
   const noopRows: (string | number)[][] = [
     ['local flow stage (in this process)', fmt(localNoop), '1.00', '', '', ''],
   ];
-  for (const n of [1, 2, 4]) {
+  for (const n of ONLY_SCALING ? [] : [1, 2, 4]) {
     const group = await startGroup(cluster, server.url, n, 16, { id: -1, width: 1 });
     try {
       const a = await clusterRun(cluster, server.pid, group, noop);
@@ -392,31 +421,33 @@ try {
   for (const g of groups.splice(0)) await stopGroup(cluster, g);
   const loadAfterScaling = load();
 
+  if (ONLY_SCALING) {
+    section(
+      'sluice/cluster: scaling',
+      'CLUSTER_BENCH_ONLY=scaling npx tsx bench/cluster.ts',
+      scalingText(loadAfterScaling, cpuRows).join('\n'),
+    );
+  } else {
+    await restOfBench(loadAfterScaling, cpuRows, noopRows);
+  }
+} finally {
+  for (const g of groups) await stopGroup(cluster, g).catch(() => {});
+  await cluster.close();
+  await server.stop();
+}
+
+/** The no-op table, the per-item latency and the coordinator's memory, after the scaling. */
+async function restOfBench(
+  loadAfterScaling: string,
+  cpuRows: (string | number)[][],
+  noopRows: (string | number)[][],
+): Promise<void> {
   const lat = await perItem(cluster, server.url);
   const mem = await memory(cluster, server.url, MEMORY_ITEMS);
   const smallItems = Math.max(CAPACITY * 2, Math.round(MEMORY_ITEMS / 10));
   const memSmall = await memory(cluster, server.url, smallItems);
   const body = [
-    `Load average (1, 5, 15 min) at the start: ${loadAtStart}; after the scaling runs: ${loadAfterScaling}; at the end: ${load()}. The machine has ${availableParallelism()} cores; the workers, nats-server (started with \`startNatsServer({ maxProcs: 1 })\`) and the coordinator (this process) all share them.`,
-    '',
-    `### ${CPU_MS} ms CPU-bound items`,
-    '',
-    table(
-      [
-        'run',
-        'items/s (median)',
-        'ratio to one process (median; each round)',
-        'cores used by workers',
-        'worker CPU scaling',
-        'cores used by nats-server',
-        'cores used by the coordinator',
-        'CPU per item: workers / server / coordinator',
-      ],
-      cpuRows,
-    ),
-    '',
-    `${ROUNDS} rounds of ${CPU_ITEMS} items per configuration, the configurations taking turns within each round; medians. Each item is a fixed computation that costs ${CPU_MS} ms of CPU time here (an integer hash loop: no allocation, so no garbage-collector threads), run one at a time per worker process. "Cores used" is CPU time over wall time; "worker CPU scaling" is the workers' cores used against one process in the same round: it says how much more computing the workers got done, whatever the wall clock. Every item crosses the server twice (item and result) and is acknowledged, so nats-server and the coordinator take CPU from the same cores the workers need: on a machine with as many cores as worker processes, the scaling is bounded by what they leave.`,
-    '',
+    ...scalingText(loadAfterScaling, cpuRows),
     '### No-op items',
     '',
     table(
@@ -456,8 +487,4 @@ try {
     ),
   ].join('\n');
   section('sluice/cluster', 'npx tsx bench/cluster.ts', body);
-} finally {
-  for (const g of groups) await stopGroup(cluster, g).catch(() => {});
-  await cluster.close();
-  await server.stop();
 }
