@@ -18,8 +18,13 @@ export type EndReasonByDaemon = 'removed' | 'shutdown' | 'detached';
 
 /** Output gathered into one `data` event at most (from frames already queued). */
 const BATCH_BYTES = 1024 * 1024;
-/** Below this, a batch waits one event-loop turn for more output before it is sent. */
+/** Below this, a batch waits event-loop turns for more output before it is sent. */
 const SMALL_BATCH = 256 * 1024;
+/**
+ * A small batch waits no longer than this for more (a program writing tiny pieces faster than
+ * the loop turns would otherwise keep its output waiting until `SMALL_BATCH`).
+ */
+const MAX_GATHER_MS = 2;
 
 /**
  * Turns one non-output library frame into the stream events it stands for. An exit is always
@@ -86,15 +91,19 @@ class EventBatcher {
     }
     const batch = new Batch();
     this.#add(batch, first.value);
+    const since = performance.now();
     for (let turn = 0; ; turn++) {
+      const before = batch.bytes;
       while (!this.finished && batch.bytes < BATCH_BYTES) {
         const frame = this.#attachment.read();
         if (frame === undefined) break;
         this.#add(batch, frame);
       }
-      // A small batch waits one turn of the event loop for the reads already under way:
-      // fewer, larger writes cost the daemon less per byte than one write per pipe read.
-      if (this.finished || batch.bytes >= SMALL_BATCH || turn > 0) break;
+      // A small batch waits a turn of the event loop for the reads already under way, and
+      // more turns while each brings more output: during a flood the writes (and the client's
+      // wake-ups) are few and large, and output that stops is sent after one empty turn.
+      if (this.finished || batch.bytes >= SMALL_BATCH) break;
+      if (turn > 0 && (batch.bytes === before || performance.now() - since > MAX_GATHER_MS)) break;
       await new Promise<void>((r) => setImmediate(r));
     }
     return batch.events;
