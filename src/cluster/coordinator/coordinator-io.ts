@@ -63,15 +63,22 @@ export async function publishItem(
   }
 }
 
+/** Results are acknowledged in batches: at most this many at once… */
+const ACK_BATCH = 64;
+/** …or this long after the first of a batch was handled (the consumer's ack wait is 5 s). */
+const ACK_DELAY_MS = 20;
+
 /**
  * Reads the result stream through the coordinator's durable consumer until `stop` aborts,
  * handing each message to `onMessage` and acknowledging it (stale and duplicate ones too, so
  * they leave the stream). Re-subscribes with a backoff after any failure (a server restart).
  *
- * Messages are handled in the client's callback, so every result of one socket read is handled
- * in one go and their acknowledgements leave in one write (the client writes once per turn of
- * the microtask queue); a timer to gather more would cost a wakeup of its own per result when
- * results come one at a time.
+ * Messages are handled in the client's callback as they come, and acknowledged in batches: 64
+ * at once, or 20 ms after the first of a batch, and at once when `stop` aborts. When results
+ * come one at a time (items of a few milliseconds), one write then carries several
+ * acknowledgements and the server reads them in one go, which leaves more of the machine to the
+ * workers. A result handled but not yet acknowledged when the connection breaks comes again and
+ * is dropped as a duplicate.
  */
 export async function readResults(
   js: JetStreamClient,
@@ -80,6 +87,19 @@ export async function readResults(
   onMessage: (m: JsMsg) => void,
 ): Promise<void> {
   let backoff = 50;
+  const due: JsMsg[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    for (const m of due.splice(0)) {
+      try {
+        m.ack();
+      } catch {
+        // The connection closed: the result comes again to the next reader, if any.
+      }
+    }
+  };
   while (!stop.aborted) {
     try {
       const consumer = await js.consumers.get(names.resultStream, names.resultConsumer);
@@ -90,11 +110,16 @@ export async function readResults(
           try {
             onMessage(m);
           } finally {
-            m.ack();
+            due.push(m);
+            if (due.length >= ACK_BATCH) flush();
+            else timer ??= setTimeout(flush, ACK_DELAY_MS);
           }
         },
       });
-      const off = stopOn(stop, () => void messages.close());
+      const off = stopOn(stop, () => {
+        flush();
+        void messages.close();
+      });
       try {
         await messages.closed();
       } finally {
@@ -103,9 +128,11 @@ export async function readResults(
     } catch {
       if (stop.aborted) break;
     }
+    flush();
     await sleep(backoff, stop);
     backoff = Math.min(backoff * 2, 1000);
   }
+  flush();
 }
 
 /** Feeds every worker report heard on the stage's stats subject to `board`. */
