@@ -62,6 +62,8 @@ export class Server<T, R> implements StageServer {
   readonly #puller: Puller;
   /** Results of finished items, published on the pump's next turn (see `#pump`). */
   readonly #toFinish: (() => void)[] = [];
+  /** Items whose results are stored, acknowledged on the pump's next turn (see `#pump`). */
+  readonly #toAck: Delivery[] = [];
   /** Items received while every slot was taken (a lost pull answered late): run next. */
   readonly #queued: Delivery[] = [];
   /** Items taken and not yet let go of (in `fn`, or a dead letter being published). */
@@ -156,10 +158,11 @@ export class Server<T, R> implements StageServer {
   }
 
   /**
-   * Once per turn of the event loop: asks for as many items as there are free slots, then
-   * publishes the results of the items that finished. Slots freed together share one pull
-   * request, and the pull and the results leave in one write (the client writes what was queued
-   * in one go), the pull first, so the server hands out the next item before it stores results.
+   * Once per turn of the event loop: asks for as many items as there are free slots, publishes
+   * the results of the items that finished, and acknowledges the items whose results were stored.
+   * Slots freed together share one pull request, and the pull, the results and the
+   * acknowledgements leave in one write (the client writes what was queued in one go), the pull
+   * first, so the server hands out the next item before it stores results.
    */
   #pump(): void {
     if (this.#pumpScheduled) return;
@@ -173,6 +176,7 @@ export class Server<T, R> implements StageServer {
         if (free > 0) this.#puller.request(free);
       }
       for (const finish of this.#toFinish.splice(0)) finish();
+      this.#sendAcks();
       if (this.#stopCtl.signal.aborted) this.#checkDrained();
     });
   }
@@ -292,6 +296,16 @@ export class Server<T, R> implements StageServer {
     );
   }
 
+  /** Acknowledges `msg` on the pump's next turn (at most one turn of the event loop away). */
+  #ack(msg: Delivery): void {
+    this.#toAck.push(msg);
+    this.#pump();
+  }
+
+  #sendAcks(): void {
+    for (const msg of this.#toAck.splice(0)) msg.ack();
+  }
+
   /** Publishes a dead letter for an item delivered more than `maxDeliver` times, then acks it. */
   async #deadLetter(msg: Delivery, id: string, maxDeliver: number): Promise<void> {
     const e = new DeadLetterError(maxDeliver);
@@ -304,7 +318,7 @@ export class Server<T, R> implements StageServer {
       serviceMs: 0,
     };
     this.#deadLettered++;
-    if (await publishResult(this.#results, id, envelope, this.#codec, msg)) msg.ack();
+    if (await publishResult(this.#results, id, envelope, this.#codec, msg)) this.#ack(msg);
   }
 
   /**
@@ -324,7 +338,7 @@ export class Server<T, R> implements StageServer {
       const lease = setInterval(() => msg.working(), Math.max(50, ackWaitMs / 3));
       try {
         if (await publishResult(this.#results, id, result, codec, msg)) {
-          msg.ack();
+          this.#ack(msg);
           this.#done++;
           if (!result.ok) this.#failed++;
           this.#serviceMs += serviceMs;
@@ -420,6 +434,7 @@ export class Server<T, R> implements StageServer {
     this.#idleMark = undefined;
     this.#puller.close();
     while (this.#finishing.size > 0) await Promise.all([...this.#finishing]);
+    this.#sendAcks();
     clearInterval(this.#statsTimer);
     this.#consumer.close();
     this.#publishStats(true);
