@@ -307,18 +307,29 @@ async function memory(
 }
 
 /**
- * How many rounds of `spin` cost CPU_MS of CPU time: measured with `process.cpuUsage()` over
- * batches of items (CPU time, unlike wall time, does not grow when other work takes the core),
- * three times, each batch sized by the last estimate.
+ * CPU time of this process's main thread in ms, from /proc (`schedstat`: nanoseconds on a CPU).
+ * Not `process.cpuUsage()`, which also counts V8's compiler and garbage-collector threads: right
+ * after start-up they compile in the background and made the items too small.
+ */
+function mainThreadCpuMs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8');
+  return Number(stat.split(' ')[0]) / 1e6;
+}
+
+/**
+ * How many rounds of `spin` cost CPU_MS of CPU time: after a warm-up (so the loop runs optimised
+ * code), measured on the main thread's CPU time (which, unlike wall time, does not grow when
+ * other work takes the core) over batches of items, three times, each sized by the last estimate.
  */
 async function calibrate(): Promise<number> {
   const signal = new AbortController().signal;
   let spin = 1_000_000;
+  for (let i = 0; i < 30; i++) await resize({ id: i, width: 1, spin }, signal);
   for (let round = 0; round < 3; round++) {
-    const c0 = process.cpuUsage();
+    const c0 = mainThreadCpuMs();
     for (let i = 0; i < 20; i++) await resize({ id: i, width: 1, spin }, signal);
-    const c = process.cpuUsage(c0);
-    spin = Math.max(1, Math.round((spin * CPU_MS) / ((c.user + c.system) / 1000 / 20)));
+    const perItem = (mainThreadCpuMs() - c0) / 20;
+    spin = Math.max(1, Math.round((spin * CPU_MS) / perItem));
   }
   return spin;
 }
