@@ -94,12 +94,34 @@ async function fast(argv: readonly string[]): Promise<boolean> {
  * quietly with status 0, as it ends `ls` or `git log` (by SIGPIPE, which Node ignores), instead
  * of an unhandled EPIPE: the reader has everything it asked for. Any other write error is a
  * failure with its one line.
+ *
+ * The handler is attached when something first reads `process.stdout`, not before: making the
+ * stream costs ~5 ms (its modules load), and `sluice run` never writes to it (its commands
+ * write to the inherited fd 1 themselves).
  */
 function endQuietlyWhenTheReaderCloses(): void {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    process.stderr.write(`sluice: cannot write to stdout: ${error.message}\n`);
-    process.exit(1);
+  const attach = (stdout: NodeJS.WriteStream): void => {
+    stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      process.stderr.write(`sluice: cannot write to stdout: ${error.message}\n`);
+      process.exit(1);
+    });
+  };
+  const own = Object.getOwnPropertyDescriptor(process, 'stdout');
+  const get = own?.get;
+  if (!own || !get || !own.configurable) {
+    attach(process.stdout);
+    return;
+  }
+  Object.defineProperty(process, 'stdout', {
+    configurable: true,
+    enumerable: own.enumerable,
+    get() {
+      Object.defineProperty(process, 'stdout', own);
+      const stdout = get.call(process) as NodeJS.WriteStream;
+      attach(stdout);
+      return stdout;
+    },
   });
 }
 
