@@ -4,7 +4,9 @@
  * contender has it (sluice: a bounded stage and `await submit`; p-queue: `add` behind
  * `await onSizeLessThan(capacity)`, each result taken with `.then`; p-map: its own bounded
  * iteration). The reference is the fastest thing that can do the same work: a `for` loop that
- * awaits the same fn one item at a time. Then the cost of the service-time histogram
+ * awaits the same fn one item at a time. Beside it, a bare one-worker hand-off with the same
+ * three awaits per item as a stage and nothing else (see BareHandoff): how close any stage of
+ * this shape can get to the loop. Then the cost of the service-time histogram
  * (`trackServiceTime`) against the bare stage on the same fn.
  *
  * Runs are interleaved (every contender once, then again), so load on the machine hits every
@@ -106,6 +108,81 @@ async function sluiceFrom(workers: number): Promise<Rate> {
   return r;
 }
 
+/**
+ * The least a one-worker hand-off can do in the stage's shape: `submit` returns a resolved
+ * promise, the worker's settle handler on `fn`'s promise makes the reader's result, and a reader
+ * that finds nothing ready awaits that handler's promise. Three awaits per item, as in a stage,
+ * but no bound, no stats, no ordering, failure or cancellation rules: not a usable queue, only a
+ * measure of how much of a stage's cost those three awaits are.
+ */
+class BareHandoff implements AsyncIterableIterator<{ ok: true; value: number }> {
+  private readonly queue: number[] = [];
+  private head = 0;
+  private settled: Promise<IteratorResult<{ ok: true; value: number }>> | undefined;
+  private closed = false;
+  private waiting:
+    | ((
+        r:
+          | Promise<IteratorResult<{ ok: true; value: number }>>
+          | IteratorResult<{ ok: true; value: number }>,
+      ) => void)
+    | undefined;
+  private readonly onSettled = (value: number): IteratorResult<{ ok: true; value: number }> => {
+    this.settled = undefined;
+    if (this.head < this.queue.length) this.begin(this.queue[this.head++]!);
+    return { value: { ok: true, value }, done: false };
+  };
+  private begin(item: number): void {
+    this.settled = fn(item).then(this.onSettled);
+  }
+  submit(item: number): Promise<void> {
+    if (this.settled !== undefined) this.queue.push(item);
+    else {
+      this.begin(item);
+      const w = this.waiting;
+      this.waiting = undefined;
+      w?.(this.settled!);
+    }
+    return RESOLVED;
+  }
+  close(): void {
+    this.closed = true;
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.({ value: undefined, done: true });
+  }
+  next(): Promise<IteratorResult<{ ok: true; value: number }>> {
+    if (this.settled !== undefined) return this.settled;
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+const RESOLVED = Promise.resolve();
+
+async function bare(): Promise<Rate> {
+  const h = new BareHandoff();
+  let sum = 0;
+  let count = 0;
+  const stop = stopwatch();
+  const producer = (async () => {
+    for (let i = 0; i < N; i++) await h.submit(i);
+    h.close();
+  })();
+  for await (const r of h) {
+    if (r.ok) sum += r.value;
+    count++;
+  }
+  await producer;
+  const r = stop();
+  check('bare hand-off', count, sum);
+  return r;
+}
+
 interface QueueLike {
   readonly size: number;
   add(task: () => Promise<number>): Promise<unknown>;
@@ -181,6 +258,7 @@ const histRows: (string | number)[][] = [];
 for (const workers of [1, 4]) {
   const m = await measure([
     { name: 'loop', run: loop },
+    { name: 'bare', run: bare },
     { name: 'start', run: () => sluice(workers, false) },
     { name: 'hist', run: () => sluice(workers, true) },
     { name: 'from', run: () => sluiceFrom(workers) },
@@ -203,6 +281,7 @@ for (const workers of [1, 4]) {
   ratioRows.push([
     workers,
     ratio(g('start'), g('loop')),
+    ratio(g('bare'), g('loop')),
     ratio(g('start'), g('pq8')),
     ratio(g('start'), g('pq9')),
     ratio(g('start'), g('pq10')),
@@ -212,6 +291,7 @@ for (const workers of [1, 4]) {
   cpuRows.push([
     workers,
     ratio(g('start/cpu'), g('loop/cpu')),
+    ratio(g('bare/cpu'), g('loop/cpu')),
     ratio(g('start/cpu'), g('pq8/cpu')),
     ratio(g('start/cpu'), g('pq9/cpu')),
     ratio(g('start/cpu'), g('pq10/cpu')),
@@ -244,12 +324,13 @@ section(
       rateRows,
     ),
     '',
-    'Ratios in the same run (higher is better for sluice; the loop is the ceiling):',
+    'Ratios in the same run (higher is better for sluice; the loop is the ceiling; the bare hand-off is one worker with the same three awaits per item as a stage and nothing else, so it bounds what any stage of this shape can reach):',
     '',
     table(
       [
         'workers',
         'start / loop',
+        'bare hand-off / loop',
         'start / p-queue 8',
         'start / p-queue 9',
         'start / p-queue 10',
@@ -265,6 +346,7 @@ section(
       [
         'workers',
         'start / loop',
+        'bare hand-off / loop',
         'start / p-queue 8',
         'start / p-queue 9',
         'start / p-queue 10',
