@@ -7,7 +7,7 @@
 export { type ExitInfo, InvalidOptionError, SluiceError } from '../proc/index.js';
 export { Cluster, type ConnectOptions, connect } from './cluster.js';
 export { ClusterStage } from './coordinator/stage.js';
-export type { ClusterStageOptions } from './coordinator/stage-options.js';
+export type { ClusterStageOptions, StageStorage } from './coordinator/stage-options.js';
 export type { ClusterStats } from './coordinator/stats.js';
 export {
   ClusterClosedError,

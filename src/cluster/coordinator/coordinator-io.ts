@@ -3,10 +3,11 @@
  * (retried until stored, refused or timed out), reading results, hearing the workers' stats,
  * and noticing a server that stays away.
  */
-import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { ClusterUnavailableError } from '../errors.js';
 import type { StageNames } from '../wire/names.js';
+import { isNotFound } from '../wire/setup.js';
 import { msgpackDecode, sleep, stopOn } from '../wire/util.js';
 import { asReport, type WorkerBoard } from '../wire/worker-stats.js';
 
@@ -37,15 +38,15 @@ export async function publishItem(
   id: string,
   headers: MsgHdrs,
   limits: PublishLimits,
-): Promise<void> {
+): Promise<number> {
   let backoff = 5;
   for (;;) {
     const failed = limits.failure();
     if (failed !== undefined) throw failed;
     try {
       const timeout = Math.max(100, Math.min(5000, limits.deadline - performance.now()));
-      await js.publish(subject, body, { msgID: id, headers, timeout });
-      return;
+      const ack = await js.publish(subject, body, { msgID: id, headers, timeout });
+      return ack.seq;
     } catch (error) {
       if (limits.signal?.aborted) throw limits.signal.reason;
       const full = /maximum messages/i.test(String((error as Error).message));
@@ -156,12 +157,14 @@ export function subscribeWorkerStats(
 
 /**
  * Calls `onUnavailable` once when the connection has been down for more than `timeoutMs`, or is
- * closed for good. Returns the way to stop watching.
+ * closed for good, and `onReconnect` (when given) each time it came back after a break. Returns
+ * the way to stop watching.
  */
 export function watchConnection(
   nc: NatsConnection,
   timeoutMs: number,
   onUnavailable: (error: ClusterUnavailableError) => void,
+  onReconnect?: () => void,
 ): () => void {
   let downSince: number | undefined;
   let stopped = false;
@@ -175,7 +178,10 @@ export function watchConnection(
   void (async () => {
     for await (const s of events) {
       if (s.type === 'disconnect') downSince ??= performance.now();
-      else if (s.type === 'reconnect') downSince = undefined;
+      else if (s.type === 'reconnect') {
+        downSince = undefined;
+        if (!stopped) onReconnect?.();
+      }
     }
   })().catch(() => {});
   void nc.closed().then(() => fire(new ClusterUnavailableError('the NATS connection was closed')));
@@ -198,4 +204,31 @@ export function watchConnection(
     // Each status() is a listener of its own: end it, or it lives as long as the connection.
     (events as { stop?: () => void }).stop?.();
   };
+}
+
+/**
+ * For a stage with `storage: 'memory'`, after a break: a server that restarted lost the stage's
+ * items and results (its work stream is gone, or begins again below `lastStoredSeq`, the highest
+ * sequence an item was stored at). Their results would never come, so the stage must fail rather
+ * than wait forever: returns the error to fail it with, or undefined when nothing was lost (or
+ * the server is away again: the next reconnect checks).
+ */
+export async function storeLost(
+  jsm: JetStreamManager,
+  workStream: string,
+  lastStoredSeq: number,
+): Promise<ClusterUnavailableError | undefined> {
+  let lost: boolean;
+  try {
+    const info = await jsm.streams.info(workStream);
+    lost = info.state.last_seq < lastStoredSeq;
+  } catch (error) {
+    if (!isNotFound(error)) return undefined;
+    lost = true;
+  }
+  return lost
+    ? new ClusterUnavailableError(
+        "the NATS server restarted and lost the stage's items and results (storage: 'memory')",
+      )
+    : undefined;
 }

@@ -35,6 +35,17 @@ export interface ClusterStageOptions {
   /** How items and results are encoded: `'msgpack'`, `'json'` or a `Codec`. @default 'msgpack' */
   codec?: CodecOption;
   /**
+   * Where the server keeps the stage's items and results. `'file'` survives a server restart:
+   * items queued or in flight and results not yet taken come back with the server. `'memory'`
+   * spares the server its store writes (less server CPU per item) but a server restart loses
+   * every item and result it held: their submits then get no result, and the stage fails with
+   * `ClusterUnavailableError` only if the server stays away past `unavailableTimeoutMs`, so use
+   * it only where items can be lost with the server. Changing it for an existing stage recreates
+   * its streams (a coordinator starts clean anyway).
+   * @default 'file'
+   */
+  storage?: StageStorage;
+  /**
    * How long the server may be unreachable before waiting submits and pending items fail with
    * `ClusterUnavailableError` (the stage then ends: `wait()` rejects with it).
    * @default 30000
@@ -50,6 +61,9 @@ export interface ClusterStageOptions {
   signal?: AbortSignal;
 }
 
+/** Where a stage's streams are stored on the server (see `ClusterStageOptions.storage`). */
+export type StageStorage = 'file' | 'memory';
+
 /** Options validated and defaulted. */
 export interface ResolvedStageOptions {
   capacity: number;
@@ -59,6 +73,7 @@ export interface ResolvedStageOptions {
   unavailableTimeoutMs: number;
   workerStaleMs: number;
   codec: Codec;
+  storage: StageStorage;
   signal: AbortSignal | undefined;
 }
 
@@ -90,6 +105,12 @@ export function resolveStageOptions(
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw new InvalidOptionError('signal', 'must be an AbortSignal');
   }
+  if (o.storage !== undefined && o.storage !== 'file' && o.storage !== 'memory') {
+    throw new InvalidOptionError(
+      'storage',
+      `must be 'file' or 'memory' (got ${String(o.storage)})`,
+    );
+  }
   return {
     capacity,
     maxWIP: Math.min(positiveInt('maxWIP', o.maxWIP, capacity), capacity),
@@ -98,6 +119,7 @@ export function resolveStageOptions(
     unavailableTimeoutMs: positiveInt('unavailableTimeoutMs', o.unavailableTimeoutMs, 30_000),
     workerStaleMs: positiveInt('workerStaleMs', o.workerStaleMs, 5000),
     codec: resolveCodec(o.codec),
+    storage: o.storage ?? 'file',
     signal: o.signal,
   };
 }

@@ -25,6 +25,7 @@ import { WorkerBoard, type WorkerStats } from '../wire/worker-stats.js';
 import {
   publishItem,
   readResults,
+  storeLost,
   subscribeWorkerStats,
   watchConnection,
 } from './coordinator-io.js';
@@ -36,6 +37,7 @@ import {
   type ResolvedStageOptions,
   resolveStageOptions,
   type StageContext,
+  type StageStorage,
 } from './stage-options.js';
 import type { ClusterStats } from './stats.js';
 
@@ -59,6 +61,9 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
   readonly #codec: Codec;
   readonly #capacity: number;
   readonly #unavailableMs: number;
+  readonly #storage: StageStorage;
+  /** The highest sequence the work stream stored an item of this stage at (0: none yet). */
+  #lastStoredSeq = 0;
   readonly #gate: Gate;
   readonly #queue: ResultQueue<R>;
   readonly #ledger: Ledger<R>;
@@ -89,6 +94,7 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
     this.#capacity = o.capacity;
     this.#maxWIP = o.maxWIP;
     this.#unavailableMs = o.unavailableTimeoutMs;
+    this.#storage = o.storage;
     this.#gate = new Gate(o.capacity);
     this.#queue = new ResultQueue<R>(() => this.#onTaken());
     this.#ledger = new Ledger<R>(o.maxDeliver, (result) => this.#queue.push(result));
@@ -115,8 +121,11 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
     stage.#reader = readResults(ctx.js, stage.names, stage.#stop.signal, (m) =>
       stage.#onResultMessage(m),
     );
-    stage.#stopWatch = watchConnection(ctx.nc, o.unavailableTimeoutMs, (error) =>
-      stage.#fail(error),
+    stage.#stopWatch = watchConnection(
+      ctx.nc,
+      o.unavailableTimeoutMs,
+      (error) => stage.#fail(error),
+      o.storage === 'memory' ? () => void stage.#checkMemoryStore() : undefined,
     );
     return stage;
   }
@@ -172,7 +181,7 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
     const ledger = this.#ledger;
     const id = ledger.begin();
     try {
-      await publishItem(
+      const seq = await publishItem(
         this.#ctx.nc,
         this.#ctx.js,
         this.names.workSubject,
@@ -186,6 +195,7 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
           failure: () => (this.#inputClosed ? this.#terminal : undefined),
         },
       );
+      if (seq > this.#lastStoredSeq) this.#lastStoredSeq = seq;
     } catch (error) {
       const reject = ledger.unstored(id);
       if (reject) this.#gate.release();
@@ -250,6 +260,13 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
     this.#finished = true;
     this.#shutdownBackground();
     this.#resolveDone();
+  }
+
+  /** After a break, for `storage: 'memory'`: fails the stage if the server lost its items. */
+  async #checkMemoryStore(): Promise<void> {
+    if (this.#finished) return;
+    const lost = await storeLost(this.#ctx.jsm, this.names.workStream, this.#lastStoredSeq);
+    if (lost) this.#fail(lost);
   }
 
   #fail(error: unknown): void {

@@ -18,6 +18,8 @@ export interface StageSpec {
   maxWIP: number;
   ackWaitMs: number;
   maxDeliver: number;
+  /** Where both streams are stored (a stream's storage cannot change: it is recreated). */
+  storage: 'file' | 'memory';
 }
 
 const NS_PER_MS = 1_000_000;
@@ -36,11 +38,12 @@ export async function ensureStage(
   n: StageNames,
   spec: StageSpec,
 ): Promise<void> {
+  const storage = spec.storage === 'memory' ? StorageType.Memory : StorageType.File;
   const work = {
     name: n.workStream,
     subjects: [n.workSubject],
     retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
+    storage,
     max_msgs: spec.capacity,
     discard: DiscardPolicy.New,
   };
@@ -48,12 +51,16 @@ export async function ensureStage(
     name: n.resultStream,
     subjects: [n.resultSubject],
     retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
+    storage,
   };
   for (const cfg of [work, results]) {
     try {
-      await jsm.streams.info(cfg.name);
-      await jsm.streams.update(cfg.name, cfg);
+      const info = await jsm.streams.info(cfg.name);
+      if (info.config.storage !== storage) {
+        // The server cannot change a stream's storage; a coordinator starts clean anyway.
+        await jsm.streams.delete(cfg.name);
+        await jsm.streams.add(cfg);
+      } else await jsm.streams.update(cfg.name, cfg);
     } catch (error) {
       if (!notFound(error)) throw error;
       await jsm.streams.add(cfg);
