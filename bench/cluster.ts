@@ -18,7 +18,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ResizeDone, ResizeJob } from '../examples/cluster-worker.js';
 import resize from '../examples/cluster-worker.js';
-import { type Cluster, connect, startNatsServer } from '../src/cluster/index.js';
+import { type Cluster, connect, type StageStorage, startNatsServer } from '../src/cluster/index.js';
 import { start } from '../src/flow/index.js';
 import { fmt, median, section, table } from './lib.js';
 
@@ -131,6 +131,8 @@ interface RunResult {
 interface Group {
   name: string;
   n: number;
+  /** The stage's `storage` option. */
+  storage: StageStorage;
   children: ChildProcess[];
 }
 
@@ -140,10 +142,14 @@ async function startGroup(
   n: number,
   slots: number,
   warmJob: ResizeJob,
+  storage: StageStorage = 'file',
 ): Promise<Group> {
-  const group = { name: `s${++stageCount}`, n, children: [] as ChildProcess[] };
+  const group = { name: `s${++stageCount}`, n, storage, children: [] as ChildProcess[] };
   // The coordinator creates the stage first, so the workers find it at once.
-  const stage = await cluster.stage<ResizeJob, ResizeDone>(group.name, { capacity: CAPACITY });
+  const stage = await cluster.stage<ResizeJob, ResizeDone>(group.name, {
+    capacity: CAPACITY,
+    storage,
+  });
   group.children = await workers(servers, group.name, n, slots);
   // Warm-up: the processes' first items are slower (JIT, connections).
   const reading = (async () => {
@@ -171,7 +177,10 @@ async function clusterRun(
   group: Group,
   jobs: ResizeJob[],
 ): Promise<RunResult> {
-  const stage = await cluster.stage<ResizeJob, ResizeDone>(group.name, { capacity: CAPACITY });
+  const stage = await cluster.stage<ResizeJob, ResizeDone>(group.name, {
+    capacity: CAPACITY,
+    storage: group.storage,
+  });
   try {
     const t0 = performance.now();
     const workers0 = group.children.reduce((a, c) => a + cpuMs(c.pid!), 0);
@@ -345,7 +354,7 @@ function scalingText(loadAfterScaling: string, cpuRows: (string | number)[][]): 
       [
         'run',
         'items/s (median)',
-        'ratio to one process (median; each round)',
+        'ratio to one process of the same storage (median; each round)',
         'cores used by workers',
         'worker CPU scaling',
         'cores used by nats-server',
@@ -397,29 +406,38 @@ try {
   // CPU-bound items: 1, 2 and 4 worker processes (one item at a time each: a CPU-bound fn holds
   // its event loop), every process started once, then ROUNDS rounds that run each configuration
   // once in turn, so a change in the machine's load falls on every configuration alike.
-  const counts = [1, 2, 4];
-  for (const n of counts) {
-    groups.push(await startGroup(cluster, server.url, n, 1, { id: -1, width: 1, spin }));
+  // The default file storage with 1, 2 and 4 processes, and memory storage (no store writes on
+  // the server; items lost if it restarts) with 1 and 2, each against one process alike.
+  const configs: [number, StageStorage][] = [
+    [1, 'file'],
+    [2, 'file'],
+    [4, 'file'],
+    [1, 'memory'],
+    [2, 'memory'],
+  ];
+  for (const [n, storage] of configs) {
+    groups.push(await startGroup(cluster, server.url, n, 1, { id: -1, width: 1, spin }, storage));
   }
   const local: number[] = [];
-  const runs = new Map<number, RunResult[]>(counts.map((n) => [n, []]));
+  const runs = groups.map(() => [] as RunResult[]);
   for (let round = 0; round < ROUNDS; round++) {
     local.push(await localRun(1, cpu));
-    for (const g of groups) runs.get(g.n)!.push(await clusterRun(cluster, server.pid, g, cpu));
+    for (const [i, g] of groups.entries())
+      runs[i]!.push(await clusterRun(cluster, server.pid, g, cpu));
   }
-  const one = runs.get(1)!;
   const cores = (cpuMsUsed: number, r: RunResult) => cpuMsUsed / r.wallMs;
   const cpuRows: (string | number)[][] = [
     ['local flow stage (in this process)', fmt(median(local)), '', '', '', '', '', ''],
   ];
-  for (const n of counts) {
-    const rs = runs.get(n)!;
+  for (const [i, [n, storage]] of configs.entries()) {
+    const rs = runs[i]!;
+    const one = runs[configs.findIndex(([m, s]) => m === 1 && s === storage)]!;
     const perRound = rs.map((r, i) => ratio(r.rate, one[i]!.rate));
     const workerScale = rs.map((r, i) =>
       ratio(cores(r.workerCpu, r), cores(one[i]!.workerCpu, one[i]!)),
     );
     cpuRows.push([
-      `cluster, ${n} worker process${n > 1 ? 'es' : ''}`,
+      `cluster, ${n} worker process${n > 1 ? 'es' : ''}${storage === 'memory' ? ", storage: 'memory'" : ''}`,
       fmt(median(rs.map((r) => r.rate))),
       `${median(perRound).toFixed(2)}× (${perRound.map((x) => x.toFixed(2)).join(', ')})`,
       fmt(median(rs.map((r) => cores(r.workerCpu, r)))),
