@@ -93,12 +93,13 @@ export async function readResults(
   const flush = () => {
     clearTimeout(timer);
     timer = undefined;
-    for (const m of due.splice(0)) {
-      try {
-        m.ack();
-      } catch {
-        // The connection closed: the result comes again to the next reader, if any.
-      }
+    // The consumer acknowledges all: the last result handled covers every one before it.
+    const last = due.at(-1);
+    due.length = 0;
+    try {
+      last?.ack();
+    } catch {
+      // The connection closed: the results come again to the next reader, if any.
     }
   };
   while (!stop.aborted) {

@@ -50,14 +50,18 @@ export async function ensureStage(
   const results = {
     name: n.resultStream,
     subjects: [n.resultSubject],
-    retention: RetentionPolicy.Workqueue,
+    // Interest retention lets the coordinator's one consumer acknowledge all results up to one
+    // with a single ack (work-queue streams take explicit acks only): a result leaves the stream
+    // once acknowledged, as in a work queue.
+    retention: RetentionPolicy.Interest,
     storage,
   };
   for (const cfg of [work, results]) {
     try {
       const info = await jsm.streams.info(cfg.name);
-      if (info.config.storage !== storage) {
-        // The server cannot change a stream's storage; a coordinator starts clean anyway.
+      if (info.config.storage !== storage || info.config.retention !== cfg.retention) {
+        // The server cannot change a stream's storage or retention (streams of an earlier
+        // version kept results in a work queue); a coordinator starts clean anyway.
         await jsm.streams.delete(cfg.name);
         await jsm.streams.add(cfg);
       } else await jsm.streams.update(cfg.name, cfg);
@@ -77,7 +81,8 @@ export async function ensureStage(
   };
   const coordinator = {
     durable_name: n.resultConsumer,
-    ack_policy: AckPolicy.Explicit,
+    // One ack covers every result delivered before it (see readResults).
+    ack_policy: AckPolicy.All,
     max_ack_pending: -1,
     // A result delivered while the connection broke comes again soon (duplicates are dropped).
     ack_wait: 5000 * NS_PER_MS,
