@@ -315,34 +315,6 @@ async function memory(
   };
 }
 
-/**
- * CPU time of this process's main thread in ms, from /proc (`schedstat`: nanoseconds on a CPU).
- * Not `process.cpuUsage()`, which also counts V8's compiler and garbage-collector threads: right
- * after start-up they compile in the background and made the items too small.
- */
-function mainThreadCpuMs(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8');
-  return Number(stat.split(' ')[0]) / 1e6;
-}
-
-/**
- * How many rounds of `spin` cost CPU_MS of CPU time: after a warm-up (so the loop runs optimised
- * code), measured on the main thread's CPU time (which, unlike wall time, does not grow when
- * other work takes the core) over batches of items, three times, each sized by the last estimate.
- */
-async function calibrate(): Promise<number> {
-  const signal = new AbortController().signal;
-  let spin = 1_000_000;
-  for (let i = 0; i < 30; i++) await resize({ id: i, width: 1, spin }, signal);
-  for (let round = 0; round < 3; round++) {
-    const c0 = mainThreadCpuMs();
-    for (let i = 0; i < 20; i++) await resize({ id: i, width: 1, spin }, signal);
-    const perItem = (mainThreadCpuMs() - c0) / 20;
-    spin = Math.max(1, Math.round((spin * CPU_MS) / perItem));
-  }
-  return spin;
-}
-
 /** The scaling section's text: the load, the table and what it means. */
 function scalingText(loadAfterScaling: string, cpuRows: (string | number)[][]): string[] {
   return [
@@ -364,7 +336,7 @@ function scalingText(loadAfterScaling: string, cpuRows: (string | number)[][]): 
       cpuRows,
     ),
     '',
-    `${ROUNDS} rounds of ${CPU_ITEMS} items per configuration, the configurations taking turns within each round; medians. Each item is a fixed computation that costs ${CPU_MS} ms of CPU time here (an integer hash loop: no allocation, so no garbage-collector threads), run one at a time per worker process. "Cores used" is CPU time over wall time; "worker CPU scaling" is the workers' cores used against one process in the same round: it says how much more computing the workers got done, whatever the wall clock. Every item crosses the server twice (item and result) and is acknowledged, so nats-server and the coordinator take CPU from the same cores the workers need: on a machine with as many cores as worker processes, the scaling is bounded by what they leave.`,
+    `${ROUNDS} rounds of ${CPU_ITEMS} items per configuration, the configurations taking turns within each round; medians. Each item is an integer hash loop (no allocation, so no garbage-collector threads) that runs until its process has used ${CPU_MS} ms more CPU time, one at a time per worker process. "Cores used" is CPU time over wall time; "worker CPU scaling" is the workers' cores used against one process in the same round: it says how much more computing the workers got done, whatever the wall clock. Every item crosses the server twice (item and result) and is acknowledged, so nats-server and the coordinator take CPU from the same cores the workers need: on a machine with as many cores as worker processes, the scaling is bounded by what they leave.`,
     '',
   ];
 }
@@ -378,8 +350,13 @@ const cluster = await connect({ servers: server.url, name: 'bench' });
 const groups: Group[] = [];
 try {
   const noop: ResizeJob[] = Array.from({ length: NOOP_ITEMS }, (_, id) => ({ id, width: 1 }));
-  const spin = await calibrate();
-  const cpu: ResizeJob[] = Array.from({ length: CPU_ITEMS }, (_, id) => ({ id, width: 1, spin }));
+  // Each item burns CPU_MS of its process's CPU time, whatever the JIT made of the loop in that
+  // process (a fixed number of loop rounds cost 2-9 ms from one worker process to the next).
+  const cpu: ResizeJob[] = Array.from({ length: CPU_ITEMS }, (_, id) => ({
+    id,
+    width: 1,
+    cpuTimeMs: CPU_MS,
+  }));
 
   // No-op items: what the cluster path costs per item when fn costs nothing.
   const localNoop = ONLY_SCALING ? 0 : await localRun(16, noop);
@@ -416,7 +393,9 @@ try {
     [2, 'memory'],
   ];
   for (const [n, storage] of configs) {
-    groups.push(await startGroup(cluster, server.url, n, 1, { id: -1, width: 1, spin }, storage));
+    groups.push(
+      await startGroup(cluster, server.url, n, 1, { id: -1, width: 1, cpuTimeMs: CPU_MS }, storage),
+    );
   }
   const local: number[] = [];
   const runs = groups.map(() => [] as RunResult[]);

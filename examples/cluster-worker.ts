@@ -23,6 +23,13 @@ export interface ResizeJob {
    * no allocation, so no garbage collector threads take a second core).
    */
   spin?: number;
+  /**
+   * Simulated CPU work of a fixed CPU time: an integer hash until the process has used this many
+   * more milliseconds of CPU. Unlike `spin`, its cost does not depend on how well the JIT compiled
+   * the loop in this process, and unlike `cpuMs` it does not stretch when other work shares the
+   * core.
+   */
+  cpuTimeMs?: number;
 }
 
 /** What comes back. */
@@ -33,6 +40,15 @@ export interface ResizeDone {
   pid: number;
   /** What `spin` computed (so the work cannot be optimised away). */
   checksum?: number;
+}
+
+/**
+ * This process's CPU time (ms), from getrusage: exact at every call (the kernel counts the running
+ * thread up to now), where /proc's per-thread counters move only at scheduler ticks.
+ */
+function processCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 export default async function resize(job: ResizeJob, signal: AbortSignal): Promise<ResizeDone> {
@@ -53,6 +69,14 @@ export default async function resize(job: ResizeJob, signal: AbortSignal): Promi
   if (job.cpuMs) {
     const until = performance.now() + job.cpuMs;
     while (performance.now() < until) {}
+  }
+  if (job.cpuTimeMs) {
+    const until = processCpuMs() + job.cpuTimeMs;
+    let h = job.id | 0;
+    do {
+      for (let i = 0; i < 20_000; i++) h = (Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + i) | 0;
+    } while (processCpuMs() < until);
+    return { id: job.id, width: job.width, pid: process.pid, checksum: h >>> 0 };
   }
   if (job.spin) {
     let h = job.id | 0;
