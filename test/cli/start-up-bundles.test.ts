@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import { CACHE_KEY_BYTES, requireWithCodeCache, wrapForCache } from '../../src/cli/code-cache.js';
 import { withLeakCheck } from '../helpers/leaks.js';
+import { newestMtime } from '../sessions/daemon-harness.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'dist/cli/sluice.cjs');
@@ -63,15 +64,6 @@ describe('cli: the code-cache loader', () => {
     }
   });
 });
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
 
 /**
  * Run when the build is fresh, when `SLUICE_TEST_CLI=dist` says to use dist/ regardless, and

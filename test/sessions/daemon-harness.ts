@@ -14,7 +14,8 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(ROOT, 'src/cli/main.ts');
 const DIST_CLI = join(ROOT, 'dist/cli/main.js');
 
-function newestMtime(dir: string): number {
+/** The newest modification time (ms) of any file below `dir`. */
+export function newestMtime(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
