@@ -65,6 +65,7 @@ export interface SpawnGroupOptions {
    * usual, and a paused pipe is never cut after the exit (its unread bytes wait in the kernel).
    * One buffer may serve many pipes: each callback runs to completion before the next read.
    * @default undefined (the streams emit 'data' as usual)
+   * @internal sluice's own sessions use it; not part of the deprecated public `SpawnGroupOptions`.
    */
   onRead?: {
     /** For the stdout pipe (a merged stderr included). */
