@@ -44,33 +44,108 @@ export function socketForPipeWrite(fd: number): net.Socket {
   return s;
 }
 
-/** The read end of a stage. */
-export class InputStream {
+/** How one side makes the Node stream a function stage reads or writes (see `StageEnd.wrap`). */
+interface Wrappers<S> {
+  /** For nothing (or an end already closed): an empty or a discarding stream. */
+  nothing(): S;
+  /** For the caller's stream that this end does not own. */
+  borrow(stream: S): S;
+  /** For one of sluice's own kernel pipe fds: a non-blocking socket that owns the fd. */
+  socket(fd: number): S;
+  /** For any other fd: an fs stream that closes the fd only if this end owns it. */
+  file(fd: number, autoClose: boolean): S;
+}
+
+/**
+ * What the read and the write end of a stage share: what they hold, who owns it, the fd hand-over
+ * and the one Node stream made for a function stage. Each side adds how it closes.
+ */
+abstract class StageEnd<S extends Readable | Writable> {
   /** What this end holds: nothing, a file descriptor, or a Node stream. Fixed at creation. */
   readonly kind: StreamKind;
   /** Whether closing this end closes what it holds (an fd sluice made, a stream it owns). */
   readonly closing: boolean;
   /** Whether the fd is one of sluice's own kernel pipes (safe to wrap in a socket). */
   readonly isPipe: boolean;
-  #fd: number;
-  #stream: Readable | undefined;
-  #wrapped: Readable | undefined;
-  #closed = false;
+  /** @internal The fd held, -1 once handed over, wrapped or closed. */
+  protected heldFd: number;
+  /** @internal The caller's stream, if this end was made from one. */
+  protected readonly held: S | undefined;
+  /** @internal The stream `wrap` made (or the caller's, when owned), once asked for. */
+  protected wrapped: S | undefined;
+  /** @internal Whether `close()` has run. */
+  protected isClosed = false;
 
-  private constructor(
+  /** @internal Use the static factories of InputStream and OutputStream. */
+  protected constructor(
     kind: StreamKind,
     fd: number,
-    stream: Readable | undefined,
+    stream: S | undefined,
     closing: boolean,
     isPipe: boolean,
   ) {
     this.kind = kind;
-    this.#fd = fd;
-    this.#stream = stream;
+    this.heldFd = fd;
+    this.held = stream;
     this.closing = closing;
     this.isPipe = isPipe;
   }
 
+  /** The fd, or -1 (not an fd, or already handed over or closed). */
+  get fd(): number {
+    return this.isClosed ? -1 : this.heldFd;
+  }
+
+  /** The caller's stream, or the one made for a function stage; undefined when neither exists. */
+  get stream(): S | undefined {
+    return this.wrapped ?? this.held;
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /**
+   * Hands the fd over to whoever will close it (a child's stdio that the caller closes right after
+   * spawning, a socket). Afterwards `close()` leaves the fd alone. Returns -1 when there is none.
+   */
+  takeFd(): number {
+    const fd = this.heldFd;
+    this.heldFd = -1;
+    return fd;
+  }
+
+  /** Closes (owned) or lets go of (borrowed) what this end holds. Idempotent, never throws. */
+  abstract close(): void;
+
+  /**
+   * @internal The one Node stream over this end (the same object on every call): an owned pipe fd
+   * becomes a socket that then owns it, another fd an fs stream, a borrowed stream a wrapper
+   * that leaves the caller's stream alone, nothing an empty or discarding stream.
+   */
+  protected wrap(make: Wrappers<S>): S {
+    if (this.wrapped) return this.wrapped;
+    let w: S;
+    if (this.isClosed || this.kind === 'none') {
+      w = make.nothing();
+    } else if (this.held) {
+      w = this.closing ? this.held : make.borrow(this.held);
+    } else {
+      w =
+        this.isPipe && this.closing
+          ? make.socket(this.heldFd)
+          : make.file(this.heldFd, this.closing);
+      this.heldFd = -1;
+    }
+    w.on('error', swallow);
+    this.wrapped = w;
+    return w;
+  }
+}
+
+/** The read end of a stage. */
+export class InputStream extends StageEnd<Readable> {
   /** Nothing connected: a command reads /dev/null, a function an empty stream. */
   static none(): InputStream {
     return new InputStream('none', -1, undefined, false, false);
@@ -92,21 +167,6 @@ export class InputStream {
     return new InputStream('stream', -1, stream, options.closing, false);
   }
 
-  /** The fd, or -1 (not an fd, or already handed over or closed). */
-  get fd(): number {
-    return this.#closed ? -1 : this.#fd;
-  }
-
-  /** The caller's stream, or the one `readable()` made. */
-  get stream(): Readable | undefined {
-    return this.#wrapped ?? this.#stream;
-  }
-
-  /** Whether `close()` has been called. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /**
    * A Node Readable over this end, for a function stage. An owned pipe fd becomes a
    * non-blocking socket (which then owns the fd); a borrowed fd is read without being closed; a
@@ -114,77 +174,32 @@ export class InputStream {
    * nothing becomes an empty stream. The same object is returned on every call.
    */
   readable(): Readable {
-    if (this.#wrapped) return this.#wrapped;
-    let r: Readable;
-    if (this.#closed || this.kind === 'none') {
-      r = Readable.from([]);
-    } else if (this.#stream) {
-      r = this.closing ? this.#stream : borrowReadable(this.#stream);
-    } else if (this.isPipe && this.closing) {
-      r = socketForPipeRead(this.#fd);
-      this.#fd = -1;
-    } else {
-      r = createReadStream('', { fd: this.#fd, autoClose: this.closing });
-      this.#fd = -1;
-    }
-    r.on('error', swallow);
-    this.#wrapped = r;
-    return r;
-  }
-
-  /**
-   * Hands the fd over to whoever will close it (a child's stdio that the caller closes right
-   * after spawning, a socket). Afterwards `close()` leaves the fd alone.
-   */
-  takeFd(): number {
-    const fd = this.#fd;
-    this.#fd = -1;
-    return fd;
+    return this.wrap({
+      nothing: () => Readable.from([]),
+      borrow: borrowReadable,
+      socket: socketForPipeRead,
+      file: (fd, autoClose) => createReadStream('', { fd, autoClose }),
+    });
   }
 
   /** Closes (owned) or lets go of (borrowed) what this end holds. Idempotent, never throws. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#wrapped) {
-      if (this.#wrapped !== this.#stream || this.closing) this.#wrapped.destroy();
-    } else if (this.#stream) {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    if (this.wrapped) {
+      if (this.wrapped !== this.held || this.closing) this.wrapped.destroy();
+    } else if (this.held) {
       // The fd (if any) belongs to the stream: close through it, never under it.
-      if (this.closing) this.#stream.destroy();
-    } else if (this.#fd >= 0 && this.closing) {
-      closeQuietly(this.#fd);
+      if (this.closing) this.held.destroy();
+    } else if (this.heldFd >= 0 && this.closing) {
+      closeQuietly(this.heldFd);
     }
-    this.#fd = -1;
+    this.heldFd = -1;
   }
 }
 
 /** The write end of a stage. */
-export class OutputStream {
-  /** What this end holds: nothing, a file descriptor, or a Node stream. Fixed at creation. */
-  readonly kind: StreamKind;
-  /** Whether closing this end closes what it holds (an fd sluice made, a stream it owns). */
-  readonly closing: boolean;
-  /** Whether the fd is one of sluice's own kernel pipes (safe to wrap in a socket). */
-  readonly isPipe: boolean;
-  #fd: number;
-  #stream: Writable | undefined;
-  #wrapped: Writable | undefined;
-  #closed = false;
-
-  private constructor(
-    kind: StreamKind,
-    fd: number,
-    stream: Writable | undefined,
-    closing: boolean,
-    isPipe: boolean,
-  ) {
-    this.kind = kind;
-    this.#fd = fd;
-    this.#stream = stream;
-    this.closing = closing;
-    this.isPipe = isPipe;
-  }
-
+export class OutputStream extends StageEnd<Writable> {
   /** Nothing connected: a command writes to /dev/null, a function into a discarding stream. */
   static none(): OutputStream {
     return new OutputStream('none', -1, undefined, false, false);
@@ -206,57 +221,23 @@ export class OutputStream {
     return new OutputStream('stream', -1, stream, options.closing, false);
   }
 
-  /** The fd, or -1 (not an fd, or already handed over or closed). */
-  get fd(): number {
-    return this.#closed ? -1 : this.#fd;
-  }
-
-  /** The caller's stream, or the one `writable()` made; undefined when neither exists. */
-  get stream(): Writable | undefined {
-    return this.#wrapped ?? this.#stream;
-  }
-
-  /** Whether `close()` (or `abort()`) has been called. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /**
    * A Node Writable over this end, for a function stage. Ending it ends what this end owns; a
    * borrowed stream is wrapped so that ending the wrapper flushes but never ends the caller's
    * stream. Nothing becomes a stream that discards what it is given.
    */
   writable(): Writable {
-    if (this.#wrapped) return this.#wrapped;
-    let w: Writable;
-    if (this.#closed || this.kind === 'none') {
-      w = new Writable({
-        write(_chunk, _enc, cb) {
-          cb();
-        },
-      });
-    } else if (this.#stream) {
-      w = this.closing ? this.#stream : borrowWritable(this.#stream);
-    } else if (this.isPipe && this.closing) {
-      w = socketForPipeWrite(this.#fd);
-      this.#fd = -1;
-    } else {
-      w = createWriteStream('', { fd: this.#fd, autoClose: this.closing });
-      this.#fd = -1;
-    }
-    w.on('error', swallow);
-    this.#wrapped = w;
-    return w;
-  }
-
-  /**
-   * Hands the fd over to whoever will close it (a child's stdio that the caller closes right after
-   * spawning, a socket). Afterwards `close()` leaves the fd alone. Returns -1 when there is none.
-   */
-  takeFd(): number {
-    const fd = this.#fd;
-    this.#fd = -1;
-    return fd;
+    return this.wrap({
+      nothing: () =>
+        new Writable({
+          write(_chunk, _enc, cb) {
+            cb();
+          },
+        }),
+      borrow: borrowWritable,
+      socket: socketForPipeWrite,
+      file: (fd, autoClose) => createWriteStream('', { fd, autoClose }),
+    });
   }
 
   /**
@@ -264,23 +245,23 @@ export class OutputStream {
    * what was written is flushed), not destroyed; use `abort()` to drop it. Idempotent.
    */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    const w = this.#wrapped ?? this.#stream;
-    if (w && (this.closing || w !== this.#stream) && !w.writableEnded && !w.destroyed) {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    const w = this.wrapped ?? this.held;
+    if (w && (this.closing || w !== this.held) && !w.writableEnded && !w.destroyed) {
       w.on('error', swallow);
       w.end();
-    } else if (!w && this.#fd >= 0 && this.closing) {
+    } else if (!w && this.heldFd >= 0 && this.closing) {
       // The fd (if any) of a stream belongs to it: closed through it, never under it.
-      closeQuietly(this.#fd);
+      closeQuietly(this.heldFd);
     }
-    this.#fd = -1;
+    this.heldFd = -1;
   }
 
   /** Closes without flushing: an owned stream is destroyed. Idempotent. */
   abort(error?: Error): void {
-    const w = this.#wrapped ?? this.#stream;
-    if (!this.#closed && w && (this.closing || w !== this.#stream)) {
+    const w = this.wrapped ?? this.held;
+    if (!this.isClosed && w && (this.closing || w !== this.held)) {
       w.on('error', swallow);
       w.destroy(error);
     }
