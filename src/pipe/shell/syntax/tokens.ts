@@ -2,9 +2,9 @@
  * The tokens the lexer hands the parser: operators (with the fd number written before a
  * redirection), words, the end; and the here-documents waiting for their bodies.
  */
-import type { Position, Word } from './ast.js';
+import type { Position, RedirectionOp, Word } from './ast.js';
 
-/** Operators the lexer returns. `newline` is a line break outside quotes. */
+/** Operators the lexer returns (every redirection operator among them). `newline` is a line break outside quotes. */
 export type Operator =
   | ';'
   | '&'
@@ -16,18 +16,7 @@ export type Operator =
   | ')'
   | ';;'
   | 'newline'
-  | '<'
-  | '>'
-  | '>>'
-  | '>|'
-  | '<>'
-  | '>&'
-  | '<&'
-  | '&>'
-  | '&>>'
-  | '<<'
-  | '<<-'
-  | '<<<';
+  | RedirectionOp;
 
 /** One token. A redirection operator carries the fd number written right before it, if any. */
 export type Token =
