@@ -359,21 +359,13 @@ export class ScreenModel extends EventEmitter<ScreenEvents> {
 
   /**
    * Runs `read` inside the parser's callback for an empty write queued now: every byte written
-   * before is parsed and none after has started, so the state matches `offset` exactly. With
-   * nothing queued, runs it at once (the same state).
+   * before is parsed and none after has started, so the state matches `offset` exactly. Always
+   * through the queue, even when the model looks idle (a timer turn): a read at once was in the
+   * code when a re-attach at a new size once drew the old size's screen, and is not worth the risk.
    */
   #whenParsed<T>(read: (offset: number) => T): Promise<T> {
     if (this.#disposed) return Promise.reject(new ScreenClosedError());
     const offset = this.#written;
-    if (this.#queued === 0) {
-      // Nothing waits to be parsed: the state is that of `offset` now, without a trip through
-      // xterm.js's write queue (a timer turn, which is most of an idle session's attach).
-      try {
-        return Promise.resolve(read(offset));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
     return new Promise<T>((resolve, reject) => {
       const fail = (e: Error) => reject(e);
       this.#waiters.add(fail);
