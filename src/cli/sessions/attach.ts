@@ -93,7 +93,7 @@ export function register(program: Command): void {
           }
           throw e;
         });
-      await run(attachment, flags);
+      await run(attachment, flags, size);
     });
   });
 }
@@ -117,6 +117,8 @@ interface InputSetup {
   pty: boolean;
   raw: boolean;
   detachKey: number | null;
+  /** The terminal's size when the attach was asked for (undefined when stdout is no terminal). */
+  sentSize: { rows: number; cols: number } | undefined;
   detach(): void;
 }
 
@@ -127,7 +129,7 @@ interface InputSetup {
  */
 function bindInput(attachment: ClientAttachment, setup: InputSetup): () => void {
   const stdin = process.stdin;
-  const { writer, pty, raw, detachKey, detach } = setup;
+  const { writer, pty, raw, detachKey, sentSize, detach } = setup;
   let done = false;
   const onInput = (chunk: Buffer) => {
     if (done) return;
@@ -159,7 +161,13 @@ function bindInput(attachment: ClientAttachment, setup: InputSetup): () => void 
     if (raw) stdin.setRawMode(true);
     stdin.on('data', onInput);
     stdin.resume();
-    if (writer && pty && process.stdout.isTTY) process.stdout.on('resize', onResize);
+    if (writer && pty && process.stdout.isTTY) {
+      process.stdout.on('resize', onResize);
+      // The terminal may have been resized while the attach was under way, before this listener
+      // existed: that 'resize' event is gone, so catch up with the size it left.
+      const { rows, columns } = process.stdout;
+      if (rows !== sentSize?.rows || columns !== sentSize?.cols) onResize();
+    }
   }
   return () => {
     done = true;
@@ -174,7 +182,11 @@ function bindInput(attachment: ClientAttachment, setup: InputSetup): () => void 
   };
 }
 
-async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<void> {
+async function run(
+  attachment: ClientAttachment,
+  flags: AttachFlags,
+  sentSize: { rows: number; cols: number } | undefined,
+): Promise<void> {
   const writer = !attachment.readOnly;
   const pty = attachment.session.kind === 'pty';
   // Raw mode for the writer (every key goes to the program) and for a viewer of a PTY session
@@ -193,7 +205,7 @@ async function run(attachment: ClientAttachment, flags: AttachFlags): Promise<vo
     detaching = true;
     void attachment.detach();
   };
-  const unbind = bindInput(attachment, { writer, pty, raw, detachKey, detach });
+  const unbind = bindInput(attachment, { writer, pty, raw, detachKey, sentSize, detach });
   if (process.stderr.isTTY) {
     const how = detachHint(raw, writer, detachKey);
     // (A screen drawing that follows scrolls this line into the terminal's scrollback.)
