@@ -137,8 +137,8 @@ export class Cluster implements AsyncDisposable {
   }
 
   /**
-   * Deletes a stage's streams and consumers from the server (after `wait()` they are empty but
-   * still there). Missing ones are fine.
+   * Deletes a stage's work stream and its consumer from the server (after `wait()` the stream is
+   * empty but still there), and a result stream sluice 0.2 left. Missing ones are fine.
    */
   async removeStage(stage: string): Promise<void> {
     this.#open();

@@ -292,20 +292,25 @@ describe('cluster stage: the flow contract', () => {
   );
 
   it(
-    'removeStage deletes what wait() leaves on the server',
+    'leaves one stream on the server after wait() (a result stream of sluice 0.2 is deleted), and remove() deletes it',
     withLeakCheck(async () => {
       const name = fresh();
       await using coord = await connect({ servers: server.url, name });
+      const jsm = await (await import('@nats-io/jetstream')).jetstreamManager(coord.connection);
+      // What sluice 0.2 kept beside the work stream: results in a stream of their own.
+      await jsm.streams.add({
+        name: `SLUICE_${name}_work_RESULTS`,
+        subjects: [`sluice.${name}.work.results`],
+      });
       const stage = await coord.stage('work', { capacity: 2 });
       stage.closeInput();
       await stage.wait();
-      const jsm = await (await import('@nats-io/jetstream')).jetstreamManager(coord.connection);
       const list = async () => {
         const names: string[] = [];
         for await (const s of jsm.streams.names()) if (s.includes(name)) names.push(s);
         return names.sort();
       };
-      assert.deepEqual(await list(), [`SLUICE_${name}_work`, `SLUICE_${name}_work_RESULTS`]);
+      assert.deepEqual(await list(), [`SLUICE_${name}_work`]);
       await stage.remove();
       assert.deepEqual(await list(), []);
     }),

@@ -1,11 +1,12 @@
 /**
  * The coordinator's conversations with the server, apart from its bookkeeping: storing an item
- * (retried until stored, refused or timed out), reading results, hearing the workers' stats,
+ * (retried until stored, refused or timed out), hearing results and acknowledging their items, hearing the workers' stats,
  * and noticing a server that stays away.
  */
-import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import type { MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { ClusterUnavailableError } from '../errors.js';
+import { ACK_BODY, H_ACK } from '../wire/envelope.js';
 import type { StageNames } from '../wire/names.js';
 import { isNotFound } from '../wire/setup.js';
 import { msgpackDecode, sleep, stopOn } from '../wire/util.js';
@@ -64,77 +65,47 @@ export async function publishItem(
   }
 }
 
-/** Results are acknowledged in batches: at most this many at once… */
-const ACK_BATCH = 64;
-/** …or this long after the first of a batch was handled (the consumer's ack wait is 5 s). */
-const ACK_DELAY_MS = 20;
+/**
+ * Whether `subject` is an ack subject of `stream`'s messages:
+ * `$JS.ACK.<stream>.…` (9 tokens) or `$JS.ACK.<domain>.<account hash>.<stream>.…` (12 or more).
+ */
+export function isAckSubjectOf(subject: string, stream: string): boolean {
+  const t = subject.split('.');
+  if (t[0] !== '$JS' || t[1] !== 'ACK') return false;
+  return (t.length === 9 && t[2] === stream) || (t.length >= 11 && t[4] === stream);
+}
 
 /**
- * Reads the result stream through the coordinator's durable consumer until `stop` aborts,
- * handing each message to `onMessage` and acknowledging it (stale and duplicate ones too, so
- * they leave the stream). Re-subscribes with a backoff after any failure (a server restart).
- *
- * Messages are handled in the client's callback as they come, and acknowledged in batches: 64
- * at once, or 20 ms after the first of a batch, and at once when `stop` aborts. When results
- * come one at a time (items of a few milliseconds), one write then carries several
- * acknowledgements and the server reads them in one go, which leaves more of the machine to the
- * workers. A result handled but not yet acknowledged when the connection breaks comes again and
- * is dropped as a duplicate.
+ * Listens on the stage's result subject (core NATS: results are not stored), handing each
+ * message to `onMessage`, then acknowledging the item it answers on the ack subject the worker
+ * sent with it (`Sluice-Ack`), stale and duplicate results too, so their items leave the work
+ * stream. Only then: an item is removed once the coordinator holds its result, and a result lost
+ * on the way (the coordinator or the server away) leaves its item to be delivered again after
+ * the ack wait. The acknowledgements of one turn of the event loop leave in one write. The client
+ * subscribes again by itself after a reconnect.
  */
-export async function readResults(
-  js: JetStreamClient,
+export function subscribeResults(
+  nc: NatsConnection,
   names: StageNames,
-  stop: AbortSignal,
-  onMessage: (m: JsMsg) => void,
-): Promise<void> {
-  let backoff = 50;
-  const due: JsMsg[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const flush = () => {
-    clearTimeout(timer);
-    timer = undefined;
-    // The consumer acknowledges all: the last result handled covers every one before it.
-    const last = due.at(-1);
-    due.length = 0;
-    try {
-      last?.ack();
-    } catch {
-      // The connection closed: the results come again to the next reader, if any.
-    }
-  };
-  while (!stop.aborted) {
-    try {
-      const consumer = await js.consumers.get(names.resultStream, names.resultConsumer);
-      const messages = await consumer.consume({
-        max_messages: 256,
-        callback: (m) => {
-          backoff = 50;
-          try {
-            onMessage(m);
-          } finally {
-            due.push(m);
-            if (due.length >= ACK_BATCH) flush();
-            else timer ??= setTimeout(flush, ACK_DELAY_MS);
-          }
-        },
-      });
-      const off = stopOn(stop, () => {
-        flush();
-        void messages.close();
-      });
+  onMessage: (m: Msg) => void,
+): Subscription {
+  return nc.subscribe(names.resultSubject, {
+    callback: (error, m) => {
+      if (error) return;
       try {
-        await messages.closed();
+        onMessage(m);
       } finally {
-        off();
+        const ack = m.headers?.get(H_ACK);
+        if (ack && isAckSubjectOf(ack, names.workStream) && !nc.isClosed()) {
+          try {
+            nc.publish(ack, ACK_BODY);
+          } catch {
+            // The connection closed: the item comes again to a later coordinator, if any.
+          }
+        }
       }
-    } catch {
-      if (stop.aborted) break;
-    }
-    flush();
-    await sleep(backoff, stop);
-    backoff = Math.min(backoff * 2, 1000);
-  }
-  flush();
+    },
+  });
 }
 
 /** Feeds every worker report heard on the stage's stats subject to `board`. */
@@ -209,7 +180,7 @@ export function watchConnection(
 
 /**
  * For a stage with `storage: 'memory'`, after a break: a server that restarted lost the stage's
- * items and results (its work stream is gone, or begins again below `lastStoredSeq`, the highest
+ * items (its work stream is gone, or begins again below `lastStoredSeq`, the highest
  * sequence an item was stored at). Their results would never come, so the stage must fail rather
  * than wait forever: returns the error to fail it with, or undefined when nothing was lost (or
  * the server is away again: the next reconnect checks).

@@ -35,13 +35,13 @@ export interface ClusterStageOptions {
   /** How items and results are encoded: `'msgpack'`, `'json'` or a `Codec`. @default 'msgpack' */
   codec?: CodecOption;
   /**
-   * Where the server keeps the stage's items and results. `'file'` survives a server restart:
-   * items queued or in flight and results not yet taken come back with the server. `'memory'`
-   * spares the server its store writes (less server CPU per item) but a server restart loses
-   * every item and result it held: their submits then get no result, and the stage fails with
-   * `ClusterUnavailableError` only if the server stays away past `unavailableTimeoutMs`, so use
+   * Where the server keeps the stage's items (results are never stored: they go straight to the
+   * coordinator). `'file'` survives a server restart: items queued or in flight come back with
+   * the server. `'memory'` spares the server its store writes (less server CPU per item) but a
+   * server restart loses every item it held: the coordinator sees that when it reconnects and
+   * fails the stage with `ClusterUnavailableError` (pending items get it as their result), so use
    * it only where items can be lost with the server. Changing it for an existing stage recreates
-   * its streams (a coordinator starts clean anyway).
+   * its stream (a coordinator starts clean anyway).
    * @default 'file'
    */
   storage?: StageStorage;
@@ -61,7 +61,7 @@ export interface ClusterStageOptions {
   signal?: AbortSignal;
 }
 
-/** Where a stage's streams are stored on the server (see `ClusterStageOptions.storage`). */
+/** Where a stage's work stream is stored on the server (see `ClusterStageOptions.storage`). */
 export type StageStorage = 'file' | 'memory';
 
 /** Options validated and defaulted. */

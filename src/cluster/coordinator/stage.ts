@@ -3,12 +3,11 @@
  * flow's Stage surface (`StageLike`), so it sits in a `Topology` beside local stages.
  *
  * An item holds one of `capacity` permits from `submit` until its result is taken from `out()`;
- * items go to the work stream, results come back on the result stream and are matched to the
- * pending items by id: the first result for an id is delivered, any later one (a re-run after a
+ * items go to the work stream, results come back as core NATS messages (the coordinator
+ * acknowledges an item once it holds its result) and are matched to the pending items by id: the first result for an id is delivered, any later one (a re-run after a
  * redelivery) is dropped, so every accepted submit yields exactly one result.
  */
-import type { JsMsg } from '@nats-io/jetstream';
-import type { Subscription } from '@nats-io/nats-core';
+import type { Msg, Subscription } from '@nats-io/nats-core';
 import {
   ClosedError,
   type Result,
@@ -24,8 +23,8 @@ import { ensureStage, removeStage } from '../wire/setup.js';
 import { WorkerBoard, type WorkerStats } from '../wire/worker-stats.js';
 import {
   publishItem,
-  readResults,
   storeLost,
+  subscribeResults,
   subscribeWorkerStats,
   watchConnection,
 } from './coordinator-io.js';
@@ -81,7 +80,7 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
   });
   readonly #stop = new AbortController();
   #statsSub: Subscription | undefined;
-  #reader: Promise<void> = Promise.resolve();
+  #resultSub: Subscription | undefined;
   #stopWatch: (() => void) | undefined;
   readonly #onSignal: (() => void) | undefined;
   readonly #signal: AbortSignal | undefined;
@@ -118,9 +117,7 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
     await ensureStage(ctx.jsm, stageNames(ctx.pipeline, name), o);
     const stage = new ClusterStage<T, R>(ctx, name, o);
     stage.#statsSub = subscribeWorkerStats(ctx.nc, stage.names, stage.#board);
-    stage.#reader = readResults(ctx.js, stage.names, stage.#stop.signal, (m) =>
-      stage.#onResultMessage(m),
-    );
+    stage.#resultSub = subscribeResults(ctx.nc, stage.names, (m) => stage.#onResultMessage(m));
     stage.#stopWatch = watchConnection(
       ctx.nc,
       o.unavailableTimeoutMs,
@@ -130,7 +127,7 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
     return stage;
   }
 
-  #onResultMessage(m: JsMsg): void {
+  #onResultMessage(m: Msg): void {
     this.#ledger.onResult(decodeResult(m, this.#codec));
     this.#checkDone();
   }
@@ -402,8 +399,8 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
   }
 
   /**
-   * Deletes the stage's streams and consumers from the server (what `wait()` leaves there: two
-   * empty streams and their consumers). Cancels the stage first if it has not finished. Workers
+   * Deletes the stage's work stream and its consumer from the server (what `wait()` leaves there:
+   * the empty stream). Cancels the stage first if it has not finished. Workers
    * still serving it wait for it to be created again.
    */
   async remove(): Promise<void> {
@@ -414,7 +411,7 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
   /**
    * Stops the stage: if it has not finished, cancels it (pending items get a canceled result
    * with a `ClusterClosedError`, the work stream is purged) and drops unread results; then stops
-   * reading results and worker stats. The streams stay on the server (see `remove()`).
+   * listening for results and worker stats. The work stream stays on the server (see `remove()`).
    */
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.#finished) {
@@ -423,7 +420,10 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
       this.#checkDone();
     }
     this.#shutdownBackground();
-    await this.#reader;
+    // Results heard until now had their items acknowledged (duplicates that came after the
+    // stage finished too); from here on, one that comes is the next coordinator's to answer.
+    await this.#resultSub?.drain().catch(() => {});
+    this.#resultSub = undefined;
     await this.#statsSub?.drain().catch(() => {});
     this.#statsSub = undefined;
     this.#ctx.forget(this);

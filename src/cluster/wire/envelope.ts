@@ -14,10 +14,16 @@ import { builtinCodecs, type Codec } from './codec.js';
 
 /** Header bytes kept free below the server's max_payload for sluice's and NATS's headers. */
 export const HEADER_ROOM = 256;
+/** The same for a result, whose headers also carry its item's ack subject (up to ~200 bytes). */
+export const RESULT_HEADER_ROOM = 512;
 
 /** Header names. */
 export const H_ID = 'Sluice-Id';
 export const H_CODEC = 'Sluice-Codec';
+/** On a result: the item's ack subject, where the coordinator acknowledges it. */
+export const H_ACK = 'Sluice-Ack';
+/** The body that acknowledges a JetStream message (published to its ack subject). */
+export const ACK_BODY = Uint8Array.of(43, 65, 67, 75); // +ACK
 
 /** An error as it crosses the wire. */
 export interface WireError {

@@ -29,12 +29,8 @@ export interface StageNames {
   workSubject: string;
   /** Durable pull consumer the workers share (its `max_ack_pending` is the WIP cap). */
   workConsumer: string;
-  /** Work-queue stream holding the results until the coordinator takes them. */
-  resultStream: string;
-  /** Subject workers publish results on. */
+  /** Core NATS subject workers send results on (the coordinator listens; nothing stores them). */
   resultSubject: string;
-  /** Durable pull consumer the coordinator reads results with. */
-  resultConsumer: string;
   /** Core NATS subject workers publish their stats on (at most once, not stored). */
   statsSubject: string;
 }
@@ -46,9 +42,7 @@ export function stageNames(pipeline: string, stage: string): StageNames {
     workStream: `SLUICE_${pipeline}_${stage}`,
     workSubject: `${base}.items`,
     workConsumer: 'workers',
-    resultStream: `SLUICE_${pipeline}_${stage}_RESULTS`,
     resultSubject: `${base}.results`,
-    resultConsumer: 'coordinator',
     statsSubject: `${base}.stats`,
   };
 }

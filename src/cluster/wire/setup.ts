@@ -1,6 +1,7 @@
 /**
  * Creating (or taking over) a stage's JetStream objects: the work stream and its workers'
- * consumer, the result stream and the coordinator's consumer. See docs/cluster.md, "Mapping".
+ * consumer (results travel as core NATS messages: nothing stores them). See docs/cluster.md,
+ * "Mapping".
  */
 import {
   AckPolicy,
@@ -18,7 +19,7 @@ export interface StageSpec {
   maxWIP: number;
   ackWaitMs: number;
   maxDeliver: number;
-  /** Where both streams are stored (a stream's storage cannot change: it is recreated). */
+  /** Where the work stream is stored (a stream's storage cannot change: it is recreated). */
   storage: 'file' | 'memory';
 }
 
@@ -29,9 +30,10 @@ function notFound(error: unknown): boolean {
 }
 
 /**
- * Makes sure both streams and both consumers exist with `spec` (updating them when they exist),
- * then purges both streams: a coordinator always starts clean (items and results of an earlier
- * run are dropped; see docs/cluster.md, "Coordinator restarts").
+ * Makes sure the work stream and the workers' consumer exist with `spec` (updating them when they
+ * exist), then purges the stream: a coordinator always starts clean (items of an earlier run are
+ * dropped; see docs/cluster.md, "Coordinator restarts"). A result stream left by sluice 0.2 is
+ * deleted.
  */
 export async function ensureStage(
   jsm: JetStreamManager,
@@ -47,28 +49,16 @@ export async function ensureStage(
     max_msgs: spec.capacity,
     discard: DiscardPolicy.New,
   };
-  const results = {
-    name: n.resultStream,
-    subjects: [n.resultSubject],
-    // Interest retention lets the coordinator's one consumer acknowledge all results up to one
-    // with a single ack (work-queue streams take explicit acks only): a result leaves the stream
-    // once acknowledged, as in a work queue.
-    retention: RetentionPolicy.Interest,
-    storage,
-  };
-  for (const cfg of [work, results]) {
-    try {
-      const info = await jsm.streams.info(cfg.name);
-      if (info.config.storage !== storage || info.config.retention !== cfg.retention) {
-        // The server cannot change a stream's storage or retention (streams of an earlier
-        // version kept results in a work queue); a coordinator starts clean anyway.
-        await jsm.streams.delete(cfg.name);
-        await jsm.streams.add(cfg);
-      } else await jsm.streams.update(cfg.name, cfg);
-    } catch (error) {
-      if (!notFound(error)) throw error;
-      await jsm.streams.add(cfg);
-    }
+  try {
+    const info = await jsm.streams.info(work.name);
+    if (info.config.storage !== storage || info.config.retention !== work.retention) {
+      // The server cannot change a stream's storage or retention; a coordinator starts clean.
+      await jsm.streams.delete(work.name);
+      await jsm.streams.add(work);
+    } else await jsm.streams.update(work.name, work);
+  } catch (error) {
+    if (!notFound(error)) throw error;
+    await jsm.streams.add(work);
   }
   const workers = {
     durable_name: n.workConsumer,
@@ -79,40 +69,35 @@ export async function ensureStage(
     // instead of running the item again.
     max_deliver: spec.maxDeliver + 1,
   };
-  const coordinator = {
-    durable_name: n.resultConsumer,
-    // One ack covers every result delivered before it (see readResults).
-    ack_policy: AckPolicy.All,
-    max_ack_pending: -1,
-    // A result delivered while the connection broke comes again soon (duplicates are dropped).
-    ack_wait: 5000 * NS_PER_MS,
-  };
-  for (const [stream, cfg] of [
-    [n.workStream, workers],
-    [n.resultStream, coordinator],
-  ] as const) {
-    try {
-      await jsm.consumers.info(stream, cfg.durable_name);
-      const { durable_name: _d, ...update } = cfg;
-      await jsm.consumers.update(stream, cfg.durable_name, update);
-    } catch (error) {
-      if (!notFound(error)) throw error;
-      await jsm.consumers.add(stream, cfg);
-    }
+  try {
+    await jsm.consumers.info(n.workStream, workers.durable_name);
+    const { durable_name: _d, ...update } = workers;
+    await jsm.consumers.update(n.workStream, workers.durable_name, update);
+  } catch (error) {
+    if (!notFound(error)) throw error;
+    await jsm.consumers.add(n.workStream, workers);
   }
   await jsm.streams.purge(n.workStream);
-  await jsm.streams.purge(n.resultStream);
+  await deleteStream(jsm, legacyResultStream(n));
 }
 
-/** Deletes both streams of a stage (their consumers go with them). Missing ones are fine. */
-export async function removeStage(jsm: JetStreamManager, n: StageNames): Promise<void> {
-  for (const name of [n.workStream, n.resultStream]) {
-    try {
-      await jsm.streams.delete(name);
-    } catch (error) {
-      if (!notFound(error)) throw error;
-    }
+/** The result stream sluice 0.2 kept beside the work stream (its subject is now core NATS). */
+function legacyResultStream(n: StageNames): string {
+  return `${n.workStream}_RESULTS`;
+}
+
+async function deleteStream(jsm: JetStreamManager, name: string): Promise<void> {
+  try {
+    await jsm.streams.delete(name);
+  } catch (error) {
+    if (!notFound(error)) throw error;
   }
+}
+
+/** Deletes a stage's work stream (its consumer goes with it) and any 0.2 result stream. */
+export async function removeStage(jsm: JetStreamManager, n: StageNames): Promise<void> {
+  await deleteStream(jsm, n.workStream);
+  await deleteStream(jsm, legacyResultStream(n));
 }
 
 export { notFound as isNotFound };

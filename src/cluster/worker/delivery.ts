@@ -1,12 +1,12 @@
 /**
- * `Delivery`: one item a worker pulled from the work consumer, and the three answers JetStream
- * accepts for it (`+ACK`, `-NAK`, `+WPI`), each one core publish to the message's reply subject.
+ * `Delivery`: one item a worker pulled from the work consumer, and the two answers a worker gives
+ * it (`-NAK`, `+WPI`; the coordinator gives the third, `+ACK`, once it holds the result), each one core publish to the message's reply subject.
  * The puller makes these straight from the messages its one subscription receives, instead of
  * the client's `JsMsg`, which only its own per-pull iterators build.
  */
 import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/nats-core';
+import { ACK_BODY } from '../wire/envelope.js';
 
-const ACK = Uint8Array.of(43, 65, 67, 75); // +ACK
 const NAK = Uint8Array.of(45, 78, 65, 75); // -NAK
 const WPI = Uint8Array.of(43, 87, 80, 73); // +WPI
 
@@ -41,12 +41,16 @@ export class Delivery {
   readonly seq: number;
   /** 1 on the first delivery, more on redeliveries. */
   readonly deliveryCount: number;
+  /**
+   * The subject that answers it (`$JS.ACK.…`): the worker's result carries it, and the
+   * coordinator acknowledges the item there once it holds the result.
+   */
+  readonly reply: string;
   readonly #nc: NatsConnection;
-  readonly #reply: string;
 
   constructor(nc: NatsConnection, msg: Msg, info: AckInfo) {
     this.#nc = nc;
-    this.#reply = msg.reply ?? '';
+    this.reply = msg.reply ?? '';
     this.data = msg.data;
     this.headers = msg.headers;
     this.seq = info.seq;
@@ -57,13 +61,13 @@ export class Delivery {
     // A closed connection cannot answer: the item is redelivered after the ack wait.
     if (this.#nc.isClosed()) return;
     try {
-      this.#nc.publish(this.#reply, body);
+      this.#nc.publish(this.reply, body);
     } catch {}
   }
 
-  /** Done: the server removes the item from the work stream. */
+  /** Done: the server removes the item from the work stream (the coordinator's answer, normally). */
   ack(): void {
-    this.#send(ACK);
+    this.#send(ACK_BODY);
   }
 
   /** Handed back: the server delivers it again at once (to any worker). */

@@ -1,14 +1,18 @@
 /**
- * A worker's result on its way to the result stream: encoded (a value the codec cannot encode,
- * or one over the server's max payload, becomes a failed result saying so), then published until
- * the stream has stored it, since the item is acknowledged only after that.
+ * A worker's result on its way to the coordinator: encoded (a value the codec cannot encode, or
+ * one over the server's max payload, becomes a failed result saying so), then sent with the
+ * subject that acknowledges its item.
  */
-import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { DecodeError, PayloadTooLargeError } from '../errors.js';
 import type { Codec } from '../wire/codec.js';
-import { HEADER_ROOM, messageHeaders, type ResultEnvelope, wireError } from '../wire/envelope.js';
-import { sleep } from '../wire/util.js';
+import {
+  H_ACK,
+  messageHeaders,
+  RESULT_HEADER_ROOM,
+  type ResultEnvelope,
+  wireError,
+} from '../wire/envelope.js';
 import type { Delivery } from './delivery.js';
 
 /** The body of `envelope` for the result of item `id`, within `maxPayload` bytes. */
@@ -27,7 +31,7 @@ export function encodeResult(
     );
     body = codec.encode({ ...envelope, ok: false, value: undefined, error: w.error });
   }
-  const max = maxPayload - HEADER_ROOM;
+  const max = maxPayload - RESULT_HEADER_ROOM;
   if (body.length > max) {
     const w = wireError(new PayloadTooLargeError(`the result of ${id}`, body.length, max));
     body = codec.encode({ ...envelope, ok: false, value: undefined, error: w.error });
@@ -35,45 +39,36 @@ export function encodeResult(
   return body;
 }
 
-/** Where results go, and when to stop trying. */
+/** Where results go. */
 export interface ResultTarget {
   nc: NatsConnection;
-  js: JetStreamClient;
-  /** The stage's result subject. */
+  /** The stage's result subject (core NATS: the coordinator listens there). */
   subject: string;
-  /** True once the worker gave up on unstored results (a stop past its grace). */
-  abandoned: () => boolean;
-  /** Aborts with `abandoned`: cuts a retry's wait short. */
-  abandonSignal: AbortSignal;
 }
 
 /**
- * Publishes a result, retrying (20 ms backoff doubling to 1 s, keeping the item's lease) until it
- * is stored; false when the worker gave up on it or the connection closed for good (the item is
- * then delivered again after the ack wait). `Nats-Msg-Id` is `r.<id>`, so a retry of a publish
- * that was stored after all is stored once.
+ * Sends a result to the coordinator, naming the item's ack subject (`Sluice-Ack`) so the
+ * coordinator acknowledges the item once it holds the result. One core publish, no reply
+ * awaited: a result that is lost (the coordinator or the server away) leaves its item
+ * unacknowledged, and the server delivers it again after the ack wait. Returns false when the
+ * connection is closed for good (the result was not sent).
  */
-export async function publishResult(
+export function sendResult(
   target: ResultTarget,
   id: string,
   envelope: ResultEnvelope,
   codec: Codec,
   msg: Delivery,
-): Promise<boolean> {
-  const { nc, js } = target;
+): boolean {
+  const { nc } = target;
+  if (nc.isClosed()) return false;
   const body = encodeResult(id, envelope, codec, nc.info?.max_payload ?? 1024 * 1024);
   const headers = messageHeaders(id, codec);
-  let backoff = 20;
-  for (;;) {
-    if (target.abandoned() || nc.isClosed()) return false;
-    try {
-      await js.publish(target.subject, body, { msgID: `r.${id}`, headers });
-      return true;
-    } catch {
-      // Keep the lease while the server is away; the item is handed back on a hard stop.
-      msg.working();
-      await sleep(backoff, target.abandonSignal);
-      backoff = Math.min(backoff * 2, 1000);
-    }
+  headers.set(H_ACK, msg.reply);
+  try {
+    nc.publish(target.subject, body, { headers });
+    return true;
+  } catch {
+    return false;
   }
 }

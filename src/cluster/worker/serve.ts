@@ -1,9 +1,9 @@
 /**
  * `StageServer`: the worker's side of a cluster stage. It pulls as many items as it has free
- * slots from the stage's work consumer (see `Puller`), runs `fn`, publishes the result to the
- * result stream and only then acknowledges the item, so a worker that dies at any point leaves
- * the item to be delivered again (at-least-once runs, exactly-once results after the
- * coordinator's de-duplication).
+ * slots from the stage's work consumer (see `Puller`), runs `fn`, and sends the result to the
+ * coordinator, which acknowledges the item once it holds the result; so a worker (or a
+ * coordinator, or a message) lost at any point leaves the item to be delivered again
+ * (at-least-once runs, exactly-once results after the coordinator's de-duplication).
  */
 import { hostname } from 'node:os';
 import { InvalidOptionError } from '../../proc/index.js';
@@ -16,7 +16,7 @@ import { msgpackEncode, sleep } from '../wire/util.js';
 import type { WorkerReport, WorkerStats } from '../wire/worker-stats.js';
 import { ConsumerLimits, type Limits } from './consumer-limits.js';
 import type { Delivery } from './delivery.js';
-import { publishResult, type ResultTarget } from './publish-result.js';
+import { type ResultTarget, sendResult } from './publish-result.js';
 import { Puller } from './puller.js';
 import {
   type ClusterFn,
@@ -48,11 +48,6 @@ export class Server<T, R> implements StageServer {
   readonly #pollMs: number;
   readonly #stopCtl = new AbortController();
   readonly #running = new Map<Delivery, Running>();
-  /** Results being published (their items are acknowledged once stored). */
-  readonly #finishing = new Set<Promise<void>>();
-  /** Set after the grace on stop: results not yet stored are given up (their items come again). */
-  #abandon = false;
-  readonly #abandonCtl = new AbortController();
   readonly #results: ResultTarget;
   readonly #hist = new ServiceHistogram();
   /** The consumer's limits once it is known (the pump asks for items only then). */
@@ -60,10 +55,8 @@ export class Server<T, R> implements StageServer {
   readonly #consumer: ConsumerLimits;
   #lookupBackoff = 0;
   readonly #puller: Puller;
-  /** Results of finished items, published on the pump's next turn (see `#pump`). */
+  /** Results of finished items, sent on the pump's next turn (see `#pump`). */
   readonly #toFinish: (() => void)[] = [];
-  /** Items whose results are stored, acknowledged on the pump's next turn (see `#pump`). */
-  readonly #toAck: Delivery[] = [];
   /** Items received while every slot was taken (a lost pull answered late): run next. */
   readonly #queued: Delivery[] = [];
   /** Items taken and not yet let go of (in `fn`, or a dead letter being published). */
@@ -124,13 +117,7 @@ export class Server<T, R> implements StageServer {
       },
     );
     this.#consumer = new ConsumerLimits(ctx.js, this.#names, this.#stopCtl.signal);
-    this.#results = {
-      nc: ctx.nc,
-      js: ctx.js,
-      subject: this.#names.resultSubject,
-      abandoned: () => this.#abandon,
-      abandonSignal: this.#abandonCtl.signal,
-    };
+    this.#results = { nc: ctx.nc, subject: this.#names.resultSubject };
     this.#lookUp();
     this.#statsTimer = setInterval(() => this.#publishStats(false), statsMs);
     this.#statsTimer.unref();
@@ -158,11 +145,10 @@ export class Server<T, R> implements StageServer {
   }
 
   /**
-   * Once per turn of the event loop: asks for as many items as there are free slots, publishes
-   * the results of the items that finished, and acknowledges the items whose results were stored.
-   * Slots freed together share one pull request, and the pull, the results and the
-   * acknowledgements leave in one write (the client writes what was queued in one go), the pull
-   * first, so the server hands out the next item before it stores results.
+   * Once per turn of the event loop: asks for as many items as there are free slots and sends
+   * the results of the items that finished. Slots freed together share one pull request, and the
+   * pull and the results leave in one write (the client writes what was queued in one go), the
+   * pull first, so the server hands out the next item before it routes the results.
    */
   #pump(): void {
     if (this.#pumpScheduled) return;
@@ -176,7 +162,6 @@ export class Server<T, R> implements StageServer {
         if (free > 0) this.#puller.request(free);
       }
       for (const finish of this.#toFinish.splice(0)) finish();
-      this.#sendAcks();
       if (this.#stopCtl.signal.aborted) this.#checkDrained();
     });
   }
@@ -228,7 +213,7 @@ export class Server<T, R> implements StageServer {
     let envelope: ResultEnvelope;
     let codec: Codec = this.#codec;
     if (deliveries > maxDeliver) {
-      await this.#deadLetter(msg, id, maxDeliver);
+      this.#deadLetter(msg, id, maxDeliver);
       return;
     }
     const running: Running = { ac: new AbortController(), handedBack: false, handBack: () => {} };
@@ -290,24 +275,12 @@ export class Server<T, R> implements StageServer {
     }
     this.#running.delete(msg);
     if (running.handedBack) return;
-    // Published on the pump's turn, together with the next pull (the item keeps its lease).
-    this.#toFinish.push(() =>
-      this.#finishInBackground(msg, id, envelope, codec, ackWaitMs, serviceMs),
-    );
+    // Sent on the pump's turn, together with the next pull.
+    this.#toFinish.push(() => this.#finish(msg, id, envelope, codec, serviceMs));
   }
 
-  /** Acknowledges `msg` on the pump's next turn (at most one turn of the event loop away). */
-  #ack(msg: Delivery): void {
-    this.#toAck.push(msg);
-    this.#pump();
-  }
-
-  #sendAcks(): void {
-    for (const msg of this.#toAck.splice(0)) msg.ack();
-  }
-
-  /** Publishes a dead letter for an item delivered more than `maxDeliver` times, then acks it. */
-  async #deadLetter(msg: Delivery, id: string, maxDeliver: number): Promise<void> {
+  /** Sends a dead letter for an item delivered more than `maxDeliver` times (on the pump's turn). */
+  #deadLetter(msg: Delivery, id: string, maxDeliver: number): void {
     const e = new DeadLetterError(maxDeliver);
     const envelope: ResultEnvelope = {
       id,
@@ -318,38 +291,26 @@ export class Server<T, R> implements StageServer {
       serviceMs: 0,
     };
     this.#deadLettered++;
-    if (await publishResult(this.#results, id, envelope, this.#codec, msg)) this.#ack(msg);
+    this.#toFinish.push(() => sendResult(this.#results, id, envelope, this.#codec, msg));
   }
 
   /**
-   * The slot is free as soon as fn is done: the result is published and the item acknowledged
-   * in the background (the item keeps its lease meanwhile), so a slot's next pull overlaps it.
-   * `stop` waits for these through `#finishing`.
+   * Sends a finished item's result (the coordinator acknowledges the item when it has it) and
+   * counts it. A result that cannot be sent (the connection closed for good) is not counted: its
+   * item is delivered again after the ack wait.
    */
-  #finishInBackground(
+  #finish(
     msg: Delivery,
     id: string,
     result: ResultEnvelope,
     codec: Codec,
-    ackWaitMs: number,
     serviceMs: number,
   ): void {
-    const finishing = (async () => {
-      const lease = setInterval(() => msg.working(), Math.max(50, ackWaitMs / 3));
-      try {
-        if (await publishResult(this.#results, id, result, codec, msg)) {
-          this.#ack(msg);
-          this.#done++;
-          if (!result.ok) this.#failed++;
-          this.#serviceMs += serviceMs;
-          this.#hist.record(serviceMs);
-        }
-      } finally {
-        clearInterval(lease);
-      }
-    })();
-    this.#finishing.add(finishing);
-    void finishing.finally(() => this.#finishing.delete(finishing));
+    if (!sendResult(this.#results, id, result, codec, msg)) return;
+    this.#done++;
+    if (!result.ok) this.#failed++;
+    this.#serviceMs += serviceMs;
+    this.#hist.record(serviceMs);
   }
 
   stats(): WorkerStats {
@@ -413,10 +374,6 @@ export class Server<T, R> implements StageServer {
       timer = setTimeout(r, graceMs);
     });
     await Promise.race([drained, grace]);
-    const publishing = async () => {
-      while (this.#finishing.size > 0) await Promise.all([...this.#finishing]);
-    };
-    await Promise.race([publishing(), grace]);
     clearTimeout(timer);
     for (const [msg, r] of this.#running) {
       if (r.handedBack) continue;
@@ -426,15 +383,10 @@ export class Server<T, R> implements StageServer {
       this.#handedBack++;
       this.#running.delete(msg);
     }
-    // Past the grace: results (and dead letters) not yet stored are given up too.
-    this.#abandon = true;
-    this.#abandonCtl.abort();
     await drained;
     this.#accrueIdle();
     this.#idleMark = undefined;
     this.#puller.close();
-    while (this.#finishing.size > 0) await Promise.all([...this.#finishing]);
-    this.#sendAcks();
     clearInterval(this.#statsTimer);
     this.#consumer.close();
     this.#publishStats(true);
