@@ -79,7 +79,6 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   timedServiceMs = 0;
   private finishedAt = 0;
   outputBlockedTimeMs = 0;
-  inFlightWeight = 0;
 
   constructor(fn: StageFn<T, R>, o: ResolvedOptions<T>) {
     this.fn = fn;
@@ -388,7 +387,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
 
   /** Cumulative time in `fn`: the timed calls, plus the running mean for each untimed one. */
   get serviceTimeMs(): number {
-    return this.timedServiceMs + this.timing.estimatedServiceMs;
+    return this.timedServiceMs + this.timing.estimatedServiceMs(this.completed);
   }
 
   setMaxWIP(n: number): number {
@@ -467,6 +466,11 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   /** A consistent snapshot of the counters and gauges (see snapshot.ts). */
   stats(): Stats {
     return snapshot(this);
+  }
+
+  /** The summed weight of the items in `fn` now (see WorkerPool.inFlightWeight). */
+  get inFlightWeight(): number {
+    return this.pool.inFlightWeight();
   }
 
   /** Items waiting in the input queue. */

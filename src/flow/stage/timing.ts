@@ -29,7 +29,10 @@ export class Timing {
   /** trackServiceTime: every call's service time. */
   private readonly track: boolean;
   private slowLeft = 0;
-  /** Calls until the next timed one (1: the next is timed); one test per untimed call. */
+  /**
+   * Calls until the next timed one (1: the next is timed); one test per untimed call. Always 1
+   * under `trackServiceTime`, so that `timeNext` needs no other test.
+   */
   private countdown = 1;
   private blockedCountdown = 1;
   private samples = 0;
@@ -37,11 +40,16 @@ export class Timing {
   private lastSlow = false;
   /** Running means of timed service and output-blocked times (ms). */
   serviceEstimate = 0;
+  /** Timed calls that have ended. */
+  private timedCount = 0;
   /**
-   * Untimed calls since the last timed one: each counts at `serviceEstimate`, which changes only
-   * when a timed call ends, so they are added then (or when read) at the same value as one by one.
+   * Untimed calls already folded into `estimatedMs`. The untimed calls ended so far are the
+   * stage's `completed` minus `timedCount` (every ended call is counted in `completed`), so an
+   * untimed call costs no update of its own: each counts at `serviceEstimate`, which changes only
+   * when a timed call ends, so they are folded in then (or when read) at the same value as one by
+   * one.
    */
-  untimed = 0;
+  private folded = 0;
   /** Service time of the untimed calls already folded in (ms). */
   private estimatedMs = 0;
   blockedEstimate = 0;
@@ -55,12 +63,15 @@ export class Timing {
 
   /** Whether the call about to start is timed (one test for an untimed call: inlined). */
   timeNext(): boolean {
-    return this.track || (--this.countdown > 0 ? false : this.refill());
+    return --this.countdown > 0 ? false : this.refill();
   }
 
   /** The countdown ran out: this call is timed; set how many calls until the next one. */
   private refill(): true {
-    if (this.slowLeft > 0) {
+    if (this.track) {
+      // Every call is timed; the slow window counts down in `service`.
+      this.countdown = 1;
+    } else if (this.slowLeft > 0) {
       this.countdown = 1;
       if (--this.slowLeft === 0) this.fast = this.serviceEstimate < SLOW_MS;
     } else {
@@ -76,17 +87,24 @@ export class Timing {
     return true;
   }
 
-  /** The untimed calls' service time so far (ms): what `serviceTimeMs` adds to the timed sum. */
-  get estimatedServiceMs(): number {
-    return this.estimatedMs + this.untimed * this.serviceEstimate;
+  /**
+   * The untimed calls' service time so far (ms): what `serviceTimeMs` adds to the timed sum.
+   * `completed` is the stage's count of ended calls.
+   */
+  estimatedServiceMs(completed: number): number {
+    return this.estimatedMs + (completed - this.timedCount - this.folded) * this.serviceEstimate;
   }
 
-  service(ms: number): void {
-    if (this.untimed !== 0) {
-      this.estimatedMs += this.untimed * this.serviceEstimate;
-      this.untimed = 0;
+  /** A timed call ended after `ms`; `completed` is the stage's count of ended calls, this one included. */
+  service(ms: number, completed: number): void {
+    this.timedCount++;
+    const untimed = completed - this.timedCount - this.folded;
+    if (untimed !== 0) {
+      this.estimatedMs += untimed * this.serviceEstimate;
+      this.folded += untimed;
     }
-    // With trackServiceTime every call is timed (refill is not called): the window counts here.
+    // With trackServiceTime every call is timed (refill only resets the countdown): the window
+    // counts here.
     if (this.track && this.slowLeft > 0) this.slowLeft--;
     this.serviceEstimate =
       this.samples === 0 ? ms : this.serviceEstimate + (ms - this.serviceEstimate) / 8;

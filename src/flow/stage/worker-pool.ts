@@ -80,6 +80,16 @@ export class WorkerPool<T, R> {
     return Math.max(0, life - serviceTimeMs - outputBlockedTimeMs - busy);
   }
 
+  /**
+   * The summed weight of the items in `fn` now, counted rather than kept in a running sum (two
+   * updates per item saved on the hot path; a snapshot walks the workers once anyway).
+   */
+  inFlightWeight(): number {
+    let sum = 0;
+    for (const w of this.live) if (w.inFn) sum += w.weight;
+    return sum;
+  }
+
   /** The stage finished: every worker retires at `now`. */
   close(now: number): void {
     for (const w of this.live) this.retiredLifeMs += now - w.bornAt;

@@ -27,7 +27,6 @@ export interface WorkerHost<T, R> {
   canceled: number;
   timedServiceMs: number;
   outputBlockedTimeMs: number;
-  inFlightWeight: number;
   /** True once fail-fast latched or the stage signal aborted: dequeued items are canceled. */
   readonly stopped: boolean;
   /** The reason canceled items carry: the fail-fast error or the signal's reason. */
@@ -60,6 +59,9 @@ export class Worker<T, R> implements Bindable<R> {
   private timed = false;
   /** Whether an untimed result's wait is counted at the running mean (not for canceled items). */
   private estimate = false;
+  /** The stage's timing and output, held here too: one load fewer each on the per-item path. */
+  private readonly timing: Timing;
+  private readonly output: Output<R>;
   private readonly onFulfilled: (value: R) => IteratorResult<Result<R>> | undefined;
   private readonly onRejected: (error: unknown) => IteratorResult<Result<R>> | undefined;
 
@@ -68,6 +70,8 @@ export class Worker<T, R> implements Bindable<R> {
     now: number,
   ) {
     this.bornAt = now;
+    this.timing = host.timing;
+    this.output = host.output;
     this.onFulfilled = (value) => {
       this.settled = undefined;
       return this.succeed(value);
@@ -90,9 +94,8 @@ export class Worker<T, R> implements Bindable<R> {
       this.cancel(t0);
       return;
     }
-    host.inFlightWeight += weight;
     this.estimate = true;
-    this.timed = host.timing.timeNext();
+    this.timed = this.timing.timeNext();
     if (this.timed) this.t0 = Number.isNaN(t0) ? host.now() : t0;
     let r: Promise<R> | R;
     try {
@@ -103,7 +106,7 @@ export class Worker<T, R> implements Bindable<R> {
     }
     if (r instanceof Promise) {
       const settled = r.then(this.onFulfilled, this.onRejected);
-      if (host.timing.fast) this.settled = settled;
+      if (this.timing.fast) this.settled = settled;
     } else {
       this.settleOther(r);
     }
@@ -117,14 +120,14 @@ export class Worker<T, R> implements Bindable<R> {
     this.readyAt = t0;
     this.timed = !Number.isNaN(t0);
     this.estimate = false;
-    host.output.offer(this);
+    this.output.offer(this);
   }
 
   /** fn returned something other than a native promise: a thenable, or a plain value. */
   private settleOther(r: R | PromiseLike<R>): void {
     if (isThenable(r)) {
       const settled = Promise.resolve(r).then(this.onFulfilled, this.onRejected);
-      if (this.host.timing.fast) this.settled = settled;
+      if (this.timing.fast) this.settled = settled;
       return;
     }
     this.succeed(r as R);
@@ -133,10 +136,8 @@ export class Worker<T, R> implements Bindable<R> {
   private finishTiming(): void {
     const host = this.host;
     host.completed++;
-    host.inFlightWeight -= this.weight;
-    // Counted now; an untimed call adds the running mean when read (Timing.untimed).
+    // An untimed call needs nothing more: Timing derives their count from `completed`.
     if (this.timed) this.finishTimed();
-    else host.timing.untimed++;
   }
 
   private finishTimed(): void {
@@ -145,15 +146,14 @@ export class Worker<T, R> implements Bindable<R> {
     const d = t1 - this.t0;
     host.timedServiceMs += d;
     if (host.hist !== undefined) host.hist.record(d);
-    host.timing.service(d);
+    this.timing.service(d, host.completed);
     this.readyAt = t1;
   }
 
   /** Returns what a reader bound to this worker gets (see Output.offer). */
   private succeed(value: R): IteratorResult<Result<R>> | undefined {
     this.finishTiming();
-    this.result = ok(value);
-    return this.host.output.offer(this);
+    return this.output.offerResult(this, ok(value));
   }
 
   private fail(thrown: unknown): IteratorResult<Result<R>> | undefined {
@@ -166,9 +166,14 @@ export class Worker<T, R> implements Bindable<R> {
     // Latch first so that anything dequeued while this result is handed over is canceled, offer
     // next so the failing result comes before those canceled ones, then abort (listeners run).
     const failFast = host.latchFailure(error);
-    const bound = host.output.offer(this);
+    const bound = this.output.offer(this);
     if (failFast) host.abort(error);
     return bound;
+  }
+
+  /** Whether the worker's item is in `fn` (busy, no result yet): its weight is in flight. */
+  get inFn(): boolean {
+    return this.busy && this.result === undefined;
   }
 
   /** How long the current item has kept this worker busy so far (0 when untimed). */
@@ -187,13 +192,13 @@ export class Worker<T, R> implements Bindable<R> {
   private takenLate(): void {
     const host = this.host;
     let t = Number.NaN;
-    if (this.timed && host.timing.timeBlocked()) {
+    if (this.timed && this.timing.timeBlocked()) {
       t = host.now();
       const d = t - this.readyAt;
       host.outputBlockedTimeMs += d;
-      if (this.estimate) host.timing.blocked(d);
+      if (this.estimate) this.timing.blocked(d);
     } else if (this.estimate) {
-      host.outputBlockedTimeMs += host.timing.blockedEstimate;
+      host.outputBlockedTimeMs += this.timing.blockedEstimate;
     }
     host.releaseWorker(this, t);
   }
