@@ -63,6 +63,16 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   private resolveDone!: () => void;
   private driving = false;
   private again = false;
+  /**
+   * A summary for the per-item submit: when true, the stage has no weight function, input is
+   * open, no submit waits, admission is not paused, no weight limit is set and `drive` is not
+   * running — so a submit without a signal needs only the WIP count and room checked. Every
+   * change that breaks one of these sets it false on the spot; it is recomputed from the fields
+   * (`reopen`) at the end of `drive`, which every change that may restore them goes through. It
+   * may be false while they all hold (submits then take the checked path), never true while one
+   * fails.
+   */
+  private open = false;
   /** A feeder waiting for the queue to drain to half (see `lowWater`). */
   private lowWaterResolve: (() => void) | undefined;
 
@@ -103,6 +113,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     this.pool = new WorkerPool<T, R>(this, o.workers, this.now());
     this.idle = this.pool.idle;
     this.poolChanged();
+    this.reopen();
     this.parent = o.signal;
     if (o.signal !== undefined) {
       const parent = o.signal;
@@ -167,19 +178,36 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   }
 
   submit(item: T, signal: AbortSignal | undefined): Promise<void> {
-    // The fast path (no signal, no weight, room now) can fail none of the checks below.
-    if (
-      signal === undefined &&
-      this.weightFn === undefined &&
-      !this.inputClosed &&
-      this.admission.waiters.length === 0 &&
-      this.admission.permits(1) &&
-      this.queue.length < this.capacity + this.idle.length
-    ) {
-      this.admit(item, 1);
-      return RESOLVED;
+    // The fast path (no signal, `open`, a permit and room now) can fail none of the checks in
+    // submitChecked; an idle worker with nothing queued takes the item at once (admit's first case).
+    if (signal === undefined && this.open) {
+      const adm = this.admission;
+      if (adm.admitted < adm.maxWIP) {
+        if (this.idle.length > 0 && this.queue.length === 0) {
+          adm.take(1);
+          this.submitted++;
+          (this.idle.pop() as Worker<T, R>).start(item, 1, Number.NaN);
+          return RESOLVED;
+        }
+        if (this.queue.length < this.capacity + this.idle.length) {
+          this.admit(item, 1);
+          return RESOLVED;
+        }
+      }
     }
     return this.submitChecked(item, signal);
+  }
+
+  /** Recomputes `open` from the fields it summarizes. */
+  private reopen(): void {
+    const adm = this.admission;
+    this.open =
+      this.weightFn === undefined &&
+      !this.inputClosed &&
+      !this.driving &&
+      adm.waiters.length === 0 &&
+      !adm.paused &&
+      adm.maxWIPWeight === 0;
   }
 
   private submitChecked(item: T, signal: AbortSignal | undefined): Promise<void> {
@@ -200,6 +228,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
       this.admit(item, w);
       return RESOLVED;
     }
+    this.open = false;
     return this.admission.wait(item, w, signal);
   }
 
@@ -239,6 +268,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
   closeInput(): void {
     if (this.inputClosed) return;
     this.inputClosed = true;
+    this.open = false;
     this.wakeLowWater();
     this.admission.rejectAll(() => new ClosedError());
     this.drive();
@@ -253,6 +283,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
       return;
     }
     this.driving = true;
+    this.open = false;
     try {
       do {
         this.again = false;
@@ -275,6 +306,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
       } while (this.again);
     } finally {
       this.driving = false;
+      this.reopen();
     }
     if (this.lowWaterResolve !== undefined && this.queue.length <= this.capacity >> 1) {
       this.wakeLowWater();
@@ -401,6 +433,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
     if (typeof n !== 'number' || Number.isNaN(n)) {
       throw invalid('maxWIPWeight', 'must be a number', n);
     }
+    this.open = false;
     const applied = this.admission.setMaxWIPWeight(n);
     this.drive();
     return applied;
@@ -408,6 +441,7 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
 
   pauseAdmission(): void {
     this.admission.paused = true;
+    this.open = false;
   }
 
   resumeAdmission(): void {

@@ -44,6 +44,7 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
   private closed = false;
   /** The executor of every waiting read's promise, made once (not a closure per read). */
   private readonly wait = (resolve: Resolve<R>): void => {
+    this.calm = false;
     if (this.first === undefined) this.first = resolve;
     else this.pending.push(resolve);
   };
@@ -57,6 +58,14 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
   }
   /** The reader gave up (`return()` or discardAndWait): results are taken and dropped. */
   private discarding = false;
+  /**
+   * A summary of five fields for the per-item path: when true, no read waits (`first` is
+   * undefined), nothing waits in `outbox` or `forwards`, and the output is neither closed nor
+   * discarding. Every change that breaks one of these sets it false on the spot; it is set true
+   * only where all five were just checked (`next`'s slow path), so it may be false while they all
+   * hold (then `next` takes the slow path once), never true while one fails.
+   */
+  private calm = true;
   /**
    * The holder whose settle handler a reader awaits (the first reader in line): whatever it
    * offers next goes to that reader, through the handler's return value.
@@ -99,6 +108,7 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
       h.taken(true);
       return undefined;
     }
+    this.calm = false;
     if (priority) this.forwards.push(h);
     else this.outbox.push(h);
     return undefined;
@@ -110,12 +120,9 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
    * one store and one write barrier fewer per item.
    */
   offerResult(h: Holder<R>, result: Result<R>): IteratorResult<Result<R>> | undefined {
-    if (
-      this.bound === h &&
-      !this.discarding &&
-      this.outbox.length === 0 &&
-      this.forwards.length === 0
-    ) {
+    // `calm` asks more than this needs (no other read waiting, not closed): when it is false,
+    // `offer` does the same by the longer way.
+    if (this.bound === h && this.calm) {
       this.bound = undefined;
       h.taken(true);
       return { value: result, done: false };
@@ -157,6 +164,18 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
   }
 
   next(): Promise<IteratorResult<Result<R>>> {
+    // The per-item case: nothing waits, and the one worker's fast call is in flight.
+    if (this.bound === undefined && this.calm) {
+      const b = this.sole;
+      if (b !== undefined && b.settled !== undefined) {
+        this.bound = b;
+        return b.settled as Promise<IteratorResult<Result<R>>>;
+      }
+    }
+    return this.nextSlow();
+  }
+
+  private nextSlow(): Promise<IteratorResult<Result<R>>> {
     if (this.bound === undefined) {
       const h = this.forwards.length > 0 ? this.forwards.shift() : this.outbox.shift();
       if (h !== undefined) {
@@ -167,6 +186,8 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
       }
       if (this.closed || this.discarding) return Promise.resolve(done<R>());
       if (this.first === undefined) {
+        // All five of `calm`'s conditions hold here.
+        this.calm = true;
         const b = this.sole;
         if (b !== undefined && b.settled !== undefined) {
           this.bound = b;
@@ -197,6 +218,7 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
   discard(): void {
     if (this.discarding) return;
     this.discarding = true;
+    this.calm = false;
     for (const q of [this.forwards, this.outbox]) {
       while (q.length > 0) {
         const h = q.shift() as Holder<R>;
@@ -217,6 +239,7 @@ export class Output<R> implements AsyncIterableIterator<Result<R>> {
   /** No more results: waiting and later reads see the end. */
   close(): void {
     this.closed = true;
+    this.calm = false;
     this.endPending();
   }
 
