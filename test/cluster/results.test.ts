@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { isAckSubjectOf, subscribeResults } from '../../src/cluster/coordinator/coordinator-io.js';
+import type { Msg, NatsConnection } from '@nats-io/nats-core';
+import { isAckSubjectOf, ResultListener } from '../../src/cluster/coordinator/result-listener.js';
 import { connect, startNatsServer } from '../../src/cluster/index.js';
 import { builtinCodecs } from '../../src/cluster/wire/codec.js';
 import { decodeResult, H_ACK, messageHeaders } from '../../src/cluster/wire/envelope.js';
@@ -68,11 +69,16 @@ describe('cluster results', () => {
 
       // A listener that holds the results acknowledges their items: the stream empties.
       const heard = new Set<string>();
-      const sub = subscribeResults(nc, names, (m) => {
-        assert.ok(m.headers?.get(H_ACK)?.startsWith(`$JS.ACK.${names.workStream}.`));
-        const envelope = decodeResult(m, codec);
-        if (envelope) heard.add(envelope.id);
-      });
+      const results = new ResultListener(
+        nc,
+        names,
+        (m) => {
+          assert.ok(m.headers?.get(H_ACK)?.startsWith(`$JS.ACK.${names.workStream}.`));
+          const envelope = decodeResult(m, codec);
+          if (envelope) heard.add(envelope.id);
+        },
+        () => true,
+      );
       try {
         await waitFor(
           async () => (await jsm.streams.info(names.workStream)).state.messages === 0,
@@ -81,8 +87,124 @@ describe('cluster results', () => {
         assert.deepEqual([...heard].sort(), ['run.1', 'run.2', 'run.3']);
         assert.equal((await consumer()).num_ack_pending, 0);
       } finally {
-        await sub.drain();
+        await results.close();
       }
     }, LONG),
   );
+});
+
+/** A connection that records publishes and lets the test deliver messages by hand. */
+function fakeConnection() {
+  const published: string[] = [];
+  let deliver: ((m: Msg) => void) | undefined;
+  let drained = false;
+  const nc = {
+    subscribe(_subject: string, opts: { callback: (e: Error | null, m: Msg) => void }) {
+      deliver = (m) => opts.callback(null, m);
+      return {
+        drain: async () => {
+          drained = true;
+        },
+      };
+    },
+    publish(subject: string) {
+      published.push(subject);
+    },
+    isClosed: () => false,
+  } as unknown as NatsConnection;
+  const names = stageNames('p', 'work');
+  const result = (seq: number): Msg =>
+    ({
+      data: new Uint8Array(),
+      headers: {
+        get: (k: string) =>
+          k === H_ACK ? `$JS.ACK.${names.workStream}.workers.1.${seq}.${seq}.1.0` : '',
+      },
+    }) as unknown as Msg;
+  return {
+    nc,
+    names,
+    published,
+    send: (seq: number) => deliver!(result(seq)),
+    raw: (m: Msg) => deliver!(m),
+    drained: () => drained,
+  };
+}
+
+describe('cluster result acknowledgements', () => {
+  it('sends each ack at once when it may not be held (the rope is reached)', () => {
+    const f = fakeConnection();
+    const heard: number[] = [];
+    const listener = new ResultListener(
+      f.nc,
+      f.names,
+      () => heard.push(1),
+      () => false,
+    );
+    f.send(1);
+    f.send(2);
+    assert.equal(heard.length, 2);
+    assert.equal(f.published.length, 2);
+    assert.match(f.published[1]!, /\.2\.2\.1\.0$/);
+    void listener.close();
+  });
+
+  it('holds acks while allowed: 64 leave together, the rest within 10 ms, all of them on close', async () => {
+    const f = fakeConnection();
+    let allowed = true;
+    const seen: number[] = [];
+    const listener = new ResultListener(
+      f.nc,
+      f.names,
+      () => {},
+      (n) => {
+        seen.push(n);
+        return allowed;
+      },
+    );
+    for (let i = 1; i <= 63; i++) f.send(i);
+    assert.equal(f.published.length, 0);
+    assert.deepEqual(seen.slice(0, 3), [1, 2, 3]);
+    f.send(64);
+    assert.equal(f.published.length, 64);
+    f.send(65);
+    assert.equal(f.published.length, 64);
+    await waitFor(() => f.published.length === 65, { timeoutMs: 5000 });
+    f.send(66);
+    allowed = false;
+    f.send(67); // not allowed: everything held leaves now
+    assert.equal(f.published.length, 67);
+    allowed = true;
+    f.send(68);
+    assert.equal(f.published.length, 67);
+    await listener.close();
+    assert.ok(f.drained());
+    assert.equal(f.published.length, 68);
+    assert.deepEqual(
+      f.published.map((s) => Number(s.split('.')[5])),
+      Array.from({ length: 68 }, (_, i) => i + 1),
+    );
+  });
+
+  it('acknowledges nothing for a result without an ack subject of its own stream', async () => {
+    const f = fakeConnection();
+    let heard = 0;
+    const listener = new ResultListener(
+      f.nc,
+      f.names,
+      () => heard++,
+      () => false,
+    );
+    for (const ack of [
+      '$JS.API.STREAM.DELETE.SLUICE_p_work',
+      '$JS.ACK.SLUICE_q_work.workers.1.1.1.1.0',
+      '',
+    ]) {
+      f.raw({ data: new Uint8Array(), headers: { get: () => ack } } as unknown as Msg);
+    }
+    f.raw({ data: new Uint8Array() } as unknown as Msg);
+    assert.equal(heard, 4);
+    assert.deepEqual(f.published, []);
+    await listener.close();
+  });
 });

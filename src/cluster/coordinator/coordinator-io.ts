@@ -1,12 +1,11 @@
 /**
- * The coordinator's conversations with the server, apart from its bookkeeping: storing an item
- * (retried until stored, refused or timed out), hearing results and acknowledging their items, hearing the workers' stats,
- * and noticing a server that stays away.
+ * The coordinator's conversations with the server, apart from its bookkeeping and its results
+ * (see result-listener.ts): storing an item (retried until stored, refused or timed out), hearing
+ * the workers' stats, and noticing a server that stays away.
  */
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { ClusterUnavailableError } from '../errors.js';
-import { ACK_BODY, H_ACK } from '../wire/envelope.js';
 import type { StageNames } from '../wire/names.js';
 import { isNotFound } from '../wire/setup.js';
 import { msgpackDecode, sleep, stopOn } from '../wire/util.js';
@@ -63,49 +62,6 @@ export async function publishItem(
       backoff = Math.min(backoff * 2, 250);
     }
   }
-}
-
-/**
- * Whether `subject` is an ack subject of `stream`'s messages:
- * `$JS.ACK.<stream>.…` (9 tokens) or `$JS.ACK.<domain>.<account hash>.<stream>.…` (12 or more).
- */
-export function isAckSubjectOf(subject: string, stream: string): boolean {
-  const t = subject.split('.');
-  if (t[0] !== '$JS' || t[1] !== 'ACK') return false;
-  return (t.length === 9 && t[2] === stream) || (t.length >= 11 && t[4] === stream);
-}
-
-/**
- * Listens on the stage's result subject (core NATS: results are not stored), handing each
- * message to `onMessage`, then acknowledging the item it answers on the ack subject the worker
- * sent with it (`Sluice-Ack`), stale and duplicate results too, so their items leave the work
- * stream. Only then: an item is removed once the coordinator holds its result, and a result lost
- * on the way (the coordinator or the server away) leaves its item to be delivered again after
- * the ack wait. The acknowledgements of one turn of the event loop leave in one write. The client
- * subscribes again by itself after a reconnect.
- */
-export function subscribeResults(
-  nc: NatsConnection,
-  names: StageNames,
-  onMessage: (m: Msg) => void,
-): Subscription {
-  return nc.subscribe(names.resultSubject, {
-    callback: (error, m) => {
-      if (error) return;
-      try {
-        onMessage(m);
-      } finally {
-        const ack = m.headers?.get(H_ACK);
-        if (ack && isAckSubjectOf(ack, names.workStream) && !nc.isClosed()) {
-          try {
-            nc.publish(ack, ACK_BODY);
-          } catch {
-            // The connection closed: the item comes again to a later coordinator, if any.
-          }
-        }
-      }
-    },
-  });
 }
 
 /** Feeds every worker report heard on the stage's stats subject to `board`. */

@@ -21,15 +21,10 @@ import { decodeResult, HEADER_ROOM, messageHeaders } from '../wire/envelope.js';
 import { checkName, type StageNames, stageNames } from '../wire/names.js';
 import { ensureStage, removeStage } from '../wire/setup.js';
 import { WorkerBoard, type WorkerStats } from '../wire/worker-stats.js';
-import {
-  publishItem,
-  storeLost,
-  subscribeResults,
-  subscribeWorkerStats,
-  watchConnection,
-} from './coordinator-io.js';
+import { publishItem, storeLost, subscribeWorkerStats, watchConnection } from './coordinator-io.js';
 import { Gate } from './gate.js';
 import { Ledger } from './ledger.js';
+import { ResultListener } from './result-listener.js';
 import { ResultQueue } from './result-queue.js';
 import {
   type ClusterStageOptions,
@@ -80,7 +75,7 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
   });
   readonly #stop = new AbortController();
   #statsSub: Subscription | undefined;
-  #resultSub: Subscription | undefined;
+  #results: ResultListener | undefined;
   #stopWatch: (() => void) | undefined;
   readonly #onSignal: (() => void) | undefined;
   readonly #signal: AbortSignal | undefined;
@@ -117,7 +112,14 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
     await ensureStage(ctx.jsm, stageNames(ctx.pipeline, name), o);
     const stage = new ClusterStage<T, R>(ctx, name, o);
     stage.#statsSub = subscribeWorkerStats(ctx.nc, stage.names, stage.#board);
-    stage.#resultSub = subscribeResults(ctx.nc, stage.names, (m) => stage.#onResultMessage(m));
+    stage.#results = new ResultListener(
+      ctx.nc,
+      stage.names,
+      (m) => stage.#onResultMessage(m),
+      // Held acks keep items "pending" on the server: only while every item not yet answered
+      // could still be delivered beside them.
+      (held) => stage.#ledger.outstanding + held <= stage.#maxWIP,
+    );
     stage.#stopWatch = watchConnection(
       ctx.nc,
       o.unavailableTimeoutMs,
@@ -255,6 +257,8 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
     if (!this.#queue.ended) this.#queue.end();
     if (this.#queue.length > 0) return;
     this.#finished = true;
+    // Every item is answered: let the last ones go now, so nothing is left in the stream.
+    this.#results?.flush();
     this.#shutdownBackground();
     this.#resolveDone();
   }
@@ -422,8 +426,8 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
     this.#shutdownBackground();
     // Results heard until now had their items acknowledged (duplicates that came after the
     // stage finished too); from here on, one that comes is the next coordinator's to answer.
-    await this.#resultSub?.drain().catch(() => {});
-    this.#resultSub = undefined;
+    await this.#results?.close();
+    this.#results = undefined;
     await this.#statsSub?.drain().catch(() => {});
     this.#statsSub = undefined;
     this.#ctx.forget(this);
