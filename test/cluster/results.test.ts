@@ -186,6 +186,27 @@ describe('cluster result acknowledgements', () => {
     );
   });
 
+  it('sends held acks at recheck() once holding them is no longer allowed (a new item to deliver)', async () => {
+    const f = fakeConnection();
+    let allowed = true;
+    const listener = new ResultListener(
+      f.nc,
+      f.names,
+      () => {},
+      () => allowed,
+    );
+    f.send(1);
+    f.send(2);
+    listener.recheck();
+    assert.equal(f.published.length, 0);
+    allowed = false;
+    listener.recheck();
+    assert.equal(f.published.length, 2);
+    listener.recheck();
+    assert.equal(f.published.length, 2);
+    await listener.close();
+  });
+
   it('acknowledges nothing for a result without an ack subject of its own stream', async () => {
     const f = fakeConnection();
     let heard = 0;

@@ -30,6 +30,7 @@ export class ResultListener {
   /** Ack subjects of results held, not yet acknowledged. */
   readonly #due: string[] = [];
   #timer: NodeJS.Timeout | undefined;
+  readonly #mayHoldAcks: (n: number) => boolean;
 
   /**
    * Listens on `names.resultSubject`, handing each message to `onMessage`, then acknowledging the
@@ -37,8 +38,8 @@ export class ResultListener {
    * ack subject of another stream is ignored). `mayHoldAcks(n)` says whether `n` acknowledgements
    * may wait to leave together: only when holding them back keeps no item from being delivered
    * (the consumer's `max_ack_pending` counts them), so the coordinator answers false when the
-   * items waiting in the stream and the acks held could exceed it. Held ones leave within 10 ms,
-   * 64 at a time, or at `flush()`. The client subscribes again by itself after a reconnect.
+   * items waiting in the stream and the acks held could exceed it (and calls `recheck()` when
+   * that may have changed). Held ones leave within 10 ms, 64 at a time, or at `flush()`. The client subscribes again by itself after a reconnect.
    */
   constructor(
     nc: NatsConnection,
@@ -47,6 +48,7 @@ export class ResultListener {
     mayHoldAcks: (n: number) => boolean,
   ) {
     this.#nc = nc;
+    this.#mayHoldAcks = mayHoldAcks;
     const stream = names.workStream;
     this.#sub = nc.subscribe(names.resultSubject, {
       callback: (error, m) => {
@@ -55,17 +57,26 @@ export class ResultListener {
           onMessage(m);
         } finally {
           const ack = m.headers?.get(H_ACK);
-          if (ack && isAckSubjectOf(ack, stream)) this.#hold(ack, mayHoldAcks);
+          if (ack && isAckSubjectOf(ack, stream)) this.#hold(ack);
         }
       },
     });
   }
 
-  #hold(ack: string, mayHoldAcks: (n: number) => boolean): void {
+  #hold(ack: string): void {
     const due = this.#due;
     due.push(ack);
-    if (due.length >= ACK_BATCH || !mayHoldAcks(due.length)) this.flush();
+    if (due.length >= ACK_BATCH || !this.#mayHoldAcks(due.length)) this.flush();
     else this.#timer ??= setTimeout(() => this.flush(), ACK_DELAY_MS);
+  }
+
+  /**
+   * Asks `mayHoldAcks` again and sends the held acks if the answer changed: the coordinator calls
+   * it when more items wait to be delivered (a submit) or the rope shortened, before the item is
+   * published, so a held ack never keeps a new item waiting.
+   */
+  recheck(): void {
+    if (this.#due.length > 0 && !this.#mayHoldAcks(this.#due.length)) this.flush();
   }
 
   /** Sends every held acknowledgement now (they leave in one write). */

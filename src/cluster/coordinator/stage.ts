@@ -179,6 +179,8 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
   async #send(body: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
     const ledger = this.#ledger;
     const id = ledger.begin();
+    // One more item to deliver: acks held back must not keep it waiting (they leave first).
+    this.#results?.recheck();
     try {
       const seq = await publishItem(
         this.#ctx.nc,
@@ -366,6 +368,7 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
     const v = Math.max(1, Math.min(Math.floor(n), this.#capacity));
     if (v === this.#maxWIP) return v;
     this.#maxWIP = v;
+    this.#results?.recheck();
     this.#wipUpdate = this.#wipUpdate.then(async () => {
       if (this.#maxWIP !== v) return;
       try {
