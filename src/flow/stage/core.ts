@@ -73,8 +73,9 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
    * fails.
    */
   private open = false;
-  /** A feeder waiting for the queue to drain to half (see `lowWater`). */
+  /** A feeder waiting for the queue to drain to half (see `lowWater`), and what it awaits. */
   private lowWaterResolve: (() => void) | undefined;
+  private lowWaterWait: Promise<void> | undefined;
 
   // Counters.
   submitted = 0;
@@ -365,14 +366,17 @@ export class StageCore<T, R> implements WorkerHost<T, R> {
    */
   lowWater(): Promise<void> {
     if (this.inputClosed || this.queue.length <= this.capacity >> 1) return Promise.resolve();
-    return new Promise<void>((resolve) => {
+    // A second call while one waits shares its promise (a second resolver would orphan the first).
+    this.lowWaterWait ??= new Promise<void>((resolve) => {
       this.lowWaterResolve = resolve;
     });
+    return this.lowWaterWait;
   }
 
   private wakeLowWater(): void {
     const r = this.lowWaterResolve;
     this.lowWaterResolve = undefined;
+    this.lowWaterWait = undefined;
     r?.();
   }
 

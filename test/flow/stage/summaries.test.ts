@@ -246,3 +246,32 @@ describe('flow stage: summary flags', () => {
     }),
   );
 });
+
+describe('flow stage: the feeder low-water wait', () => {
+  test('a second lowWater() while one waits shares its promise: both settle when the queue drains', async () => {
+    const core = new StageCore<number, number>(
+      (i) => i,
+      resolveOptions<number>({ workers: 1, capacity: 2 }),
+    );
+    core.attachFeeder();
+    const admitted = [
+      core.submit(0, undefined),
+      core.submit(1, undefined),
+      core.submit(2, undefined),
+    ];
+    await Promise.all(admitted);
+    const first = core.lowWater();
+    const second = core.lowWater();
+    assert.equal(second, first);
+    let settled = 0;
+    const both = Promise.all([first, second]).then(() => settled++);
+    await Promise.resolve();
+    assert.equal(settled, 0, 'the queue is still above half');
+    core.output.discard();
+    await both;
+    core.closeInput();
+    core.feederDone();
+    await core.done;
+    assert.equal(settled, 1);
+  });
+});
