@@ -93,7 +93,13 @@ async function workers(
       }),
     );
   }
-  await Promise.all(ready);
+  try {
+    await Promise.all(ready);
+  } catch (error) {
+    // One failed to start: stop the others too, so none outlives the bench.
+    await stopWorkers(children);
+    throw error;
+  }
   return children;
 }
 
@@ -151,14 +157,21 @@ async function startGroup(
     storage,
   });
   group.children = await workers(servers, group.name, n, slots);
-  // Warm-up: the processes' first items are slower (JIT, connections).
-  const reading = (async () => {
-    for await (const r of stage.out()) if (!r.ok) throw r.error;
-  })();
-  for (let i = 0; i < 10 * n; i++) await stage.submit({ ...warmJob, id: -1 });
-  stage.closeInput();
-  await reading;
-  await stage[Symbol.asyncDispose]();
+  try {
+    // Warm-up: the processes' first items are slower (JIT, connections).
+    const reading = (async () => {
+      for await (const r of stage.out()) if (!r.ok) throw r.error;
+    })();
+    for (let i = 0; i < 10 * n; i++) await stage.submit({ ...warmJob, id: -1 });
+    stage.closeInput();
+    await reading;
+  } catch (error) {
+    // The caller never gets this group: stop its workers here, or they outlive the bench.
+    await stopWorkers(group.children);
+    throw error;
+  } finally {
+    await stage[Symbol.asyncDispose]();
+  }
   return group;
 }
 
