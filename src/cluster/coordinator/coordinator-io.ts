@@ -8,7 +8,7 @@ import type { MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { ClusterUnavailableError } from '../errors.js';
 import type { StageNames } from '../wire/names.js';
 import { isNotFound } from '../wire/setup.js';
-import { msgpackDecode, sleep, stopOn } from '../wire/util.js';
+import { msgpackDecode, sleep } from '../wire/util.js';
 import { asReport, type WorkerBoard } from '../wire/worker-stats.js';
 
 /** How `publishItem` gives up. */

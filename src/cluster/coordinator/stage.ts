@@ -73,7 +73,6 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
   readonly #done = new Promise<void>((r) => {
     this.#resolveDone = r;
   });
-  readonly #stop = new AbortController();
   #statsSub: Subscription | undefined;
   #results: ResultListener | undefined;
   #stopWatch: (() => void) | undefined;
@@ -293,7 +292,6 @@ export class ClusterStage<T, R> implements StageLike<T, R>, AsyncDisposable {
   }
 
   #shutdownBackground(): void {
-    this.#stop.abort();
     this.#stopWatch?.();
     if (this.#signal && this.#onSignal) this.#signal.removeEventListener('abort', this.#onSignal);
   }

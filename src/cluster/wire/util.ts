@@ -15,16 +15,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Calls `fn` when `signal` aborts (at once if it has); returns the way to stop listening. */
-export function stopOn(signal: AbortSignal, fn: () => void): () => void {
-  if (signal.aborted) {
-    fn();
-    return () => {};
-  }
-  signal.addEventListener('abort', fn, { once: true });
-  return () => signal.removeEventListener('abort', fn);
-}
-
 /** sluice's own control messages (worker stats) are always MessagePack. */
 export function msgpackEncode(value: unknown): Uint8Array {
   return msgpackCodec.encode(value);

@@ -16,8 +16,8 @@ import { msgpackEncode, sleep } from '../wire/util.js';
 import type { WorkerReport, WorkerStats } from '../wire/worker-stats.js';
 import { ConsumerLimits, type Limits } from './consumer-limits.js';
 import type { Delivery } from './delivery.js';
-import { type ResultTarget, sendResult } from './publish-result.js';
 import { Puller } from './puller.js';
+import { type ResultTarget, sendResult } from './send-result.js';
 import {
   type ClusterFn,
   resolveServeOptions,
@@ -59,7 +59,7 @@ export class Server<T, R> implements StageServer {
   readonly #toFinish: (() => void)[] = [];
   /** Items received while every slot was taken (a lost pull answered late): run next. */
   readonly #queued: Delivery[] = [];
-  /** Items taken and not yet let go of (in `fn`, or a dead letter being published). */
+  /** Items taken and not yet let go of (in `fn`; a dead letter only until its result is queued). */
   #busy = 0;
   #pumpScheduled = false;
   #stopping: Promise<void> | undefined;
