@@ -109,19 +109,24 @@ export class ServiceTimeHistogram {
 
   /** Records one service time given in milliseconds. */
   record(ms: number): void {
-    if (!this.isWasm && wasm === 'ready') this.upgrade();
     const ns = Math.round(ms * 1e6);
-    if (ns < SMALL_NS) {
-      if (ns < 1) {
-        this.underflow++;
-      } else {
-        this.small[ns]!++;
-        // Flush long before a Uint32 count could wrap.
-        if (++this.smallCount >= 1 << 30) this.flush();
-      }
+    // The common case first, small enough to be inlined into the worker.
+    if (ns < SMALL_NS && ns >= 1) {
+      this.small[ns]!++;
+      // Flush long before a Uint32 count could wrap.
+      if (++this.smallCount >= 1 << 30) this.flush();
+    } else {
+      this.recordOther(ns);
+    }
+  }
+
+  private recordOther(ns: number): void {
+    if (ns < 1) {
+      this.underflow++;
     } else if (ns > MAX_NS) {
       this.overflow++;
     } else {
+      if (!this.isWasm && wasm === 'ready') this.upgrade();
       this.h.recordValue(ns);
     }
   }

@@ -6,7 +6,8 @@
  *
  * - every call for the next 1024 calls after two timed calls in a row took 50 µs or more (slow
  *   work, sync or async: the clock is noise next to it; one slow sample alone is as often a GC
- *   pause); every call also when `trackServiceTime` is on (the histogram needs each);
+ *   pause); every call also when `trackServiceTime` is on (the histogram needs each: the worker
+ *   then times every call itself and hands this class only the samples `trackedSample` keeps);
  * - otherwise (a fast `fn`, sync or async) the first 16 calls and then one call in 64; each
  *   untimed call adds the running mean (EWMA, 1/8) of the timed ones to `serviceTimeMs`. A
  *   result's wait for a reader is sampled the same way, on its own count, and untimed waits add
@@ -34,6 +35,8 @@ export class Timing {
    * under `trackServiceTime`, so that `timeNext` needs no other test.
    */
   private countdown = 1;
+  /** Under `trackServiceTime`: calls until the next sample for the running mean. */
+  private sampleCountdown = 1;
   private blockedCountdown = 1;
   private samples = 0;
   /** The last timed call was slow: a second slow one in a row opens the slow window. */
@@ -61,15 +64,35 @@ export class Timing {
     this.track = track;
   }
 
-  /** Whether the call about to start is timed (one test for an untimed call: inlined). */
+  /**
+   * Whether the call about to start is timed (one test for an untimed call: inlined). Always
+   * true under `trackServiceTime`.
+   */
   timeNext(): boolean {
     return --this.countdown > 0 ? false : this.refill();
+  }
+
+  /**
+   * Under `trackServiceTime`, a call ended after `ms`: whether it is one of the samples the
+   * running mean (and so `fast`) is made of, on the same countdown as untimed stages sample. The
+   * histogram and `timedServiceMs` have every call already; the mean only decides `fast`, and
+   * one sample in 64 decides it as well as every call, at a fraction of the cost per item.
+   */
+  trackedSample(ms: number): void {
+    if (--this.sampleCountdown > 0) return;
+    if (this.slowLeft > 0) {
+      // The slow window: every call is a sample, and the window counts down here.
+      this.slowLeft--;
+      this.sampleCountdown = 1;
+    } else {
+      this.sampleCountdown = this.samples < WARMUP ? 1 : SAMPLE_EVERY;
+    }
+    this.service(ms, 0);
   }
 
   /** The countdown ran out: this call is timed; set how many calls until the next one. */
   private refill(): true {
     if (this.track) {
-      // Every call is timed; the slow window counts down in `service`.
       this.countdown = 1;
     } else if (this.slowLeft > 0) {
       this.countdown = 1;
@@ -92,20 +115,23 @@ export class Timing {
    * `completed` is the stage's count of ended calls.
    */
   estimatedServiceMs(completed: number): number {
+    if (this.track) return 0; // every call was timed
     return this.estimatedMs + (completed - this.timedCount - this.folded) * this.serviceEstimate;
   }
 
-  /** A timed call ended after `ms`; `completed` is the stage's count of ended calls, this one included. */
+  /**
+   * A timed call ended after `ms`; `completed` is the stage's count of ended calls, this one
+   * included (unused under `trackServiceTime`, where there are no untimed calls to fold in).
+   */
   service(ms: number, completed: number): void {
-    this.timedCount++;
-    const untimed = completed - this.timedCount - this.folded;
-    if (untimed !== 0) {
-      this.estimatedMs += untimed * this.serviceEstimate;
-      this.folded += untimed;
+    if (!this.track) {
+      this.timedCount++;
+      const untimed = completed - this.timedCount - this.folded;
+      if (untimed !== 0) {
+        this.estimatedMs += untimed * this.serviceEstimate;
+        this.folded += untimed;
+      }
     }
-    // With trackServiceTime every call is timed (refill only resets the countdown): the window
-    // counts here.
-    if (this.track && this.slowLeft > 0) this.slowLeft--;
     this.serviceEstimate =
       this.samples === 0 ? ms : this.serviceEstimate + (ms - this.serviceEstimate) / 8;
     this.samples++;

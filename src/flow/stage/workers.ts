@@ -145,9 +145,14 @@ export class Worker<T, R> implements Bindable<R> {
     const t1 = host.now();
     const d = t1 - this.t0;
     host.timedServiceMs += d;
-    if (host.hist !== undefined) host.hist.record(d);
-    this.timing.service(d, host.completed);
     this.readyAt = t1;
+    const hist = host.hist;
+    if (hist !== undefined) {
+      hist.record(d);
+      this.timing.trackedSample(d);
+    } else {
+      this.timing.service(d, host.completed);
+    }
   }
 
   /** Returns what a reader bound to this worker gets (see Output.offer). */

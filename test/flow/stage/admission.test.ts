@@ -409,4 +409,40 @@ describe('flow stats: an injected clock', () => {
       assert.throws(() => start((x: number) => x, { clock: {} as never }), InvalidOptionError);
     }),
   );
+
+  test(
+    'with trackServiceTime, service time is the exact sum over many fast and slow calls (no estimate added)',
+    withLeakCheck(async () => {
+      let now = 0;
+      const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
+      // 2,000 fast calls (10 µs: past the warm-up, so the running mean is sampled), then 100 slow
+      // ones (1 ms: the slow window opens), then fast ones again.
+      const cost = (i: number) => (i >= 2000 && i < 2100 ? 1 : 0.01);
+      const stage = start(
+        async (i: number) => {
+          now += cost(i);
+          return i;
+        },
+        { clock, trackServiceTime: true, capacity: 16 },
+      );
+      let expected = 0;
+      const producer = (async () => {
+        for (let i = 0; i < 3000; i++) {
+          expected += cost(i);
+          await stage.submit(i);
+        }
+        stage.closeInput();
+      })();
+      let taken = 0;
+      for await (const r of stage) if (r.ok) taken++;
+      await producer;
+      await stage.wait();
+      const s = stage.stats();
+      assert.equal(taken, 3000);
+      assert.ok(Math.abs(s.serviceTimeMs - expected) < 1e-6, `${s.serviceTimeMs} vs ${expected}`);
+      const d = s.serviceTimeDist!;
+      assert.equal(d.count + d.underflow + d.overflow, 3000);
+      assert.ok(Math.abs(d.maxMs - 1) < 0.02 && Math.abs(d.p50Ms - 0.01) < 0.0002, `${d.p50Ms}`);
+    }),
+  );
 });
