@@ -33,6 +33,8 @@ const args = [
   'tsx',
   '--import',
   './test/helpers/isolate-tmp.mjs',
+  '--import',
+  './test/helpers/assert-messages.mjs',
   '--test',
   '--test-reporter=spec',
   // Test files mostly wait on child processes, so two at a time fit two cores; each file has a
