@@ -6,8 +6,8 @@
  *
  * - every call for the next 1024 calls after two timed calls in a row took 50 µs or more (slow
  *   work, sync or async: the clock is noise next to it; one slow sample alone is as often a GC
- *   pause); every call also when `trackServiceTime` is on (the histogram needs each: the worker
- *   then times every call itself and hands this class only the samples `trackedSample` keeps);
+ *   pause); every call also when `trackServiceTime` is on (the histogram needs each), where
+ *   the running mean behind `fast` is still sampled as below (`trackedSample`);
  * - otherwise (a fast `fn`, sync or async) the first 16 calls and then one call in 64; each
  *   untimed call adds the running mean (EWMA, 1/8) of the timed ones to `serviceTimeMs`. A
  *   result's wait for a reader is sampled the same way, on its own count, and untimed waits add
@@ -73,10 +73,10 @@ export class Timing {
   }
 
   /**
-   * Under `trackServiceTime`, a call ended after `ms`: whether it is one of the samples the
-   * running mean (and so `fast`) is made of, on the same countdown as untimed stages sample. The
-   * histogram and `timedServiceMs` have every call already; the mean only decides `fast`, and
-   * one sample in 64 decides it as well as every call, at a fraction of the cost per item.
+   * Under `trackServiceTime`, a call ended after `ms`: it goes into the running mean (and so
+   * `fast`) when it is a sample, on the countdown an untimed stage samples by. The histogram and
+   * `timedServiceMs` have every call already; the mean only decides `fast`, and one sample in 64
+   * decides it as well as every call, at a fraction of the cost per item.
    */
   trackedSample(ms: number): void {
     if (--this.sampleCountdown > 0) return;
